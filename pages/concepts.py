@@ -1,4 +1,59 @@
+"""Concepts / cheat sheet: every concept in teaching order, with diagrams, PyTorch and Keras code side
+by side, a link into the lab, and the key takeaways and use cases at the end."""
 import streamlit as st
 
-st.title("concepts")
-st.info("This page is being written.")
+from pages.lesson_widgets import LEVEL_FILTER, badge, by_level, code_side_by_side, done_ids, lab_link, lessons, mark_done
+
+L = lessons()
+
+st.title("📘 Concepts")
+st.caption("The cheat sheet: read top to bottom the first time, come back to any card later.")
+
+level = st.radio("Show", LEVEL_FILTER, horizontal=True, key="concepts_level", format_func=str.capitalize)
+concepts = by_level(L.concepts, level)
+done = done_ids("concept")
+st.progress(len(done & {c.id for c in L.concepts}) / max(len(L.concepts), 1),
+            text=f"Understood: {len(done & {c.id for c in L.concepts})} of {len(L.concepts)} concepts")
+
+for concept in concepts:
+    with st.container(border=True):
+        tick = " ✅" if concept.id in done else ""
+        st.subheader(f"{concept.title}{tick} {badge(concept.level)}", anchor=concept.id)
+        st.markdown(f"*{concept.summary}*")
+        st.markdown(concept.body)
+        if concept.diagram:
+            st.graphviz_chart(concept.diagram)
+        code_side_by_side(("PyTorch", concept.pytorch or ""), ("Keras", concept.keras or ""))
+        cols = st.columns(2)
+        with cols[0]:
+            if concept.lab_preset:
+                lab_link(concept.lab_preset)
+        with cols[1]:
+            if concept.id not in done and st.button("Mark as understood", key=f"concepts_done_{concept.id}"):
+                mark_done("concept", concept.id)
+                st.rerun()
+
+if not concepts:
+    st.info("No concepts at this level yet.")
+
+st.header("🔑 Key takeaways")
+for takeaway in L.takeaways:
+    st.markdown(f"- {takeaway.text}")
+
+if L.use_cases:
+    st.header("🌼 Use cases: from scratch vs fine-tuned")
+for case in L.use_cases:
+    with st.container(border=True):
+        st.subheader(case.title)
+        st.markdown(case.body)
+        cols = st.columns(2)
+        with cols[0]:
+            st.markdown("**🐢 Trained from scratch**")
+            st.markdown(case.scratch)
+            if case.scratch_code:
+                st.code(case.scratch_code.rstrip(), language="python")
+        with cols[1]:
+            st.markdown("**🚀 Fine-tuned**")
+            st.markdown(case.fine_tuned)
+            if case.fine_tuned_code:
+                st.code(case.fine_tuned_code.rstrip(), language="python")
