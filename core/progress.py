@@ -1,0 +1,295 @@
+"""Learner progress in one SQLite file, shared by every Streamlit session of a server.
+
+Why SQLite: embedded (no server to run in a classroom), safe for many writer threads when each
+thread uses its own connection, short transactions and WAL. We open a connection per call: it is
+cheap, leaks nothing when Streamlit's script threads come and go, and a database that was fixed or
+moved aside is picked up on the next call without a restart. Every query filters by learner.
+Learners are plain nicknames; there are no passwords.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+SCHEMA_VERSION = 1
+DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
+# Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
+MAX_STORED_ANSWER = 20_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quiz_answers (
+    id INTEGER PRIMARY KEY, learner TEXT NOT NULL, question_id TEXT NOT NULL,
+    chosen_text TEXT NOT NULL, correct INTEGER NOT NULL, ts REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS quiz_answers_learner ON quiz_answers (learner, question_id, id);
+CREATE TABLE IF NOT EXISTS quiz_rounds (
+    id INTEGER PRIMARY KEY, learner TEXT NOT NULL, score INTEGER NOT NULL, total INTEGER NOT NULL,
+    level TEXT, ts REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS quiz_rounds_learner ON quiz_rounds (learner, id);
+CREATE TABLE IF NOT EXISTS card_status (
+    learner TEXT NOT NULL, card_id TEXT NOT NULL, known INTEGER NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (learner, card_id));
+CREATE TABLE IF NOT EXISTS explain_attempts (
+    id INTEGER PRIMARY KEY, learner TEXT NOT NULL, prompt_id TEXT NOT NULL, found INTEGER NOT NULL,
+    total INTEGER NOT NULL, answer TEXT NOT NULL, ts REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS explain_attempts_learner ON explain_attempts (learner, id);
+CREATE TABLE IF NOT EXISTS done_items (
+    learner TEXT NOT NULL, kind TEXT NOT NULL, item_id TEXT NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (learner, kind, item_id));
+"""
+
+_KEPT = "your answers in this session are kept until then."
+
+
+class ProgressError(RuntimeError):
+    """The progress database cannot be used; the message says what happened and what to do."""
+
+
+def _explain_error(path: str, exc: Exception, timeout: float) -> ProgressError:
+    """Turn sqlite3/OS errors into a message a teacher can act on."""
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        msg = (f"The progress database at {path} is not a valid SQLite file (it may be corrupt). "
+               f"Move it aside or set FTLAB_DB to a new path; {_KEPT}")
+    elif "locked" in text or "busy" in text:
+        msg = (f"The progress database at {path} is locked by another program or process "
+               f"(waited {timeout:g} s). Try again in a moment; if this persists, close whatever "
+               f"holds it or set FTLAB_DB to a new path; {_KEPT}")
+    elif "readonly" in text or "read-only" in text or "permission" in text or "disk" in text \
+            or "full" in text:
+        msg = (f"The progress database at {path} cannot be written ({exc}). Check the file and "
+               f"folder permissions and free disk space, or set FTLAB_DB to a writable path; {_KEPT}")
+    elif "unable to open" in text or isinstance(exc, OSError):
+        msg = (f"The progress database at {path} cannot be opened ({exc}). Check that the folder "
+               f"exists and is writable, or set FTLAB_DB to another path; {_KEPT}")
+    else:
+        msg = (f"The progress database at {path} failed: {exc}. Set FTLAB_DB to a new path if "
+               f"this keeps happening; {_KEPT}")
+    return ProgressError(msg)
+
+
+def _check_learner(learner: str) -> str:
+    name = (learner or "").strip()
+    if not name:
+        raise ValueError("learner nickname must not be empty")
+    return name
+
+
+class ProgressStore:
+    """Progress of all learners in the SQLite file at `path` (created, with its schema, on first use).
+
+    `timeout` is how long a call waits for another writer's lock before raising ProgressError.
+    Nothing touches the file until the first call, so constructing a store never fails.
+    """
+
+    def __init__(self, path: str, timeout: float = 5.0):
+        self.path = os.fspath(path)
+        self.timeout = float(timeout)
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    # ---- connections -------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        # isolation_level=None: we issue BEGIN ourselves, so every transaction is explicit and short.
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            # WAL lets readers work while one thread writes; the setting is stored in the file.
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Statement by statement: executescript() would COMMIT our BEGIN first.
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(statement)
+                row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+                version = row[0]
+                if version is None:
+                    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                elif version > SCHEMA_VERSION:
+                    raise ProgressError(
+                        f"The progress database at {self.path} was written by a newer version of "
+                        f"Fine-Tuning Lab (schema {version}, this one knows {SCHEMA_VERSION}). "
+                        f"Update the app or set FTLAB_DB to a new path; {_KEPT}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self._schema_ready = True
+
+    @contextmanager
+    def _connection(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """One connection for one short transaction; sqlite/OS errors become ProgressError."""
+        conn = None
+        try:
+            conn = self._open()
+            self._ensure_schema(conn)
+            # IMMEDIATE takes the write lock up front, so a busy database fails here, not mid-way.
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            raise _explain_error(self.path, exc, self.timeout) from exc
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _write(self, sql: str, params: tuple) -> None:
+        with self._connection(write=True) as conn:
+            conn.execute(sql, params)
+
+    def _read(self, sql: str, params: tuple) -> list[sqlite3.Row]:
+        with self._connection(write=False) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    # ---- writes ------------------------------------------------------------------------------
+
+    def record_quiz_answer(self, learner: str, question_id: str, chosen_text: str, correct: bool) -> None:
+        self._write(
+            "INSERT INTO quiz_answers (learner, question_id, chosen_text, correct, ts) VALUES (?,?,?,?,?)",
+            (_check_learner(learner), str(question_id), str(chosen_text), int(bool(correct)), time.time()))
+
+    def record_quiz_round(self, learner: str, score: int, total: int, level: str | None = None) -> None:
+        self._write(
+            "INSERT INTO quiz_rounds (learner, score, total, level, ts) VALUES (?,?,?,?,?)",
+            (_check_learner(learner), int(score), int(total), level, time.time()))
+
+    def set_card_status(self, learner: str, card_id: str, known: bool) -> None:
+        self._write(
+            "INSERT INTO card_status (learner, card_id, known, ts) VALUES (?,?,?,?) "
+            "ON CONFLICT (learner, card_id) DO UPDATE SET known = excluded.known, ts = excluded.ts",
+            (_check_learner(learner), str(card_id), int(bool(known)), time.time()))
+
+    def record_explain(self, learner: str, prompt_id: str, found: int, total: int, answer: str) -> None:
+        self._write(
+            "INSERT INTO explain_attempts (learner, prompt_id, found, total, answer, ts) VALUES (?,?,?,?,?,?)",
+            (_check_learner(learner), str(prompt_id), int(found), int(total),
+             str(answer or "")[:MAX_STORED_ANSWER], time.time()))
+
+    def mark_done(self, learner: str, kind: str, item_id: str) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO done_items (learner, kind, item_id, ts) VALUES (?,?,?,?)",
+            (_check_learner(learner), str(kind), str(item_id), time.time()))
+
+    def unmark_done(self, learner: str, kind: str, item_id: str) -> None:
+        self._write("DELETE FROM done_items WHERE learner = ? AND kind = ? AND item_id = ?",
+                    (_check_learner(learner), str(kind), str(item_id)))
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    def card_statuses(self, learner: str) -> dict[str, bool]:
+        rows = self._read("SELECT card_id, known FROM card_status WHERE learner = ?",
+                          (_check_learner(learner),))
+        return {r["card_id"]: bool(r["known"]) for r in rows}
+
+    def done_items(self, learner: str, kind: str | None = None) -> set[tuple[str, str]]:
+        if kind is None:
+            rows = self._read("SELECT kind, item_id FROM done_items WHERE learner = ?",
+                              (_check_learner(learner),))
+        else:
+            rows = self._read("SELECT kind, item_id FROM done_items WHERE learner = ? AND kind = ?",
+                              (_check_learner(learner), str(kind)))
+        return {(r["kind"], r["item_id"]) for r in rows}
+
+    def quiz_history(self, learner: str) -> list[dict]:
+        rows = self._read("SELECT ts, score, total, level FROM quiz_rounds WHERE learner = ? ORDER BY id",
+                          (_check_learner(learner),))
+        return [dict(r) for r in rows]
+
+    def answer_history(self, learner: str) -> list[dict]:
+        rows = self._read(
+            "SELECT ts, question_id, chosen_text, correct FROM quiz_answers WHERE learner = ? ORDER BY id",
+            (_check_learner(learner),))
+        return [{**dict(r), "correct": bool(r["correct"])} for r in rows]
+
+    def missed_questions(self, learner: str) -> list[str]:
+        """Questions whose latest answer was wrong (answered right since = no longer missed)."""
+        rows = self._read(
+            "SELECT a.question_id FROM quiz_answers a JOIN ("
+            "  SELECT question_id, MAX(id) AS last_id FROM quiz_answers WHERE learner = ?"
+            "  GROUP BY question_id) latest ON a.id = latest.last_id "
+            "WHERE a.correct = 0 ORDER BY a.id",
+            (_check_learner(learner),))
+        return [r["question_id"] for r in rows]
+
+    def explain_history(self, learner: str) -> list[dict]:
+        rows = self._read(
+            "SELECT ts, prompt_id, found, total, answer FROM explain_attempts WHERE learner = ? ORDER BY id",
+            (_check_learner(learner),))
+        return [dict(r) for r in rows]
+
+    def explain_best(self, learner: str) -> dict[str, tuple[int, int]]:
+        """Best (found, total) per prompt; ties keep the latest attempt's total."""
+        best: dict[str, tuple[int, int]] = {}
+        for row in self.explain_history(learner):
+            old = best.get(row["prompt_id"])
+            if old is None or row["found"] >= old[0]:
+                best[row["prompt_id"]] = (row["found"], row["total"])
+        return best
+
+    def summary(self, learner: str) -> dict:
+        """Counts for the Progress page, read in one transaction so they agree with each other."""
+        name = _check_learner(learner)
+        with self._connection(write=False) as conn:
+            def one(sql: str) -> int:
+                return int(conn.execute(sql, (name,)).fetchone()[0] or 0)
+
+            done_rows = conn.execute(
+                "SELECT kind, COUNT(*) FROM done_items WHERE learner = ? GROUP BY kind", (name,)).fetchall()
+            best_round = conn.execute(
+                "SELECT score, total FROM quiz_rounds WHERE learner = ? AND total > 0 "
+                "ORDER BY CAST(score AS REAL) / total DESC, id DESC LIMIT 1", (name,)).fetchone()
+            last_round = conn.execute(
+                "SELECT score, total FROM quiz_rounds WHERE learner = ? ORDER BY id DESC LIMIT 1",
+                (name,)).fetchone()
+            result = {
+                "quiz_rounds": one("SELECT COUNT(*) FROM quiz_rounds WHERE learner = ?"),
+                "quiz_answers": one("SELECT COUNT(*) FROM quiz_answers WHERE learner = ?"),
+                "quiz_correct": one("SELECT SUM(correct) FROM quiz_answers WHERE learner = ?"),
+                "cards_known": one("SELECT COUNT(*) FROM card_status WHERE learner = ? AND known = 1"),
+                "cards_not_yet": one("SELECT COUNT(*) FROM card_status WHERE learner = ? AND known = 0"),
+                "explain_attempts": one("SELECT COUNT(*) FROM explain_attempts WHERE learner = ?"),
+                "explain_prompts": one(
+                    "SELECT COUNT(DISTINCT prompt_id) FROM explain_attempts WHERE learner = ?"),
+                "done": {kind: 0 for kind in DONE_KINDS} | {r[0]: int(r[1]) for r in done_rows},
+                "best_round": tuple(best_round) if best_round else None,
+                "last_round": tuple(last_round) if last_round else None,
+            }
+        result["has_history"] = any(
+            result[k] for k in ("quiz_rounds", "quiz_answers", "cards_known", "cards_not_yet",
+                                "explain_attempts")) or any(result["done"].values())
+        return result
+
+    def learners(self) -> list[str]:
+        rows = self._read(
+            "SELECT learner FROM quiz_answers UNION SELECT learner FROM quiz_rounds "
+            "UNION SELECT learner FROM card_status UNION SELECT learner FROM explain_attempts "
+            "UNION SELECT learner FROM done_items ORDER BY 1", ())
+        return [r[0] for r in rows]
+
+    def integrity_ok(self) -> bool:
+        """PRAGMA integrity_check; for tests and the `ftlab` doctor command."""
+        rows = self._read("PRAGMA integrity_check", ())
+        return [r[0] for r in rows] == ["ok"]
