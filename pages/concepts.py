@@ -12,8 +12,8 @@ st.caption("The cheat sheet: read top to bottom the first time, come back to any
 level = st.radio("Show", LEVEL_FILTER, horizontal=True, key="concepts_level", format_func=str.capitalize)
 concepts = by_level(L.concepts, level)
 done = done_ids("concept")
-st.progress(len(done & {c.id for c in L.concepts}) / max(len(L.concepts), 1),
-            text=f"Understood: {len(done & {c.id for c in L.concepts})} of {len(L.concepts)} concepts")
+n_done = len(done & {c.id for c in L.concepts})
+st.progress(n_done / max(len(L.concepts), 1), text=f"Understood: {n_done} of {len(L.concepts)} concepts")
 
 for concept in concepts:
     with st.container(border=True):

@@ -13,8 +13,8 @@ steps_done, myths_done = done_ids("step"), done_ids("myth")
 tab_steps, tab_myths, tab_deeper = st.tabs(["Build-up", "Myth busters", "Going deeper"])
 
 with tab_steps:
-    st.progress(len(steps_done & {s.id for s in L.steps}) / max(len(L.steps), 1),
-                text=f"Steps done: {len(steps_done & {s.id for s in L.steps})} of {len(L.steps)}")
+    n_done = len(steps_done & {s.id for s in L.steps})
+    st.progress(n_done / max(len(L.steps), 1), text=f"Steps done: {n_done} of {len(L.steps)}")
     for number, step in enumerate(L.steps, start=1):
         with st.container(border=True):
             st.subheader(f"Step {number}: {step.title} {badge(step.level)}")

@@ -3,6 +3,7 @@
 Expected texts come from the lesson YAML (core.lessons), so the tests follow the content rather than
 hard-coding it; every test asserts concrete values that a broken page would not produce.
 """
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import core.lessons
 from core.lessons import load_lessons
+from core.progress import ProgressStore
 
 ROOT = Path(__file__).resolve().parents[1]
 L = load_lessons()
@@ -54,6 +56,13 @@ def extra_lessons(tmp_path, monkeypatch):
         "lab_preset": core.lessons.LAB_PRESET_IDS[0],
     })
     (folder / "pitfalls.yaml").write_text(yaml.safe_dump(pits, sort_keys=False))
+    cards = yaml.safe_load((folder / "flashcards.yaml").read_text())
+    cards["cards"] += [
+        {"id": f"test-card-{i}", "concept": L.concepts[0].id, "level": "beginner",
+         "front": f"Test front {i}?", "back": f"Test back {i}."}
+        for i in (1, 2)
+    ]
+    (folder / "flashcards.yaml").write_text(yaml.safe_dump(cards, sort_keys=False))
     monkeypatch.setattr(core.lessons, "DEFAULT_FOLDER", folder)
     st.cache_resource.clear()  # the pages cache the lessons once per server
     return load_lessons(folder)
@@ -131,6 +140,35 @@ def test_quiz_submit_without_choice_asks_to_pick():
     assert not at.success and not at.error
 
 
+def test_quiz_round_summary_retry_and_stored_history(tmp_path):
+    at = page("quiz")
+    radio, q = _quiz_first_question(at)
+    radio.set_value(next(o for o in q.options if not o.correct).text)
+    click(at, "quiz_submit")
+    while any(b.key == "quiz_next" for b in at.button):  # answer the rest wrongly too, quickly
+        click(at, "quiz_next")
+        pending = [r for r in at.radio if r.key and r.key.startswith("quiz_choice_") and not r.disabled]
+        if pending:
+            qid = pending[0].key.split("_", 3)[-1]
+            wrong = next(o for o in next(x for x in L.questions if x.id == qid).options if not o.correct)
+            pending[0].set_value(wrong.text)
+            click(at, "quiz_submit")
+    n = len(L.questions)
+    assert any(h.value == f"You scored 0 of {n}" for h in at.subheader)
+    store = ProgressStore(str(tmp_path / "progress.db"))
+    assert [(r["score"], r["total"]) for r in store.quiz_history("guest")] == [(0, n)]
+    assert store.missed_questions("guest") == [x.id for x in L.questions]
+
+    click(at, "quiz_retry")  # the missed ones come back with a fresh, unanswered radio
+    radio = next(r for r in at.radio if r.key and r.key.startswith("quiz_choice_"))
+    assert radio.value is None and not radio.disabled
+    assert "(retry)" in at.progress[0].text
+
+    # A later visit offers the questions missed before.
+    later = page("quiz")
+    assert [b for b in later.button if b.key == "quiz_missed_before"]
+
+
 # ---- flashcards ------------------------------------------------------------------------------
 
 def test_flashcard_flip_shows_the_back():
@@ -150,6 +188,19 @@ def test_flashcard_know_it_changes_the_count():
     assert at.progress[0].text == f"Known: 1 of {n} cards"
 
 
+def test_flashcard_marks_are_stored_and_not_yet_cards_come_first(extra_lessons):
+    first, second = extra_lessons.cards[0], extra_lessons.cards[1]
+    at = page("flashcards")
+    assert first.front in texts(at)
+    click(at, "card_known")  # first card known, moves on to the second
+    assert second.front in texts(at)
+    click(at, "card_not_yet")
+    n = len(extra_lessons.cards)
+    later = page("flashcards")  # a new session reads the marks back from the database
+    assert later.progress[0].text == f"Known: 1 of {n} cards"
+    assert second.front in texts(later) and first.front not in texts(later)
+
+
 # ---- explain it ------------------------------------------------------------------------------
 
 def test_explain_good_answer_gets_full_marks():
@@ -161,6 +212,8 @@ def test_explain_good_answer_gets_full_marks():
     n = len(prompt.checklist)
     assert any(f"{n} of {n}" in s.value for s in at.success)
     assert prompt.model_answer in texts(at)
+    history = ProgressStore(os.environ["FTLAB_DB"]).explain_history("guest")
+    assert [(h["prompt_id"], h["found"], h["total"]) for h in history] == [(prompt.id, n, n)]
 
 
 def test_explain_empty_answer_gets_a_gentle_message_not_a_score():
