@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 SCHEMA_VERSION = 1
@@ -293,3 +294,87 @@ class ProgressStore:
         """PRAGMA integrity_check; for tests and the `ftlab` doctor command."""
         rows = self._read("PRAGMA integrity_check", ())
         return [r[0] for r in rows] == ["ok"]
+
+
+# ---- report for the Progress page --------------------------------------------------------------
+
+# done-item kind -> (Lessons attribute holding its items, label shown to learners)
+DONE_KIND_SOURCES = {
+    "concept": ("concepts", "Concepts"),
+    "step": ("steps", "Deep-dive steps"),
+    "myth": ("myths", "Myths"),
+    "practice": ("problems", "Practice problems"),
+    "pitfall": ("pitfalls", "Pitfalls"),
+}
+
+
+def item_label(item) -> str:
+    """The text a learner recognises an item by, whatever its kind."""
+    for name in ("title", "front", "prompt", "belief"):
+        value = getattr(item, name, None)
+        if value:
+            return str(value)
+    return str(getattr(item, "id", item))
+
+
+@dataclass(frozen=True)
+class DoneRow:
+    kind: str
+    label: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """Everything the Progress page shows, computed from the store and the lesson content."""
+    learner: str
+    done: tuple[DoneRow, ...]
+    cards_known: int
+    cards_total: int
+    quiz_history: tuple[dict, ...]
+    quiz_answers: int
+    quiz_correct: int
+    explain_best: tuple[tuple[str, str, int, int], ...]  # (prompt id, prompt, found, total)
+    explain_total: int
+    review_cards: tuple[tuple[str, str], ...]  # (id, label): cards marked "not yet"
+    review_questions: tuple[tuple[str, str], ...]  # questions whose latest answer was wrong
+    review_concepts: tuple[tuple[str, str], ...]  # concepts not yet marked done, teaching order
+    has_history: bool
+
+
+def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
+    """Join the learner's records with the lesson content. Records for items that no longer exist in
+    the lessons are ignored, so totals never read "13 of 12" after content is edited."""
+    summary = store.summary(learner)
+    done = store.done_items(learner)
+    cards = store.card_statuses(learner)
+    missed = store.missed_questions(learner)
+    best = store.explain_best(learner)
+    history = store.quiz_history(learner)
+
+    rows = []
+    for kind, (attr, label) in DONE_KIND_SOURCES.items():
+        ids = {item.id for item in getattr(lessons, attr, ())}
+        rows.append(DoneRow(kind, label, len({i for k, i in done if k == kind} & ids), len(ids)))
+    card_items = list(getattr(lessons, "cards", ()))
+    questions = {q.id: q for q in getattr(lessons, "questions", ())}
+    prompts = {p.id: p for p in getattr(lessons, "prompts", ())}
+    done_concepts = {i for k, i in done if k == "concept"}
+    return ProgressReport(
+        learner=learner,
+        done=tuple(rows),
+        cards_known=sum(1 for c in card_items if cards.get(c.id) is True),
+        cards_total=len(card_items),
+        quiz_history=tuple(history),
+        quiz_answers=summary["quiz_answers"],
+        quiz_correct=summary["quiz_correct"],
+        explain_best=tuple((pid, item_label(prompts[pid]), f, t) for pid, (f, t) in best.items()
+                           if pid in prompts),
+        explain_total=len(prompts),
+        review_cards=tuple((c.id, item_label(c)) for c in card_items if cards.get(c.id) is False),
+        review_questions=tuple((q, item_label(questions[q])) for q in missed if q in questions),
+        review_concepts=tuple((c.id, item_label(c)) for c in getattr(lessons, "concepts", ())
+                              if c.id not in done_concepts),
+        has_history=summary["has_history"],
+    )

@@ -39,3 +39,67 @@ def data_dir() -> str:
     path = os.environ.get("FTLAB_DATA_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+# ---- progress store --------------------------------------------------------------------------
+
+_PENDING_KEY = "_unsaved_progress"  # writes that failed, replayed once the database works again
+_WARNED_KEY = "_progress_warned"  # messages already shown to this session
+_WRITE_PREFIXES = ("record_", "set_", "mark_", "unmark_")
+
+
+def progress_db_path() -> str:
+    """FTLAB_DB, or progress.sqlite3 in the data folder."""
+    return os.environ.get("FTLAB_DB") or os.path.join(data_dir(), "progress.sqlite3")
+
+
+@st.cache_resource(show_spinner=False)
+def _progress_store_at(path: str):
+    # Keyed by path so that changing FTLAB_DB (tests, a teacher moving a broken file) takes effect.
+    from core.progress import ProgressStore
+
+    return ProgressStore(path)
+
+
+def get_progress_store():
+    """The one ProgressStore of this server (cached per database path; never touches the file)."""
+    return _progress_store_at(progress_db_path())
+
+
+def safe_store_call(fn, *args, **kwargs):
+    """fn(*args, **kwargs), or None with a one-time warning when the progress database fails.
+
+    A failed write is kept in st.session_state and replayed after the next call that works, so a
+    learner loses nothing while a teacher fixes the database.
+    """
+    from core.progress import ProgressError
+
+    pending = st.session_state.setdefault(_PENDING_KEY, [])
+    try:
+        result = fn(*args, **kwargs)
+    except ProgressError as exc:
+        name = getattr(fn, "__name__", "")
+        if name.startswith(_WRITE_PREFIXES) and getattr(fn, "__self__", None) is not None:
+            pending.append((name, args, kwargs))
+        warned = st.session_state.setdefault(_WARNED_KEY, set())
+        if str(exc) not in warned:
+            warned.add(str(exc))
+            st.warning(str(exc), icon="⚠️")
+        return None
+    st.session_state[_WARNED_KEY] = set()  # working again: a later failure deserves a new warning
+    if pending and getattr(fn, "__self__", None) is not None:
+        _replay_pending(fn.__self__, pending)
+    return result
+
+
+def _replay_pending(store, pending: list) -> None:
+    """Write what failed earlier in this session; stop at the first failure and keep the rest."""
+    from core.progress import ProgressError
+
+    while pending:
+        name, args, kwargs = pending[0]
+        try:
+            getattr(store, name)(*args, **kwargs)
+        except ProgressError:
+            return
+        pending.pop(0)

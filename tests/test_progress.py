@@ -1,0 +1,269 @@
+"""ProgressStore: persistence, concurrency, learner isolation and clear errors for broken databases."""
+import os
+import sqlite3
+import stat
+import threading
+from types import SimpleNamespace as Item
+
+import pytest
+
+from core.progress import ProgressError, ProgressStore, build_report
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "progress.sqlite3")
+
+
+@pytest.fixture
+def store(db_path):
+    return ProgressStore(db_path)
+
+
+def test_constructor_does_not_touch_the_file(db_path):
+    ProgressStore(db_path)
+    assert not os.path.exists(db_path)
+
+
+def test_schema_version_and_pragmas(store, db_path):
+    store.mark_done("ada", "concept", "c1")
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_records_survive_a_restart(db_path):
+    first = ProgressStore(db_path)
+    first.record_quiz_answer("ada", "q1", "Option A", False)
+    first.record_quiz_round("ada", 3, 5, "beginner")
+    first.set_card_status("ada", "card-1", True)
+    first.record_explain("ada", "p1", 2, 4, "pretrained weights")
+    first.mark_done("ada", "concept", "freezing")
+
+    second = ProgressStore(db_path)  # a server restart: new object, same file
+    assert second.card_statuses("ada") == {"card-1": True}
+    assert second.done_items("ada") == {("concept", "freezing")}
+    rounds = second.quiz_history("ada")
+    assert [(r["score"], r["total"], r["level"]) for r in rounds] == [(3, 5, "beginner")]
+    answers = second.answer_history("ada")
+    assert [(a["question_id"], a["chosen_text"], a["correct"]) for a in answers] == [("q1", "Option A", False)]
+    explains = second.explain_history("ada")
+    assert [(e["prompt_id"], e["found"], e["total"], e["answer"]) for e in explains] == [
+        ("p1", 2, 4, "pretrained weights")]
+    assert second.learners() == ["ada"]
+
+
+def test_card_status_is_overwritten_not_duplicated(store):
+    store.set_card_status("ada", "c1", True)
+    store.set_card_status("ada", "c1", False)
+    store.set_card_status("ada", "c2", True)
+    assert store.card_statuses("ada") == {"c1": False, "c2": True}
+    summary = store.summary("ada")
+    assert (summary["cards_known"], summary["cards_not_yet"]) == (1, 1)
+
+
+def test_mark_done_is_idempotent_and_filterable(store):
+    store.mark_done("ada", "concept", "c1")
+    store.mark_done("ada", "concept", "c1")
+    store.mark_done("ada", "step", "s1")
+    assert store.done_items("ada") == {("concept", "c1"), ("step", "s1")}
+    assert store.done_items("ada", "step") == {("step", "s1")}
+    assert store.summary("ada")["done"] == {"concept": 1, "step": 1, "myth": 0, "practice": 0, "pitfall": 0}
+    store.unmark_done("ada", "step", "s1")
+    assert store.done_items("ada", "step") == set()
+
+
+def test_missed_questions_uses_the_latest_answer(store):
+    store.record_quiz_answer("ada", "q1", "wrong", False)
+    store.record_quiz_answer("ada", "q1", "right", True)   # fixed: no longer missed
+    store.record_quiz_answer("ada", "q2", "right", True)
+    store.record_quiz_answer("ada", "q2", "wrong", False)  # regressed: missed again
+    store.record_quiz_answer("ada", "q3", "wrong", False)
+    assert store.missed_questions("ada") == ["q2", "q3"]
+
+
+def test_summary_counts(store):
+    assert store.summary("ada")["has_history"] is False
+    store.record_quiz_round("ada", 2, 4)
+    store.record_quiz_round("ada", 4, 5)
+    store.record_quiz_round("ada", 1, 5)
+    store.record_quiz_answer("ada", "q1", "a", True)
+    store.record_quiz_answer("ada", "q2", "b", False)
+    store.record_explain("ada", "p1", 1, 3, "x")
+    store.record_explain("ada", "p1", 3, 3, "y")
+    summary = store.summary("ada")
+    assert summary["quiz_rounds"] == 3
+    assert summary["best_round"] == (4, 5)
+    assert summary["last_round"] == (1, 5)
+    assert (summary["quiz_answers"], summary["quiz_correct"]) == (2, 1)
+    assert (summary["explain_attempts"], summary["explain_prompts"]) == (2, 1)
+    assert summary["has_history"] is True
+    assert store.explain_best("ada") == {"p1": (3, 3)}
+
+
+def test_learners_are_isolated(store):
+    store.record_quiz_answer("ada", "q1", "a", False)
+    store.set_card_status("ada", "c1", True)
+    store.mark_done("ada", "concept", "c1")
+    store.record_quiz_round("ada", 1, 2)
+    store.record_explain("ada", "p1", 1, 2, "ada's answer")
+    store.record_quiz_answer("bob", "q2", "b", False)
+
+    assert store.missed_questions("bob") == ["q2"]
+    assert store.card_statuses("bob") == {}
+    assert store.done_items("bob") == set()
+    assert store.quiz_history("bob") == []
+    assert store.explain_history("bob") == []
+    assert [a["question_id"] for a in store.answer_history("bob")] == ["q2"]
+    assert store.summary("bob")["quiz_answers"] == 1
+    assert store.missed_questions("ada") == ["q1"]
+    assert store.learners() == ["ada", "bob"]
+
+
+def test_empty_learner_name_is_rejected(store):
+    with pytest.raises(ValueError):
+        store.mark_done("  ", "concept", "c1")
+
+
+def test_concurrent_writes_from_many_threads(db_path):
+    store = ProgressStore(db_path)
+    threads, errors = 8, []
+    per_thread = 100
+
+    def work(t):
+        try:
+            for i in range(per_thread):
+                learner = f"learner{t}"
+                if i % 4 == 0:
+                    store.record_quiz_answer(learner, f"q{i}", "x", i % 8 == 0)
+                elif i % 4 == 1:
+                    store.set_card_status(learner, f"c{i}", True)
+                elif i % 4 == 2:
+                    store.mark_done(learner, "concept", f"k{i}")
+                else:
+                    store.record_explain(learner, f"p{i}", 1, 2, "answer")
+        except Exception as exc:  # collected: an exception in a thread would otherwise be lost
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+
+    fresh = ProgressStore(db_path)
+    for t in range(threads):
+        learner = f"learner{t}"
+        assert len(fresh.answer_history(learner)) == per_thread // 4
+        assert len(fresh.card_statuses(learner)) == per_thread // 4
+        assert len(fresh.done_items(learner)) == per_thread // 4
+        assert len(fresh.explain_history(learner)) == per_thread // 4
+    assert len(fresh.learners()) == threads
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    conn.close()
+    assert fresh.integrity_ok()
+
+
+def test_corrupt_file_raises_a_clear_error(db_path):
+    with open(db_path, "wb") as f:
+        f.write(b"this is not a database, just garbage bytes " * 200)
+    store = ProgressStore(db_path)
+    with pytest.raises(ProgressError) as info:
+        store.card_statuses("ada")
+    message = str(info.value)
+    assert db_path in message
+    assert "not a valid SQLite file" in message
+    assert "FTLAB_DB" in message
+    with pytest.raises(ProgressError):
+        store.mark_done("ada", "concept", "c1")
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_store_recovers_once_the_bad_file_is_moved_aside(db_path):
+    with open(db_path, "wb") as f:
+        f.write(b"garbage" * 500)
+    store = ProgressStore(db_path)
+    with pytest.raises(ProgressError):
+        store.learners()
+    os.replace(db_path, db_path + ".broken")
+    store.mark_done("ada", "concept", "c1")  # no restart needed
+    assert store.done_items("ada") == {("concept", "c1")}
+
+
+def test_locked_database_raises_a_clear_error(db_path):
+    store = ProgressStore(db_path, timeout=0.2)
+    store.mark_done("ada", "concept", "c1")  # create the schema first
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(ProgressError) as info:
+            store.mark_done("ada", "concept", "c2")
+        assert "locked" in str(info.value)
+        assert db_path in str(info.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    store.mark_done("ada", "concept", "c2")  # works again once the lock is released
+    assert store.done_items("ada") == {("concept", "c1"), ("concept", "c2")}
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores file permissions")
+def test_unwritable_folder_raises_a_clear_error(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        with pytest.raises(ProgressError) as info:
+            ProgressStore(str(folder / "p.sqlite3")).mark_done("ada", "concept", "c1")
+        assert "FTLAB_DB" in str(info.value)
+    finally:
+        folder.chmod(stat.S_IRWXU)
+
+
+def test_newer_schema_is_refused(db_path):
+    ProgressStore(db_path).mark_done("ada", "concept", "c1")
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE schema_version SET version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ProgressError, match="newer version"):
+        ProgressStore(db_path).learners()
+
+
+def test_build_report_joins_records_with_lessons(store):
+    lessons = Item(
+        concepts=[Item(id="c1", title="Concept one"), Item(id="c2", title="Concept two")],
+        cards=[Item(id="k1", front="Card one"), Item(id="k2", front="Card two"), Item(id="k3", front="Card 3")],
+        questions=[Item(id="q1", prompt="Question one"), Item(id="q2", prompt="Question two")],
+        prompts=[Item(id="p1", prompt="Explain one")],
+        steps=[Item(id="s1", title="Step")], myths=[], pitfalls=[], problems=[],
+    )
+    store.mark_done("ada", "concept", "c2")
+    store.mark_done("ada", "concept", "gone")  # not in the lessons any more: ignored
+    store.set_card_status("ada", "k1", True)
+    store.set_card_status("ada", "k2", False)
+    store.record_quiz_answer("ada", "q1", "a", False)
+    store.record_explain("ada", "p1", 2, 3, "text")
+    store.record_quiz_round("ada", 1, 2)
+    report = build_report(store, "ada", lessons)
+    concept_row = next(r for r in report.done if r.kind == "concept")
+    assert (concept_row.done, concept_row.total) == (1, 2)
+    assert (report.cards_known, report.cards_total) == (1, 3)
+    assert report.review_cards == (("k2", "Card two"),)
+    assert report.review_questions == (("q1", "Question one"),)
+    assert report.review_concepts == (("c1", "Concept one"),)
+    assert report.explain_best == (("p1", "Explain one", 2, 3),)
+    assert len(report.quiz_history) == 1
+    assert report.has_history
+
+
+def test_path_under_a_file_raises_a_clear_error(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(ProgressError) as info:
+        ProgressStore(str(blocker / "p.sqlite3")).learners()
+    assert "cannot be opened" in str(info.value)
+    assert "FTLAB_DB" in str(info.value)

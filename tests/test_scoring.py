@@ -1,0 +1,152 @@
+"""Explain-it scoring: credit for concepts however they are phrased, none for filler or nonsense."""
+import time
+from types import SimpleNamespace as Item
+
+import pytest
+
+from core.scoring import ExplainScore, check_choice, score_explanation, stem
+
+CHECKLIST = (
+    Item(id="pretrained", label="Starts from pretrained weights",
+         any_of=("pretrained weights", "pre-trained model", "trained on imagenet")),
+    Item(id="freeze", label="Freezes the early layers", any_of=("freeze early layers", "frozen backbone")),
+    Item(id="small-lr", label="Uses a small learning rate", any_of=("small learning rate", "low learning rate")),
+    Item(id="new-head", label="Replaces the classifier head", any_of=("new head", "replace classifier")),
+)
+IDS = tuple(item.id for item in CHECKLIST)
+PROMPT = "Describe how you would fine-tune a network for a new image classification task."
+
+
+def score(answer):
+    return score_explanation(answer, CHECKLIST)
+
+
+def test_good_answer_covers_everything():
+    result = score("Start from the pretrained weights, freeze the early layers, put a new head on top "
+                   "and train with a small learning rate.")
+    assert result.found == IDS
+    assert result.missing == ()
+    assert (result.score, result.total) == (4, 4)
+    assert result.summary() == "4 of 4 concepts"
+
+
+def test_partial_answer_lists_found_and_missing_in_checklist_order():
+    result = score("I would use a small learning rate and a pretrained model.")
+    assert result.found == ("pretrained", "small-lr")
+    assert result.missing == ("freeze", "new-head")
+    assert result.summary() == "2 of 4 concepts"
+
+
+@pytest.mark.parametrize("answer", ["", "   \n\t  ", "asdf qwer zxcv", "!!! ??? ...", "the and of to a"])
+def test_empty_whitespace_and_nonsense_score_zero(answer):
+    result = score(answer)
+    assert result.found == ()
+    assert result.missing == IDS
+    assert result.summary() == "0 of 4 concepts"
+
+
+def test_none_answer_scores_zero():
+    assert score(None).score == 0
+
+
+def test_repeating_the_prompt_earns_nothing():
+    assert score(PROMPT).score == 0
+    assert score(PROMPT * 20).score == 0
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("use pre-trained weights", "pretrained"),
+    ("use pre trained weights", "pretrained"),
+    ("use PRETRAINED Weights!", "pretrained"),
+    ("weights that were pretrained earlier", "pretrained"),  # word order
+    ("a model pre-trained on ImageNet", "pretrained"),
+    ("the early layers are frozen", "freeze"),  # freeze -> frozen, reordered
+    ("freezing the early layer", "freeze"),
+    ("we froze early layers", "freeze"),
+    ("keep the backbone frozen", "freeze"),
+    ("a lower, smaller LR", None),  # "low"/"small" + "lr" must still pair with the right phrase
+    ("use a small lr", "small-lr"),
+    ("learning rate should be small", "small-lr"),
+    ("replacing the classifier", "new-head"),
+    ("the classifier gets replaced", "new-head"),
+])
+def test_phrasing_variants(answer, expected):
+    result = score(answer)
+    if expected is None:
+        assert result.found == ("small-lr",)
+    else:
+        assert expected in result.found, (answer, result)
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("use pretrianed weigths", "pretrained"),
+    ("freze the erly layres", None),  # short words too mangled: no credit, on purpose
+    ("replace the clasifier", "new-head"),
+    ("a frozen backbnoe", "freeze"),
+])
+def test_small_typos_in_long_words(answer, expected):
+    result = score(answer)
+    if expected is None:
+        assert result.score == 0
+    else:
+        assert result.found == (expected,)
+
+
+def test_words_far_apart_do_not_make_a_phrase():
+    far = "small " + " ".join(f"filler{i}" for i in range(30)) + " learning rate"
+    assert "small-lr" not in score(far).found
+
+
+def test_negation_still_counts_as_mentioning_the_concept():
+    assert "freeze" in score("Do not freeze the early layers if the data is very different.").found
+
+
+def test_stemming_is_consistent_across_forms():
+    assert {stem(w) for w in ("freeze", "freezing", "frozen", "froze", "freezes")} == {stem("freeze")}
+    assert {stem(w) for w in ("learn", "learning", "learned", "learnt", "learns")} == {stem("learn")}
+    assert {stem(w) for w in ("adapt", "adapting", "adaptation", "adapted")} == {stem("adapt")}
+    assert stem("layers") == stem("layer")
+    assert stem("fitting") == stem("fit")
+    assert stem("class") == stem("classes")
+
+
+def test_very_long_input_is_fast():
+    long_nonsense = ("zq" * 7 + " ") * 7000  # ~105k characters
+    long_good = ("lorem ipsum dolor " * 6000) + " pretrained weights and a small learning rate"
+    assert len(long_nonsense) > 100_000
+    start = time.perf_counter()
+    assert score(long_nonsense).score == 0
+    score(long_good)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_dict_items_and_string_any_of_are_accepted():
+    checklist = [{"id": "x", "label": "X", "any_of": "transfer learning"}]
+    assert score_explanation("It is transfer learning.", checklist).found == ("x",)
+
+
+def test_empty_checklist():
+    result = score_explanation("anything", [])
+    assert result == ExplainScore(found=(), missing=(), total=0)
+    assert result.summary() == "0 of 0 concepts"
+
+
+def test_model_answers_in_lessons_score_full_marks():
+    from core.lessons import load_lessons
+
+    prompts = load_lessons().prompts
+    assert prompts, "explain.yaml has no prompts"
+    for prompt in prompts:
+        result = score_explanation(prompt.model_answer, prompt.checklist)
+        assert result.missing == (), (prompt.id, result.missing)
+        assert score_explanation(prompt.prompt, prompt.checklist).score < result.total, prompt.id
+
+
+OPTIONS = (Item(text="a", correct=False), Item(text="b", correct=True), Item(text="c", correct=False))
+
+
+@pytest.mark.parametrize("chosen, expected", [
+    (1, True), (0, False), (2, False), (None, False), (3, False), (-1, False), ("1", True), (True, False),
+])
+def test_check_choice(chosen, expected):
+    assert check_choice(OPTIONS, chosen) is expected
