@@ -7,19 +7,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.lessons import load_lessons
-from pages.common import current_learner
-
-try:  # TEMP until pages.common has the store helpers
-    from pages.common import get_progress_store, safe_store_call
-except ImportError:
-    def get_progress_store():
-        return None
-
-    def safe_store_call(fn, *args):
-        try:
-            return fn(*args)
-        except Exception:
-            return None
+from pages.common import current_learner, get_progress_store, safe_store_call
 
 LEVELS = ("beginner", "intermediate", "advanced")
 LEVEL_FILTER = ("all",) + LEVELS

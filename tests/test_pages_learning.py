@@ -299,3 +299,18 @@ def test_concept_mark_as_understood():
     click(at, f"concepts_done_{concept.id}")
     assert at.progress[0].text.startswith("Understood: 1 of")
     assert not [b for b in at.button if b.key == f"concepts_done_{concept.id}"]
+
+
+@pytest.mark.parametrize("name", LEARNING_PAGES)
+def test_broken_database_never_breaks_a_page(name, tmp_path):
+    (tmp_path / "progress.db").write_bytes(b"this is not an sqlite database" * 100)
+    at = page(name)
+    assert len(at.title) == 1
+
+
+def test_flashcards_still_count_when_the_database_is_broken(tmp_path):
+    (tmp_path / "progress.db").write_bytes(b"this is not an sqlite database" * 100)
+    at = page("flashcards")
+    click(at, "card_known")
+    assert at.progress[0].text == f"Known: 1 of {len(L.cards)} cards"
+    assert at.warning  # the learner is told progress is not being saved
