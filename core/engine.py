@@ -1,0 +1,509 @@
+"""The training engine: one fine-tune, from a config to an evaluated model, emitting events.
+
+Built for short runs on a CPU: data arrives as uint8 tensors (decoded once), normalisation and
+augmentation happen on the device, a frozen prefix of the network runs without autograd (and, when
+its output cannot change, once per image via core.cache), the optimizer sees trainable parameters
+only, and batches have a fixed shape. Nothing here knows about Streamlit: a page, a test, the CLI
+and the benchmark all call ``run_training``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core import models
+from core.cache import FEATURES
+from core.data import PreparedData, prepare
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+NO_FLIP_DATASETS = {"mnist", "digits"}  # a mirrored digit is a different symbol (or none)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class ConfigError(ValueError):
+    """A setting the engine cannot run with; the message says which and what to use instead."""
+
+
+@dataclass
+class TrainConfig:
+    model: str = models.DEFAULT_BACKBONE
+    pretrained: bool = True
+    dataset: str = "mnist"
+    per_class: int = 20
+    val_per_class: int = 50
+    image_size: int = 64
+    trainable: tuple[str, ...] = ("stage5", "stage6", "head")  # groups that train from epoch 1
+    unfreeze_at: dict[int, tuple[str, ...]] = field(default_factory=dict)  # epoch (1-based) -> groups
+    lr: float = 1e-3
+    group_lr: dict[str, float] = field(default_factory=dict)  # per-group overrides (discriminative)
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    epochs: int = 8
+    batch_size: int = 32
+    augment: bool = False
+    early_stopping: int = 0  # patience in epochs on validation loss; 0 = off
+    seed: int = 0
+    device: str = "auto"
+    frozen_bn_eval: bool = True  # keep BatchNorm of frozen groups in eval mode
+    use_cache: bool = True
+
+    def validate(self) -> None:
+        for name, lr in [("learning rate", self.lr)] + [(f"learning rate of {g}", v) for g, v in self.group_lr.items()]:
+            if not isinstance(lr, (int, float)) or math.isnan(lr) or lr <= 0:
+                raise ConfigError(f"The {name} must be a positive number (got {lr}). Fine-tuning usually "
+                                  f"works with 1e-4 to 1e-3.")
+            if lr > 10:
+                raise ConfigError(f"The {name} {lr:g} is far too large: any network diverges at once. "
+                                  f"Use at most 1; 1e-3 is a good start.")
+        if not 1 <= int(self.epochs) <= 200:
+            raise ConfigError(f"Epochs must be between 1 and 200 (got {self.epochs}).")
+        if int(self.batch_size) < 1:
+            raise ConfigError(f"Batch size must be at least 1 (got {self.batch_size}).")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"Unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+        if self.weight_decay < 0 or self.weight_decay > 1:
+            raise ConfigError(f"Weight decay must be between 0 and 1 (got {self.weight_decay}).")
+        if self.early_stopping < 0:
+            raise ConfigError("Early-stopping patience cannot be negative (0 turns it off).")
+        if not self.trainable and not self.unfreeze_at:
+            raise ConfigError("Every layer group is frozen, the new head too, so nothing can learn. "
+                              "Unfreeze at least the head.")
+        models.backbone_spec(self.model)
+        bad_epochs = [e for e in self.unfreeze_at if not 1 <= int(e) <= self.epochs]
+        if bad_epochs:
+            raise ConfigError(f"Unfreezing is scheduled for epoch(s) {bad_epochs}, outside 1..{self.epochs}.")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["trainable"] = list(self.trainable)
+        d["unfreeze_at"] = {str(k): list(v) for k, v in self.unfreeze_at.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        if "trainable" in d:
+            d["trainable"] = tuple(d["trainable"])
+        if "unfreeze_at" in d:
+            d["unfreeze_at"] = {int(k): tuple(v) for k, v in d["unfreeze_at"].items()}
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class RunResult:
+    reason: str  # finished | early_stopped | stopped | diverged
+    message: str
+    config: TrainConfig
+    class_names: list[str]
+    epochs: list[dict]  # one row per finished epoch
+    batches: list[dict]  # one row per batch
+    val_true: list[int] = field(default_factory=list)
+    val_pred: list[int] = field(default_factory=list)
+    best_epoch: int | None = None
+    device: str = "cpu"
+    timings: dict = field(default_factory=dict)
+    cache: str = ""  # how the frozen prefix was handled, in words
+    model: nn.Module | None = None
+
+    @property
+    def final(self) -> dict:
+        return self.epochs[-1] if self.epochs else {}
+
+    def summary(self) -> dict:
+        f = self.final
+        return {
+            "reason": self.reason, "message": self.message, "epochs_run": len(self.epochs),
+            "best_epoch": self.best_epoch, "train_acc": f.get("train_acc"), "val_acc": f.get("val_acc"),
+            "train_loss": f.get("train_loss"), "val_loss": f.get("val_loss"),
+            "trainable_params": f.get("trainable_params"), "total_params": f.get("total_params"),
+            "device": self.device, "cache": self.cache,
+            "seconds": round(self.timings.get("total_s", 0.0), 2), "timings": self.timings,
+        }
+
+
+# ---- device and threads -------------------------------------------------------------------------
+
+_threads_set = False
+
+
+def configure_threads() -> None:
+    """Use one thread per available core, once (2 threads are ~1.5x one on a 2-core machine)."""
+    global _threads_set
+    if not _threads_set:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        torch.set_num_threads(max(1, cores))
+        _threads_set = True
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("No CUDA GPU is available on this machine; choose 'auto' or 'cpu'.")
+    return torch.device(name)
+
+
+# ---- input pipeline on the device ----------------------------------------------------------------
+
+def normalise(x_uint8: torch.Tensor, device: torch.device) -> torch.Tensor:
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    return (x_uint8.to(device, non_blocking=True).float() / 255.0 - mean) / std
+
+
+def augment_batch(x: torch.Tensor, gen: torch.Generator, flip: bool) -> torch.Tensor:
+    """Per-sample random shift (pad + crop), optional horizontal flip, brightness/contrast jitter."""
+    b, _, h, w = x.shape
+    pad = max(1, h // 8)
+    padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+    offs = torch.randint(0, 2 * pad + 1, (b, 2), generator=gen).tolist()
+    x = torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offs)])
+    if flip:
+        mask = (torch.rand(b, generator=gen) < 0.5).to(x.device).view(b, 1, 1, 1)
+        x = torch.where(mask, x.flip(3), x)
+    scale = (1 + 0.2 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)).to(x.device)
+    shift = (0.2 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)).to(x.device)
+    return x * scale + shift
+
+
+# ---- the run --------------------------------------------------------------------------------------
+
+def _group_vectors(model: models.GroupedNet) -> dict[str, torch.Tensor]:
+    return {name: torch.cat([p.detach().flatten() for p in model.group(name).parameters()]).clone()
+            for name in model.group_names if any(True for _ in model.group(name).parameters())}
+
+
+def _weight_change(model: models.GroupedNet, start: dict[str, torch.Tensor]) -> dict[str, float]:
+    """||W - W0|| / ||W0|| per group: how far fine-tuning moved each group from where it began."""
+    out = {}
+    for name, w0 in start.items():
+        w = torch.cat([p.detach().flatten() for p in model.group(name).parameters()])
+        out[name] = float((w - w0).norm() / (w0.norm() + 1e-12))
+    return out
+
+
+def _make_optimizer(cfg: TrainConfig, model: models.GroupedNet, trainable: set[str]) -> torch.optim.Optimizer:
+    groups = []
+    for name in model.group_names:
+        params = [p for p in model.group(name).parameters() if p.requires_grad]
+        if name in trainable and params:
+            groups.append({"params": params, "lr": float(cfg.group_lr.get(name, cfg.lr)), "name": name})
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+class _Inputs:
+    """What the trainable part of the network is fed: cached prefix features, or images."""
+
+    def __init__(self, cfg, model, data, device, cut, cacheable_train, cacheable_val, timings):
+        self.cfg, self.model, self.device, self.cut = cfg, model, device, cut
+        self.flip = cfg.dataset not in NO_FLIP_DATASETS
+        t0 = time.perf_counter()
+        self.train_feats = self._features(data, "train", data.train_x) if cacheable_train else None
+        self.val_feats = self._features(data, "val", data.val_x) if cacheable_val else None
+        timings["cache_s"] = time.perf_counter() - t0
+        self.train_x, self.val_x = data.train_x, data.val_x
+
+    def _key(self, data: PreparedData, split: str) -> tuple:
+        init = "imagenet" if self.cfg.pretrained else f"scratch-seed{self.cfg.seed}"
+        return (self.cfg.model, init, self.cut, data.key, split, str(self.device))
+
+    def _features(self, data: PreparedData, split: str, x: torch.Tensor) -> torch.Tensor:
+        key = self._key(data, split)
+        cached = FEATURES.get(key) if self.cfg.use_cache else None
+        if cached is not None:
+            return cached
+        self.model.eval()
+        outs = []
+        with torch.inference_mode(), _autocast(self.device):
+            for i in range(0, len(x), 128):
+                xb = _layout(normalise(x[i:i + 128], self.device))
+                outs.append(self.model.features_until(xb, self.cut).float())
+        feats = torch.cat(outs) if outs else torch.zeros(0)
+        feats = feats.contiguous(memory_format=torch.channels_last) if feats.ndim == 4 else feats
+        if self.cfg.use_cache:
+            FEATURES.put(key, feats)
+        return feats
+
+    def train_batch(self, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Input of group `cut` for these training images (no autograd through frozen groups)."""
+        if self.train_feats is not None:
+            return self.train_feats[idx.to(self.train_feats.device)]
+        x = normalise(self.train_x[idx], self.device)
+        if self.cfg.augment:
+            x = augment_batch(x, gen, self.flip)
+        x = _layout(x)
+        if self.cut == 0:
+            return x
+        with torch.no_grad(), _autocast(self.device):
+            return self.model.features_until(x, self.cut).float()
+
+    def val_batches(self, batch: int):
+        n = len(self.val_x)
+        for i in range(0, n, batch):
+            if self.val_feats is not None:
+                yield self.val_feats[i:i + batch], self.cut
+            else:
+                yield _layout(normalise(self.val_x[i:i + batch], self.device)), 0
+
+
+def _layout(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _autocast(device: torch.device):
+    # bf16 autocast pays off on GPUs; on this CPU it measured 0.9x, so the CPU stays in fp32.
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+def evaluate(model: models.GroupedNet, inputs: _Inputs, val_y: torch.Tensor, device: torch.device,
+             batch: int = 256) -> tuple[float, float, list[int]]:
+    """(loss, accuracy, predictions) on the validation set, in eval mode."""
+    model.eval()
+    losses, preds = [], []
+    with torch.inference_mode(), _autocast(device):
+        for xb, start in inputs.val_batches(batch):
+            logits = model.forward_from(xb, start).float()
+            n = len(preds) and sum(len(p) for p in preds)
+            yb = val_y[n:n + len(xb)].to(device)
+            losses.append(F.cross_entropy(logits, yb, reduction="sum").item())
+            preds.append(logits.argmax(1).cpu())
+    pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+    n = max(1, len(pred))
+    return sum(losses) / n, float((pred == val_y).float().mean()) if len(pred) else 0.0, pred.tolist()
+
+
+EventSink = Callable[[dict], None]
+
+
+def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: threading.Event | None = None,
+                 data: PreparedData | None = None) -> RunResult:
+    """Run one fine-tune. Events: {'type': 'start'|'batch'|'epoch'|'end', ...}. Raises ConfigError,
+    DataError or WeightsUnavailable before training starts; never in the middle of a run."""
+    cfg.validate()
+    emit = on_event or (lambda e: None)
+    stop = stop or threading.Event()
+    configure_threads()
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    device = resolve_device(cfg.device)
+
+    t = time.perf_counter()
+    data = data or prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
+    timings["data_s"] = time.perf_counter() - t
+
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    t = time.perf_counter()
+    model = models.build_model(cfg.model, data.num_classes, cfg.pretrained, seed=cfg.seed)
+    unknown = (set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}) - set(model.group_names)
+    if unknown:
+        raise ConfigError(f"Unknown layer group(s) {sorted(unknown)}; {cfg.model} has {model.group_names}.")
+    trainable = set(cfg.trainable)
+    models.set_trainable(model, trainable)
+    model.to(device).to(memory_format=torch.channels_last)
+    timings["model_s"] = time.perf_counter() - t
+
+    ever_trainable = trainable | {g for gs in cfg.unfreeze_at.values() for g in gs}
+    cut = models.first_trainable_index(model, ever_trainable)
+    n_feature_groups = len(model.group_names) - 1
+    cut = min(cut, n_feature_groups)
+    prefix_fixed = cut > 0 and cfg.frozen_bn_eval and cfg.use_cache
+    inputs = _Inputs(cfg, model, data, device, cut, prefix_fixed and not cfg.augment, prefix_fixed, timings)
+    if cut == 0:
+        cache_note = "Every group trains, so the whole network runs on every batch."
+    elif not cfg.use_cache:
+        cache_note = "Feature cache off: the frozen groups run (without gradients) on every batch."
+    elif not cfg.frozen_bn_eval:
+        cache_note = ("Frozen groups' BatchNorm is in train mode, so their output changes as statistics "
+                      "drift: they run on every batch, nothing is cached.")
+    elif cfg.augment:
+        cache_note = ("Augmentation is on, so training images differ every epoch: the frozen groups run "
+                      "on every batch (validation features are still cached).")
+    else:
+        cache_note = (f"The frozen groups ({', '.join(model.group_names[:cut])}) ran once per image; "
+                      f"training reuses their cached output.")
+
+    batch_size = max(1, min(int(cfg.batch_size), len(data.train_y)))
+    notes = list(data.notes)
+    if batch_size < cfg.batch_size:
+        notes.append(f"batch size lowered to {batch_size}: the training set has only {len(data.train_y)} images")
+    start_vectors = _group_vectors(model)
+    optimizer = _make_optimizer(cfg, model, trainable)
+    train_params, total_params = models.count_params(model)
+    emit({"type": "start", "device": str(device), "train_images": len(data.train_y),
+          "val_images": len(data.val_y), "classes": data.class_names, "cache": cache_note,
+          "trainable_params": train_params, "total_params": total_params, "notes": notes,
+          "groups": [asdict(g) for g in models.group_table(model)], "elapsed": time.perf_counter() - t_start})
+
+    epochs: list[dict] = []
+    batches: list[dict] = []
+    reason, message = "finished", f"Finished {cfg.epochs} epochs."
+    best = (math.inf, None, None)  # (val loss, epoch, state)
+    val_pred: list[int] = []
+    n_train = len(data.train_y)
+    steps_per_epoch = max(1, n_train // batch_size)  # fixed batch shapes: the ragged tail is dropped
+    t_train = time.perf_counter()
+    timings["train_s"] = timings["eval_s"] = 0.0
+    images_seen = 0
+
+    for epoch in range(1, cfg.epochs + 1):
+        if epoch in cfg.unfreeze_at and epoch > 1:
+            trainable |= set(cfg.unfreeze_at[epoch])
+            models.set_trainable(model, trainable)
+            optimizer = _make_optimizer(cfg, model, trainable)  # new parameters need optimizer state
+        elif epoch in cfg.unfreeze_at:
+            trainable |= set(cfg.unfreeze_at[epoch])
+            models.set_trainable(model, trainable)
+            optimizer = _make_optimizer(cfg, model, trainable)
+        models.train_mode(model, cfg.frozen_bn_eval)
+        perm = torch.randperm(n_train, generator=gen)
+        loss_sum, correct, seen = 0.0, 0, 0
+        t_epoch = time.perf_counter()
+        for step in range(steps_per_epoch):
+            if stop.is_set():
+                reason, message = "stopped", f"Stopped by request during epoch {epoch}."
+                break
+            idx = perm[step * batch_size:(step + 1) * batch_size]
+            yb = data.train_y[idx].to(device)
+            xb = inputs.train_batch(idx, gen)
+            with _autocast(device):
+                logits = model.forward_from(xb, cut).float()
+            loss = F.cross_entropy(logits, yb)
+            if not torch.isfinite(loss):
+                reason = "diverged"
+                message = (f"Training diverged in epoch {epoch}: the loss became {loss.item()}. The learning "
+                           f"rate ({cfg.lr:g}) is most likely too high for these layers; try 10x smaller "
+                           f"(1e-3 or 1e-4 suit fine-tuning).")
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(idx)
+            images_seen += len(idx)
+            elapsed_train = time.perf_counter() - t_train
+            row = {"type": "batch", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
+                   "global_step": (epoch - 1) * steps_per_epoch + step + 1, "loss": loss.item(),
+                   "acc": float((logits.argmax(1) == yb).float().mean()),
+                   "images_per_s": images_seen / max(elapsed_train, 1e-9),
+                   "elapsed": time.perf_counter() - t_start}
+            batches.append(row)
+            emit(row)
+        timings["train_s"] += time.perf_counter() - t_epoch
+        if reason in ("stopped", "diverged"):
+            break
+        t_eval = time.perf_counter()
+        val_loss, val_acc, val_pred = evaluate(model, inputs, data.val_y, device)
+        timings["eval_s"] += time.perf_counter() - t_eval
+        if not math.isfinite(val_loss):
+            reason = "diverged"
+            message = (f"The validation loss became {val_loss} in epoch {epoch}: the weights blew up. The "
+                       f"learning rate ({cfg.lr:g}) is most likely too high; try 10x smaller.")
+        tp, tot = models.count_params(model)
+        row = {"type": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": loss_sum / max(seen, 1),
+               "train_acc": correct / max(seen, 1), "val_loss": val_loss, "val_acc": val_acc,
+               "trainable_params": tp, "total_params": tot, "trainable_groups": sorted(trainable,
+               key=model.group_names.index), "weight_change": _weight_change(model, start_vectors),
+               "lrs": {g["name"]: g["lr"] for g in optimizer.param_groups},
+               "elapsed": time.perf_counter() - t_start,
+               "images_per_s": images_seen / max(time.perf_counter() - t_train, 1e-9)}
+        epochs.append(row)
+        emit(row)
+        if reason == "diverged":
+            break
+        if val_loss < best[0]:
+            keep = {k: v.detach().clone() for k, v in model.state_dict().items()} if cfg.early_stopping else None
+            best = (val_loss, epoch, keep)
+        elif cfg.early_stopping and epoch - best[1] >= cfg.early_stopping:
+            reason = "early_stopped"
+            message = (f"Early stopping after epoch {epoch}: validation loss has not improved for "
+                       f"{cfg.early_stopping} epochs. Weights restored from epoch {best[1]}.")
+            break
+
+    if reason == "early_stopped" and best[2] is not None:
+        model.load_state_dict(best[2])
+        t_eval = time.perf_counter()
+        _, _, val_pred = evaluate(model, inputs, data.val_y, device)
+        timings["eval_s"] += time.perf_counter() - t_eval
+    timings["total_s"] = time.perf_counter() - t_start
+    result = RunResult(reason, message, cfg, data.class_names, epochs, batches,
+                       data.val_y.tolist() if val_pred else [], val_pred, best[1], str(device),
+                       {k: round(v, 3) for k, v in timings.items()}, cache_note, model.cpu().eval())
+    emit({"type": "end", "reason": reason, "message": message, "summary": result.summary()})
+    return result
+
+
+def lr_range_test(cfg: TrainConfig, data: PreparedData | None = None, min_lr: float = 1e-6,
+                  max_lr: float = 1.0, steps: int = 60, stop: threading.Event | None = None) -> dict:
+    """Leslie Smith's LR range test: raise the LR exponentially over `steps` batches and record the
+    loss. Suggests the LR where the smoothed loss falls fastest (a common, robust pick)."""
+    probe = replace(cfg, lr=min_lr, group_lr={}, epochs=1, early_stopping=0)
+    probe.validate()
+    configure_threads()
+    device = resolve_device(cfg.device)
+    data = data or prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
+    model = models.build_model(cfg.model, data.num_classes, cfg.pretrained, seed=cfg.seed)
+    trainable = set(cfg.trainable) or {models.HEAD}
+    models.set_trainable(model, trainable)
+    model.to(device).to(memory_format=torch.channels_last)
+    cut = min(models.first_trainable_index(model, trainable), len(model.group_names) - 1)
+    inputs = _Inputs(probe, model, data, device, cut, cut > 0 and cfg.frozen_bn_eval and not cfg.augment
+                     and cfg.use_cache, False, {})
+    optimizer = _make_optimizer(probe, model, trainable)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    batch = max(1, min(cfg.batch_size, len(data.train_y)))
+    factor = (max_lr / min_lr) ** (1 / max(1, steps - 1))
+    lrs, losses, smooth, best = [], [], None, math.inf
+    perm = torch.randperm(len(data.train_y), generator=gen)
+    models.train_mode(model, cfg.frozen_bn_eval)
+    for i in range(steps):
+        if stop is not None and stop.is_set():
+            break
+        lr = min_lr * factor ** i
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        start = (i * batch) % max(1, len(perm) - batch + 1)
+        idx = perm[start:start + batch]
+        loss = F.cross_entropy(model.forward_from(inputs.train_batch(idx, gen), cut).float(),
+                               data.train_y[idx].to(device))
+        if not torch.isfinite(loss):
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        smooth = loss.item() if smooth is None else 0.7 * smooth + 0.3 * loss.item()
+        lrs.append(lr)
+        losses.append(smooth)
+        best = min(best, smooth)
+        if smooth > 4 * best and i > 5:
+            break  # the loss has blown up: the rest of the range says nothing new
+    suggestion = None
+    if len(losses) >= 5:
+        grads = np.gradient(np.array(losses), np.log10(np.array(lrs)))
+        end = int(np.argmin(losses))  # only look left of the minimum
+        k = int(np.argmin(grads[: max(1, end)]))
+        suggestion = float(lrs[k])
+    return {"lrs": lrs, "losses": losses, "suggested_lr": suggestion}

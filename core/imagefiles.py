@@ -1,0 +1,166 @@
+"""Reading learners' own images safely: image decoding, folders of class folders, and zip files.
+
+Uploaded files are untrusted. Every limit here exists because of a specific attack or accident:
+zip slip (``../`` or absolute member names, symlinks), zip bombs (total size and compression
+ratio), decompression bombs (huge pixel counts), and odd image modes (CMYK, 16-bit, palette, alpha).
+"""
+from __future__ import annotations
+
+import stat
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+MAX_PIXELS = 40_000_000  # a 100-megapixel photo is refused before it is decoded
+MAX_ZIP_TOTAL = 500 * 1024 * 1024  # uncompressed bytes
+MAX_ZIP_FILES = 20_000
+MAX_ZIP_RATIO = 200  # uncompressed/compressed, per member
+MAX_CLASSES = 100
+
+
+class DataError(ValueError):
+    """Something is wrong with a dataset; the message says what and what to do about it."""
+
+
+def to_rgb_array(img: Image.Image) -> np.ndarray:
+    """Any PIL image -> HxWx3 uint8. Alpha is composited on white; 16-bit is scaled to 8-bit."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = arr.max() or 1.0
+        arr = (arr / (65535.0 if hi > 255 else 255.0) * 255.0).clip(0, 255).astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = arr.min(), arr.max()
+        arr = ((arr - lo) / ((hi - lo) or 1.0) * 255).astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img.convert("RGBA"))
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+
+
+def read_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode one image file to HxWx3 uint8, or raise DataError saying why it cannot be used."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise DataError(
+                        f"{path.name} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
+                        f"{max_pixels / 1e6:.0f} allowed. Resize it to a few hundred pixels per side."
+                    )
+                img.load()
+                return to_rgb_array(img)
+    except DataError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"{path.name} declares a huge image size (a decompression bomb?); it was skipped.")
+    except UnidentifiedImageError:
+        raise DataError(f"{path.name} is not an image that can be read (wrong extension or not an image file).")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path.name} could not be decoded ({exc}); the file may be corrupt or truncated.")
+
+
+@dataclass
+class FolderScan:
+    class_names: list[str]
+    files: list[tuple[Path, int]]  # (file, class index)
+    skipped: list[str] = field(default_factory=list)  # human-readable reasons
+
+
+def scan_class_folders(root: Path | str) -> FolderScan:
+    """Find images in ImageFolder layout: root/<class name>/<image>. Raises DataError if unusable."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder. Give a folder that holds one sub-folder per class.")
+    entries = [p for p in sorted(root.iterdir()) if not p.name.startswith((".", "__"))]
+    # A zip of one top folder holding the class folders is common: look one level down.
+    if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
+        if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in entries[0].iterdir()):
+            return scan_class_folders(entries[0])
+    class_dirs = [p for p in entries if p.is_dir() and not p.is_symlink()]
+    if not class_dirs:
+        raise DataError(
+            f"No class folders in {root.name or root}. Put each class's images in its own folder, "
+            f"e.g. cats/1.jpg, dogs/2.jpg."
+        )
+    seen: dict[str, str] = {}
+    for d in class_dirs:
+        low = d.name.lower()
+        if low in seen:
+            raise DataError(
+                f"Class folders '{seen[low]}' and '{d.name}' differ only in upper/lower case. "
+                f"Merge or rename them so each class has one folder."
+            )
+        seen[low] = d.name
+    if len(class_dirs) > MAX_CLASSES:
+        raise DataError(f"Found {len(class_dirs)} class folders; the lab handles at most {MAX_CLASSES}.")
+    files, skipped = [], []
+    for idx, d in enumerate(class_dirs):
+        for f in sorted(d.rglob("*")):
+            if f.is_symlink():
+                skipped.append(f"{d.name}/{f.name}: symbolic link ignored")
+            elif f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                files.append((f, idx))
+            elif f.is_file() and not f.name.startswith("."):
+                skipped.append(f"{d.name}/{f.name}: not an image file type")
+    return FolderScan([d.name for d in class_dirs], files, skipped)
+
+
+def safe_extract_zip(zip_path: Path | str, dest: Path | str, max_total: int = MAX_ZIP_TOTAL,
+                     max_files: int = MAX_ZIP_FILES, max_ratio: float = MAX_ZIP_RATIO) -> Path:
+    """Extract a zip, refusing path escapes, links, and bombs. Returns the destination folder."""
+    dest = Path(dest).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"This is not a readable zip file ({exc}). Re-create it with your system's 'compress' tool.")
+    with zf:
+        members = [m for m in zf.infolist() if not m.is_dir()]
+        if not members:
+            raise DataError("The zip file is empty. Put one folder per class, with images inside, into the zip.")
+        if len(members) > max_files:
+            raise DataError(f"The zip holds {len(members)} files; the limit is {max_files}.")
+        total = 0
+        for m in members:
+            name = m.filename.replace("\\", "/")
+            parts = PurePosixPath(name).parts
+            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                raise DataError(f"The zip contains an unsafe path ({m.filename!r}) that points outside "
+                                f"its folder; nothing was extracted. Re-create the zip from the class folders.")
+            if stat.S_ISLNK(m.external_attr >> 16):
+                raise DataError(f"The zip contains a symbolic link ({m.filename!r}); links are not allowed. "
+                                f"Zip the image files themselves.")
+            total += m.file_size
+            if m.compress_size and m.file_size / m.compress_size > max_ratio and m.file_size > 1_000_000:
+                raise DataError(f"{m.filename!r} expands {m.file_size / m.compress_size:.0f}x: this looks "
+                                f"like a zip bomb, so nothing was extracted.")
+        if total > max_total:
+            raise DataError(f"The zip expands to {total / 1e6:.0f} MB, over the {max_total / 1e6:.0f} MB "
+                            f"limit. Use fewer or smaller images.")
+        for m in members:
+            target = (dest / m.filename).resolve()
+            if dest not in target.parents:
+                raise DataError(f"The zip contains an unsafe path ({m.filename!r}); nothing more was extracted.")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(m) as src, open(target, "wb") as out:
+                # Count bytes as they come: a lying header cannot make us write more than allowed.
+                written = 0
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    written += len(block)
+                    if written > m.file_size + 1024 or written > max_total:
+                        raise DataError("The zip's contents are larger than its header says; extraction stopped.")
+                    out.write(block)
+    return dest

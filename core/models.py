@@ -1,0 +1,248 @@
+"""Backbones as named layer groups: build, replace the head, freeze and count by group.
+
+Every network is rebuilt as a ``GroupedNet``: an ordered list of feature groups (stem, stages), a
+pooling step, and a head. Groups are the unit the lessons talk about ("freeze the stem, train the
+last stages") and the unit the engine caches: the output of a frozen prefix of groups is a fixed
+function of the image, so it can be computed once per image.
+"""
+from __future__ import annotations
+
+import urllib.error
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+from torchvision import models as tvm
+
+from core.weights import WeightsUnavailable, check_weights_file
+
+HEAD = "head"
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    title: str
+    builder: Callable[..., nn.Module]
+    weights: object  # a torchvision WeightsEnum member
+    split: Callable[[nn.Module], list[tuple[str, nn.Module]]]  # feature groups in order
+    head_in: Callable[[nn.Module], int]
+    offline: bool  # weights ship with the app
+    note: str
+
+
+def _seq(*mods: nn.Module) -> nn.Sequential:
+    return nn.Sequential(*mods)
+
+
+def _split_mobilenet_v2(m: nn.Module) -> list[tuple[str, nn.Module]]:
+    f = m.features  # 0: stem conv, 1-17: inverted residual blocks, 18: final 1x1 conv
+    return [
+        ("stem", f[0:2]),
+        ("stage1", f[2:4]),
+        ("stage2", f[4:7]),
+        ("stage3", f[7:11]),
+        ("stage4", f[11:14]),
+        ("stage5", f[14:17]),
+        ("stage6", f[17:19]),
+    ]
+
+
+def _split_resnet(m: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [
+        ("stem", _seq(m.conv1, m.bn1, m.relu, m.maxpool)),
+        ("stage1", m.layer1),
+        ("stage2", m.layer2),
+        ("stage3", m.layer3),
+        ("stage4", m.layer4),
+    ]
+
+
+def _split_efficientnet(m: nn.Module) -> list[tuple[str, nn.Module]]:
+    f = m.features  # 0: stem, 1-7: MBConv stages, 8: final 1x1 conv
+    return [("stem", f[0])] + [(f"stage{i}", f[i]) for i in range(1, 7)] + [("stage7", f[7:9])]
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    "mobilenet_v2": BackboneSpec(
+        "mobilenet_v2", "MobileNetV2 (3.5M params, offline)", tvm.mobilenet_v2,
+        tvm.MobileNet_V2_Weights.IMAGENET1K_V1, _split_mobilenet_v2,
+        lambda m: m.classifier[-1].in_features, True,
+        "Small and fast; its ImageNet weights ship with the app.",
+    ),
+    "resnet18": BackboneSpec(
+        "resnet18", "ResNet18 (11.7M params, download)", tvm.resnet18,
+        tvm.ResNet18_Weights.IMAGENET1K_V1, _split_resnet, lambda m: m.fc.in_features, False,
+        "A classic; trains about as fast as MobileNetV2 on a CPU.",
+    ),
+    "resnet50": BackboneSpec(
+        "resnet50", "ResNet50 (25.6M params, download)", tvm.resnet50,
+        tvm.ResNet50_Weights.IMAGENET1K_V2, _split_resnet, lambda m: m.fc.in_features, False,
+        "Bigger and slower; wants a GPU.",
+    ),
+    "efficientnet_b0": BackboneSpec(
+        "efficientnet_b0", "EfficientNet-B0 (5.3M params, download)", tvm.efficientnet_b0,
+        tvm.EfficientNet_B0_Weights.IMAGENET1K_V1, _split_efficientnet,
+        lambda m: m.classifier[-1].in_features, False,
+        "Accurate for its size; slow on a CPU (depthwise convolutions).",
+    ),
+}
+
+DEFAULT_BACKBONE = "mobilenet_v2"
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(BACKBONES)}.") from None
+
+
+def weights_filename(spec: BackboneSpec) -> str:
+    return spec.weights.url.rsplit("/", 1)[-1]
+
+
+def load_torchvision_model(name: str, pretrained: bool = True) -> nn.Module:
+    """The untouched torchvision model (ImageNet head), loaded through torchvision's weights API."""
+    spec = backbone_spec(name)
+    if not pretrained:
+        return spec.builder(weights=None)
+    try:
+        return spec.builder(weights=spec.weights)
+    except (urllib.error.URLError, OSError, ConnectionError) as exc:
+        # The download failed: say which file is missing and where it belongs.
+        check_weights_file(weights_filename(spec))
+        raise WeightsUnavailable(f"Could not load {weights_filename(spec)}: {exc}") from exc
+    except RuntimeError as exc:  # hash mismatch or a truncated/corrupt file
+        raise WeightsUnavailable(
+            f"The weights file for {spec.title} is damaged ({exc}). Delete "
+            f"{weights_filename(spec)} from torch's hub cache and try again."
+        ) from exc
+
+
+class GroupedNet(nn.Module):
+    """features (ordered groups) -> global average pool -> head. Forward can start at any group."""
+
+    def __init__(self, groups: list[tuple[str, nn.Module]], head: nn.Module, arch: str):
+        super().__init__()
+        self.arch = arch
+        self.groups = nn.ModuleDict(groups)
+        self.head = head
+
+    @property
+    def group_names(self) -> list[str]:
+        return list(self.groups.keys()) + [HEAD]
+
+    def features_until(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Run groups [0, cut). cut == number of feature groups also pools (head input)."""
+        mods = list(self.groups.values())
+        for mod in mods[:cut]:
+            x = mod(x)
+        if cut >= len(mods):
+            x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        return x
+
+    def forward_from(self, x: torch.Tensor, cut: int) -> torch.Tensor:
+        """Run the rest of the network from group index `cut` (input = features_until(., cut))."""
+        mods = list(self.groups.values())
+        if cut < len(mods):
+            for mod in mods[cut:]:
+                x = mod(x)
+            x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        return self.head(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_from(x, 0)
+
+    def group(self, name: str) -> nn.Module:
+        return self.head if name == HEAD else self.groups[name]
+
+
+def make_head(in_features: int, num_classes: int, dropout: float = 0.2) -> nn.Sequential:
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_features, num_classes))
+
+
+def build_model(name: str, num_classes: int, pretrained: bool = True, seed: int | None = None) -> GroupedNet:
+    """A backbone with its ImageNet head replaced by a fresh one for `num_classes` classes."""
+    if num_classes < 2:
+        raise ValueError("A classifier needs at least two classes.")
+    if seed is not None:
+        torch.manual_seed(seed)  # the new head (and a from-scratch backbone) start the same each run
+    base = load_torchvision_model(name, pretrained)
+    spec = backbone_spec(name)
+    head = make_head(spec.head_in(base), num_classes)
+    return GroupedNet(spec.split(base), head, arch=name)
+
+
+# ---- freezing and counting -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GroupInfo:
+    name: str
+    total: int
+    trainable: int
+
+    @property
+    def frozen(self) -> bool:
+        return self.trainable == 0
+
+
+def group_table(model: GroupedNet) -> list[GroupInfo]:
+    """Total and trainable parameter counts per group, in network order."""
+    rows = []
+    for name in model.group_names:
+        params = list(model.group(name).parameters())
+        rows.append(GroupInfo(name, sum(p.numel() for p in params),
+                              sum(p.numel() for p in params if p.requires_grad)))
+    return rows
+
+
+def count_params(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), total
+
+
+def set_trainable(model: GroupedNet, trainable_groups) -> None:
+    """requires_grad=True exactly for the parameters of the named groups; the rest are frozen."""
+    wanted = set(trainable_groups)
+    unknown = wanted - set(model.group_names)
+    if unknown:
+        raise ValueError(f"Unknown layer group(s) {sorted(unknown)}; this model has {model.group_names}.")
+    for name in model.group_names:
+        for p in model.group(name).parameters():
+            p.requires_grad_(name in wanted)
+
+
+def frozen_groups(model: GroupedNet) -> list[str]:
+    return [g.name for g in group_table(model) if g.frozen and g.total > 0]
+
+
+def train_mode(model: GroupedNet, frozen_bn_eval: bool = True) -> None:
+    """model.train(), then put BatchNorm of fully frozen groups back in eval mode.
+
+    requires_grad=False does not stop BatchNorm from updating its running statistics, and
+    model.train() switches every module back to training: without this step a "frozen" layer
+    would still drift towards the new data's statistics.
+    """
+    model.train()
+    if not frozen_bn_eval:
+        return
+    for name in frozen_groups(model):
+        for mod in model.group(name).modules():
+            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                mod.eval()
+
+
+def first_trainable_index(model: GroupedNet, trainable_groups) -> int:
+    """Index of the earliest group that will ever train; groups before it form the frozen prefix."""
+    names = model.group_names
+    idx = [names.index(g) for g in trainable_groups if g in names]
+    return min(idx) if idx else len(names) - 1
+
+
+def group_names(name: str) -> list[str]:
+    """Layer-group names of a backbone, without loading any weights."""
+    spec = backbone_spec(name)
+    return [g for g, _ in spec.split(spec.builder(weights=None))] + [HEAD]
