@@ -1,0 +1,335 @@
+"""A bounded pool of training jobs shared by every session of one server.
+
+Why a pool: a classroom of 30 learners pressing Start at once must not start 30 trainings on one CPU
+(each would crawl, and memory would run out). Jobs wait in a FIFO queue and know their place in line;
+at most ``max_running`` train at a time. Workers are plain threads that never touch Streamlit: they
+call ``run_training`` and append its events to a lock-protected ``Job``, which the page reads through
+``Job.snapshot()`` once a second.
+
+Policy for one learner (an "owner", one browser session): submitting a new run *replaces* that
+owner's active runs (they are cancelled). A learner who changes a setting and presses Start again
+means "run this instead"; refusing would force a hunt for the Stop button, and replacing keeps
+abandoned runs from filling the queue. A classroom demo submits its variants together as one batch.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from core.engine import RunResult, TrainConfig, run_training
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "running")
+ENDED = ("finished", "stopped", "diverged", "early_stopped", "failed")
+DEFAULT_MAX_QUEUED = 20
+DEFAULT_MAX_PER_OWNER = 4  # the largest classroom demo has 3 variants
+KEEP_ENDED = 200  # ended jobs kept for their pages; older ones are forgotten
+
+Runner = Callable[..., RunResult]
+
+
+class JobRefused(RuntimeError):
+    """The pool cannot take this run now; the message says why and what to do."""
+
+
+def default_max_running() -> int:
+    """FTLAB_MAX_JOBS, else 1 on a CPU (two runs on 2 cores are each half as fast) and 2 on a GPU."""
+    env = os.environ.get("FTLAB_MAX_JOBS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            log.warning("FTLAB_MAX_JOBS=%r is not a whole number; using the default", env)
+    import torch
+
+    return 2 if torch.cuda.is_available() else 1
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job for drawing: lists are copies, so the worker can keep appending."""
+    id: str
+    owner: str
+    label: str
+    batch: str
+    config: TrainConfig
+    status: str
+    position: int | None  # 1-based place in the queue while queued
+    start: dict
+    batches: list[dict]
+    epochs: list[dict]
+    result: RunResult | None
+    error: str
+    message: str
+    created: float
+    started: float | None
+    finished: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+
+@dataclass
+class Job:
+    id: str
+    owner: str
+    config: TrainConfig
+    label: str = ""
+    batch: str = ""  # jobs submitted together (a demo's variants) share this
+    data: object | None = None  # optional PreparedData (own uploaded images)
+    status: str = "queued"
+    position: int | None = None
+    start: dict = field(default_factory=dict)
+    batches: list[dict] = field(default_factory=list)
+    epochs: list[dict] = field(default_factory=list)
+    result: RunResult | None = None
+    error: str = ""
+    message: str = ""
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_event(self, event: dict) -> None:
+        """The engine's event sink (called in the worker thread)."""
+        with self.lock:
+            kind = event.get("type")
+            if kind == "batch":
+                self.batches.append(event)
+            elif kind == "epoch":
+                self.epochs.append(event)
+            elif kind == "start":
+                self.start = event
+
+    def snapshot(self) -> JobSnapshot:
+        with self.lock:
+            return JobSnapshot(self.id, self.owner, self.label, self.batch, self.config, self.status,
+                               self.position, dict(self.start), list(self.batches), list(self.epochs),
+                               self.result, self.error, self.message, self.created, self.started,
+                               self.finished)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended (for tests and scripts, never in a page script)."""
+        return self.done.wait(timeout)
+
+    def _end(self, status: str, message: str, error: str = "", result: RunResult | None = None) -> None:
+        with self.lock:
+            self.status, self.message, self.error = status, message, error
+            self.result = result
+            self.position = None
+            self.finished = time.time()
+        self.done.set()
+
+
+class JobManager:
+    """FIFO queue + ``max_running`` worker threads. Thread-safe; one instance per server."""
+
+    def __init__(self, max_running: int | None = None, max_queued: int = DEFAULT_MAX_QUEUED,
+                 max_per_owner: int = DEFAULT_MAX_PER_OWNER, runner: Runner = run_training):
+        self.max_running = max_running if max_running is not None else default_max_running()
+        self.max_queued = max_queued
+        self.max_per_owner = max_per_owner
+        self._runner = runner
+        self._jobs: dict[str, Job] = {}
+        self._queue: deque[Job] = deque()
+        self._cond = threading.Condition()
+        self._ids = itertools.count(1)
+        self._closed = False
+        self._release_timers: dict[str, threading.Timer] = {}
+        self._workers = [threading.Thread(target=self._work, name=f"ftlab-job-worker-{i}", daemon=True)
+                         for i in range(self.max_running)]
+        for w in self._workers:
+            w.start()
+
+    # ---- submitting ----------------------------------------------------------------------------
+
+    def submit(self, config: TrainConfig, owner: str, label: str = "", data=None) -> Job:
+        """Queue one run for `owner`, replacing (cancelling) that owner's active runs."""
+        return self.submit_batch([(label, config)], owner, data=data)[0]
+
+    def submit_batch(self, runs: list[tuple[str, TrainConfig]], owner: str, data=None) -> list[Job]:
+        """Queue several runs (a demo's variants) in order, replacing the owner's active runs.
+        Raises JobRefused when the queue cannot take them all (then nothing is queued)."""
+        if not runs:
+            raise JobRefused("Nothing to run.")
+        if len(runs) > self.max_per_owner:
+            raise JobRefused(f"At most {self.max_per_owner} runs at once per learner (asked for {len(runs)}).")
+        with self._cond:
+            if self._closed:
+                raise JobRefused("The lab is shutting down; no new runs are accepted.")
+            replaced = [j for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE]
+            waiting_after = sum(1 for j in self._queue if j.owner != owner) + len(runs)
+            if waiting_after > self.max_queued:
+                raise JobRefused(
+                    f"The queue is full: {self.max_queued} runs are already waiting. Try again in a "
+                    f"minute, or make runs shorter (fewer epochs, smaller images) so the line moves faster.")
+            for old in replaced:
+                self._cancel_locked(old, "Replaced by a newer run from the same learner.")
+            batch = f"b{next(self._ids)}"
+            jobs = []
+            for label, cfg in runs:
+                job = Job(id=f"job-{next(self._ids)}", owner=owner, config=cfg, label=label, batch=batch, data=data)
+                self._jobs[job.id] = job
+                self._queue.append(job)
+                jobs.append(job)
+            self._renumber_locked()
+            self._forget_old_locked()
+            self._cond.notify_all()
+        return jobs
+
+    # ---- asking and cancelling -----------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        with self._cond:
+            return self._jobs.get(job_id)
+
+    def snapshot(self, job_id: str) -> JobSnapshot | None:
+        job = self.get(job_id)
+        return job.snapshot() if job else None
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        with self._cond:
+            return [j for j in self._jobs.values() if j.owner == owner]
+
+    def counts(self) -> dict[str, int]:
+        with self._cond:
+            running = sum(1 for j in self._jobs.values() if j.status == "running")
+            return {"running": running, "queued": len(self._queue), "max_running": self.max_running,
+                    "max_queued": self.max_queued}
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job: a queued one leaves the queue at once; a running one stops within one batch.
+        Returns False when there is no such job or it has already ended."""
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is None or job.status not in ACTIVE:
+                return False
+            self._cancel_locked(job, "Stopped before it started.")
+            return True
+
+    def cancel_owner(self, owner: str) -> int:
+        with self._cond:
+            active = [j for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE]
+            for job in active:
+                self._cancel_locked(job, "Stopped: the learner's session ended.")
+            return len(active)
+
+    def release_owner(self, owner: str, grace_s: float = 30.0) -> None:
+        """A session went away: cancel its runs after `grace_s` unless it comes back (touch_owner).
+        The grace period covers a browser that reconnects after a network blip."""
+        if grace_s <= 0:
+            self.cancel_owner(owner)
+            return
+        timer = threading.Timer(grace_s, self._release_now, args=(owner,))
+        timer.daemon = True
+        with self._cond:
+            old = self._release_timers.pop(owner, None)
+            self._release_timers[owner] = timer
+        if old:
+            old.cancel()
+        timer.start()
+
+    def touch_owner(self, owner: str) -> None:
+        """The owner's session is alive: forget a pending release."""
+        with self._cond:
+            timer = self._release_timers.pop(owner, None)
+        if timer:
+            timer.cancel()
+
+    def _release_now(self, owner: str) -> None:
+        with self._cond:
+            if self._release_timers.pop(owner, None) is None:
+                return  # touched in the meantime
+        self.cancel_owner(owner)
+
+    def shutdown(self, wait: bool = True, timeout: float = 30.0) -> None:
+        """Refuse new runs, cancel every queued and running one, and (optionally) join the workers."""
+        with self._cond:
+            self._closed = True
+            for job in list(self._jobs.values()):
+                if job.status in ACTIVE:
+                    self._cancel_locked(job, "Stopped: the lab server is shutting down.")
+            timers = list(self._release_timers.values())
+            self._release_timers.clear()
+            self._cond.notify_all()
+        for t in timers:
+            t.cancel()
+        if wait:
+            for w in self._workers:
+                w.join(timeout)
+
+    # ---- internals (call with self._cond held) ---------------------------------------------------
+
+    def _cancel_locked(self, job: Job, queued_message: str) -> None:
+        job.stop.set()
+        if job.status == "queued":
+            try:
+                self._queue.remove(job)
+            except ValueError:
+                pass
+            job._end("stopped", queued_message)
+            self._renumber_locked()
+        # a running job sees job.stop between batches and ends as 'stopped' in its worker
+
+    def _renumber_locked(self) -> None:
+        for i, job in enumerate(self._queue, start=1):
+            with job.lock:
+                job.position = i
+
+    def _forget_old_locked(self) -> None:
+        ended = [j for j in self._jobs.values() if j.status in ENDED]
+        for job in sorted(ended, key=lambda j: j.finished or 0)[:max(0, len(ended) - KEEP_ENDED)]:
+            del self._jobs[job.id]
+
+    # ---- workers ---------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if self._closed and not self._queue:
+                    return
+                job = self._queue.popleft()
+                with job.lock:
+                    job.status, job.position, job.started = "running", None, time.time()
+                self._renumber_locked()
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            result = self._runner(job.config, job.on_event, job.stop, job.data)
+        except BaseException as exc:  # noqa: BLE001 - a job's failure must end the job, never the worker
+            # ConfigError, DataError, WeightsUnavailable carry a message written for the learner;
+            # anything else is a bug, so name its type and log the traceback for the teacher.
+            from core.engine import ConfigError
+            from core.imagefiles import DataError
+            from core.weights import WeightsUnavailable
+
+            # (an unknown model name arrives as a plain ValueError from core.models, also worded for people)
+            if isinstance(exc, (ConfigError, DataError, WeightsUnavailable, ValueError)):
+                message = str(exc)
+            else:
+                log.exception("Training job %s failed", job.id)
+                message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            job._end("failed", message, error=message)
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt / SystemExit still end the thread
+            return
+        finally:
+            job.data = None  # uploaded tensors are not needed once the run is over
+        job._end(result.reason, result.message, result=result)
