@@ -56,6 +56,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     frozen_bn_eval: bool = True  # keep BatchNorm of frozen groups in eval mode
+    precise_bn: bool = True  # re-estimate trainable BatchNorm statistics before each evaluation
     use_cache: bool = True
 
     def validate(self) -> None:
@@ -249,7 +250,7 @@ class _Inputs:
         if self.train_feats is not None:
             return self.train_feats[idx.to(self.train_feats.device)]
         x = normalise(self.train_x[idx], self.device)
-        if self.cfg.augment:
+        if self.cfg.augment and gen is not None:  # gen=None: the plain images (BN recalibration)
             x = augment_batch(x, gen, self.flip)
         x = _layout(x)
         if self.cut == 0:
@@ -275,6 +276,35 @@ def _autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast("cpu", enabled=False)
+
+
+def recalibrate_bn(model: models.GroupedNet, inputs: "_Inputs", trainable: set[str], n_train: int,
+                   device: torch.device, batch: int = 128) -> None:
+    """Recompute running statistics of BatchNorm layers in trainable groups over the training set.
+
+    Running averages (momentum 0.1) lag behind weights that move fast, as in a short run from
+    scratch: evaluated with such stale statistics a network that fits its training data can predict
+    one class for everything. Averaging batch statistics over the training images once per epoch
+    ("precise BN") makes evaluation reflect what the weights have actually learned.
+    """
+    names = model.group_names
+    cut = inputs.cut
+    bns = [m for g in trainable if names.index(g) >= cut for m in model.group(g).modules()
+           if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [(m, m.momentum, m.training) for m in bns]
+    model.eval()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over all batches seen
+        m.train()
+    with torch.no_grad(), _autocast(device):
+        for i in range(0, n_train, batch):
+            model.forward_from(inputs.train_batch(torch.arange(i, min(i + batch, n_train)), None), cut)
+    for m, momentum, training in saved:
+        m.momentum = momentum
+        m.train(training)
 
 
 def evaluate(model: models.GroupedNet, inputs: _Inputs, val_y: torch.Tensor, device: torch.device,
@@ -416,6 +446,8 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
         if reason in ("stopped", "diverged"):
             break
         t_eval = time.perf_counter()
+        if cfg.precise_bn:
+            recalibrate_bn(model, inputs, trainable, n_train, device)
         val_loss, val_acc, val_pred = evaluate(model, inputs, data.val_y, device)
         timings["eval_s"] += time.perf_counter() - t_eval
         if not math.isfinite(val_loss):
