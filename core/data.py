@@ -296,6 +296,9 @@ def _to_square_tensor(arr: np.ndarray, size: int) -> torch.Tensor:
     return out[:, top:top + size, left:left + size].round().clamp(0, 255).to(torch.uint8)
 
 
+to_square_tensor = _to_square_tensor  # public: predictions on learners' photos resize the same way
+
+
 def _decode(raw: RawDataset, idx: np.ndarray, size: int) -> torch.Tensor:
     if len(idx) == 0:
         return torch.zeros(0, 3, size, size, dtype=torch.uint8)

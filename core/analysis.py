@@ -1,0 +1,161 @@
+"""After a run: where the model goes wrong, and what it says about a learner's own photo.
+
+Everything works from a finished ``RunResult`` and the ``PreparedData`` it was trained on. The
+validation predictions are recomputed with the final model (rather than read from the run's
+epoch rows) because the gallery needs each image's confidence, which the engine does not keep.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from core.data import DATASETS, PreparedData, prepare, to_square_tensor
+from core.engine import RunResult, normalise
+from core.imagefiles import DataError, read_image
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
+_EVAL_BATCH = 128
+
+
+class Mistake(NamedTuple):
+    index: int  # position in the validation set (data.val_x[index])
+    true: str  # class name
+    predicted: str
+    confidence: float  # softmax probability of the (wrong) predicted class
+
+
+# ---- counting ---------------------------------------------------------------------------------
+
+def confusion_matrix(true, pred, n_classes: int) -> np.ndarray:
+    """Counts [n_classes, n_classes]: row = true class, column = predicted class."""
+    true, pred = np.asarray(true, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+    if true.shape != pred.shape:
+        raise ValueError(f"{len(true)} true labels but {len(pred)} predictions.")
+    if len(true) and (min(true.min(), pred.min()) < 0 or max(true.max(), pred.max()) >= n_classes):
+        raise ValueError(f"Labels must lie in 0..{n_classes - 1}.")
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (true, pred), 1)  # add.at, not +=: repeated (true, pred) pairs must all count
+    return cm
+
+
+def per_class_accuracy(true, pred, class_names: list[str]) -> list[tuple[str, int, int, float]]:
+    """(class name, correct, total, accuracy) per class; accuracy is NaN for a class with no images."""
+    cm = confusion_matrix(true, pred, len(class_names))
+    rows = []
+    for i, name in enumerate(class_names):
+        total = int(cm[i].sum())
+        correct = int(cm[i, i])
+        rows.append((name, correct, total, correct / total if total else float("nan")))
+    return rows
+
+
+# ---- the data and the model's view of it -------------------------------------------------------
+
+def data_for(result: RunResult, data: PreparedData | None = None) -> PreparedData:
+    """The PreparedData the run was trained on: given (uploaded sets), or rebuilt from the config.
+
+    prepare() is cached per server and seeded, so rebuilding returns the very same split.
+    """
+    cfg = result.config
+    if data is None:
+        if cfg.dataset not in DATASETS:
+            raise DataError(f"The run used the uploaded dataset {cfg.dataset!r}; its images are needed "
+                            f"to show the validation gallery.")
+        data = prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
+    if list(data.class_names) != list(result.class_names) or (
+            result.val_true and len(data.val_y) != len(result.val_true)):
+        raise DataError("These images are not the ones this run was trained on (classes or validation "
+                        "size differ). Train again to analyse this dataset.")
+    return data
+
+
+def _require_model(result: RunResult) -> torch.nn.Module:
+    if result.model is None:
+        raise ValueError("This run has no model (it stopped before training); nothing to analyse.")
+    return result.model
+
+
+def validation_probabilities(result: RunResult, data: PreparedData | None = None) -> torch.Tensor:
+    """Softmax probabilities [N_val, n_classes] of the run's final model, in eval mode."""
+    model = _require_model(result)
+    data = data_for(result, data)
+    model.eval()  # dropout off and BatchNorm on running statistics, as at validation time
+    device = next(model.parameters()).device
+    outs = []
+    with torch.inference_mode():
+        for i in range(0, len(data.val_x), _EVAL_BATCH):
+            logits = model(normalise(data.val_x[i:i + _EVAL_BATCH], device)).float()
+            outs.append(torch.softmax(logits, dim=1).cpu())
+    return torch.cat(outs) if outs else torch.zeros(0, len(data.class_names))
+
+
+def misclassified(result: RunResult, data: PreparedData | None = None, limit: int = 24) -> list[Mistake]:
+    """Wrong validation predictions, most confident first (confident mistakes teach the most)."""
+    data = data_for(result, data)
+    probs = validation_probabilities(result, data)
+    if len(probs) == 0:
+        return []
+    conf, pred = probs.max(dim=1)
+    names = data.class_names
+    wrong = [Mistake(i, names[int(t)], names[int(p)], float(c))
+             for i, (t, p, c) in enumerate(zip(data.val_y.tolist(), pred.tolist(), conf.tolist())) if t != p]
+    wrong.sort(key=lambda m: -m.confidence)
+    return wrong[:max(0, limit)]
+
+
+def val_image(data: PreparedData, index: int) -> np.ndarray:
+    """Validation image `index` as HxWx3 uint8, as the model saw it (after resizing)."""
+    return data.val_x[index].permute(1, 2, 0).numpy()
+
+
+def is_greyscale(data: PreparedData) -> bool:
+    """True when every training image has three equal channels (MNIST, faces...)."""
+    x = data.train_x
+    return bool(len(x)) and bool((x[:, 0] == x[:, 1]).all() and (x[:, 1] == x[:, 2]).all())
+
+
+# ---- a learner's own photo ---------------------------------------------------------------------
+
+def read_image_bytes(content: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarray:
+    """Decode uploaded bytes to HxWx3 uint8 with read_image's checks, or raise DataError."""
+    if len(content) > max_bytes:
+        raise DataError(f"{name} is {len(content) / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
+                        f"Use a smaller photo.")
+    if not content:
+        raise DataError(f"{name} is empty.")
+    # read_image works on paths (so its messages can name the file); a temp file keeps one decoder.
+    # The learner's file name is untrusted: keep plain characters only, never a path.
+    safe = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:80].strip(". ") or "upload"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, safe)
+        with open(path, "wb") as fh:
+            fh.write(content)
+        return read_image(path)
+
+
+def predict_image(model: torch.nn.Module, image: np.ndarray, class_names: list[str], size: int,
+                  greyscale: bool = False) -> list[tuple[str, float]]:
+    """(class, probability) for every class, most likely first.
+
+    The photo is resized like the dataset (short side to `size`, centre crop). With greyscale=True
+    it is first turned grey, because a model trained on grey images has never seen colour.
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+        raise DataError("Expected an HxW or HxWx3 image of 8-bit pixels.")
+    if greyscale and image.ndim == 3:
+        # ITU-R 601 luma, the weights PIL's convert("L") uses
+        image = (image @ np.array([0.299, 0.587, 0.114])).round().clip(0, 255).astype(np.uint8)
+    x = to_square_tensor(image, size)[None]
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        probs = torch.softmax(model(normalise(x, device)).float(), dim=1)[0].cpu().tolist()
+    if len(probs) != len(class_names):
+        raise ValueError(f"The model has {len(probs)} outputs but {len(class_names)} class names were given.")
+    return sorted(zip(class_names, probs), key=lambda cp: -cp[1])
