@@ -1,0 +1,92 @@
+"""pages/lab_results.render_results under AppTest, on the result of a tiny real training run."""
+import io
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.engine import TrainConfig, run_training
+
+TIMEOUT = 60
+PREFIX = "r1"
+# Four classes would be nicer, but faces trains in well under a second and still has two.
+TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))
+
+
+def _page():
+    # Runs inside AppTest: the result arrives through session_state (see run_page).
+    import streamlit as st
+
+    from pages.lab_results import render_results
+
+    render_results(st.session_state["result"], key_prefix="r1", data=st.session_state.get("data"))
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_training(TINY)
+
+
+def run_page(result, data=None) -> AppTest:
+    at = AppTest.from_function(_page, default_timeout=TIMEOUT)
+    at.session_state["result"] = result
+    if data is not None:
+        at.session_state["data"] = data
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_results_render_scores_chart_table_and_downloads(result):
+    at = run_page(result)
+    labels = {m.label for m in at.metric}
+    assert {"Validation accuracy", "Training accuracy", "Gap (train - val)"} <= labels
+    assert len(at.get("plotly_chart")) == 1
+    table = at.dataframe[0].value
+    assert list(table["class"]) == result.class_names
+    assert table["images"].sum() == len(result.val_true)
+    downloads = at.get("download_button")
+    assert len(downloads) == 3
+    assert all(d.proto.id and PREFIX in d.proto.id for d in downloads)  # keys carry the prefix
+    assert not at.error
+
+
+def test_gallery_shows_every_mistake_with_a_caption(result):
+    at = run_page(result)
+    wrong = sum(t != p for t, p in zip(result.val_true, result.val_pred))
+    captions = [c for img in at.image for c in img.captions]
+    assert len(captions) == wrong
+    assert all(c.startswith("true: ") and " · predicted: " in c and c.endswith("%)") for c in captions)
+
+
+def test_a_photo_gets_top_predictions_and_a_bad_file_an_error(result):
+    at = run_page(result)
+    photo = np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    at.file_uploader(key=f"{PREFIX}_photo").set_value(("me.png", png(photo), "image/png")).run()
+    assert not at.exception and not at.error
+    bars = [p.proto.text for p in at.get("progress")]
+    assert len(bars) == 2 and all(b.split(":")[0] in result.class_names for b in bars)
+
+    at.file_uploader(key=f"{PREFIX}_photo").set_value(("fake.png", b"not an image at all", "image/png")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "not an image" in at.error[0].value
+
+
+def test_uploaded_dataset_without_data_skips_only_the_gallery(result):
+    uploaded = replace(result, config=replace(result.config, dataset="folder:0123"))
+    at = run_page(uploaded)
+    assert any("uploaded dataset" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 3
+
+
+def test_no_epochs_yet_is_a_friendly_note(result):
+    at = run_page(replace(result, epochs=[]))
+    assert len(at.info) == 1 and not at.get("plotly_chart")
