@@ -19,6 +19,7 @@ from core.engine import RunResult, normalise
 from core.imagefiles import DataError, read_image
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
+MAX_ASPECT = 20  # longest side / shortest side of a photo we classify
 _EVAL_BATCH = 128
 
 
@@ -148,6 +149,10 @@ def predict_image(model: torch.nn.Module, image: np.ndarray, class_names: list[s
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise DataError("Expected an HxW or HxWx3 image of 8-bit pixels.")
+    h, w = image.shape[:2]
+    if min(h, w) < 1 or max(h, w) > MAX_ASPECT * min(h, w):
+        # Resizing the short side of a 1x40,000,000 strip up to `size` would need gigabytes.
+        raise DataError(f"The image is {w}x{h} pixels: too long and thin to classify. Crop it closer to a square.")
     if greyscale and image.ndim == 3:
         # ITU-R 601 luma, the weights PIL's convert("L") uses
         image = (image @ np.array([0.299, 0.587, 0.114])).round().clip(0, 255).astype(np.uint8)

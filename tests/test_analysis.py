@@ -136,6 +136,8 @@ def test_predict_image_refuses_wrong_arrays(run):
         analysis.predict_image(run.model, np.zeros((8, 8, 4), np.uint8), run.class_names, 32)
     with pytest.raises(DataError):
         analysis.predict_image(run.model, np.zeros((8, 8, 3), np.float32), run.class_names, 32)
+    with pytest.raises(DataError, match="long and thin"):
+        analysis.predict_image(run.model, np.zeros((1, 5000, 3), np.uint8), run.class_names, 32)
     with pytest.raises(ValueError, match="outputs"):
         analysis.predict_image(run.model, np.zeros((8, 8, 3), np.uint8), ["a", "b", "c"], 32)
 

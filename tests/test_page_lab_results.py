@@ -11,7 +11,7 @@ from core.engine import TrainConfig, run_training
 
 TIMEOUT = 60
 PREFIX = "r1"
-# Four classes would be nicer, but faces trains in well under a second and still has two.
+# faces: two classes, trains in well under a second, and the head-only run still gets some wrong.
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))
 
 
@@ -90,3 +90,11 @@ def test_uploaded_dataset_without_data_skips_only_the_gallery(result):
 def test_no_epochs_yet_is_a_friendly_note(result):
     at = run_page(replace(result, epochs=[]))
     assert len(at.info) == 1 and not at.get("plotly_chart")
+
+
+def test_camera_appears_only_when_turned_on(result):
+    at = run_page(result)
+    assert len(at.camera_input) == 0  # no permission prompt until the learner asks for it
+    at.toggle(key=f"{PREFIX}_camera_on").set_value(True).run()
+    assert not at.exception
+    assert len(at.camera_input) == 1
