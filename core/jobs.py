@@ -30,7 +30,7 @@ ACTIVE = ("queued", "running")
 ENDED = ("finished", "stopped", "diverged", "early_stopped", "failed")
 DEFAULT_MAX_QUEUED = 20
 DEFAULT_MAX_PER_OWNER = 4  # the largest classroom demo has 3 variants
-KEEP_ENDED = 200  # ended jobs kept for their pages; older ones are forgotten
+KEEP_ENDED = 30  # ended jobs kept until their sessions collect them (each result holds a model)
 
 Runner = Callable[..., RunResult]
 

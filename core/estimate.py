@@ -1,0 +1,88 @@
+"""Numbers the lab shows before a run: parameters per group, and a rough run-time estimate.
+
+Both must answer instantly while a learner flips freeze switches, so nothing here trains or loads
+weights. Parameter counts come from an uninitialised model (counts do not depend on the weights).
+The time estimate is a simple model built on throughput measured on a 2-core CPU (see
+/work/shared/notes): it is an estimate, good to a factor of about two, and the page says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core import models
+
+# Measured with MobileNetV2 at 64 px, batch 32, 2 CPU cores: training and inference images per second.
+CPU_TRAIN_IPS_64 = 120.0
+CPU_INFER_IPS_64 = 900.0
+GPU_SPEEDUP = 25.0  # a mid-range GPU against 2 CPU cores, for these small inputs (rough)
+# Cost per image relative to MobileNetV2 on a CPU (depthwise convolutions make MobileNetV2 slow there,
+# so ResNet18 costs about the same despite 6x the FLOPs).
+MODEL_COST = {"mobilenet_v2": 1.0, "resnet18": 1.0, "resnet50": 3.0, "efficientnet_b0": 1.6}
+# Cumulative share of forward compute after each feature group (from FLOP counts; head ~ 0).
+PREFIX_SHARE = {
+    "mobilenet_v2": [0.10, 0.25, 0.38, 0.50, 0.70, 0.85, 1.0],
+    "resnet18": [0.12, 0.32, 0.55, 0.77, 1.0],
+    "resnet50": [0.06, 0.30, 0.55, 0.85, 1.0],
+    "efficientnet_b0": [0.08, 0.20, 0.32, 0.45, 0.62, 0.80, 0.92, 1.0],
+}
+
+
+@dataclass(frozen=True)
+class GroupCount:
+    name: str
+    total: int
+    trainable: bool
+
+
+@lru_cache(maxsize=16)
+def group_sizes(model_name: str, num_classes: int) -> tuple[tuple[str, int], ...]:
+    """(group, parameter count) in network order; the head is sized for `num_classes`."""
+    model = models.build_model(model_name, num_classes, pretrained=False, seed=0)
+    return tuple((g.name, g.total) for g in models.group_table(model))
+
+
+def param_counts(model_name: str, num_classes: int, trainable: set[str]) -> list[GroupCount]:
+    return [GroupCount(name, total, name in trainable) for name, total in group_sizes(model_name, num_classes)]
+
+
+@dataclass(frozen=True)
+class TimeEstimate:
+    seconds: float
+    per_epoch_s: float
+    setup_s: float  # building the frozen-prefix cache (or nothing)
+    cached: bool
+    device: str
+
+    def describe(self) -> str:
+        return _fmt_seconds(self.seconds)
+
+
+def _fmt_seconds(s: float) -> str:
+    if s < 60:
+        return f"about {max(1, round(s))} s"
+    if s < 3600:
+        return f"about {s / 60:.0f} min" if s >= 600 else f"about {s / 60:.1f} min"
+    return f"about {s / 3600:.1f} h"
+
+
+def estimate_run_time(model_name: str, group_order: list[str], trainable: set[str], image_size: int,
+                      train_images: int, val_images: int, epochs: int, augment: bool,
+                      frozen_bn_eval: bool = True, device: str = "cpu") -> TimeEstimate:
+    """Seconds for a run: the frozen prefix costs inference once (cached) or on every batch, the
+    trainable rest costs training; validation runs every epoch. Scales with pixels (size^2)."""
+    pixels = (image_size / 64) ** 2
+    cost = MODEL_COST.get(model_name, 1.5) * pixels / (GPU_SPEEDUP if device != "cpu" else 1.0)
+    train_s_per_img = cost / CPU_TRAIN_IPS_64
+    infer_s_per_img = cost / CPU_INFER_IPS_64
+    shares = PREFIX_SHARE.get(model_name) or [1.0] * (len(group_order) - 1)
+    first = min((group_order.index(g) for g in trainable if g in group_order), default=len(group_order) - 1)
+    prefix = shares[first - 1] if 0 < first <= len(shares) else (1.0 if first > len(shares) else 0.0)
+    cached = first > 0 and frozen_bn_eval and not augment
+    rest = 1.0 - prefix
+    per_train_img = rest * train_s_per_img + (0.0 if cached else prefix * infer_s_per_img)
+    per_epoch = train_images * per_train_img + val_images * infer_s_per_img * (rest if first > 0 else 1.0)
+    setup = (train_images + val_images) * prefix * infer_s_per_img if first > 0 else 0.0
+    overhead = 2.0  # building the model, preparing data
+    total = overhead + setup + epochs * per_epoch
+    return TimeEstimate(total, per_epoch, setup, cached, device)

@@ -1,0 +1,134 @@
+"""Plotly figures for the Lab. Pure functions of plain data (events, counts), no Streamlit calls.
+
+Figures are redrawn about once a second while a run trains, so each keeps few points (per-batch
+loss is smoothed and thinned), a fixed height, and no mode bar (set where they are shown).
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+HEIGHT = 300
+GAP_WARN = 0.10  # train/val accuracy gap (10 points) labelled as overfitting
+MAX_BATCH_POINTS = 300
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+          "#bcbd22", "#17becf"]
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "epoch", height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
+                      margin=dict(l=50, r=15, t=40, b=40), legend=dict(orientation="h", y=-0.22),
+                      xaxis_title=x_title, yaxis_title=y_title, template="plotly_white")
+    return fig
+
+
+def smooth(values: list[float], alpha: float = 0.8) -> list[float]:
+    """Exponential moving average (the usual TensorBoard-style smoothing of a noisy batch loss)."""
+    out, s = [], None
+    for v in values:
+        s = v if s is None else alpha * s + (1 - alpha) * v
+        out.append(s)
+    return out
+
+
+def best_epoch(epochs: list[dict]) -> dict | None:
+    """The epoch with the lowest validation loss (what early stopping would keep)."""
+    ok = [e for e in epochs if e.get("val_loss") is not None and e["val_loss"] == e["val_loss"]]
+    return min(ok, key=lambda e: e["val_loss"]) if ok else None
+
+
+def loss_figure(epochs: list[dict], batches: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    if batches:
+        xs = [b["epoch"] - 1 + b["step"] / b["steps"] for b in batches]
+        ys = smooth([b["loss"] for b in batches])
+        step = max(1, len(xs) // MAX_BATCH_POINTS)
+        fig.add_scatter(x=xs[::step], y=ys[::step], mode="lines", name="train loss (per batch, smoothed)",
+                        line=dict(color="#9ecae1", width=1.5))
+    if epochs:
+        x = [e["epoch"] for e in epochs]
+        fig.add_scatter(x=x, y=[e["train_loss"] for e in epochs], mode="lines+markers", name="train loss",
+                        line=dict(color=COLORS[0]))
+        fig.add_scatter(x=x, y=[e["val_loss"] for e in epochs], mode="lines+markers", name="validation loss",
+                        line=dict(color=COLORS[1]))
+        best = best_epoch(epochs)
+        if best is not None:
+            fig.add_scatter(x=[best["epoch"]], y=[best["val_loss"]], mode="markers+text", name="best epoch",
+                            marker=dict(symbol="star", size=14, color="#d62728"),
+                            text=[f"best (epoch {best['epoch']})"], textposition="top center", showlegend=False)
+    return _layout(fig, "Loss", "cross-entropy")
+
+
+def accuracy_figure(epochs: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    if epochs:
+        x = [e["epoch"] for e in epochs]
+        train = [100 * e["train_acc"] for e in epochs]
+        val = [100 * e["val_acc"] for e in epochs]
+        fig.add_scatter(x=x, y=val, mode="lines+markers", name="validation accuracy", line=dict(color=COLORS[1]))
+        # Shade between the curves: the gap is what the model learned about its training images only.
+        fig.add_scatter(x=x, y=train, mode="lines+markers", name="train accuracy", line=dict(color=COLORS[0]),
+                        fill="tonexty", fillcolor="rgba(214,39,40,0.12)")
+        gaps = [(xi, t, v) for xi, t, v in zip(x, train, val) if t - v > 100 * GAP_WARN]
+        if gaps:
+            xi, t, v = max(gaps, key=lambda g: g[1] - g[2])
+            fig.add_annotation(x=xi, y=(t + v) / 2, text=f"overfitting<br>gap {t - v:.0f} pts", showarrow=False,
+                               font=dict(color="#d62728", size=13), bgcolor="rgba(255,255,255,0.8)")
+        best = best_epoch(epochs)
+        if best is not None:
+            fig.add_vline(x=best["epoch"], line=dict(color="#d62728", dash="dot", width=1))
+    fig.update_yaxes(range=[0, 102])
+    return _layout(fig, "Accuracy (%)", "accuracy %")
+
+
+def trainable_figure(epochs: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    if epochs:
+        fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e["trainable_params"] for e in epochs],
+                        mode="lines+markers", line=dict(shape="hv", color=COLORS[2]), name="trainable")
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, "Trainable parameters", "parameters")
+
+
+def weight_change_figure(epochs: list[dict]) -> go.Figure:
+    """||W - W0|| / ||W0|| per group, one line each: which groups fine-tuning actually moved."""
+    fig = go.Figure()
+    groups = list(epochs[-1].get("weight_change", {})) if epochs else []
+    for i, g in enumerate(groups):
+        fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e.get("weight_change", {}).get(g, 0.0) for e in epochs],
+                        mode="lines+markers", name=g, line=dict(color=COLORS[i % len(COLORS)]))
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, "Weight change per group  ‖ΔW‖/‖W₀‖", "relative change")
+
+
+def params_figure(rows: list[tuple[str, int, bool]]) -> go.Figure:
+    """Bar per group: trainable (green) or frozen (grey) parameter count."""
+    fig = go.Figure()
+    names = [r[0] for r in rows]
+    fig.add_bar(x=names, y=[r[1] if r[2] else 0 for r in rows], name="trainable", marker_color="#2ca02c")
+    fig.add_bar(x=names, y=[0 if r[2] else r[1] for r in rows], name="frozen", marker_color="#bbbbbb")
+    fig.update_layout(barmode="stack")
+    return _layout(fig, "Parameters per layer group", "parameters", x_title="group (input → output)", height=260)
+
+
+def lr_finder_figure(lrs: list[float], losses: list[float], suggested: float | None) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed loss", line=dict(color=COLORS[0]))
+    if suggested and losses:
+        # A two-point line rather than a shape: shapes and annotations on log axes need log10 x values.
+        fig.add_scatter(x=[suggested, suggested], y=[min(losses), max(losses)], mode="lines+text",
+                        name=f"suggested {suggested:.0e}", line=dict(color="#d62728", dash="dash"),
+                        text=["", f"suggested {suggested:.0e}"], textposition="bottom right")
+    fig.update_xaxes(type="log")
+    return _layout(fig, "LR range test: loss as the learning rate grows", "loss", x_title="learning rate (log)",
+                   height=260)
+
+
+def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", title: str = "Validation accuracy (%)") -> go.Figure:
+    """One line per run: compare runs (a demo's variants, or runs chosen from the history)."""
+    fig = go.Figure()
+    for i, (label, epochs) in enumerate(curves):
+        fig.add_scatter(x=[e["epoch"] for e in epochs], y=[100 * e[key] if key.endswith("acc") else e[key] for e in epochs],
+                        mode="lines+markers", name=label, line=dict(color=COLORS[i % len(COLORS)]))
+    if key.endswith("acc"):
+        fig.update_yaxes(range=[0, 102])
+    return _layout(fig, title, "accuracy %" if key.endswith("acc") else key)

@@ -1,0 +1,281 @@
+"""The Lab's setup form: data, model, which layers train, learning rate, training settings.
+
+Widgets read and write st.session_state under the keys of pages.lab_state (no `value=` arguments:
+presets and shared links set the state before the widgets are drawn, or in callbacks). Everything a
+learner changes is reflected at once in the parameter chart, the counts and the time estimate.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
+from core.engine import OPTIMIZERS, ConfigError, TrainConfig, lr_range_test, resolve_device
+from core.estimate import estimate_run_time, param_counts
+from core.imagefiles import safe_extract_zip
+from core.models import BACKBONES, HEAD
+from core.presets import PRESETS
+from core.weights import WeightsUnavailable
+from pages import lab_charts as charts
+from pages import lab_state as S
+
+KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10}  # without downloading
+UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
+LRF = "_lab_lr_finder"
+PLOT_CONFIG = {"displayModeBar": False}
+USER_ERRORS = (ConfigError, DataError, WeightsUnavailable, ValueError)
+
+
+def _fmt_lr(v: float) -> str:
+    return f"{v:.0e}".replace("e-0", "e-").replace("e+00", "")
+
+
+# ---- callbacks (run before the next script run, so they may set widget keys) -------------------------
+
+def load_preset() -> None:
+    ss = st.session_state
+    pid = ss.get(S.K_PRESET)
+    if pid in PRESETS:
+        S.apply_config(ss, PRESETS[pid].config)
+
+
+def _feature_groups() -> list[str]:
+    return [g for g in S.groups_of(st.session_state[S.K_MODEL]) if g != HEAD]
+
+
+def _open_only(groups: set[str], gradual: bool = False) -> None:
+    ss = st.session_state
+    for g in S.groups_of(ss[S.K_MODEL]):
+        ss[S.group_key(g)] = g in groups
+    ss[S.K_GRADUAL] = gradual
+
+
+def freeze_head_only() -> None:
+    _open_only({HEAD})
+
+
+def freeze_last_k() -> None:
+    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD})
+
+
+def freeze_none() -> None:
+    _open_only(set(S.groups_of(st.session_state[S.K_MODEL])))
+
+
+def gradual_unfreeze() -> None:
+    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD}, gradual=True)
+
+
+def use_suggested_lr() -> None:
+    found = st.session_state.get(LRF) or {}
+    if found.get("suggested_lr"):
+        st.session_state[S.K_LR] = S.snap_lr(found["suggested_lr"])
+
+
+def _model_changed() -> None:
+    S.ensure_group_keys(st.session_state)
+
+
+# ---- sections ----------------------------------------------------------------------------------------
+
+def preset_picker(presenter: bool) -> None:
+    ids = [""] + list(PRESETS)
+    st.selectbox("Start from a preset", ids, key=S.K_PRESET, on_change=load_preset,
+                 format_func=lambda i: PRESETS[i].title if i else "— your own setup —",
+                 help="Loads the preset's settings into the form (its first run, for a multi-run demo).")
+    pid = st.session_state.get(S.K_PRESET)
+    if pid in PRESETS and not presenter:
+        st.caption(f"**What to watch for:** {PRESETS[pid].watch_for}")
+
+
+def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
+    """Widgets for data; returns (prepared own images or None, number of classes)."""
+    ss = st.session_state
+    choices = S.dataset_choices()
+    if ss.get(S.K_DATASET) not in choices:
+        ss[S.K_DATASET] = S.DEFAULT.dataset
+
+    def title(k: str) -> str:
+        if k == S.UPLOAD:
+            return "Your own images (zip of class folders)"
+        return DATASETS[k].title + ("" if DATASETS[k].offline else " · needs internet")
+
+    st.selectbox("Dataset", choices, key=S.K_DATASET, format_func=title)
+    name = ss[S.K_DATASET]
+    if name != S.UPLOAD:
+        st.caption(DATASETS[name].description)
+    st.number_input("Training images per class", 1, S.MAX_PER_CLASS, key=S.K_PER_CLASS, step=5,
+                    help="Fine-tuning shines with few images: try 5, 20 and 100.")
+    st.select_slider("Input size (pixels)", S.SIZES, key=S.K_SIZE,
+                     help="The biggest lever on speed: time grows with the square of the size.")
+    if advanced:
+        st.number_input("Validation images per class", 1, 200, key=S.K_VAL,
+                        help="Held out, never trained on: accuracy on these is the honest score.")
+    if name == S.UPLOAD:
+        return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
+    return None, _num_classes(name)
+
+
+def _num_classes(name: str) -> int:
+    spec = DATASETS[name]
+    if not spec.offline:
+        return KNOWN_CLASSES.get(name, 10)
+    try:
+        return len(load_raw(name).class_names)
+    except DataError:
+        return KNOWN_CLASSES.get(name, 10)
+
+
+def _upload() -> PreparedData | None:
+    ss = st.session_state
+    file = st.file_uploader("Zip file: one folder per class, images inside", type=["zip"], key="lab_upload",
+                            max_upload_size=200)
+    if file is None:
+        st.info("Upload a zip whose folders are the class names, e.g. `cats/…jpg`, `dogs/…jpg`.")
+        return None
+    if ss.get(UPLOAD_ID) != file.file_id:
+        ss[UPLOAD_RAW], ss[UPLOAD_ID] = None, file.file_id
+        folder = Path(tempfile.mkdtemp(prefix="ftlab-upload-"))  # per session, removed once read
+        try:
+            zip_path = folder / "upload.zip"
+            zip_path.write_bytes(file.getvalue())
+            safe_extract_zip(zip_path, folder / "images")
+            ss[UPLOAD_RAW] = folder_dataset(folder / "images")  # decodes every image into memory
+        except DataError as exc:
+            st.error(f"Could not use this zip: {exc}", icon="🗂️")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    raw = ss.get(UPLOAD_RAW)
+    if raw is None:
+        return None
+    st.caption(f"{len(raw)} images in {len(raw.class_names)} classes: {', '.join(raw.class_names[:12])}"
+               + ("…" if len(raw.class_names) > 12 else ""))
+    if raw.skipped:
+        with st.expander(f"{len(raw.skipped)} file(s) skipped"):
+            st.write("\n".join(f"- {s}" for s in raw.skipped[:50]))
+    try:
+        return prepare(raw, int(ss[S.K_PER_CLASS]), int(ss[S.K_VAL]), int(ss[S.K_SIZE]), int(ss[S.K_SEED]))
+    except DataError as exc:
+        st.error(str(exc))
+        return None
+
+
+def model_section(advanced: bool) -> None:
+    st.selectbox("Model", list(BACKBONES), key=S.K_MODEL, format_func=lambda m: BACKBONES[m].title,
+                 on_change=_model_changed)
+    S.ensure_group_keys(st.session_state)
+    st.caption(BACKBONES[st.session_state[S.K_MODEL]].note)
+    st.toggle("Start from ImageNet weights (pretrained)", key=S.K_PRETRAINED,
+              help="Off: the same network with random weights, trained from scratch.")
+    if advanced:
+        st.number_input("Seed", 0, 2**31 - 1, key=S.K_SEED, help="Same seed, same split and same start.")
+
+
+def layers_section(num_classes: int) -> None:
+    ss = st.session_state
+    groups = S.groups_of(ss[S.K_MODEL])
+    st.markdown("**Which layers train?** Frozen groups keep their pretrained weights.")
+    b1, b2, b3, b4 = st.columns(4)
+    b1.button("Feature extractor (head only)", key="lab_fz_head", on_click=freeze_head_only, width="stretch")
+    b2.button("Last k blocks + head", key="lab_fz_lastk", on_click=freeze_last_k, width="stretch")
+    b3.button("Full fine-tune", key="lab_fz_full", on_click=freeze_none, width="stretch")
+    b4.button("Gradual unfreezing", key="lab_fz_gradual", on_click=gradual_unfreeze, width="stretch")
+    ss[S.K_LASTK] = min(max(1, int(ss[S.K_LASTK])), len(groups) - 1)  # the model may have fewer groups now
+    st.slider("k (blocks for 'last k' and gradual)", 1, len(groups) - 1, key=S.K_LASTK)
+    cols = st.columns(len(groups))
+    for col, g in zip(cols, groups):
+        col.toggle(g, key=S.group_key(g), help=f"Train the {g} group" + (" (the new classifier)" if g == HEAD else ""))
+    st.toggle("Gradual unfreezing: open the chosen groups one by one, head first", key=S.K_GRADUAL)
+    if ss[S.K_GRADUAL]:
+        ss[S.K_EVERY] = min(max(1, int(ss[S.K_EVERY])), 5)
+        st.slider("Open one more group every … epochs", 1, 5, key=S.K_EVERY)
+    plan = S.schedule(ss)
+    if ss[S.K_GRADUAL] and plan:
+        steps = [f"epoch {e}: {', '.join(gs)}" for e, gs in sorted(plan.items())]
+        late = [g for e, gs in plan.items() if e > ss[S.K_EPOCHS] for g in gs]
+        st.caption("Schedule: " + " → ".join(steps) + (f". Never opens (after the last epoch): {', '.join(late)}."
+                                                        if late else ""))
+    opened = {g for gs in plan.values() for g in gs}
+    counts = param_counts(ss[S.K_MODEL], max(2, num_classes), opened)
+    trainable = sum(c.total for c in counts if c.trainable)
+    total = sum(c.total for c in counts)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Trainable parameters", f"{trainable:,}")
+    m2.metric("Total parameters", f"{total:,}")
+    m3.metric("Trainable share", f"{100 * trainable / max(1, total):.1f}%")
+    if not opened:
+        st.warning("Every group is frozen, the new head too: nothing can learn. Switch on at least the head.")
+    st.plotly_chart(charts.params_figure([(c.name, c.total, c.trainable) for c in counts]), config=PLOT_CONFIG,
+                    key="lab_params_chart")
+
+
+def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
+    ss = st.session_state
+    st.select_slider("Learning rate", S.LR_STEPS, key=S.K_LR, format_func=_fmt_lr,
+                     help="Log scale. Fine-tuning usually wants 1e-4 to 1e-3; 1e-1 wrecks pretrained features.")
+    if advanced:
+        st.toggle("Per-group learning rates (discriminative)", key=S.K_DISC,
+                  help="Smaller rates for early, general layers; larger for the new head.")
+        if ss[S.K_DISC]:
+            chosen = S.selected_groups(ss)
+            cols = st.columns(max(1, min(4, len(chosen))))
+            for i, g in enumerate(chosen):
+                cols[i % len(cols)].select_slider(f"LR of {g}", S.LR_STEPS, key=S.group_lr_key(g), format_func=_fmt_lr)
+        if st.button("Find a learning rate (LR range test)", key="lab_lr_find",
+                     help="Trains briefly while the LR grows from 1e-6 to 1: takes a few seconds to a minute."):
+            _run_lr_finder(cfg_for_finder(), data)
+        found = ss.get(LRF)
+        if found and found.get("lrs"):
+            st.plotly_chart(charts.lr_finder_figure(found["lrs"], found["losses"], found.get("suggested_lr")),
+                            config=PLOT_CONFIG, key="lab_lr_chart")
+            if found.get("suggested_lr"):
+                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}", key="lab_lr_use",
+                          on_click=use_suggested_lr)
+            st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
+                       f"a value a little lower is often safer.")
+
+
+def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
+    if cfg is None:
+        return
+    if cfg.dataset == S.UPLOAD and data is None:
+        st.error("Upload your images first.")
+        return
+    try:
+        with st.spinner("Running the LR range test…"):
+            found = lr_range_test(cfg, data=data, steps=50)
+    except USER_ERRORS as exc:
+        st.error(f"The LR range test could not run: {exc}")
+        return
+    if not found["lrs"]:
+        st.warning("The LR range test produced no usable points (the loss blew up at once).")
+        return
+    found["for"] = f"{cfg.model}, {cfg.dataset}, groups {', '.join(cfg.trainable or ('head',))}"
+    st.session_state[LRF] = found
+
+
+def training_section(advanced: bool) -> None:
+    c1, c2 = st.columns(2)
+    c1.slider("Epochs", 1, S.MAX_EPOCHS, key=S.K_EPOCHS)
+    c2.select_slider("Batch size", S.BATCH_SIZES, key=S.K_BATCH)
+    c1.toggle("Data augmentation (shifts, flips, lighting)", key=S.K_AUG)
+    c2.number_input("Early stopping patience (epochs, 0 = off)", 0, 20, key=S.K_PATIENCE)
+    if advanced:
+        c1.selectbox("Optimizer", list(OPTIMIZERS), key=S.K_OPT)
+        c2.select_slider("Weight decay", S.WD_STEPS, key=S.K_WD, format_func=lambda v: "0" if v == 0 else _fmt_lr(v))
+        st.toggle("Keep frozen BatchNorm in eval mode", key=S.K_BN,
+                  help="requires_grad=False does not stop BatchNorm's running statistics; eval mode does.")
+
+
+def estimate_caption(cfg: TrainConfig, num_classes: int) -> None:
+    device = resolve_device("auto").type
+    groups = S.groups_of(cfg.model)
+    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
+    est = estimate_run_time(cfg.model, groups, opened, cfg.image_size, cfg.per_class * num_classes,
+                            cfg.val_per_class * num_classes, cfg.epochs, cfg.augment, cfg.frozen_bn_eval, device)
+    how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
+    st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough estimate "
+               f"from speeds measured on a 2-core CPU; other work on the machine slows it down.")
