@@ -141,23 +141,23 @@ def test_quiz_submit_without_choice_asks_to_pick():
 
 
 def test_quiz_round_summary_retry_and_stored_history(tmp_path):
+    # The smallest level keeps the round short however much content there is.
+    level = min((lv for lv in ("beginner", "intermediate", "advanced") if L.at_level("questions", lv)),
+                key=lambda lv: len(L.at_level("questions", lv)))
+    questions = {q.id: q for q in L.at_level("questions", level)}
     at = page("quiz")
-    radio, q = _quiz_first_question(at)
-    radio.set_value(next(o for o in q.options if not o.correct).text)
-    click(at, "quiz_submit")
-    while any(b.key == "quiz_next" for b in at.button):  # answer the rest wrongly too, quickly
+    at.radio("quiz_level").set_value(level).run()
+    for _ in questions:  # answer every question wrongly
+        radio = next(r for r in at.radio if r.key and r.key.startswith("quiz_choice_"))
+        question = questions[radio.key.split("_", 3)[-1]]
+        radio.set_value(next(o for o in question.options if not o.correct).text)
+        click(at, "quiz_submit")
         click(at, "quiz_next")
-        pending = [r for r in at.radio if r.key and r.key.startswith("quiz_choice_") and not r.disabled]
-        if pending:
-            qid = pending[0].key.split("_", 3)[-1]
-            wrong = next(o for o in next(x for x in L.questions if x.id == qid).options if not o.correct)
-            pending[0].set_value(wrong.text)
-            click(at, "quiz_submit")
-    n = len(L.questions)
+    n = len(questions)
     assert any(h.value == f"You scored 0 of {n}" for h in at.subheader)
     store = ProgressStore(str(tmp_path / "progress.db"))
-    assert [(r["score"], r["total"]) for r in store.quiz_history("guest")] == [(0, n)]
-    assert store.missed_questions("guest") == [x.id for x in L.questions]
+    assert [(r["score"], r["total"], r["level"]) for r in store.quiz_history("guest")] == [(0, n, level)]
+    assert store.missed_questions("guest") == list(questions)
 
     click(at, "quiz_retry")  # the missed ones come back with a fresh, unanswered radio
     radio = next(r for r in at.radio if r.key and r.key.startswith("quiz_choice_"))
@@ -314,3 +314,16 @@ def test_flashcards_still_count_when_the_database_is_broken(tmp_path):
     click(at, "card_known")
     assert at.progress[0].text == f"Known: 1 of {len(L.cards)} cards"
     assert at.warning  # the learner is told progress is not being saved
+
+
+def test_lab_links_are_page_links_with_the_preset_inside_the_app(tmp_path):
+    """Under st.navigation the link is an st.page_link (keeps the session) carrying ?preset=<id>."""
+    (tmp_path / "pages").symlink_to(ROOT / "pages")
+    (tmp_path / "nav.py").write_text(
+        "import streamlit as st\n"
+        "st.navigation([st.Page('pages/concepts.py', url_path='concepts'),"
+        " st.Page('pages/lab.py', url_path='lab')]).run()\n")
+    at = AppTest.from_file(str(tmp_path / "nav.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    links = [(p.proto.page, p.proto.query_string) for p in at.get("page_link")]
+    assert links == [("lab", f"preset={c.lab_preset}") for c in L.concepts if c.lab_preset]
