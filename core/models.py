@@ -110,14 +110,16 @@ def load_torchvision_model(name: str, pretrained: bool = True) -> nn.Module:
         return spec.builder(weights=None)
     try:
         return spec.builder(weights=spec.weights)
-    except (urllib.error.URLError, OSError, ConnectionError) as exc:
+    except (urllib.error.URLError, ConnectionError) as exc:
         # The download failed: say which file is missing and where it belongs.
         check_weights_file(weights_filename(spec))
         raise WeightsUnavailable(f"Could not load {weights_filename(spec)}: {exc}") from exc
-    except RuntimeError as exc:  # hash mismatch or a truncated/corrupt file
+    except Exception as exc:  # a truncated or corrupt file: unpickling/zip/hash errors of many kinds
+        check_weights_file(weights_filename(spec))  # a missing file gets the "download it" message
         raise WeightsUnavailable(
-            f"The weights file for {spec.title} is damaged ({exc}). Delete "
-            f"{weights_filename(spec)} from torch's hub cache and try again."
+            f"The weights file for {spec.title} is damaged ({type(exc).__name__}: {exc}). Delete "
+            f"{check_weights_file(weights_filename(spec))} and run `./ftlab setup` (MobileNetV2) or "
+            f"download it again."
         ) from exc
 
 
