@@ -2,19 +2,25 @@
 
 Both must answer instantly while a learner flips freeze switches, so nothing here trains or loads
 weights. Parameter counts come from an uninitialised model (counts do not depend on the weights).
-The time estimate is a simple model built on throughput measured on a 2-core CPU (see
-/work/shared/notes): it is an estimate, good to a factor of about two, and the page says so.
+The time estimate is a simple model built on throughput measured on a busy 2-core CPU, corrected by
+how long this server's finished runs actually took (``record_run``): an estimate, good to a factor
+of about two, and the page says so.
 """
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 from core import models
 
-# Measured with MobileNetV2 at 64 px, batch 32, 2 CPU cores: training and inference images per second.
-CPU_TRAIN_IPS_64 = 120.0
-CPU_INFER_IPS_64 = 900.0
+# MobileNetV2 at 64 px, batch 32, 2 CPU cores shared with other work (a classroom server is rarely
+# idle): training and inference images per second, measured with the engine. An idle machine is
+# 2-4x faster; record_run() learns the real ratio from finished runs.
+CPU_TRAIN_IPS_64 = 20.0
+CPU_INFER_IPS_64 = 100.0
+PIXEL_EXPONENT = 1.5  # cost grows slower than pixel count at these small sizes (per-call overheads)
 GPU_SPEEDUP = 25.0  # a mid-range GPU against 2 CPU cores, for these small inputs (rough)
 # Cost per image relative to MobileNetV2 on a CPU (depthwise convolutions make MobileNetV2 slow there,
 # so ResNet18 costs about the same despite 6x the FLOPs).
@@ -71,7 +77,7 @@ def estimate_run_time(model_name: str, group_order: list[str], trainable: set[st
                       frozen_bn_eval: bool = True, device: str = "cpu") -> TimeEstimate:
     """Seconds for a run: the frozen prefix costs inference once (cached) or on every batch, the
     trainable rest costs training; validation runs every epoch. Scales with pixels (size^2)."""
-    pixels = (image_size / 64) ** 2
+    pixels = (image_size / 64) ** PIXEL_EXPONENT
     cost = MODEL_COST.get(model_name, 1.5) * pixels / (GPU_SPEEDUP if device != "cpu" else 1.0)
     train_s_per_img = cost / CPU_TRAIN_IPS_64
     infer_s_per_img = cost / CPU_INFER_IPS_64
@@ -84,5 +90,38 @@ def estimate_run_time(model_name: str, group_order: list[str], trainable: set[st
     per_epoch = train_images * per_train_img + val_images * infer_s_per_img * (rest if first > 0 else 1.0)
     setup = (train_images + val_images) * prefix * infer_s_per_img if first > 0 else 0.0
     overhead = 2.0  # building the model, preparing data
-    total = overhead + setup + epochs * per_epoch
-    return TimeEstimate(total, per_epoch, setup, cached, device)
+    k = calibration()
+    total = (overhead + setup + epochs * per_epoch) * k
+    return TimeEstimate(total, per_epoch * k, setup * k, cached, device)
+
+
+# ---- learning from finished runs -------------------------------------------------------------------
+
+_calibration = 1.0
+_calibration_lock = threading.Lock()
+
+
+def calibration() -> float:
+    return _calibration
+
+
+def record_run(predicted_s: float, actual_s: float) -> float:
+    """Move the correction factor towards actual/predicted (a moving average in log space, bounded),
+    so estimates on this server follow its real speed and load. Returns the new factor."""
+    global _calibration
+    if predicted_s <= 0 or actual_s <= 0 or not math.isfinite(actual_s):
+        return _calibration
+    with _calibration_lock:
+        ratio = actual_s / (predicted_s / _calibration)  # against the uncorrected model
+        log_k = 0.5 * math.log(_calibration) + 0.5 * math.log(ratio)
+        _calibration = min(5.0, max(0.2, math.exp(log_k)))
+        return _calibration
+
+
+def estimate_config(cfg, train_images: int, val_images: int, device: str = "cpu") -> TimeEstimate:
+    """estimate_run_time for a TrainConfig (groups opened at any epoch count as trainable)."""
+    groups = [name for name, _ in group_sizes(cfg.model, 2)]
+    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
+    return estimate_run_time(cfg.model, groups, opened, cfg.image_size, train_images, val_images, cfg.epochs,
+                             cfg.augment, cfg.frozen_bn_eval, device)
+

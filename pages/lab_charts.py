@@ -5,18 +5,26 @@ loss is smoothed and thinned), a fixed height, and no mode bar (set where they a
 """
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
-HEIGHT = 300
+HEIGHT = 340
 GAP_WARN = 0.10  # train/val accuracy gap (10 points) labelled as overfitting
 MAX_BATCH_POINTS = 300
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
           "#bcbd22", "#17becf"]
 
 
+def _epoch_axis(fig: go.Figure, total_epochs: int | None, start: float = 0.8) -> None:
+    """Span the whole run from the first epoch, so the curves fill the chart as training goes on."""
+    if total_epochs:
+        fig.update_xaxes(range=[start, total_epochs + 0.25], dtick=1 if total_epochs <= 15 else None)
+
+
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "epoch", height: int = HEIGHT) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
-                      margin=dict(l=50, r=15, t=40, b=40), legend=dict(orientation="h", y=-0.22),
+                      margin=dict(l=50, r=15, t=40, b=40), legend=dict(orientation="h", y=-0.3, yanchor="top"),
                       xaxis_title=x_title, yaxis_title=y_title, template="plotly_white")
     return fig
 
@@ -36,7 +44,7 @@ def best_epoch(epochs: list[dict]) -> dict | None:
     return min(ok, key=lambda e: e["val_loss"]) if ok else None
 
 
-def loss_figure(epochs: list[dict], batches: list[dict]) -> go.Figure:
+def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | None = None) -> go.Figure:
     fig = go.Figure()
     if batches:
         xs = [b["epoch"] - 1 + b["step"] / b["steps"] for b in batches]
@@ -54,20 +62,24 @@ def loss_figure(epochs: list[dict], batches: list[dict]) -> go.Figure:
         if best is not None:
             fig.add_scatter(x=[best["epoch"]], y=[best["val_loss"]], mode="markers+text", name="best epoch",
                             marker=dict(symbol="star", size=14, color="#d62728"),
-                            text=[f"best (epoch {best['epoch']})"], textposition="top center", showlegend=False)
+                            text=[f"best (epoch {best['epoch']})"], textposition="top left", showlegend=False)
+    _epoch_axis(fig, total_epochs, start=0.0)
     return _layout(fig, "Loss", "cross-entropy")
 
 
-def accuracy_figure(epochs: list[dict]) -> go.Figure:
+def accuracy_figure(epochs: list[dict], total_epochs: int | None = None) -> go.Figure:
     fig = go.Figure()
     if epochs:
         x = [e["epoch"] for e in epochs]
         train = [100 * e["train_acc"] for e in epochs]
         val = [100 * e["val_acc"] for e in epochs]
+        # Shade only where training accuracy is above validation accuracy: that gap is what the model
+        # learned about its own training images and not about the task (an invisible base trace + fill).
+        fig.add_scatter(x=x, y=val, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=x, y=[max(t, v) for t, v in zip(train, val)], mode="lines", line=dict(width=0),
+                        fill="tonexty", fillcolor="rgba(214,39,40,0.15)", name="train − val gap", hoverinfo="skip")
         fig.add_scatter(x=x, y=val, mode="lines+markers", name="validation accuracy", line=dict(color=COLORS[1]))
-        # Shade between the curves: the gap is what the model learned about its training images only.
-        fig.add_scatter(x=x, y=train, mode="lines+markers", name="train accuracy", line=dict(color=COLORS[0]),
-                        fill="tonexty", fillcolor="rgba(214,39,40,0.12)")
+        fig.add_scatter(x=x, y=train, mode="lines+markers", name="train accuracy", line=dict(color=COLORS[0]))
         gaps = [(xi, t, v) for xi, t, v in zip(x, train, val) if t - v > 100 * GAP_WARN]
         if gaps:
             xi, t, v = max(gaps, key=lambda g: g[1] - g[2])
@@ -77,19 +89,21 @@ def accuracy_figure(epochs: list[dict]) -> go.Figure:
         if best is not None:
             fig.add_vline(x=best["epoch"], line=dict(color="#d62728", dash="dot", width=1))
     fig.update_yaxes(range=[0, 102])
+    _epoch_axis(fig, total_epochs)
     return _layout(fig, "Accuracy (%)", "accuracy %")
 
 
-def trainable_figure(epochs: list[dict]) -> go.Figure:
+def trainable_figure(epochs: list[dict], total_epochs: int | None = None) -> go.Figure:
     fig = go.Figure()
     if epochs:
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e["trainable_params"] for e in epochs],
                         mode="lines+markers", line=dict(shape="hv", color=COLORS[2]), name="trainable")
     fig.update_yaxes(rangemode="tozero")
+    _epoch_axis(fig, total_epochs)
     return _layout(fig, "Trainable parameters", "parameters")
 
 
-def weight_change_figure(epochs: list[dict]) -> go.Figure:
+def weight_change_figure(epochs: list[dict], total_epochs: int | None = None) -> go.Figure:
     """||W - W0|| / ||W0|| per group, one line each: which groups fine-tuning actually moved."""
     fig = go.Figure()
     groups = list(epochs[-1].get("weight_change", {})) if epochs else []
@@ -97,6 +111,7 @@ def weight_change_figure(epochs: list[dict]) -> go.Figure:
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e.get("weight_change", {}).get(g, 0.0) for e in epochs],
                         mode="lines+markers", name=g, line=dict(color=COLORS[i % len(COLORS)]))
     fig.update_yaxes(rangemode="tozero")
+    _epoch_axis(fig, total_epochs)
     return _layout(fig, "Weight change per group  ‖ΔW‖/‖W₀‖", "relative change")
 
 
@@ -104,10 +119,18 @@ def params_figure(rows: list[tuple[str, int, bool]]) -> go.Figure:
     """Bar per group: trainable (green) or frozen (grey) parameter count."""
     fig = go.Figure()
     names = [r[0] for r in rows]
-    fig.add_bar(x=names, y=[r[1] if r[2] else 0 for r in rows], name="trainable", marker_color="#2ca02c")
-    fig.add_bar(x=names, y=[0 if r[2] else r[1] for r in rows], name="frozen", marker_color="#bbbbbb")
-    fig.update_layout(barmode="stack")
-    return _layout(fig, "Parameters per layer group", "parameters", x_title="group (input → output)", height=260)
+    # Log scale: the new head (a few thousand parameters) would be invisible next to million-parameter
+    # stages on a linear axis. Each bar carries its exact count.
+    fig.add_bar(x=names, y=[r[1] if r[2] else None for r in rows], name="trainable", marker_color="#2ca02c",
+                text=[f"{r[1]:,}" if r[2] else "" for r in rows], textposition="outside")
+    fig.add_bar(x=names, y=[None if r[2] else r[1] for r in rows], name="frozen", marker_color="#bbbbbb",
+                text=["" if r[2] else f"{r[1]:,}" for r in rows], textposition="outside")
+    fig.update_layout(barmode="overlay", uniformtext=dict(minsize=9, mode="show"))
+    sizes = [r[1] for r in rows if r[1] > 0] or [1]
+    fig.update_yaxes(type="log", range=[math.log10(min(sizes)) - 0.5, math.log10(max(sizes)) + 0.6])
+    _layout(fig, "Parameters per layer group", "parameters (log scale)", x_title="group (input → output)", height=300)
+    fig.update_layout(legend=dict(orientation="h", y=1.12, x=1, xanchor="right", yanchor="bottom"))
+    return fig
 
 
 def lr_finder_figure(lrs: list[float], losses: list[float], suggested: float | None) -> go.Figure:

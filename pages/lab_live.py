@@ -7,7 +7,6 @@ the outcome, the results of the run and the session's run history.
 """
 from __future__ import annotations
 
-import time
 import uuid
 from collections import OrderedDict
 from dataclasses import replace
@@ -15,6 +14,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
 
@@ -117,13 +117,14 @@ def _status_line(snap: JobSnapshot, counts: dict) -> None:
     st.progress(p["fraction"], text=name.replace("**", "") + " · ".join(parts))
 
 
-def draw_run_charts(snap_epochs: list[dict], batches: list[dict], key: str) -> None:
+def draw_run_charts(snap: JobSnapshot, key: str) -> None:
+    epochs, total = snap.epochs, snap.config.epochs
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_figure(snap_epochs, batches), config=PLOT_CONFIG, key=f"{key}_loss")
-    c2.plotly_chart(charts.accuracy_figure(snap_epochs), config=PLOT_CONFIG, key=f"{key}_acc")
+    c1.plotly_chart(charts.loss_figure(epochs, snap.batches, total), config=PLOT_CONFIG, key=f"{key}_loss")
+    c2.plotly_chart(charts.accuracy_figure(epochs, total), config=PLOT_CONFIG, key=f"{key}_acc")
     c3, c4 = st.columns(2)
-    c3.plotly_chart(charts.trainable_figure(snap_epochs), config=PLOT_CONFIG, key=f"{key}_trainable")
-    c4.plotly_chart(charts.weight_change_figure(snap_epochs), config=PLOT_CONFIG, key=f"{key}_dw")
+    c3.plotly_chart(charts.trainable_figure(epochs, total), config=PLOT_CONFIG, key=f"{key}_trainable")
+    c4.plotly_chart(charts.weight_change_figure(epochs, total), config=PLOT_CONFIG, key=f"{key}_dw")
 
 
 @st.fragment(run_every=1.0)
@@ -149,7 +150,7 @@ def live_panel() -> None:
         if curves:
             st.plotly_chart(charts.overlay_figure(curves), config=PLOT_CONFIG, key="lab_live_overlay")
         st.caption(f"Charts below: **{focus.label}**.")
-    draw_run_charts(focus.epochs, focus.batches, "lab_live")
+    draw_run_charts(focus, "lab_live")
 
 
 # ---- after the run -------------------------------------------------------------------------------
@@ -165,10 +166,20 @@ def collect_ended(snaps: list[JobSnapshot]) -> None:
         history.append(history_row(snap))
         if snap.result is not None:
             results[snap.id] = snap.result
+            _calibrate(snap)
     # Models are big: only the newest few runs keep theirs (for predictions and exports).
     for old in list(results)[:-KEEP_MODELS]:
         if results[old].model is not None:
             results[old] = replace(results[old], model=None)
+
+
+def _calibrate(snap: JobSnapshot) -> None:
+    """Teach the time estimate how fast this server really is (complete runs only)."""
+    total = snap.result.timings.get("total_s") if snap.result else None
+    if snap.status == "finished" and total and snap.start.get("train_images"):
+        predicted = estimate_config(snap.config, snap.start["train_images"], snap.start.get("val_images", 0),
+                                    "cpu" if snap.result.device == "cpu" else "gpu")
+        record_run(predicted.seconds, total)
 
 
 def history_row(snap: JobSnapshot) -> dict:
@@ -223,7 +234,7 @@ def show_ended(snaps: list[JobSnapshot]) -> None:
         with st.expander(f"Curves of {snap.label or 'this run'}", expanded=len(snaps) == 1):
             if snap.start.get("notes"):
                 st.caption("Notes: " + "; ".join(snap.start["notes"]))
-            draw_run_charts(snap.epochs, snap.batches, f"lab_end_{snap.id}")
+            draw_run_charts(snap, f"lab_end_{snap.id}")
         result = results.get(snap.id)
         if result is not None and snap.status != "failed":
             _results_view(result, snap.id)
@@ -259,6 +270,3 @@ def show_history() -> None:
         st.session_state[RESULTS] = OrderedDict()
         st.rerun()
 
-
-def elapsed_since(t: float | None) -> float:
-    return 0.0 if t is None else time.time() - t

@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
 from core.engine import OPTIMIZERS, ConfigError, TrainConfig, lr_range_test, resolve_device
-from core.estimate import estimate_run_time, param_counts
+from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
 from core.models import BACKBONES, HEAD
 from core.presets import PRESETS
@@ -272,10 +272,8 @@ def training_section(advanced: bool) -> None:
 
 def estimate_caption(cfg: TrainConfig, num_classes: int) -> None:
     device = resolve_device("auto").type
-    groups = S.groups_of(cfg.model)
-    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
-    est = estimate_run_time(cfg.model, groups, opened, cfg.image_size, cfg.per_class * num_classes,
-                            cfg.val_per_class * num_classes, cfg.epochs, cfg.augment, cfg.frozen_bn_eval, device)
+    est = estimate_config(cfg, cfg.per_class * num_classes, cfg.val_per_class * num_classes, device)
     how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
-    st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough estimate "
-               f"from speeds measured on a 2-core CPU; other work on the machine slows it down.")
+    st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
+               f"estimate from measured speeds, corrected by this server's finished runs; other work on the "
+               f"machine slows it down.")

@@ -131,3 +131,61 @@ def test_start_runs_a_tiny_job_to_a_success_message():
     success = " ".join(s.value for s in at.success)
     assert "finished 1 epochs" in success and "validation accuracy" in success
     assert any(d.value is not None for d in at.dataframe)  # the run history table
+
+
+def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
+    at = run(new_page({"dataset": "faces", "size": "32", "per_class": "10", "train": "head"}))
+    at.button(key="lab_lr_find").click()
+    run(at)
+    found = at.session_state["_lab_lr_finder"]
+    assert len(found["lrs"]) >= 5 and found["suggested_lr"] is not None
+    assert any(c.proto.spec and "LR range test" in c.proto.spec for c in at.get("plotly_chart"))
+    at.button(key="lab_lr_use").click()
+    run(at)
+    from pages.lab_state import snap_lr
+    assert at.select_slider(key="lab_lr").value == snap_lr(found["suggested_lr"])
+
+
+def test_run_all_variants_queues_every_run_of_a_demo_in_order():
+    at = run(new_page({"preset": "layers-compare"}))
+    at.button(key="lab_run_all").click()
+    run(at)
+    ids = at.session_state[CURRENT]
+    manager = get_job_manager()
+    jobs = [manager.get(i) for i in ids]
+    try:
+        assert [j.label for j in jobs] == [label for label, _ in PRESETS["layers-compare"].runs]
+        assert [j.config for j in jobs] == [cfg for _, cfg in PRESETS["layers-compare"].runs]
+        assert len({j.batch for j in jobs}) == 1
+    finally:
+        for j in jobs:
+            manager.cancel(j.id)
+        assert all(j.wait(120) for j in jobs)
+    assert {j.snapshot().status for j in jobs} == {"stopped"}
+
+
+def test_link_round_trip_keeps_every_setting():
+    from core.engine import TrainConfig
+    from pages.lab_state import config_from_query, config_to_query
+
+    cfg = TrainConfig(model="resnet18", pretrained=False, dataset="textures", per_class=7, val_per_class=11,
+                      image_size=96, trainable=("stage4", "head"), unfreeze_at={3: ("stage3",)}, lr=2e-4,
+                      group_lr={"stage4": 1e-5}, optimizer="sgd", weight_decay=1e-4, epochs=5, batch_size=16,
+                      augment=True, early_stopping=2, seed=3, frozen_bn_eval=False)
+    back, preset, ignored = config_from_query(config_to_query(cfg))
+    assert back == cfg and preset == "" and ignored == []
+    none, _, _ = config_from_query({})
+    assert none is None  # no setup parameters: the page keeps its own state
+
+
+def test_time_estimate_is_larger_for_more_layers_and_bigger_images():
+    from core.estimate import estimate_run_time
+
+    groups = ["stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", "head"]
+    head = estimate_run_time("mobilenet_v2", groups, {"head"}, 64, 200, 300, 8, augment=False)
+    last = estimate_run_time("mobilenet_v2", groups, {"stage5", "stage6", "head"}, 64, 200, 300, 8, augment=False)
+    full = estimate_run_time("mobilenet_v2", groups, set(groups), 64, 200, 300, 8, augment=False)
+    big = estimate_run_time("mobilenet_v2", groups, set(groups), 128, 200, 300, 8, augment=False)
+    assert head.cached and last.cached and not full.cached
+    assert head.seconds < last.seconds < full.seconds < big.seconds
+    assert full.seconds > 3 * head.seconds
