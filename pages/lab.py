@@ -46,11 +46,12 @@ st.markdown("Choose data, a pretrained model and **which layers train**, then wa
             "Every setting is in the page address: copy it to share this exact setup.")
 
 
-def demo_list() -> None:
-    st.subheader("Classroom demos")
+def demo_list(expanded: bool) -> None:
+    # Folded while runs are live, so the curves are not pushed far down the page.
+    box = st.expander("🎓 Classroom demos: what each shows, and what to watch for", expanded=expanded)
     for pid in DEMO_IDS:
         p = PRESETS[pid]
-        with st.container(border=True):
+        with box.container(border=True):
             st.markdown(f"**{p.title}**  \n{p.watch_for}")
             c1, c2 = st.columns(2)
             c1.button("Load first run", key=f"lab_demo_{pid}", on_click=_load_demo, args=(pid,))
@@ -65,7 +66,7 @@ def _load_demo(pid: str) -> None:
 
 
 if presenter:
-    demo_list()
+    demo_list(expanded=not any(s.active for s in live.current_snapshots(manager)))
 
 # ---- setup -------------------------------------------------------------------------------------------
 setup.preset_picker(presenter)

@@ -209,8 +209,9 @@ def show_outcome(snap: JobSnapshot) -> None:
     elif snap.status == "early_stopped":
         st.success(f"{name}{snap.message}", icon="🛑")
     elif snap.status == "diverged":
-        st.error(f"{name}the run diverged. {snap.message} The learning rate "
-                 f"({snap.config.lr:g}) is the likely cause: try the LR finder or a value 10x smaller.", icon="💥")
+        # The engine's message already names the learning rate as the likely cause.
+        st.error(f"{name}the run diverged. {snap.message} The LR range test (Learning rate section) "
+                 f"finds a safer value.", icon="💥")
     elif snap.status == "stopped":
         st.info(f"{name}{snap.message}", icon="⏹️")
     elif snap.status == "failed":

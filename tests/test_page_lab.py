@@ -189,3 +189,71 @@ def test_time_estimate_is_larger_for_more_layers_and_bigger_images():
     assert head.cached and last.cached and not full.cached
     assert head.seconds < last.seconds < full.seconds < big.seconds
     assert full.seconds > 3 * head.seconds
+
+
+def _zip_of_classes(per_class: int = 6) -> bytes:
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, base in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+            for i in range(per_class):
+                arr = np.clip(np.array(base) + rng.integers(-20, 20, (40, 40, 3)), 0, 255).astype("uint8")
+                img = io.BytesIO()
+                Image.fromarray(arr).save(img, format="PNG")
+                zf.writestr(f"colours/{name}/{i}.png", img.getvalue())
+    return buf.getvalue()
+
+
+def test_own_images_zip_is_read_and_sizes_the_head():
+    at = run(new_page())
+    at.selectbox(key="lab_dataset").set_value("upload")
+    run(at)
+    assert any("Upload a zip" in i.value for i in at.info)
+    at.file_uploader(key="lab_upload").set_value(("colours.zip", _zip_of_classes(), "application/zip"))
+    at.button(key="lab_fz_head").click()
+    run(at)
+    assert any("12 images in 2 classes: blue, red" in c.value for c in at.caption)
+    head = dict(group_sizes("mobilenet_v2", 2))["head"]
+    assert count(metrics(at)["Trainable parameters"]) == head == 1280 * 2 + 2
+    assert "dataset" not in at.query_params  # an upload cannot travel in a link
+
+
+def test_a_broken_zip_gives_an_error_not_a_traceback():
+    at = run(new_page())
+    at.selectbox(key="lab_dataset").set_value("upload")
+    run(at)
+    at.file_uploader(key="lab_upload").set_value(("broken.zip", b"this is not a zip file", "application/zip"))
+    run(at)
+    assert any("Could not use this zip" in e.value for e in at.error)
+
+
+def _outcomes_script():
+    from core.engine import TrainConfig
+    from core.jobs import JobSnapshot
+    from pages.lab_live import show_outcome
+
+    def snap(status, message, error="", epochs=()):
+        return JobSnapshot("j", "o", "", "b", TrainConfig(lr=0.5), status, None, {}, [], list(epochs), None,
+                           error, message, 0.0, 1.0, 2.0)
+
+    show_outcome(snap("diverged", "Training diverged in epoch 1: the loss became nan. The learning rate (0.5) "
+                      "is most likely too high for these layers; try 10x smaller."))
+    show_outcome(snap("stopped", "Stopped by request during epoch 2."))
+    show_outcome(snap("failed", "Could not load weights", error="Could not load weights"))
+    show_outcome(snap("finished", "Finished 1 epochs.", epochs=[{"epoch": 1, "val_acc": 0.875}]))
+
+
+def test_end_reasons_are_shown_plainly():
+    at = AppTest.from_function(_outcomes_script, default_timeout=TIMEOUT)
+    run(at)
+    assert len(at.error) == 2
+    assert "diverged" in at.error[0].value and "learning rate (0.5)" in at.error[0].value
+    assert "could not start: Could not load weights" in at.error[1].value
+    assert [i.value for i in at.info] == ["Stopped by request during epoch 2."]
+    assert "87.5%" in at.success[0].value
