@@ -257,3 +257,18 @@ def test_end_reasons_are_shown_plainly():
     assert "could not start: Could not load weights" in at.error[1].value
     assert [i.value for i in at.info] == ["Stopped by request during epoch 2."]
     assert "87.5%" in at.success[0].value
+
+
+def test_every_preset_survives_the_form_and_the_link():
+    from pages import lab_state as S
+
+    for pid, preset in PRESETS.items():
+        for label, cfg in preset.runs:
+            ss = {}
+            S.apply_config(ss, cfg)
+            assert S.config_from_state(ss) == cfg, (pid, label)
+            back, _, ignored = S.config_from_query(S.config_to_query(cfg))
+            assert back == cfg and not ignored, (pid, label)
+    ss = {}
+    S.apply_config(ss, PRESETS["gradual-unfreeze"].config)
+    assert S.schedule(ss) == {1: ["head"], 3: ["stage6"], 5: ["stage5"]}
