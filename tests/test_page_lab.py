@@ -272,3 +272,26 @@ def test_every_preset_survives_the_form_and_the_link():
     ss = {}
     S.apply_config(ss, PRESETS["gradual-unfreeze"].config)
     assert S.schedule(ss) == {1: ["head"], 3: ["stage6"], 5: ["stage5"]}
+
+
+def test_switching_model_redraws_groups_and_gradual_schedule():
+    at = run(new_page())
+    at.selectbox(key="lab_model").set_value("resnet18")
+    run(at)
+    keys = {t.key for t in at.toggle if t.key.startswith("lab_group_")}
+    assert keys == {f"lab_group_{g}" for g in ("stem", "stage1", "stage2", "stage3", "stage4", "head")}
+    sizes = dict(group_sizes("resnet18", 10))
+    assert count(metrics(at)["Total parameters"]) == sum(sizes.values())
+    at.slider(key="lab_lastk").set_value(2)
+    at.button(key="lab_fz_gradual").click()
+    run(at)
+    assert at.toggle(key="lab_gradual").value is True
+    assert any("Schedule: epoch 1: head → epoch 3: stage4 → epoch 5: stage3" in c.value for c in at.caption)
+    assert at.query_params["train"] == "head" and at.query_params["unfreeze"] == "3:stage4;5:stage3"
+    at.toggle(key="lab_discriminative").set_value(True)
+    run(at)
+    assert {s.key for s in at.select_slider if s.key.startswith("lab_lr_")} == {
+        "lab_lr_stage3", "lab_lr_stage4", "lab_lr_head"}
+    at.select_slider(key="lab_lr_stage3").set_value(1e-5)
+    run(at)
+    assert at.query_params["group_lr"] == "stage3:1e-05"
