@@ -128,7 +128,8 @@ def read_image_bytes(content: bytes, name: str = "upload", max_bytes: int = MAX_
         raise DataError(f"{name} is {len(content) / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
                         f"Use a smaller photo.")
     if not content:
-        raise DataError(f"{name} is empty.")
+        raise DataError(f"{name} is empty (0 bytes). Choose the photo again; if it still fails, save it "
+                        f"again as JPEG or PNG.")
     # read_image works on paths (so its messages can name the file); a temp file keeps one decoder.
     # The learner's file name is untrusted: keep plain characters only, never a path.
     safe = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:80].strip(". ") or "upload"

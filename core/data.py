@@ -209,16 +209,47 @@ def load_raw(name: str) -> RawDataset:
         return _raw_cache[name]
 
 
-def folder_dataset(root: Path | str) -> RawDataset:
-    """A learner's own images in class folders. Unreadable images are skipped and reported."""
+MAX_SHORT_SIDE = 512  # prepare() never needs more: a 12-megapixel phone photo is kept at 512 px
+MAX_DECODED_BYTES = 2 * 1024 ** 3  # all of one upload's decoded pixels, held in memory
+
+
+def _shrink(arr: np.ndarray, max_short_side: int) -> np.ndarray:
+    """Downscale so the short side is at most `max_short_side` (prepare resizes further anyway)."""
+    h, w = arr.shape[:2]
+    if min(h, w) <= max_short_side:
+        return arr
+    from PIL import Image
+
+    scale = max_short_side / min(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.array(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
+
+
+def folder_dataset(root: Path | str, max_short_side: int = MAX_SHORT_SIDE,
+                   max_decoded_bytes: int = MAX_DECODED_BYTES) -> RawDataset:
+    """A learner's own images in class folders. Unreadable images are skipped and reported.
+
+    Images are kept in memory at most `max_short_side` pixels on the short side, and all of them
+    together in at most `max_decoded_bytes`: a zip of full-size phone photos would otherwise need
+    gigabytes per learner.
+    """
     scan = scan_class_folders(root)
     arrays, labels, skipped = [], [], list(scan.skipped)
+    decoded = 0
     for path, label in scan.files:
         try:
-            arrays.append(read_image(path))
-            labels.append(label)
+            arr = _shrink(read_image(path), max_short_side)
         except DataError as exc:
             skipped.append(f"{path.parent.name}/{path.name}: {exc}")
+            continue
+        decoded += arr.nbytes
+        if decoded > max_decoded_bytes:
+            raise DataError(
+                f"These images need more than {max_decoded_bytes / 1e6:.0f} MB of memory once decoded "
+                f"(stopped after {len(arrays)} of {len(scan.files)} images). Use fewer images per class "
+                f"or smaller ones (a few hundred pixels per side is plenty).")
+        arrays.append(arr)
+        labels.append(label)
     digest = hashlib.sha256()
     for arr, lab in zip(arrays, labels):
         digest.update(arr.tobytes()[:4096] + bytes([lab % 256]) + str(arr.shape).encode())
@@ -269,8 +300,8 @@ class PreparedData:
         return len(self.class_names)
 
 
-def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: int, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: int, seed: int,
+                     class_names: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Per class: shuffle with `seed`, take validation images first, then up to `per_class` to train.
 
     Taking validation first keeps the validation set the same whatever `per_class` is, so runs with
@@ -285,10 +316,23 @@ def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: i
         rest = idx[n_val:]
         n_train = len(rest) if per_class is None else min(per_class, len(rest))
         if per_class is not None and n_train < per_class:
-            notes.append(f"class {int(c)} has only {n_train} training images (asked for {per_class})")
+            name = class_names[int(c)] if class_names and int(c) < len(class_names) else str(int(c))
+            notes.append(f"class {name} has only {n_train} training images (asked for {per_class})")
         val.extend(idx[:n_val].tolist())
         train.extend(rest[:n_train].tolist())
     return np.array(sorted(train), dtype=np.int64), np.array(sorted(val), dtype=np.int64), notes
+
+
+def imbalance_notes(train_labels: np.ndarray, class_names: list[str], ratio: float = 3.0) -> list[str]:
+    """A note when the largest training class has `ratio` times the images of the smallest."""
+    counts = np.bincount(train_labels, minlength=len(class_names))
+    present = counts[counts > 0]
+    if len(present) < 2 or present.max() < ratio * present.min():
+        return []
+    big, small = int(np.argmax(counts)), int(np.argmin(np.where(counts > 0, counts, counts.max() + 1)))
+    return [f"unbalanced classes: {class_names[big]} has {counts[big]} training images, {class_names[small]} "
+            f"only {counts[small]}. Accuracy can look good while the small class is mostly wrong: check "
+            f"the per-class table, or add images to the small class"]
 
 
 def _to_square_tensor(arr: np.ndarray, size: int) -> torch.Tensor:
@@ -367,7 +411,8 @@ def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: in
     cached = PREPARED_CACHE.get(key)
     if cached is not None:
         return cached
-    train_idx, val_idx, notes = stratified_split(raw.labels, per_class, val_per_class, seed)
+    train_idx, val_idx, notes = stratified_split(raw.labels, per_class, val_per_class, seed, raw.class_names)
+    notes += imbalance_notes(raw.labels[train_idx], raw.class_names)
     data = PreparedData(
         key="|".join(map(str, key)),
         class_names=list(raw.class_names),

@@ -68,9 +68,10 @@ class TrainConfig:
                 raise ConfigError(f"The {name} {lr:g} is far too large: any network diverges at once. "
                                   f"Use at most 1; 1e-3 is a good start.")
         if not 1 <= int(self.epochs) <= 200:
-            raise ConfigError(f"Epochs must be between 1 and 200 (got {self.epochs}).")
+            raise ConfigError(f"Epochs must be between 1 and 200 (got {self.epochs}); 5 to 10 suit a short "
+                              f"fine-tune.")
         if int(self.batch_size) < 1:
-            raise ConfigError(f"Batch size must be at least 1 (got {self.batch_size}).")
+            raise ConfigError(f"Batch size must be at least 1 (got {self.batch_size}); 32 is a good default.")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"Unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         if self.weight_decay < 0 or self.weight_decay > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import stat
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -65,11 +66,14 @@ def read_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except DataError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"{path.name} declares a huge image size (a decompression bomb?); it was skipped.")
+        raise DataError(f"{path.name} declares a huge image size (a decompression bomb?), so it was not "
+                        f"decoded. Resize it to a few hundred pixels per side and add it again.")
     except UnidentifiedImageError:
-        raise DataError(f"{path.name} is not an image that can be read (wrong extension or not an image file).")
+        raise DataError(f"{path.name} is not an image that can be read (wrong extension or not an image "
+                        f"file). Remove it, or save it again as JPEG or PNG.")
     except (OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path.name} could not be decoded ({exc}); the file may be corrupt or truncated.")
+        raise DataError(f"{path.name} could not be decoded ({exc}); the file may be corrupt or truncated. "
+                        f"Export it again from the original, or remove it.")
 
 
 @dataclass
@@ -79,7 +83,7 @@ class FolderScan:
     skipped: list[str] = field(default_factory=list)  # human-readable reasons
 
 
-def scan_class_folders(root: Path | str) -> FolderScan:
+def scan_class_folders(root: Path | str, max_classes: int = MAX_CLASSES) -> FolderScan:
     """Find images in ImageFolder layout: root/<class name>/<image>. Raises DataError if unusable."""
     root = Path(root)
     if not root.is_dir():
@@ -88,7 +92,7 @@ def scan_class_folders(root: Path | str) -> FolderScan:
     # A zip of one top folder holding the class folders is common: look one level down.
     if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
         if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in entries[0].iterdir()):
-            return scan_class_folders(entries[0])
+            return scan_class_folders(entries[0], max_classes)
     class_dirs = [p for p in entries if p.is_dir() and not p.is_symlink()]
     if not class_dirs:
         raise DataError(
@@ -104,8 +108,10 @@ def scan_class_folders(root: Path | str) -> FolderScan:
                 f"Merge or rename them so each class has one folder."
             )
         seen[low] = d.name
-    if len(class_dirs) > MAX_CLASSES:
-        raise DataError(f"Found {len(class_dirs)} class folders; the lab handles at most {MAX_CLASSES}.")
+    if len(class_dirs) > max_classes:
+        raise DataError(f"Found {len(class_dirs)} class folders; the lab handles at most {max_classes}. "
+                        f"Keep the classes you want to compare (a few are enough to learn from) and "
+                        f"zip those folders only.")
     files, skipped = [], []
     for idx, d in enumerate(class_dirs):
         for f in sorted(d.rglob("*")):
@@ -132,7 +138,8 @@ def safe_extract_zip(zip_path: Path | str, dest: Path | str, max_total: int = MA
         if not members:
             raise DataError("The zip file is empty. Put one folder per class, with images inside, into the zip.")
         if len(members) > max_files:
-            raise DataError(f"The zip holds {len(members)} files; the limit is {max_files}.")
+            raise DataError(f"The zip holds {len(members)} files; the limit is {max_files}. Use fewer "
+                            f"images per class (a few dozen are plenty for fine-tuning).")
         total = 0
         for m in members:
             name = m.filename.replace("\\", "/")
@@ -146,21 +153,37 @@ def safe_extract_zip(zip_path: Path | str, dest: Path | str, max_total: int = MA
             total += m.file_size
             if m.compress_size and m.file_size / m.compress_size > max_ratio and m.file_size > 1_000_000:
                 raise DataError(f"{m.filename!r} expands {m.file_size / m.compress_size:.0f}x: this looks "
-                                f"like a zip bomb, so nothing was extracted.")
+                                f"like a zip bomb, so nothing was extracted. Zip your image files "
+                                f"themselves (photos hardly compress).")
         if total > max_total:
             raise DataError(f"The zip expands to {total / 1e6:.0f} MB, over the {max_total / 1e6:.0f} MB "
                             f"limit. Use fewer or smaller images.")
+        extracted = 0
         for m in members:
             target = (dest / m.filename).resolve()
             if dest not in target.parents:
-                raise DataError(f"The zip contains an unsafe path ({m.filename!r}); nothing more was extracted.")
+                raise DataError(f"The zip contains an unsafe path ({m.filename!r}); nothing more was extracted. "
+                                f"Re-create the zip from the class folders.")
             target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(m) as src, open(target, "wb") as out:
-                # Count bytes as they come: a lying header cannot make us write more than allowed.
-                written = 0
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    written += len(block)
-                    if written > m.file_size + 1024 or written > max_total:
-                        raise DataError("The zip's contents are larger than its header says; extraction stopped.")
-                    out.write(block)
+            try:
+                with zf.open(m) as src, open(target, "wb") as out:
+                    # Count bytes as they come: a lying header cannot make us write more than allowed.
+                    written = 0
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        written += len(block)
+                        extracted += len(block)
+                        if written > m.file_size + 1024 or extracted > max_total:
+                            raise DataError("The zip's contents are larger than its header says (a damaged or "
+                                            "crafted file); extraction stopped. Re-create the zip from the "
+                                            "class folders.")
+                        out.write(block)
+            except DataError:
+                raise
+            except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
+                raise DataError(f"{m.filename!r} in the zip could not be read ({exc}). Password-protected "
+                                f"zips are not supported: zip the folders again without a password.") from exc
+            except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, zlib.error) as exc:
+                raise DataError(f"{m.filename!r} in the zip could not be read ({exc}); the zip is damaged or "
+                                f"uses an unsupported compression. Re-create it with your system's "
+                                f"'compress' tool.") from exc
     return dest
