@@ -62,7 +62,10 @@ def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | Non
         if best is not None:
             fig.add_scatter(x=[best["epoch"]], y=[best["val_loss"]], mode="markers+text", name="best epoch",
                             marker=dict(symbol="star", size=14, color="#d62728"),
-                            text=[f"best (epoch {best['epoch']})"], textposition="top left", showlegend=False)
+                            text=[f"best (epoch {best['epoch']})"], showlegend=False,
+                            # label on the side with room, so it is not cut at the chart's edge
+                            textposition="top left" if best["epoch"] > (total_epochs or len(epochs)) / 2
+                            else "top right")
     _epoch_axis(fig, total_epochs, start=0.0)
     return _layout(fig, "Loss", "cross-entropy")
 

@@ -295,3 +295,21 @@ def test_switching_model_redraws_groups_and_gradual_schedule():
     at.select_slider(key="lab_lr_stage3").set_value(1e-5)
     run(at)
     assert at.query_params["group_lr"] == "stage3:1e-05"
+
+
+def test_charts_mark_best_epoch_and_label_overfitting_only_past_ten_points():
+    from pages import lab_charts as charts
+
+    def ep(i, tr, va, vl):
+        return {"epoch": i, "train_acc": tr, "val_acc": va, "train_loss": 1 / i, "val_loss": vl,
+                "trainable_params": 100, "weight_change": {"head": 0.1 * i}}
+
+    close = [ep(1, 0.60, 0.58, 0.9), ep(2, 0.70, 0.65, 0.7), ep(3, 0.75, 0.70, 0.8)]
+    apart = close + [ep(4, 0.99, 0.72, 0.95)]
+    assert charts.best_epoch(apart)["epoch"] == 2
+    assert not charts.accuracy_figure(close, 5).layout.annotations
+    notes = charts.accuracy_figure(apart, 5).layout.annotations
+    assert len(notes) == 1 and "overfitting" in notes[0].text and "27 pts" in notes[0].text
+    stars = [t for t in charts.loss_figure(apart, [], 5).data if t.name == "best epoch"]
+    assert list(stars[0].x) == [2] and list(stars[0].y) == [0.7]
+    assert charts.smooth([1.0, 0.0], alpha=0.5) == [1.0, 0.5]
