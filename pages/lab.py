@@ -126,6 +126,7 @@ elif snaps:
     live.show_ended(snaps)
 elif ss.get(live.CURRENT):
     st.info("The record of your last run has expired on the server; your history below keeps its numbers.")
+live.collect_all(manager)
 live.show_history()
 
 # ---- mirror the setup into the URL, and keep it across page changes -----------------------------------

@@ -20,6 +20,7 @@ from pages import lab_charts as charts
 
 OWNER = "lab_owner"
 CURRENT = "lab_current_jobs"  # job ids of this session's latest submission
+SUBMITTED = "_lab_uncollected"  # every job id not yet in the history (replaced runs end later)
 HISTORY = "lab_history"  # one row per ended run of this session
 RESULTS = "_lab_results"  # job id -> RunResult, the newest few keep their model
 KEEP_MODELS = 3
@@ -68,7 +69,17 @@ def submit(runs, data=None) -> bool:
         st.error(str(exc), icon="🚦")
         return False
     st.session_state[CURRENT] = [j.id for j in jobs]
+    st.session_state.setdefault(SUBMITTED, []).extend(j.id for j in jobs)
     return True
+
+
+def collect_all(manager: JobManager) -> None:
+    """History for every ended run of this session, including runs replaced by a newer Start."""
+    pending = st.session_state.get(SUBMITTED, [])
+    snaps = [s for s in (manager.snapshot(i) for i in pending) if s is not None]
+    collect_ended([s for s in snaps if s.ended])
+    alive = {s.id for s in snaps if not s.ended}
+    st.session_state[SUBMITTED] = [i for i in pending if i in alive]
 
 
 def current_snapshots(manager: JobManager) -> list[JobSnapshot]:

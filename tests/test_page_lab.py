@@ -162,6 +162,11 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
             manager.cancel(j.id)
         assert all(j.wait(120) for j in jobs)
     assert {j.snapshot().status for j in jobs} == {"stopped"}
+    run(at)
+    history = at.session_state["lab_history"]
+    assert [row["label"] for row in history] == [label for label, _ in PRESETS["layers-compare"].runs]
+    assert {row["status"] for row in history} == {"stopped"}
+    assert len(at.info) >= 3  # one 'stopped' line per variant
 
 
 def test_link_round_trip_keeps_every_setting():
