@@ -1,0 +1,150 @@
+"""Browser end-to-end fixtures: one Streamlit server for the whole session, one headless Chromium.
+
+The server runs the real app (`streamlit run app.py`) on a free port, with its progress database and
+data folder in a temporary directory (TORCH_HOME is left alone so the offline ImageNet weights are
+found). Chromium is Debian's /usr/bin/chromium driven by Playwright; without it the tests skip
+locally and fail on CI (CI=true), where they must run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+HEALTH_TIMEOUT_S = 90
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _require_browser() -> None:
+    """Skip (locally) or fail (CI) when the browser or Playwright is missing."""
+    problem = None
+    if not os.path.exists(CHROMIUM):
+        problem = f"{CHROMIUM} is missing (install it: apt-get install -y chromium, or run ./ftlab test)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is missing (pip install -r requirements-dev.txt)"
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run on CI, but {problem}", pytrace=False)
+        pytest.skip(problem)
+
+
+def _health(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as r:
+            return r.read().decode().strip()
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """Base URL of a Streamlit server running app.py; stopped at the end of the session."""
+    _require_browser()
+    tmp = tmp_path_factory.mktemp("ftlab-e2e")
+    port = _free_port()
+    env = dict(os.environ, FTLAB_DB=str(tmp / "progress.sqlite3"), FTLAB_DATA_DIR=str(tmp / "data"),
+               PYTHONUNBUFFERED="1")
+    log_path = tmp / "streamlit.log"
+    log = open(log_path, "w")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while _health(url) != "ok":
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy after {HEALTH_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        log.close()
+        tail = log_path.read_text()[-4000:]
+        if re.search(r"Traceback|Error", tail):
+            sys.stderr.write(f"\n--- streamlit log (tail) ---\n{tail}\n")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def first_visit(browser, app_url) -> dict:
+    """The server's very first visit is a deep link (/quiz), as when a teacher shares a link to a page
+    of a freshly started app; what its sidebar navigation lists is recorded for a test. Then the home
+    page is opened, which also warms the server up (imports, lessons) for the other tests."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+    context.set_default_timeout(90_000)
+    try:
+        pg = context.new_page()
+        pg.goto("/quiz")
+        pg.wait_for_selector('[data-testid="stMain"] h1')
+        pg.wait_for_selector('[data-testid="stSidebarNav"]')
+        record = {"url": pg.url, "nav": pg.locator('[data-testid="stSidebarNav"]').inner_text(),
+                  "h1": pg.locator('[data-testid="stMain"] h1').first.inner_text()}
+        pg.screenshot(path=str(_screens() / "first-visit-deep-link.png"))
+        pg.goto("/")
+        pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        pg.wait_for_selector('[data-testid="stMain"] h1')
+        return record
+    finally:
+        context.close()
+
+
+def _screens() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
+def page(browser, app_url, first_visit):
+    """A fresh browser context (a new Streamlit session) per test, 1280x900, generous timeouts."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+    context.set_default_timeout(30_000)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
