@@ -7,6 +7,7 @@ the outcome, the results of the run and the session's run history.
 """
 from __future__ import annotations
 
+import atexit
 import uuid
 from collections import OrderedDict
 from dataclasses import replace
@@ -23,6 +24,7 @@ CURRENT = "lab_current_jobs"  # job ids of this session's latest submission
 SUBMITTED = "_lab_uncollected"  # every job id not yet in the history (replaced runs end later)
 HISTORY = "lab_history"  # one row per ended run of this session
 RESULTS = "_lab_results"  # job id -> RunResult, the newest few keep their model
+RUN_DATA = "_lab_run_data"  # job id -> PreparedData of uploaded images (the gallery needs them)
 KEEP_MODELS = 3
 RELEASE_GRACE_S = 30.0
 PLOT_CONFIG = {"displayModeBar": False}
@@ -33,7 +35,9 @@ PLOT_CONFIG = {"displayModeBar": False}
 @st.cache_resource(show_spinner=False)
 def get_job_manager() -> JobManager:
     """One pool for the whole server (max concurrent runs: FTLAB_MAX_JOBS, default 1 on a CPU)."""
-    return JobManager()
+    manager = JobManager()
+    atexit.register(manager.shutdown, wait=False)  # a stopped server stops its runs between batches
+    return manager
 
 
 class SessionLease:
@@ -70,6 +74,8 @@ def submit(runs, data=None) -> bool:
         return False
     st.session_state[CURRENT] = [j.id for j in jobs]
     st.session_state.setdefault(SUBMITTED, []).extend(j.id for j in jobs)
+    if data is not None:
+        st.session_state.setdefault(RUN_DATA, {}).update({j.id: data for j in jobs})
     return True
 
 
@@ -182,6 +188,7 @@ def collect_ended(snaps: list[JobSnapshot]) -> None:
     for old in list(results)[:-KEEP_MODELS]:
         if results[old].model is not None:
             results[old] = replace(results[old], model=None)
+        st.session_state.get(RUN_DATA, {}).pop(old, None)
 
 
 def _calibrate(snap: JobSnapshot) -> None:
@@ -249,16 +256,16 @@ def show_ended(snaps: list[JobSnapshot]) -> None:
             draw_run_charts(snap, f"lab_end_{snap.id}")
         result = results.get(snap.id)
         if result is not None and snap.status != "failed":
-            _results_view(result, snap.id)
+            _results_view(result, snap.id, st.session_state.get(RUN_DATA, {}).get(snap.id))
 
 
-def _results_view(result, job_id: str) -> None:
+def _results_view(result, job_id: str, data=None) -> None:
     try:
         from pages.lab_results import render_results
     except ImportError:
         st.caption("Detailed results (confusion matrix, mistakes, predictions) are coming soon.")
         return
-    render_results(result, key_prefix=job_id)
+    render_results(result, key_prefix=job_id, data=data)
 
 
 def show_history() -> None:

@@ -227,6 +227,18 @@ def test_own_images_zip_is_read_and_sizes_the_head():
     head = dict(group_sizes("mobilenet_v2", 2))["head"]
     assert count(metrics(at)["Trainable parameters"]) == head == 1280 * 2 + 2
     assert "dataset" not in at.query_params  # an upload cannot travel in a link
+    # and it trains: the results view gets the uploaded images too
+    at.select_slider(key="lab_size").set_value(32)
+    at.number_input(key="lab_per_class").set_value(4)
+    at.slider(key="lab_epochs").set_value(1)
+    run(at)
+    at.button(key="lab_start").click()
+    run(at)
+    job = get_job_manager().get(at.session_state[CURRENT][0])
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    run(at)
+    assert job.snapshot().start["classes"] == ["blue", "red"]
+    assert any("finished 1 epochs" in s.value for s in at.success)
 
 
 def test_a_broken_zip_gives_an_error_not_a_traceback():
