@@ -221,9 +221,22 @@ class _Inputs:
         self.flip = cfg.dataset not in NO_FLIP_DATASETS
         t0 = time.perf_counter()
         self.train_feats = self._features(data, "train", data.train_x) if cacheable_train else None
-        self.val_feats = self._features(data, "val", data.val_x) if cacheable_val else None
         timings["cache_s"] = time.perf_counter() - t0
         self.train_x, self.val_x = data.train_x, data.val_x
+        # Validation features are built on first use (after the first epoch's training), so the first
+        # training point does not wait for them. The prefix is frozen, so they come out the same.
+        self.val_feats = None
+        self._val_pending = (data, timings) if cacheable_val else None
+
+    def ensure_val_features(self) -> None:
+        """Build (or fetch) the cached validation features if they are due; time counts as cache_s."""
+        if self._val_pending is None:
+            return
+        data, timings = self._val_pending
+        self._val_pending = None
+        t0 = time.perf_counter()
+        self.val_feats = self._features(data, "val", data.val_x)
+        timings["cache_s"] = timings.get("cache_s", 0.0) + time.perf_counter() - t0
 
     def _key(self, data: PreparedData, split: str) -> tuple:
         init = "imagenet" if self.cfg.pretrained else f"scratch-seed{self.cfg.seed}"
@@ -260,6 +273,7 @@ class _Inputs:
             return self.model.features_until(x, self.cut).float()
 
     def val_batches(self, batch: int):
+        self.ensure_val_features()
         n = len(self.val_x)
         for i in range(0, n, batch):
             if self.val_feats is not None:
@@ -446,6 +460,7 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
         timings["train_s"] += time.perf_counter() - t_epoch
         if reason in ("stopped", "diverged"):
             break
+        inputs.ensure_val_features()  # first epoch only: timed as cache_s, not eval_s
         t_eval = time.perf_counter()
         if cfg.precise_bn:
             recalibrate_bn(model, inputs, trainable, n_train, device)
