@@ -88,18 +88,23 @@ def safe_store_call(fn, *args, **kwargs):
         return None
     st.session_state[_WARNED_KEY] = set()  # working again: a later failure deserves a new warning
     if pending and getattr(fn, "__self__", None) is not None:
-        _replay_pending(fn.__self__, pending)
+        failed = _replay_pending(fn.__self__, pending)
+        if failed is not None:
+            # Reads work but writes still fail (e.g. another program holds the write lock). The
+            # warning of the failed write may have been cut by st.rerun(), so say it here.
+            st.warning(f"{len(pending)} answer(s) of yours are not saved yet. {failed}", icon="⚠️")
     return result
 
 
-def _replay_pending(store, pending: list) -> None:
-    """Write what failed earlier in this session; stop at the first failure and keep the rest."""
+def _replay_pending(store, pending: list):
+    """Write what failed earlier in this session; stop at the first failure (returned) and keep the rest."""
     from core.progress import ProgressError
 
     while pending:
         name, args, kwargs = pending[0]
         try:
             getattr(store, name)(*args, **kwargs)
-        except ProgressError:
-            return
+        except ProgressError as exc:
+            return exc
         pending.pop(0)
+    return None

@@ -131,7 +131,8 @@ def ensure_group_keys(ss) -> None:
 def save_state(ss) -> None:
     ss[SAVED] = {k: ss[k] for k in list(ss.keys()) if isinstance(k, str) and k.startswith("lab_")
                  and not k.startswith(("lab_start", "lab_stop", "lab_fz_", "lab_run_all", "lab_lr_find",
-                                       "lab_lr_use", "lab_upload", "lab_compare", "lab_demo_"))}
+                                       "lab_lr_use", "lab_upload", "lab_compare", "lab_demo_",
+                                       "lab_clear_history"))}  # buttons: restoring one raises
 
 
 # ---- widget state -> config -------------------------------------------------------------------------

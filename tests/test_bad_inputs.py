@@ -439,6 +439,32 @@ def test_quiz_page_renders_with_a_warning_when_the_database_is_corrupt(tmp_path,
     assert at.radio and at.button(key="quiz_submit") is not None  # the quiz itself still works
 
 
+def test_quiz_page_with_a_locked_database_warns_and_keeps_the_answer(tmp_path, monkeypatch):
+    path = str(tmp_path / "locked.sqlite3")
+    ProgressStore(path).record_quiz_answer("someone else", "q0", "x", True)  # file and schema exist
+    monkeypatch.setenv("FTLAB_DB", path)
+    at = AppTest.from_file(QUIZ, default_timeout=60)
+    at.session_state["learner"] = "ada"
+    at.run()
+    holder = sqlite3.connect(path, isolation_level=None, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
+    try:
+        answer = next(r for r in at.radio if (r.key or "").startswith("quiz_choice_"))
+        answer.set_value(answer.options[0])
+        at.button(key="quiz_submit").click()
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        says(" ".join(w.value for w in at.warning), "locked", "try again in a moment", "kept until then")
+        assert at.success or at.error  # the learner still gets the answer's feedback
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    at.button(key="quiz_next").click()  # the next store call works and replays the kept answer
+    at.run()
+    assert not at.exception
+    assert len(ProgressStore(path).answer_history("ada")) == 1
+
+
 def test_a_learner_sees_only_their_own_progress(tmp_path):
     store = ProgressStore(str(tmp_path / "p.sqlite3"))
     store.record_quiz_answer("ada", "q1", "ada's answer", True)
@@ -588,6 +614,25 @@ def test_nonsense_link_parameters_give_a_warning_and_defaults():
     assert at.slider(key="lab_epochs").value == 8
     assert at.select_slider(key="lab_size").value == 64
     assert at.button(key="lab_start") is not None and not at.error
+
+
+def test_coming_back_to_the_lab_after_a_run_does_not_crash():
+    """Found by bench/load_test: after a run, the saved setup held the 'Clear history' button's
+    key; coming back to the Lab restored it into session state and Streamlit refused the button."""
+    from pages import lab_live, lab_state
+
+    at = run_ok(lab_page())
+    at.session_state[lab_live.HISTORY] = [{"id": "job-x", "label": "run 1", "status": "finished",
+                                           "curve": [], "message": "", "val_acc": 0.5}]
+    run_ok(at)
+    assert at.button(key="lab_clear_history") is not None
+    saved = at.session_state[lab_state.SAVED]
+    assert not [b.key for b in at.button if b.key in saved], "button keys must never be saved"
+    # Another page, then back: widget state is gone, the saved setup is restored.
+    fresh = lab_page()
+    for k in (lab_state.SAVED, lab_live.HISTORY):
+        fresh.session_state[k] = at.session_state[k]
+    run_ok(fresh)
 
 
 @pytest.fixture
