@@ -128,11 +128,24 @@ def ensure_group_keys(ss) -> None:
         ss.setdefault(group_lr_key(g), ss[K_LR])
 
 
+SETUP_KEYS = (K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL, K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT, K_WD,
+              K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE, K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET, K_PRESENTER)
+
+
+def _is_setup_key(k) -> bool:
+    """Only the form's value widgets. A whitelist: restoring a button's (or chart's) key raises."""
+    if k in SETUP_KEYS or (isinstance(k, str) and k.startswith("lab_group_")):
+        return True
+    return isinstance(k, str) and k.startswith("lab_lr_") and k[len("lab_lr_"):] in _all_group_names()
+
+
+@lru_cache(maxsize=1)
+def _all_group_names() -> frozenset[str]:
+    return frozenset(g for m in models.BACKBONES for g in groups_of(m))
+
+
 def save_state(ss) -> None:
-    ss[SAVED] = {k: ss[k] for k in list(ss.keys()) if isinstance(k, str) and k.startswith("lab_")
-                 and not k.startswith(("lab_start", "lab_stop", "lab_fz_", "lab_run_all", "lab_lr_find",
-                                       "lab_lr_use", "lab_upload", "lab_compare", "lab_demo_",
-                                       "lab_clear_history"))}  # buttons: restoring one raises
+    ss[SAVED] = {k: ss[k] for k in list(ss.keys()) if _is_setup_key(k)}
 
 
 # ---- widget state -> config -------------------------------------------------------------------------

@@ -330,3 +330,17 @@ def test_charts_mark_best_epoch_and_label_overfitting_only_past_ten_points():
     stars = [t for t in charts.loss_figure(apart, [], 5).data if t.name == "best epoch"]
     assert list(stars[0].x) == [2] and list(stars[0].y) == [0.7]
     assert charts.smooth([1.0, 0.0], alpha=0.5) == [1.0, 0.5]
+
+
+def test_only_setup_values_are_saved_for_a_return_to_the_lab():
+    from pages import lab_state as S
+
+    ss = {"lab_clear_history": True, "lab_lr_find": False, "lab_lr_use": False, "lab_start": False,
+          "lab_stop": False, "lab_params_chart": {}, "lab_demo_run_x": False, "lab_owner": "o",
+          "lab_lr_head": 1e-3, "lab_group_stem": True, "lab_lr": 1e-2, "lab_presenter": True}
+    S.save_state(ss)
+    assert ss[S.SAVED] == {"lab_lr_head": 1e-3, "lab_group_stem": True, "lab_lr": 1e-2, "lab_presenter": True}
+    fresh = {S.SAVED: ss[S.SAVED]}
+    S.init_state(fresh)  # widget values come back; defaults fill the rest
+    assert fresh["lab_lr"] == 1e-2 and fresh["lab_group_stem"] is True and fresh["lab_model"] == "mobilenet_v2"
+    assert "lab_clear_history" not in fresh
