@@ -329,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"page response: median {statistics.median(times):.2f} s, p95 {times[int(0.95 * (len(times) - 1))]:.2f} s, "
               f"slowest {slowest[0]:.2f} s ({slowest[1]} of {slowest[2]}); slowest lesson page "
               f"{slowest_non_lab[0]:.2f} s ({slowest_non_lab[1]})")
+    by_page: dict[str, float] = {}
+    for sec, page, _ in stats.page_runs:
+        by_page[page] = max(by_page.get(page, 0.0), sec)
+    print("slowest run per page: " + ", ".join(f"{p} {t:.1f} s" for p, t in sorted(by_page.items())))
     print(f"peak memory: server {peak_server_kb / 1024:.0f} MB (VmHWM), load client "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     for e in stats.errors[:20]:
@@ -344,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_client_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "slowest_page_s": round(slowest[0], 2), "slowest_page": slowest[1],
         "slowest_lesson_page_s": round(slowest_non_lab[0], 2),
+        "slowest_by_page_s": {p: round(t, 2) for p, t in sorted(by_page.items())},
         "median_page_s": round(statistics.median(times), 2) if times else None,
         "method": "real server (streamlit run) + websocket sessions speaking the browser protocol",
     }
