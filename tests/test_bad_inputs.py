@@ -6,7 +6,6 @@ where it should not be, no exception escaped to the page).
 from __future__ import annotations
 
 import io
-import os
 import re
 import sqlite3
 import tempfile
@@ -313,7 +312,7 @@ def test_batch_larger_than_the_dataset_is_lowered_with_a_note():
     start = events[0]
     assert start["train_images"] == 4
     says(" ".join(start["notes"]), "batch size lowered to 4", "only 4 images")
-    assert all(len_b == 1 for len_b in [sum(1 for b in r.batches if b["epoch"] == 1)])
+    assert sum(1 for b in r.batches if b["epoch"] == 1) == 1  # one batch of all 4 images
 
 
 def test_divergence_to_nan_ends_diverged_naming_the_learning_rate(monkeypatch):
