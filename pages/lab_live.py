@@ -28,6 +28,8 @@ RUN_DATA = "_lab_run_data"  # job id -> PreparedData of uploaded images (the gal
 KEEP_MODELS = 3
 RELEASE_GRACE_S = 30.0
 PLOT_CONFIG = {"displayModeBar": False}
+FIG_CACHE = "_lab_fig_cache"
+STOP_WAIT_S = 5.0
 
 
 # ---- the server's manager and this session's lease -------------------------------------------------
@@ -134,14 +136,28 @@ def _status_line(snap: JobSnapshot, counts: dict) -> None:
     st.progress(p["fraction"], text=name.replace("**", "") + " · ".join(parts))
 
 
+def _epoch_figures(snap: JobSnapshot) -> tuple:
+    """Accuracy, trainable-parameter and weight-change charts change once per epoch: build them once
+    per epoch (a Plotly figure costs ~50 ms to build, and the live panel redraws every second)."""
+    cache = st.session_state.setdefault(FIG_CACHE, {})
+    key = (snap.id, len(snap.epochs))
+    if key not in cache:
+        cache.clear()  # only the newest epoch of the job being watched is worth keeping
+        total = snap.config.epochs
+        cache[key] = (charts.accuracy_figure(snap.epochs, total), charts.trainable_figure(snap.epochs, total),
+                      charts.weight_change_figure(snap.epochs, total))
+    return cache[key]
+
+
 def draw_run_charts(snap: JobSnapshot, key: str) -> None:
-    epochs, total = snap.epochs, snap.config.epochs
+    acc, trainable, dw = _epoch_figures(snap)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_figure(epochs, snap.batches, total), config=PLOT_CONFIG, key=f"{key}_loss")
-    c2.plotly_chart(charts.accuracy_figure(epochs, total), config=PLOT_CONFIG, key=f"{key}_acc")
+    c1.plotly_chart(charts.loss_figure(snap.epochs, snap.batches, snap.config.epochs), config=PLOT_CONFIG,
+                    key=f"{key}_loss")
+    c2.plotly_chart(acc, config=PLOT_CONFIG, key=f"{key}_acc")
     c3, c4 = st.columns(2)
-    c3.plotly_chart(charts.trainable_figure(epochs, total), config=PLOT_CONFIG, key=f"{key}_trainable")
-    c4.plotly_chart(charts.weight_change_figure(epochs, total), config=PLOT_CONFIG, key=f"{key}_dw")
+    c3.plotly_chart(trainable, config=PLOT_CONFIG, key=f"{key}_trainable")
+    c4.plotly_chart(dw, config=PLOT_CONFIG, key=f"{key}_dw")
 
 
 @st.fragment(run_every=1.0)
@@ -158,7 +174,13 @@ def live_panel() -> None:
     if st.button("Stop", key="lab_stop", type="secondary", icon="⏹️"):
         for snap in snaps:
             manager.cancel(snap.id)
-        st.toast("Stopping after the current batch…")
+        # The engine stops within one batch: wait for that here and leave the loop at once, rather
+        # than one more timer tick later (on a busy machine each tick can take a second or more).
+        for snap in snaps:
+            job = manager.get(snap.id)
+            if job is not None:
+                job.wait(STOP_WAIT_S)
+        st.rerun()
     focus = next((s for s in snaps if s.status == "running"), snaps[0])
     if focus.start.get("cache"):
         st.caption(f"{focus.start['cache']} Device: {focus.start.get('device', '?')}.")
