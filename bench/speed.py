@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import resource
-import statistics
 import sys
 import time
 from dataclasses import replace
@@ -154,7 +154,7 @@ def mnist_with_flips() -> RawDataset:
 def scaling(sizes: list[int], epochs: int, device: str, log) -> dict:
     """Engine cold time (data prep and caching included) against the number of training images."""
     out: dict[str, dict] = {}
-    for name, trainable in (("head_only", ("head",)), ("partial", PARTIAL)):
+    for name, trainable in (("head_only", ("head",)), ("partial", PARTIAL)):  # cold engine runs
         rows = []
         for n in sizes:
             clear_caches()
@@ -214,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto", help="auto (default: a GPU when there is one), cpu, cuda, mps")
     p.add_argument("--repeat", type=int, default=1, help="interleaved repetitions per config (medians)")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling runs")
+    p.add_argument("--scaling-epochs", type=int, default=2,
+                   help="epochs of each scaling run (default 2: enough to show both the once-per-image "
+                        "cache cost and the per-epoch training cost)")
     args = p.parse_args(argv)
     log = (lambda *a: None) if args.json_only else (lambda *a: print(*a, flush=True))
 
@@ -238,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         f"default demo: {demo_cfg.per_class * 10} images, {demo_cfg.epochs} epochs, trainable "
         f"{','.join(demo_cfg.trainable)}")
     t_all = time.perf_counter()
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     warm_up(base_cfg)
 
     rows = [compare(name, cfg, args.repeat, log) for name, cfg in configs]
@@ -249,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_scaling:
         log("")
         sizes = [100, 1000] if args.quick else [100, 1000, 10000]
-        scale = scaling(sizes, epochs, args.device, log)
+        scale = scaling(sizes, 1 if args.quick else args.scaling_epochs, args.device, log)
 
     by = {r["config"]: r for r in rows}
     result = {
@@ -268,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": dev_name,
         "threads": torch.get_num_threads(),
         "quick": args.quick,
+        "load_avg_1m": [load_start, os.getloadavg()[0] if hasattr(os, "getloadavg") else None],
         "repeat": args.repeat,
         "configs": {r["config"]: {k: r[k] for k in (
             "train_images", "epochs", "engine_cold_s", "engine_warm_s", "baseline_s", "engine_cold_img_s",
