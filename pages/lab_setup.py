@@ -185,9 +185,13 @@ def layers_section(num_classes: int) -> None:
     b4.button("Gradual unfreezing", key="lab_fz_gradual", on_click=gradual_unfreeze, width="stretch")
     ss[S.K_LASTK] = min(max(1, int(ss[S.K_LASTK])), len(groups) - 1)  # the model may have fewer groups now
     st.slider("k (blocks for 'last k' and gradual)", 1, len(groups) - 1, key=S.K_LASTK)
-    cols = st.columns(len(groups))
-    for col, g in zip(cols, groups):
-        col.toggle(g, key=S.group_key(g), help=f"Train the {g} group" + (" (the new classifier)" if g == HEAD else ""))
+    # Four switches a row: eight or nine in one row truncate their labels to "st…".
+    per_row = 4
+    for start in range(0, len(groups), per_row):
+        cols = st.columns(per_row)
+        for col, g in zip(cols, groups[start:start + per_row]):
+            col.toggle(g, key=S.group_key(g),
+                       help=f"Train the {g} group" + (" (the new classifier)" if g == HEAD else ""))
     st.toggle("Gradual unfreezing: open the chosen groups one by one, head first", key=S.K_GRADUAL)
     if ss[S.K_GRADUAL]:
         ss[S.K_EVERY] = min(max(1, int(ss[S.K_EVERY])), 5)
