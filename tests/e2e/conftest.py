@@ -27,6 +27,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so the page fixture can tell a failed test."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,14 +145,21 @@ def _screens() -> Path:
 
 
 @pytest.fixture
-def page(browser, app_url, first_visit):
-    """A fresh browser context (a new Streamlit session) per test, 1280x900, generous timeouts."""
+def page(request, browser, app_url, first_visit):
+    """A fresh browser context (a new Streamlit session) per test, 1280x900, generous timeouts.
+    A failed test leaves artifacts/screenshots/FAILED-<test>.png of what the browser showed."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
     context.set_default_timeout(30_000)
     pg = context.new_page()
     try:
         yield pg
     finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            try:
+                pg.screenshot(path=str(_screens() / f"FAILED-{request.node.name}.png"), full_page=True)
+            except Exception:  # noqa: BLE001 - a screenshot must not hide the real failure
+                pass
         context.close()
 
 
