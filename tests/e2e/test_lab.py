@@ -88,7 +88,7 @@ def test_stop_ends_a_long_run_within_seconds(page, record_property):
     t0 = time.monotonic()
     click_button(page, "lab_stop")
     stopped = page.locator('[data-testid="stAlert"]').filter(has_text=re.compile(r"Stopped by request during epoch \d+"))
-    expect(stopped).to_be_visible(timeout=30_000)
+    expect(stopped).to_be_visible(timeout=60_000)  # fails on the time limit below, with the time it took
     took = time.monotonic() - t0
     record_property("stop_seconds", round(took, 1))
     print(f"Stop shown {took:.1f} s after the click")
