@@ -12,7 +12,7 @@ PAGES = {
     ],
     "Learn": [
         st.Page("pages/concepts.py", title="Concepts", icon="📘", url_path="concepts"),
-        st.Page("pages/deep_dive.py", title="Deep dive", icon="🤿", url_path="deep-dive"),
+        st.Page("pages/deep_dive.py", title="Deep dive", icon="🤿", url_path="deep_dive"),
         st.Page("pages/pitfalls.py", title="Pitfalls", icon="🕳️", url_path="pitfalls"),
     ],
     "Check yourself": [

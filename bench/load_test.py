@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSON_PAGES = ["", "concepts", "deep-dive", "pitfalls", "flashcards", "practice", "explain", "progress"]
+LESSON_PAGES = ["", "concepts", "deep_dive", "pitfalls", "flashcards", "practice", "explain", "progress"]
 LAB_QUERY = "dataset=faces&size=32&per_class=4&val_per_class=10&epochs=1&train=head&seed={seed}"
 
 

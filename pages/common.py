@@ -108,3 +108,20 @@ def _replay_pending(store, pending: list):
             return exc
         pending.pop(0)
     return None
+
+
+def require_app_frame() -> None:
+    """Send this run through app.py when Streamlit ran the page script on its own.
+
+    Streamlit treats a folder named pages/ beside the entry script as an old-style multipage app
+    until the entry script first calls st.navigation. So on a freshly started server, a first visit
+    by deep link (/quiz, a lab link a teacher shared) would run this page without the app's frame,
+    with a sidebar listing every module in pages/. Turning that mode off and rerunning sends the
+    same URL through app.py (its url_path values equal the file names, so the page is found).
+    Every page calls this first; after the first visit it is a no-op.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

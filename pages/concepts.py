@@ -3,6 +3,9 @@ by side, a link into the lab, and the key takeaways and use cases at the end."""
 import streamlit as st
 
 from pages.lesson_widgets import LEVEL_FILTER, badge, by_level, code_side_by_side, done_ids, lab_link, lessons, mark_done
+from pages.common import require_app_frame
+
+require_app_frame()
 
 L = lessons()
 

@@ -3,6 +3,9 @@ sections for learners who want the why behind fine-tuning."""
 import streamlit as st
 
 from pages.lesson_widgets import badge, done_ids, lessons, mark_done, predict_block
+from pages.common import require_app_frame
+
+require_app_frame()
 
 L = lessons()
 

@@ -6,8 +6,10 @@ then compare with a model answer.
 import streamlit as st
 
 from core.scoring import score_explanation
-from pages.common import current_learner
+from pages.common import current_learner, require_app_frame
 from pages.lesson_widgets import badge, lessons, store_call
+
+require_app_frame()
 
 S = st.session_state
 L = lessons()

@@ -6,8 +6,10 @@ import random
 
 import streamlit as st
 
-from pages.common import current_learner
+from pages.common import current_learner, require_app_frame
 from pages.lesson_widgets import badge, by_level, lessons, level_filter, store_call
+
+require_app_frame()
 
 S = st.session_state
 L = lessons()

@@ -2,6 +2,9 @@
 import streamlit as st
 
 from core.lessons import load_lessons
+from pages.common import require_app_frame
+
+require_app_frame()
 
 st.title("🔬 Fine-Tuning Lab")
 st.markdown(

@@ -11,6 +11,9 @@ from core.presets import DEMO_IDS, PRESETS
 from pages import lab_live as live
 from pages import lab_setup as setup
 from pages import lab_state as S
+from pages.common import require_app_frame
+
+require_app_frame()
 
 PRESENTER_CSS = """<style>
 [data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] li,

@@ -3,6 +3,9 @@ reproduces the bug so the learner can watch it happen."""
 import streamlit as st
 
 from pages.lesson_widgets import code_side_by_side, done_ids, lab_link, lessons, mark_done
+from pages.common import require_app_frame
+
+require_app_frame()
 
 L = lessons()
 

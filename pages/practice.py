@@ -3,6 +3,9 @@ each step before reading it."""
 import streamlit as st
 
 from pages.lesson_widgets import badge, done_ids, lessons, mark_done
+from pages.common import require_app_frame
+
+require_app_frame()
 
 S = st.session_state
 L = lessons()

@@ -6,8 +6,10 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.progress import build_report
-from pages.common import current_learner, get_progress_store, safe_store_call
+from pages.common import current_learner, get_progress_store, require_app_frame, safe_store_call
 from pages.lesson_widgets import lessons
+
+require_app_frame()
 
 # Page file -> (url path from app.py, label); page_link needs st.navigation, the URL works anyway.
 REVIEW_PAGES = {

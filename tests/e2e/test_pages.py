@@ -1,6 +1,4 @@
 """Every page opens by its URL path in a real browser, shows its title and no exception box."""
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
@@ -11,7 +9,7 @@ pytestmark = pytest.mark.browser
 PAGES = [
     ("/", "Fine-Tuning Lab", "home"),
     ("/concepts", "Concepts", "concepts"),
-    ("/deep-dive", "Deep dive", "deep-dive"),
+    ("/deep_dive", "Deep dive", "deep-dive"),
     ("/pitfalls", "Pitfalls", "pitfalls"),
     ("/flashcards", "Flashcards", "flashcards"),
     ("/quiz", "Quiz", "quiz"),
@@ -34,14 +32,6 @@ def test_every_page_opens_by_url(page):
         shot(page, f"page-{name}")
 
 
-PAGES_DIR_NEXT_TO_APP = (Path(__file__).resolve().parents[2] / "pages").is_dir()
-
-
-@pytest.mark.xfail(PAGES_DIR_NEXT_TO_APP, strict=True, reason=(
-    "Known bug: a folder named pages/ next to app.py makes a fresh Streamlit server start in the old "
-    "multipage mode; a deep link opened before anyone loads the home page runs pages/<name>.py alone and "
-    "lists every module of pages/ (common, lab charts, ...) in the sidebar. Renaming the folder fixes it "
-    "(then this mark goes away by itself)."))
 def test_deep_link_to_a_fresh_server_shows_the_app_navigation(first_visit):
     nav = first_visit["nav"]
     assert "Quiz" in first_visit["h1"]
