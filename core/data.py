@@ -250,12 +250,20 @@ def folder_dataset(root: Path | str, max_short_side: int = MAX_SHORT_SIDE,
                 f"or smaller ones (a few hundred pixels per side is plenty).")
         arrays.append(arr)
         labels.append(label)
-    digest = hashlib.sha256()
+    # The key names the content, all of it: cached features must never be reused for other images.
+    digest = hashlib.sha256("\0".join(scan.class_names).encode())
     for arr, lab in zip(arrays, labels):
-        digest.update(arr.tobytes()[:4096] + bytes([lab % 256]) + str(arr.shape).encode())
-    raw = RawDataset(f"folder:{digest.hexdigest()[:16]}", scan.class_names, np.array(labels, dtype=np.int64),
+        digest.update(str((lab, arr.shape)).encode() + arr.tobytes())
+    raw = RawDataset(f"folder:{digest.hexdigest()[:24]}", scan.class_names, np.array(labels, dtype=np.int64),
                      lambda i: arrays[i], tuple(skipped))
-    check_classes(raw)
+    try:
+        check_classes(raw)
+    except DataError as exc:
+        if not skipped:
+            raise
+        # Say why images were missing: "0 classes" alone does not tell a learner what to fix.
+        shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        raise DataError(f"{exc} Files that could not be used: {shown}.") from None
     return raw
 
 

@@ -121,6 +121,9 @@ class RunResult:
 
     @property
     def final(self) -> dict:
+        """Metrics of the model the run hands back: after early stopping, the restored best epoch."""
+        if self.reason == "early_stopped" and self.best_epoch:
+            return self.epochs[self.best_epoch - 1]
         return self.epochs[-1] if self.epochs else {}
 
     def summary(self) -> dict:

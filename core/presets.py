@@ -69,12 +69,13 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
     ),
     Preset(
         "overfit-tiny", "Tiny data, all layers: overfitting, and early stopping as a remedy",
-        "With 5 images per class and every layer training for 25 epochs, training accuracy climbs to "
-        "nearly 100% while validation accuracy peaks early and then sags: the widening gap between "
-        "the curves is overfitting, and the validation loss turns upwards. Early stopping watches the "
-        "validation loss, stops a few epochs after it last improved and restores the best weights, "
-        "so it ends with better validation accuracy in less time. Augmentation and weight decay are "
-        "the other remedies: try them with the toggles.",
+        "With 5 images per class and every layer training for 25 epochs, training accuracy climbs "
+        "towards 100% while validation accuracy stalls far below it: that gap is overfitting. The "
+        "validation loss shows it best: it bottoms out after a few epochs, then climbs while the "
+        "training loss keeps falling, as the network grows confident about the few images it has "
+        "memorised. Early stopping watches the validation loss, stops a few epochs after its best "
+        "value and restores those weights: a lower validation loss, at least as good accuracy, in "
+        "fewer epochs. Augmentation and weight decay are other remedies: try them with the toggles.",
         (("no remedy", _cfg(per_class=5, val_per_class=20, trainable=MOBILENET_ALL, epochs=25, batch_size=16)),
          ("early stopping", _cfg(per_class=5, val_per_class=20, trainable=MOBILENET_ALL, epochs=25,
                                  batch_size=16, early_stopping=4))),

@@ -157,4 +157,7 @@ def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", t
                         mode="lines+markers", name=label, line=dict(color=COLORS[i % len(COLORS)]))
     if key.endswith("acc"):
         fig.update_yaxes(range=[0, 102])
+    longest = max((len(epochs) for _, epochs in curves), default=0)
+    if longest <= 15:
+        fig.update_xaxes(dtick=1)  # whole epochs, not 1.2, 1.4, ...
     return _layout(fig, title, "accuracy %" if key.endswith("acc") else key)

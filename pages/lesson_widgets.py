@@ -73,7 +73,7 @@ def code_side_by_side(left: tuple, right: tuple) -> None:
     for column, (title, code) in zip(st.columns(len(panes)), panes):
         with column:
             st.markdown(f"**{title}**")
-            st.code(code.rstrip(), language="python")
+            st.code(code.rstrip(), language="python", wrap_lines=True)  # side by side: no sideways scrolling
 
 
 def lab_link(preset: str, label: str = "Try it in the lab") -> None:

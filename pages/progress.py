@@ -67,16 +67,13 @@ if not report.has_history:
     st.stop()
 
 st.subheader("What you have done")
-rows = [r for r in report.done if r.total] + [None]
-columns = st.columns(len(rows) + 1)
-for column, row in zip(columns, rows):
-    with column:
-        if row is None:
-            st.metric("Flashcards known", f"{report.cards_known} / {report.cards_total}")
-        else:
-            st.metric(row.label, f"{row.done} / {row.total}")
-with columns[-1]:
-    st.metric("Quiz answers right", f"{report.quiz_correct} / {report.quiz_answers}")
+metrics = [(r.label, f"{r.done} / {r.total}") for r in report.done if r.total]
+metrics += [("Flashcards known", f"{report.cards_known} / {report.cards_total}"),
+            ("Quiz answers right", f"{report.quiz_correct} / {report.quiz_answers}")]
+PER_ROW = 4  # seven metrics in one row cut their labels short ("Practice proble…")
+for start in range(0, len(metrics), PER_ROW):
+    for column, (label, value) in zip(st.columns(PER_ROW), metrics[start:start + PER_ROW]):
+        column.metric(label, value)
 
 if report.explain_best:
     st.markdown(f"**Explain it** — best scores ({len(report.explain_best)} of "
