@@ -297,7 +297,7 @@ def _autocast(device: torch.device):
 
 
 def recalibrate_bn(model: models.GroupedNet, inputs: "_Inputs", trainable: set[str], n_train: int,
-                   device: torch.device, batch: int = 128) -> None:
+                   device: torch.device, batch: int = 128, stop: threading.Event | None = None) -> None:
     """Recompute running statistics of BatchNorm layers in trainable groups over the training set.
 
     Running averages (momentum 0.1) lag behind weights that move fast, as in a short run from
@@ -319,6 +319,8 @@ def recalibrate_bn(model: models.GroupedNet, inputs: "_Inputs", trainable: set[s
         m.train()
     with torch.no_grad(), _autocast(device):
         for i in range(0, n_train, batch):
+            if stop is not None and stop.is_set():
+                break  # the run is ending: statistics no longer matter
             model.forward_from(inputs.train_batch(torch.arange(i, min(i + batch, n_train)), None), cut)
     for m, momentum, training in saved:
         m.momentum = momentum
@@ -326,12 +328,15 @@ def recalibrate_bn(model: models.GroupedNet, inputs: "_Inputs", trainable: set[s
 
 
 def evaluate(model: models.GroupedNet, inputs: _Inputs, val_y: torch.Tensor, device: torch.device,
-             batch: int = 256) -> tuple[float, float, list[int]]:
-    """(loss, accuracy, predictions) on the validation set, in eval mode."""
+             batch: int = 256, stop: threading.Event | None = None) -> tuple[float, float, list[int]]:
+    """(loss, accuracy, predictions) on the validation set, in eval mode. A set `stop` cuts it
+    short (the caller then ends the run), so Stop is never stuck behind a long evaluation."""
     model.eval()
     losses, preds = [], []
     with torch.inference_mode(), _autocast(device):
         for xb, start in inputs.val_batches(batch):
+            if stop is not None and stop.is_set():
+                break
             logits = model.forward_from(xb, start).float()
             n = len(preds) and sum(len(p) for p in preds)
             yb = val_y[n:n + len(xb)].to(device)
@@ -466,9 +471,13 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
         inputs.ensure_val_features()  # first epoch only: timed as cache_s, not eval_s
         t_eval = time.perf_counter()
         if cfg.precise_bn:
-            recalibrate_bn(model, inputs, trainable, n_train, device)
-        val_loss, val_acc, val_pred = evaluate(model, inputs, data.val_y, device)
+            recalibrate_bn(model, inputs, trainable, n_train, device, stop=stop)
+        val_loss, val_acc, val_pred = evaluate(model, inputs, data.val_y, device, stop=stop)
         timings["eval_s"] += time.perf_counter() - t_eval
+        if stop.is_set():
+            reason, message = "stopped", f"Stopped by request at the end of epoch {epoch}."
+            val_pred = []
+            break
         if not math.isfinite(val_loss):
             reason = "diverged"
             message = (f"The validation loss became {val_loss} in epoch {epoch}: the weights blew up. The "

@@ -129,3 +129,19 @@ def test_a_real_fine_tune_learns_well_above_chance():
     assert r.reason == "finished"
     assert r.final["val_acc"] >= 0.75, r.final
     assert torch.is_tensor(next(r.model.parameters()))
+
+
+def test_stop_during_evaluation_ends_the_run():
+    stop = threading.Event()
+    from core import engine
+
+    real = engine.evaluate
+
+    def evaluate_then_stop(*args, **kwargs):
+        stop.set()  # Stop pressed while the first evaluation runs
+        return real(*args, **kwargs)
+
+    import unittest.mock as mock
+    with mock.patch.object(engine, "evaluate", evaluate_then_stop):
+        r = run_training(TrainConfig(trainable=("stage6", "head"), **{**TINY, "epochs": 4}), stop=stop)
+    assert r.reason == "stopped" and "end of epoch 1" in r.message and r.epochs == []
