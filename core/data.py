@@ -364,10 +364,15 @@ def _decode(raw: RawDataset, idx: np.ndarray, size: int) -> torch.Tensor:
     first = raw.read(int(idx[0]))
     same_shape = all(raw.read(int(i)).shape == first.shape for i in idx[:8])
     if same_shape and first.ndim == 2:
-        # Grey images of one size (the offline sets): resize all in one batched call.
-        batch = torch.from_numpy(np.stack([raw.read(int(i)) for i in idx]))[:, None].float()
-        out = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        return out.round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
+        # Grey images of one size (the offline sets): resize in batched calls, 1,024 images at a time
+        # so the float intermediates stay small (in one call, 10,000 images at 64 px took ~0.5 GB).
+        out = torch.empty(len(idx), 3, size, size, dtype=torch.uint8)
+        for s in range(0, len(idx), 1024):
+            part = idx[s:s + 1024]
+            batch = torch.from_numpy(np.stack([raw.read(int(i)) for i in part]))[:, None].float()
+            resized = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            out[s:s + len(part)] = resized.round_().clamp_(0, 255).to(torch.uint8)  # grey into all 3 channels
+        return out
     return torch.stack([_to_square_tensor(raw.read(int(i)), size) for i in idx])
 
 
