@@ -270,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         "first_point_seconds": round(demo["first_point_s"], 3) if demo["first_point_s"] is not None else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "accuracy_gap_points": max(r["acc_gap_points"] for r in rows),
+        # signed: engine minus baseline per config (positive: the engine is more accurate)
+        "accuracy_engine_minus_baseline_points": {
+            r["config"]: round((r["engine_val_acc"] - r["baseline_val_acc"]) * 100, 2) for r in rows},
         "device": dev_name,
         "threads": torch.get_num_threads(),
         "quick": args.quick,
