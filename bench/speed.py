@@ -54,14 +54,22 @@ def job_peak_rss_mb(device: str) -> float:
     """Peak RSS of ONE job: the default lab demo run alone in a fresh child process.
 
     The benchmark process itself holds the baseline, several datasets and caches at once, so its own
-    peak says little about what one learner's run costs a server.
+    peak says little about what one learner's run costs a server. The child reports its own high-water
+    mark (VmHWM): RUSAGE_CHILDREN would count the parent's pages copied at fork time.
     """
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "core.cli", "--json", "--device", device], check=True,
-                   capture_output=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024
+    code = ("import resource, sys\n"
+            "from core.cli import main\n"
+            f"main(['--json', '--device', {device!r}])\n"
+            "try:\n"
+            "    kb = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+            "except OSError:\n"
+            "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == 'darwin' else 1)\n"
+            "print('PEAK_KB', kb)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
+    return int(out.rsplit("PEAK_KB", 1)[1].split()[0]) / 1024
 
 
 def _sync(device: torch.device) -> None:
