@@ -29,9 +29,9 @@ from core.jobs import JobManager, JobRefused
 from core.progress import ProgressError, ProgressStore
 from core.weights import WeightsUnavailable
 from tests import badinput_helpers as H
+from tests.helpers import lab_page, run_ok, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-LAB = str(ROOT / "pages" / "lab.py")
 QUIZ = str(ROOT / "pages" / "quiz.py")
 TINY = dict(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs=1, batch_size=8, seed=0,
             trainable=("head",))
@@ -522,7 +522,7 @@ def test_a_session_that_closes_mid_run_cancels_its_jobs(monkeypatch):
     manager = JobManager(max_running=1, runner=blocking_runner)
     try:
         running = manager.submit(TrainConfig(), owner="tab-a")
-        assert _wait(lambda: running.snapshot().status == "running")
+        assert wait_until(lambda: running.snapshot().status == "running")
         queued = manager.submit(TrainConfig(), owner="tab-b")
         other = manager.submit(TrainConfig(), owner="tab-c")
         monkeypatch.setattr(lab_live, "RELEASE_GRACE_S", 0.05)
@@ -534,7 +534,7 @@ def test_a_session_that_closes_mid_run_cancels_its_jobs(monkeypatch):
         # then the tab whose run is training: it stops within a batch.
         lab_live.SessionLease(manager, "tab-a").release()
         assert running.wait(10) and running.snapshot().status == "stopped"
-        assert _wait(lambda: other.snapshot().status == "running")  # the next learner's run goes on
+        assert wait_until(lambda: other.snapshot().status == "running")  # the next learner's run goes on
     finally:
         manager.shutdown()
 
@@ -564,7 +564,7 @@ def test_a_full_queue_refuses_with_what_to_do():
     manager = JobManager(max_running=1, max_queued=2, runner=blocking_runner)
     try:
         first = manager.submit(TrainConfig(), owner="a")
-        assert _wait(lambda: first.snapshot().status == "running")
+        assert wait_until(lambda: first.snapshot().status == "running")
         for owner in ("b", "c"):
             manager.submit(TrainConfig(), owner=owner)
         with pytest.raises(JobRefused) as e:
@@ -574,28 +574,9 @@ def test_a_full_queue_refuses_with_what_to_do():
         manager.shutdown()
 
 
-def _wait(pred, timeout=10.0) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
-
 
 # ==== the lab page: links and uploads ==================================================================
 
-def lab_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(LAB, default_timeout=120)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at
-
-
-def run_ok(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_nonsense_link_parameters_give_a_warning_and_defaults():

@@ -11,6 +11,7 @@ import pytest
 from core.engine import RunResult, TrainConfig
 from core.jobs import JobManager, JobRefused
 from core.presets import MOBILENET_ALL
+from tests.helpers import wait_until
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,
                    trainable=("head",), batch_size=4)
@@ -51,14 +52,6 @@ class GatedRunner:
 def cfg_named(label: str) -> TrainConfig:
     return TrainConfig(dataset=label)
 
-
-def wait_until(pred, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @pytest.fixture

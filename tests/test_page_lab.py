@@ -4,29 +4,15 @@ links, nonsense links, presenter mode, and a real (tiny) run from Start to the s
 AppTest cannot tick a run_every fragment, so the run test waits on the job manager itself and then
 re-runs the page to see the outcome.
 """
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from core.estimate import group_sizes
 from core.presets import DEMO_IDS, PRESETS
 from pages.lab_live import CURRENT, get_job_manager
+from tests.helpers import lab_page, run_ok
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "lab.py")
 TIMEOUT = 60
 
-
-def new_page(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def metrics(at) -> dict:
@@ -38,7 +24,7 @@ def count(text: str) -> int:
 
 
 def test_defaults_render_with_counts_and_estimate():
-    at = run(new_page())
+    at = run_ok(lab_page())
     sizes = dict(group_sizes("mobilenet_v2", 10))  # MNIST: 10 classes
     m = metrics(at)
     assert count(m["Total parameters"]) == sum(sizes.values())
@@ -53,23 +39,23 @@ def test_defaults_render_with_counts_and_estimate():
 
 
 def test_freeze_switch_changes_trainable_count_and_link():
-    at = run(new_page())
+    at = run_ok(lab_page())
     sizes = dict(group_sizes("mobilenet_v2", 10))
     before = count(metrics(at)["Trainable parameters"])
     at.toggle(key="lab_group_stem").set_value(True)
-    run(at)
+    run_ok(at)
     after = count(metrics(at)["Trainable parameters"])
     assert after - before == sizes["stem"]
     assert at.query_params["train"] == "stem,stage5,stage6,head"
     at.button(key="lab_fz_head").click()
-    run(at)
+    run_ok(at)
     assert count(metrics(at)["Trainable parameters"]) == sizes["head"]
     assert metrics(at)["Trainable share"] == f"{100 * sizes['head'] / sum(sizes.values()):.1f}%"
     assert at.toggle(key="lab_group_stage6").value is False
 
 
 def test_preset_query_parameter_loads_the_preset():
-    at = run(new_page({"preset": "lr-too-high"}))
+    at = run_ok(lab_page({"preset": "lr-too-high"}))
     assert at.select_slider(key="lab_lr").value == 0.1
     assert at.selectbox(key="lab_preset").value == "lr-too-high"
     assert all(at.toggle(key=f"lab_group_{g}").value for g in PRESETS["lr-too-high"].config.trainable)
@@ -80,7 +66,7 @@ def test_preset_query_parameter_loads_the_preset():
 
 
 def test_shared_link_round_trip_overrides_the_preset():
-    at = run(new_page({"preset": "head-only", "lr": "0.0001", "epochs": "3", "augment": "1"}))
+    at = run_ok(lab_page({"preset": "head-only", "lr": "0.0001", "epochs": "3", "augment": "1"}))
     assert at.select_slider(key="lab_lr").value == 1e-4
     assert at.slider(key="lab_epochs").value == 3
     assert at.toggle(key="lab_augment").value is True
@@ -88,7 +74,7 @@ def test_shared_link_round_trip_overrides_the_preset():
 
 
 def test_nonsense_query_parameters_are_ignored_with_a_warning():
-    at = run(new_page({"lr": "banana", "model": "nope", "epochs": "-4", "colour": "red"}))
+    at = run_ok(lab_page({"lr": "banana", "model": "nope", "epochs": "-4", "colour": "red"}))
     text = " ".join(w.value for w in at.warning)
     for name in ("lr='banana'", "model='nope'", "epochs='-4'", "colour"):
         assert name in text, text
@@ -98,10 +84,10 @@ def test_nonsense_query_parameters_are_ignored_with_a_warning():
 
 
 def test_presenter_mode_lists_demos_and_hides_advanced_controls():
-    at = run(new_page())
+    at = run_ok(lab_page())
     assert at.select_slider(key="lab_wd") is not None
     at.toggle(key="lab_presenter").set_value(True)
-    run(at)
+    run_ok(at)
     text = " ".join(m.value for m in at.markdown)
     for pid in DEMO_IDS:
         assert PRESETS[pid].watch_for[:60] in text
@@ -110,16 +96,16 @@ def test_presenter_mode_lists_demos_and_hides_advanced_controls():
 
 
 def test_start_runs_a_tiny_job_to_a_success_message():
-    at = run(new_page())
+    at = run_ok(lab_page())
     at.selectbox(key="lab_dataset").set_value("faces")
-    run(at)
+    run_ok(at)
     at.select_slider(key="lab_size").set_value(32)
     at.number_input(key="lab_per_class").set_value(4)
     at.slider(key="lab_epochs").set_value(1)
     at.button(key="lab_fz_head").click()
-    run(at)
+    run_ok(at)
     at.button(key="lab_start").click()
-    run(at)
+    run_ok(at)
     ids = at.session_state[CURRENT]
     assert len(ids) == 1
     job = get_job_manager().get(ids[0])
@@ -127,29 +113,29 @@ def test_start_runs_a_tiny_job_to_a_success_message():
     assert job.config.trainable == ("head",) and job.config.epochs == 1
     assert job.wait(120), "the tiny run did not end in time"
     assert job.snapshot().status == "finished", job.snapshot().error
-    run(at)
+    run_ok(at)
     success = " ".join(s.value for s in at.success)
     assert "finished 1 epochs" in success and "validation accuracy" in success
     assert any(d.value is not None for d in at.dataframe)  # the run history table
 
 
 def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
-    at = run(new_page({"dataset": "faces", "size": "32", "per_class": "10", "train": "head"}))
+    at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "10", "train": "head"}))
     at.button(key="lab_lr_find").click()
-    run(at)
+    run_ok(at)
     found = at.session_state["_lab_lr_finder"]
     assert len(found["lrs"]) >= 5 and found["suggested_lr"] is not None
     assert any(c.proto.spec and "LR range test" in c.proto.spec for c in at.get("plotly_chart"))
     at.button(key="lab_lr_use").click()
-    run(at)
+    run_ok(at)
     from pages.lab_state import snap_lr
     assert at.select_slider(key="lab_lr").value == snap_lr(found["suggested_lr"])
 
 
 def test_run_all_variants_queues_every_run_of_a_demo_in_order():
-    at = run(new_page({"preset": "layers-compare"}))
+    at = run_ok(lab_page({"preset": "layers-compare"}))
     at.button(key="lab_run_all").click()
-    run(at)
+    run_ok(at)
     ids = at.session_state[CURRENT]
     manager = get_job_manager()
     jobs = [manager.get(i) for i in ids]
@@ -162,7 +148,7 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
             manager.cancel(j.id)
         assert all(j.wait(120) for j in jobs)
     assert {j.snapshot().status for j in jobs} == {"stopped"}
-    run(at)
+    run_ok(at)
     history = at.session_state["lab_history"]
     assert [row["label"] for row in history] == [label for label, _ in PRESETS["layers-compare"].runs]
     assert {row["status"] for row in history} == {"stopped"}
@@ -216,13 +202,13 @@ def _zip_of_classes(per_class: int = 6) -> bytes:
 
 
 def test_own_images_zip_is_read_and_sizes_the_head():
-    at = run(new_page())
+    at = run_ok(lab_page())
     at.selectbox(key="lab_dataset").set_value("upload")
-    run(at)
+    run_ok(at)
     assert any("Upload a zip" in i.value for i in at.info)
     at.file_uploader(key="lab_upload").set_value(("colours.zip", _zip_of_classes(), "application/zip"))
     at.button(key="lab_fz_head").click()
-    run(at)
+    run_ok(at)
     assert any("12 images in 2 classes: blue, red" in c.value for c in at.caption)
     head = dict(group_sizes("mobilenet_v2", 2))["head"]
     assert count(metrics(at)["Trainable parameters"]) == head == 1280 * 2 + 2
@@ -231,22 +217,22 @@ def test_own_images_zip_is_read_and_sizes_the_head():
     at.select_slider(key="lab_size").set_value(32)
     at.number_input(key="lab_per_class").set_value(4)
     at.slider(key="lab_epochs").set_value(1)
-    run(at)
+    run_ok(at)
     at.button(key="lab_start").click()
-    run(at)
+    run_ok(at)
     job = get_job_manager().get(at.session_state[CURRENT][0])
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
-    run(at)
+    run_ok(at)
     assert job.snapshot().start["classes"] == ["blue", "red"]
     assert any("finished 1 epochs" in s.value for s in at.success)
 
 
 def test_a_broken_zip_gives_an_error_not_a_traceback():
-    at = run(new_page())
+    at = run_ok(lab_page())
     at.selectbox(key="lab_dataset").set_value("upload")
-    run(at)
+    run_ok(at)
     at.file_uploader(key="lab_upload").set_value(("broken.zip", b"this is not a zip file", "application/zip"))
-    run(at)
+    run_ok(at)
     assert any("Could not use this zip" in e.value for e in at.error)
 
 
@@ -268,7 +254,7 @@ def _outcomes_script():
 
 def test_end_reasons_are_shown_plainly():
     at = AppTest.from_function(_outcomes_script, default_timeout=TIMEOUT)
-    run(at)
+    run_ok(at)
     assert len(at.error) == 2
     assert "diverged" in at.error[0].value and "learning rate (0.5)" in at.error[0].value
     assert "could not start: Could not load weights" in at.error[1].value
@@ -292,25 +278,25 @@ def test_every_preset_survives_the_form_and_the_link():
 
 
 def test_switching_model_redraws_groups_and_gradual_schedule():
-    at = run(new_page())
+    at = run_ok(lab_page())
     at.selectbox(key="lab_model").set_value("resnet18")
-    run(at)
+    run_ok(at)
     keys = {t.key for t in at.toggle if t.key.startswith("lab_group_")}
     assert keys == {f"lab_group_{g}" for g in ("stem", "stage1", "stage2", "stage3", "stage4", "head")}
     sizes = dict(group_sizes("resnet18", 10))
     assert count(metrics(at)["Total parameters"]) == sum(sizes.values())
     at.slider(key="lab_lastk").set_value(2)
     at.button(key="lab_fz_gradual").click()
-    run(at)
+    run_ok(at)
     assert at.toggle(key="lab_gradual").value is True
     assert any("Schedule: epoch 1: head → epoch 3: stage4 → epoch 5: stage3" in c.value for c in at.caption)
     assert at.query_params["train"] == "head" and at.query_params["unfreeze"] == "3:stage4;5:stage3"
     at.toggle(key="lab_discriminative").set_value(True)
-    run(at)
+    run_ok(at)
     assert {s.key for s in at.select_slider if s.key.startswith("lab_lr_")} == {
         "lab_lr_stage3", "lab_lr_stage4", "lab_lr_head"}
     at.select_slider(key="lab_lr_stage3").set_value(1e-5)
-    run(at)
+    run_ok(at)
     assert at.query_params["group_lr"] == "stage3:1e-05"
 
 

@@ -1,0 +1,34 @@
+"""Small helpers shared by several test modules (waiting on background jobs, opening the lab page)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+LAB_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "lab.py")
+
+
+def wait_until(pred, timeout: float = 10.0) -> bool:
+    """Poll `pred` until it is true or `timeout` seconds pass; returns whether it came true."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def lab_page(query: dict | None = None, timeout: float = 120) -> AppTest:
+    """The Lab page as AppTest, with the given query parameters (a shared link)."""
+    at = AppTest.from_file(LAB_PAGE, default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at
+
+
+def run_ok(at: AppTest) -> AppTest:
+    """Run the script and fail with the exception texts if the page raised."""
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
