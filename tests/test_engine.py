@@ -1,5 +1,4 @@
 """The training engine on tiny inputs: events, stop flag, divergence, freezing, schedules."""
-import math
 import threading
 
 import pytest
@@ -78,15 +77,14 @@ def test_discriminative_learning_rates_reach_the_optimizer():
 
 
 def test_early_stopping_restores_the_best_epoch():
+    # lr 0.5 SGD on the head: validation loss is best after epoch 1 and worse after epoch 2.
     cfg = TrainConfig(trainable=("head",), early_stopping=1, lr=0.5, optimizer="sgd", **{**TINY, "epochs": 12})
     r = run_training(cfg)
-    if r.reason == "early_stopped":
-        assert r.best_epoch < len(r.epochs)
-        best_loss = min(e["val_loss"] for e in r.epochs)
-        assert r.epochs[r.best_epoch - 1]["val_loss"] == best_loss
-    else:  # the loss kept improving for 12 epochs: then no stop was due
-        losses = [e["val_loss"] for e in r.epochs]
-        assert all(b < a or math.isclose(a, b) for a, b in zip(losses, losses[1:])) or r.reason == "diverged"
+    assert r.reason == "early_stopped" and len(r.epochs) < 12
+    assert r.best_epoch < len(r.epochs)
+    best_loss = min(e["val_loss"] for e in r.epochs)
+    assert r.epochs[r.best_epoch - 1]["val_loss"] == best_loss
+    assert r.final is r.epochs[r.best_epoch - 1]  # the summary reports the restored weights
 
 
 def test_same_seed_same_result():
@@ -99,7 +97,7 @@ def test_lr_finder_returns_a_curve_and_a_suggestion():
     out = lr_range_test(TrainConfig(trainable=("head",), **TINY), steps=30)
     assert len(out["lrs"]) == len(out["losses"]) >= 10
     assert out["lrs"] == sorted(out["lrs"])
-    assert out["suggested_lr"] is None or 1e-6 <= out["suggested_lr"] <= 1
+    assert out["suggested_lr"] is not None and 1e-6 <= out["suggested_lr"] <= 1
 
 
 def test_config_round_trips_through_a_dict():
