@@ -221,8 +221,8 @@ async def lab_run(s: Session, i: int, stats: Stats, start_gate: asyncio.Event) -
 def start_server(port: int, db: str, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ, FTLAB_DB=db, PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--server.runOnSave", "false", "--browser.gatherUsageStats", "false"]
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    # The watcher settings come from .streamlit/config.toml, as for a user's `./ftlab app`.
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
