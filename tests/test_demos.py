@@ -1,9 +1,13 @@
-"""Each classroom demo's claimed effect, checked by running it (seeded, small, on the CPU).
+"""Each classroom demo's claims, checked by running it (seeded, small, on the CPU).
 
-These are the lessons' claims that the lab can show; if a change to the engine or a preset breaks
-one, the build breaks. Margins are well inside what was measured (see the closing notes of the lab
-issue): a demo is tuned until its effect is clear, never the threshold until it passes.
+A claim (core.presets.Claim) is a number measured from the demo's runs and the least it must reach.
+Seeded runs agree on one CPU only, so thresholds sit below the lowest value measured over several
+seeds (`python -m bench.demos --seeds 6` prints each claim's mean, min and max), and a demo whose
+single seeds are fragile is judged on the mean over its `claim_seeds`. A demo is tuned until its
+effect is clear, never a threshold until it passes.
 """
+from functools import cache
+
 import pytest
 
 from core.presets import DEMO_IDS, PRESETS, run_preset
@@ -11,52 +15,37 @@ from core.presets import DEMO_IDS, PRESETS, run_preset
 pytestmark = pytest.mark.demo
 
 
-def by_label(preset_id):
-    return {label: result for label, result in run_preset(preset_id)}
+@cache
+def runs_of(preset_id: str, seed: int) -> dict:
+    return dict(run_preset(preset_id, seed=seed))
 
 
-def test_every_demo_has_a_watch_for_paragraph_and_at_least_two_runs():
+def test_every_demo_has_a_watch_for_paragraph_runs_to_compare_and_claims():
     for pid in DEMO_IDS:
-        assert len(PRESETS[pid].runs) >= 2 and len(PRESETS[pid].watch_for) > 100, pid
+        p = PRESETS[pid]
+        assert len(p.runs) >= 2 and len(p.watch_for) > 100 and p.claims and p.claim_seeds, pid
 
 
-def test_pretrained_beats_scratch_by_15_points():
-    runs = by_label("pretrained-vs-scratch")
-    pre, scratch = runs["pretrained"].final["val_acc"], runs["from scratch"].final["val_acc"]
-    assert pre - scratch >= 0.15, (pre, scratch)
-    assert pre >= 0.75
+@pytest.mark.parametrize("preset_id", DEMO_IDS)
+def test_demo_claims_hold_on_the_mean_over_seeds(preset_id):
+    preset = PRESETS[preset_id]
+    per_seed = [runs_of(preset_id, seed) for seed in preset.claim_seeds]
+    failed = []
+    for claim in preset.claims:
+        ok, value = claim.holds(per_seed)
+        if not ok:
+            values = [round(claim.measure(runs), 3) for runs in per_seed]
+            failed.append(f"{claim.says}: mean {value:.3g} {claim.unit} < {claim.at_least:g} (per seed {values})")
+    assert not failed, "\n".join(failed)
 
 
-def test_too_high_learning_rate_ends_30_points_lower():
-    runs = by_label("lr-too-high")
-    high, good = runs["lr 0.1"].final["val_acc"], runs["lr 0.001"].final["val_acc"]
-    assert good - high >= 0.30, (good, high)
-    # The wreck shows in the weights too: lr 0.1 moves the earliest group far more.
-    assert runs["lr 0.1"].final["weight_change"]["stem"] > 5 * runs["lr 0.001"].final["weight_change"]["stem"]
+def test_layer_choices_train_nested_parameter_sets():
+    runs = runs_of("layers-compare", PRESETS["layers-compare"].claim_seeds[0])
+    counts = [runs[label].final["trainable_params"] for label in ("head only", "last two stages", "all layers")]
+    assert counts == sorted(set(counts)), counts
 
 
-def test_tiny_data_overfits_and_early_stopping_helps():
-    runs = by_label("overfit-tiny")
-    plain, stopped = runs["no remedy"], runs["early stopping"]
-    assert plain.final["train_acc"] - plain.final["val_acc"] >= 0.10, plain.final
-    # Overfitting in the loss: validation loss ends well above its best value.
-    best_plain_loss = min(e["val_loss"] for e in plain.epochs)
-    assert plain.final["val_loss"] >= best_plain_loss + 0.15, [e["val_loss"] for e in plain.epochs]
-    # Early stopping stops sooner, hands back the best weights: lower validation loss, accuracy as good.
-    assert stopped.reason == "early_stopped" and len(stopped.epochs) < len(plain.epochs)
-    assert stopped.final["val_loss"] <= plain.final["val_loss"] - 0.15, (stopped.final, plain.final)
-    assert stopped.final["val_acc"] >= plain.final["val_acc"] - 0.02, (stopped.final, plain.final)
-
-
-def test_opening_the_last_stages_beats_head_only_and_all_layers_costs_more():
-    runs = by_label("layers-compare")
-    head, last, full = runs["head only"], runs["last two stages"], runs["all layers"]
-    assert last.final["val_acc"] >= head.final["val_acc"] + 0.03, (head.final, last.final)
-    assert head.final["trainable_params"] < last.final["trainable_params"] < full.final["trainable_params"]
-    assert full.timings["train_s"] > 3 * head.timings["train_s"]
-
-
-def test_frozen_batchnorm_in_train_mode_hurts():
-    runs = by_label("bn-train-mode")
-    drift, kept = runs["BatchNorm in train mode"], runs["BatchNorm kept in eval mode"]
-    assert kept.final["val_acc"] - drift.final["val_acc"] >= 0.03, (kept.final, drift.final)
+def test_early_stopping_hands_back_an_earlier_epoch():
+    runs = runs_of("overfit-tiny", PRESETS["overfit-tiny"].claim_seeds[0])
+    stopped = runs["early stopping"]
+    assert stopped.reason == "early_stopped" and stopped.best_epoch < len(stopped.epochs) < len(runs["no remedy"].epochs)
