@@ -4,7 +4,7 @@ from types import SimpleNamespace as Item
 
 import pytest
 
-from core.scoring import ExplainScore, check_choice, score_explanation, stem
+from core.scoring import COVERED, MISCONCEPTION, MISSING, UNCLEAR, ExplainScore, check_choice, score_explanation, stem
 
 CHECKLIST = (
     Item(id="pretrained", label="Starts from pretrained weights",
@@ -97,8 +97,38 @@ def test_words_far_apart_do_not_make_a_phrase():
     assert "small-lr" not in score(far).found
 
 
-def test_negation_still_counts_as_mentioning_the_concept():
-    assert "freeze" in score("Do not freeze the early layers if the data is very different.").found
+@pytest.mark.parametrize("answer", [
+    "Do not freeze the early layers.",
+    "You should never freeze early layers.",
+    "The early layers aren't frozen.",
+    "The backbone isn't frozen at all.",
+    "Train without a frozen backbone.",
+])
+def test_a_negated_claim_does_not_count_and_is_reported_as_unclear(answer):
+    result = score(answer)
+    assert "freeze" not in result.found
+    verdict = dict((v.id, v) for v in result.verdicts)["freeze"]
+    assert verdict.status == UNCLEAR and "negated" in verdict.note
+
+
+@pytest.mark.parametrize("answer", [
+    "If you don't have much data, freeze the early layers.",  # the "not" belongs to another clause
+    "Nothing else changes, but the early layers are frozen.",
+    "Freeze the early layers so that they do not change.",
+])
+def test_a_negation_in_another_clause_leaves_the_claim_standing(answer):
+    assert "freeze" in score(answer).found
+
+
+def test_a_phrase_with_its_own_negation_is_affirmed():
+    fixed = [Item(id="fixed", label="Frozen weights do not change", any_of=("not updated",))]
+    assert score_explanation("Frozen weights are not updated.", fixed).found == ("fixed",)
+    assert score_explanation("Frozen weights are updated.", fixed).found == ()
+
+
+def test_unfreeze_is_not_a_typo_of_freeze():
+    assert "freeze" not in score("Unfreeze the early layers.").found
+    assert "freeze" not in score("the unfrozen backbone").found
 
 
 def test_stemming_is_consistent_across_forms():
@@ -117,7 +147,21 @@ def test_very_long_input_is_fast():
     start = time.perf_counter()
     assert score(long_nonsense).score == 0
     score(long_good)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 1.0
+
+
+def test_long_varied_answer_against_a_real_checklist_is_well_under_a_second():
+    """The worst case for typo matching is many distinct long words: every sentence a new one."""
+    from core.lessons import load_lessons
+
+    prompt = load_lessons().by_id("prompts", "explain-discriminative")
+    words = [f"featurez{i:05d}x" for i in range(7000)]
+    answer = " ".join(f"{w} gets larger learning rates than the early layers." for w in words[:2000])
+    answer += " ".join(words)
+    assert len(answer) > 100_000
+    start = time.perf_counter()
+    score_explanation(answer, prompt.checklist)
+    assert time.perf_counter() - start < 1.0
 
 
 def test_dict_items_and_string_any_of_are_accepted():
@@ -127,7 +171,7 @@ def test_dict_items_and_string_any_of_are_accepted():
 
 def test_empty_checklist():
     result = score_explanation("anything", [])
-    assert result == ExplainScore(found=(), missing=(), total=0)
+    assert result == ExplainScore(found=(), missing=(), total=0, verdicts=())
     assert result.summary() == "0 of 0 concepts"
 
 
