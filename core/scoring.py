@@ -171,7 +171,7 @@ CLAUSE_WORDS = frozenset(
 CONTRAST_WORDS = frozenset("but while whereas although though however unlike".split())
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n\s*\n")
 _CLAUSE_PUNCT = re.compile(r"[,:()\[\]\u2014\u2013]|\s-\s")
-_ABBREV_DOTS = re.compile(r"\b(e\.g|i\.e|etc|vs|approx)\.")
+_ABBREV_DOTS = re.compile(r"\b(e\.g|i\.e|etc|vs|approx)\.", re.IGNORECASE)
 
 # Ends of a scale for `direction` items; compared by stem ("smaller" == "small").
 LOW_WORDS = """small low tiny less slow slowly little gentle gently slight slightly barely reduced
@@ -202,13 +202,13 @@ class _Sentence:
     """One sentence as content words, each with its clause number and an index by word form."""
 
     def __init__(self, text: str):
-        self.text = text.strip()
+        self.text = " ".join(text.split())  # the learner's own words, quoted in the feedback
         self.words: list[str] = []
         self.clause: list[int] = []
         self.half: list[int] = []
         self.index: dict[str, list[int]] = {}
         clause = half = 0
-        for chunk in _CLAUSE_PUNCT.split(text):
+        for chunk in _CLAUSE_PUNCT.split(_normalise(text)):
             clause += 1
             raw = _tokens(chunk)
             for i, word in enumerate(raw):
@@ -255,7 +255,7 @@ class _Answer:
     """An answer prepared once: sentences, plus a shared cache of loose word matches."""
 
     def __init__(self, text: str):
-        text = _ABBREV_DOTS.sub(r"\1", _normalise(text[:MAX_ANSWER_CHARS]))
+        text = _ABBREV_DOTS.sub(r"\1", text[:MAX_ANSWER_CHARS])
         self.sentences = [s for s in (_Sentence(part) for part in _SENTENCES.split(text)) if s.words]
         self._vocabulary = frozenset(
             w for s in self.sentences for w in s.words if len(w) >= FUZZY_MIN_LEN)

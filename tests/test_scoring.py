@@ -194,3 +194,94 @@ OPTIONS = (Item(text="a", correct=False), Item(text="b", correct=True), Item(tex
 ])
 def test_check_choice(chosen, expected):
     assert check_choice(OPTIONS, chosen) is expected
+
+
+# ---- claims: direction and misconceptions --------------------------------------------------------
+
+RATES = [{
+    "id": "early-smaller", "label": "Early layers get the smaller learning rate",
+    "any_of": ["different learning rates", "learning rate"],
+    "direction": {"about": ["learning rate", "rate", "step"], "low": ["early layers", "backbone"],
+                  "high": ["head", "later layers"], "belief": "the early layers need the larger rate."},
+}]
+
+
+@pytest.mark.parametrize("answer", [
+    "Early layers should get a smaller learning rate than the head.",
+    "The head gets a larger learning rate than the early layers.",
+    "Use a smaller learning rate for the early layers and a bigger one for the head.",
+    "The early layers take tiny steps, while the head takes large steps.",
+    "The backbone's step size is ten times smaller than the head's.",
+    "The early layers should not get a large learning rate.",
+])
+def test_direction_stated_the_right_way_round_counts(answer):
+    assert score_explanation(answer, RATES).found == ("early-smaller",)
+
+
+@pytest.mark.parametrize("answer", [
+    "Early layers should get a larger learning rate than the head.",  # the example from issue 11
+    "The head gets a smaller learning rate than the early layers.",
+    "Use a higher learning rate for the early layers and a lower one for the head.",
+])
+def test_direction_the_wrong_way_round_is_a_named_misconception(answer):
+    result = score_explanation(answer, RATES)
+    assert result.found == ()
+    (verdict,) = result.verdicts
+    assert verdict.status == MISCONCEPTION
+    assert verdict.feedback == "This sounds like the misconception that the early layers need the larger rate."
+    assert verdict.evidence == answer
+
+
+@pytest.mark.parametrize("answer", [
+    "Layers get different learning rates.",
+    "The head gets a large learning rate.",  # says nothing about the layers that get the small one
+])
+def test_direction_left_unsaid_is_unclear_not_graded(answer):
+    (verdict,) = score_explanation(answer, RATES).verdicts
+    assert verdict.status == UNCLEAR and "which side" in verdict.note
+
+
+def test_a_larger_dataset_is_not_a_larger_learning_rate():
+    # "larger" is far from every rate word; "more" epochs is no claim about the rate at all
+    answer = "The early layers need a larger dataset, and then a few more epochs with some learning rate."
+    assert score_explanation(answer, RATES).verdicts[0].status != MISCONCEPTION
+
+
+FROZEN = [{
+    "id": "fixed", "label": "Frozen layers do not change", "any_of": ["not updated", "fixed"],
+    "misconceptions": [{"belief": "frozen layers still learn slowly.", "patterns": ["still learn", "update ... slowly"]}],
+}]
+
+
+def test_a_misconception_overrides_the_right_words_elsewhere():
+    answer = "Frozen weights are fixed. They still learn, only slowly."
+    (verdict,) = score_explanation(answer, FROZEN).verdicts
+    assert verdict.status == MISCONCEPTION
+    assert verdict.feedback == "This sounds like the misconception that frozen layers still learn slowly."
+    assert verdict.evidence == "They still learn, only slowly."
+
+
+@pytest.mark.parametrize("answer", [
+    "Frozen weights are fixed; they do not still learn.",
+    "Frozen weights are fixed and never update, slowly or otherwise.",
+    "Frozen layers stay fixed while the head learns to update its weights, and training goes slowly at first.",
+])
+def test_a_negated_or_split_misconception_pattern_does_not_fire(answer):
+    (verdict,) = score_explanation(answer, FROZEN).verdicts
+    assert verdict.status == COVERED, verdict
+
+
+def test_ordered_pattern_needs_its_order():
+    assert score_explanation("Slowly, the head learns to update.", FROZEN).verdicts[0].status == MISSING
+
+
+def test_issue_example_against_the_real_prompt():
+    from core.lessons import load_lessons
+
+    prompt = load_lessons().by_id("prompts", "explain-discriminative")
+    answer = ("Discriminative learning rates: early layers should get a larger learning rate than the head. "
+              "Gradual unfreezing goes one block at a time, which protects the pretrained features.")
+    result = score_explanation(answer, prompt.checklist)
+    verdict = dict((v.id, v) for v in result.verdicts)["early-smaller"]
+    assert verdict.status == MISCONCEPTION
+    assert result.score < result.total
