@@ -22,6 +22,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from core.scoring import pattern_words
+
 LEVELS: Tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
 # Presets implemented by the hands-on lab; `lab_preset` fields must name one of these.
@@ -632,7 +634,12 @@ def _parse_misconceptions(c: dict, ctx: _Ctx) -> Tuple[Misconception, ...]:
     for k, m in enumerate(_list(c, "misconceptions", ctx, min_len=1) if "misconceptions" in c else ()):
         mctx = ctx.sub(f"misconceptions[{k}]")
         _check_fields(m, mctx, ("belief", "patterns"))
-        out.append(Misconception(belief=_text(m, "belief", mctx), patterns=_text_list(m, "patterns", mctx)))
+        patterns = _text_list(m, "patterns", mctx)
+        for n, pattern in enumerate(patterns):
+            if not pattern_words(pattern):
+                raise mctx.error(f"patterns[{n}]", f"pattern {pattern!r} has no word the scorer can match "
+                                 "(only words such as 'the', 'it', 'of'); name what the answer would say")
+        out.append(Misconception(belief=_text(m, "belief", mctx), patterns=patterns))
     return tuple(out)
 
 

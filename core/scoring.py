@@ -326,6 +326,12 @@ def _pattern(phrase: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+def pattern_words(pattern: str) -> tuple[str, ...]:
+    """The words an ordered pattern needs, in order; empty when it has none the scorer can match
+    (only stop words such as "the ... it"), which the lesson loader rejects."""
+    return tuple(w for w, _ in _pattern(pattern))
+
+
 def _ordered(answer: _Answer, phrase: str, one_clause: bool = False) -> list[_Match]:
     """Every place where the pattern's words come in order with small gaps, in one sentence (and,
     with one_clause, in one clause: "freeze the early layers and train the later layers" must not

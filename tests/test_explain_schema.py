@@ -1,0 +1,60 @@
+"""Loader checks for the claim fields of explain checklist items (`direction`, `misconceptions`):
+valid content loads into typed objects, and every mistake names file, item and field."""
+import copy
+
+import pytest
+
+from core.lessons import Direction, LessonError, Misconception, load_lessons
+from tests.test_lessons_schema import MINIMAL, write_folder
+
+ITEM = ("explain", "prompts", 0, "checklist", 0)
+DIRECTION = {"about": ["learning rate"], "low": ["early layers"], "high": ["head"], "belief": "it is reversed."}
+MISCONCEPTIONS = [{"belief": "frozen layers still learn.", "patterns": ["still learn", "update ... slowly"]}]
+
+
+def with_item(**fields):
+    data = copy.deepcopy(MINIMAL)
+    target = data
+    for key in ITEM:
+        target = target[key]
+    target.update(fields)
+    return data
+
+
+def test_direction_and_misconceptions_load(tmp_path):
+    L = load_lessons(write_folder(tmp_path / "ok", with_item(direction=DIRECTION, misconceptions=MISCONCEPTIONS)))
+    item = L.prompts[0].checklist[0]
+    assert item.direction == Direction(about=("learning rate",), low=("early layers",), high=("head",),
+                                       belief="it is reversed.")
+    assert item.misconceptions == (Misconception(belief="frozen layers still learn.",
+                                                 patterns=("still learn", "update ... slowly")),)
+
+
+def test_items_without_claim_fields_stay_valid(tmp_path):
+    item = load_lessons(write_folder(tmp_path / "ok", MINIMAL)).prompts[0].checklist[0]
+    assert item.direction is None and item.misconceptions == ()
+
+
+CASES = [
+    ("direction missing low", {"direction": {k: v for k, v in DIRECTION.items() if k != "low"}},
+     ["'low'", "missing"]),
+    ("direction empty high", {"direction": {**DIRECTION, "high": []}}, ["'high'", "at least 1"]),
+    ("direction unknown field", {"direction": {**DIRECTION, "lo": ["x"]}}, ["'lo'", "unknown field"]),
+    ("direction not a mapping", {"direction": ["early layers"]}, ["direction", "mapping"]),
+    ("misconceptions empty", {"misconceptions": []}, ["'misconceptions'", "at least 1"]),
+    ("misconception without belief", {"misconceptions": [{"patterns": ["x"]}]},
+     ["misconceptions[0]", "'belief'", "missing"]),
+    ("misconception pattern of stop words", {"misconceptions": [{"belief": "b", "patterns": ["ok", "the ... it"]}]},
+     ["misconceptions[0]", "'patterns[1]'", "no word the scorer can match"]),
+    ("misconception pattern not text", {"misconceptions": [{"belief": "b", "patterns": [3]}]},
+     ["misconceptions[0]", "'patterns[0]'", "text"]),
+]
+
+
+@pytest.mark.parametrize("name, fields, expected", CASES, ids=[c[0] for c in CASES])
+def test_claim_field_errors_name_file_item_and_field(tmp_path, name, fields, expected):
+    with pytest.raises(LessonError) as info:
+        load_lessons(write_folder(tmp_path / "bad", with_item(**fields)))
+    message = str(info.value)
+    for part in ["explain.yaml", "explain-one", "checklist[0]", *expected]:
+        assert part in message, f"{name}: {part!r} not in {message!r}"
