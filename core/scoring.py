@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -34,7 +35,7 @@ FUZZY_MIN_RATIO = 0.85
 
 # Negations are deliberately NOT stop words: a phrase such as "not update" then needs the "not".
 # Neither are words that claims turn on: "more", "few", "all", "both", "one", "only", "same",
-# "once", "again", "up" ("bottom up"), "off" ("switched off").
+# "once", "again", "up", "down" ("bottom up", "top down"), "off" ("switched off").
 STOP_WORDS = frozenset(
     """a an the and or but if then so to of in on at by for with from into onto over under
     about as is are was were be been being am do does did doing done have has had having it its
@@ -42,7 +43,7 @@ STOP_WORDS = frozenset(
     each other some such too very can will just should would could much far even bit
     times twice ten hundred thousand
     may might must shall i me my we our you your he him his she her they them their also
-    use used using uses via down out further just really basically like e g eg
+    use used using uses via out further just really basically like e g eg
     ie etc let lets get gets got make makes made thing things way""".split()
 )
 
@@ -296,19 +297,26 @@ class _Match:
 
 
 def _unordered(answer: _Answer, phrase: str) -> list[_Match]:
-    """Every place where all content words of the phrase sit within a small window, any order."""
+    """Every place where all content words of the phrase sit within a small window, any order.
+    A word the phrase repeats needs as many occurrences ("layer by layer" is not one "layer")."""
     words = _phrase_words(phrase)
     if not words:
         return []
     window = 2 * len(words) + 1
+    counts = Counter(words)
     out = []
-    for s in answer.candidates(words):
-        hits = [s.hits(answer.keys(w)) for w in words]
-        for start in sorted({p for h in hits for p in h}):
-            ends = [h[i] if (i := bisect.bisect_left(h, start)) < len(h) else None for h in hits]
-            if None in ends or start not in ends or max(ends) - start >= window:
-                continue
-            out.append(_Match(s, start, max(ends), s.negated(start, max(ends), set(ends))))
+    for s in answer.candidates(counts):
+        hits = {w: s.hits(answer.keys(w)) for w in counts}
+        for start in sorted({p for h in hits.values() for p in h}):
+            used = []
+            for w, k in counts.items():
+                i = bisect.bisect_left(hits[w], start)
+                used += hits[w][i:i + k]
+                if len(hits[w]) < i + k:
+                    break
+            else:
+                if start in used and max(used) - start < window:
+                    out.append(_Match(s, start, max(used), s.negated(start, max(used), set(used))))
     return out
 
 

@@ -84,7 +84,7 @@ if result is None:
 
 labels = {item.id: item.label for item in prompt.checklist}
 (st.success if result.score == result.total else st.warning)(
-    f"Graded: your answer states **{result.summary()}**.")
+    f"Graded: your answer covers **{result.summary()}**.")
 
 with st.container(key="explain_graded"):
     for v in result.verdicts:

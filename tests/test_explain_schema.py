@@ -58,3 +58,23 @@ def test_claim_field_errors_name_file_item_and_field(tmp_path, name, fields, exp
     message = str(info.value)
     for part in ["explain.yaml", "explain-one", "checklist[0]", *expected]:
         assert part in message, f"{name}: {part!r} not in {message!r}"
+
+
+def test_no_phrase_shrinks_to_one_word_when_stop_words_are_dropped():
+    """"from the head" would match any mention of "head": a phrase of several words must keep at
+    least two that the scorer matches on (a one-word phrase is written as one word)."""
+    from core.scoring import _phrase_words, _tokens, pattern_words
+
+    def words(text):  # "the head" is one word written with its article
+        return [w for w in _tokens(text.replace("...", " ")) if w not in ("a", "an", "the")]
+
+    shrunk = []
+    for prompt in load_lessons().prompts:
+        for item in prompt.checklist:
+            phrases = list(item.any_of)
+            if item.direction:
+                phrases += [*item.direction.low, *item.direction.high, *item.direction.about]
+            shrunk += [p for p in phrases if len(words(p)) > 1 and len(_phrase_words(p)) < 2]
+            patterns = [p for m in item.misconceptions for p in m.patterns]
+            shrunk += [p for p in patterns if len(words(p)) > 1 and len(pattern_words(p)) < 2]
+    assert not shrunk

@@ -209,7 +209,7 @@ def test_explain_good_answer_gets_full_marks():
     at.text_area("explain_text").input(prompt.model_answer)
     click(at, "explain_score")
     n = len(prompt.checklist)
-    assert any(f"Graded: your answer states **{n} of {n}" in s.value for s in at.success)
+    assert any(f"Graded: your answer covers **{n} of {n}" in s.value for s in at.success)
     assert prompt.model_answer in texts(at)
     assert not at.error and not at.checkbox  # nothing to self-check, nothing named
     history = ProgressStore(os.environ["FTLAB_DB"]).explain_history("guest")

@@ -285,3 +285,9 @@ def test_issue_example_against_the_real_prompt():
     verdict = dict((v.id, v) for v in result.verdicts)["early-smaller"]
     assert verdict.status == MISCONCEPTION
     assert result.score < result.total
+
+
+def test_a_repeated_phrase_word_needs_two_occurrences():
+    item = [Item(id="gradual", label="One block after another", any_of=("block by block",))]
+    assert score_explanation("Unfreeze one block, then the next.", item).found == ()
+    assert score_explanation("Unfreeze block by block.", item).found == ("gradual",)
