@@ -161,7 +161,7 @@ def _phrase_words(phrase: str) -> tuple[str, ...]:
 
 # Words that turn the claim in their clause around. "cannot" is mapped to "not" by IRREGULAR.
 # "unlike", "instead", "rather": "unlike a network that starts from random weights" negates too.
-NEGATIONS = frozenset("not no never without nor neither none nothing hardly unlike instead rather".split())
+NEGATIONS = frozenset("not no never without nor neither none nothing hardly unlike instead rather except".split())
 # A negation this many content words before a phrase, in the same clause, negates it.
 NEGATION_LOOKBACK = 3
 # Clause boundaries inside a sentence: a negation does not reach across them.
@@ -374,15 +374,10 @@ class _Side:
 
 
 def _sides(answer: _Answer, s: _Sentence, direction) -> list[_Side]:
-    sides = []
-    for side in ("low", "high"):
-        for phrase in _field(direction, side) or ():
-            sides += [_Side(side, m.lo, m.hi) for m in _ordered_in(answer, s, phrase)]
-    return sides
-
-
-def _ordered_in(answer: _Answer, s: _Sentence, phrase: str) -> list[_Match]:
-    return _ordered(_Only(answer, s), phrase)
+    """Where the sentence names a side of the comparison ("early layers", "the head")."""
+    only = _Only(answer, s)
+    return [_Side(side, m.lo, m.hi) for side in ("low", "high")
+            for phrase in _field(direction, side) or () for m in _ordered(only, phrase)]
 
 
 class _Only:
