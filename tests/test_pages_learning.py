@@ -256,9 +256,11 @@ def test_explain_self_check_is_recorded_apart_from_the_graded_score():
     store = ProgressStore(os.environ["FTLAB_DB"])
     assert store.done_items("guest", "explain-self") == {("explain-self", f"{prompt.id}/{open_ids[0]}")}
     assert [(h["found"], h["total"]) for h in store.explain_history("guest")] == [(1, n)]  # graded unchanged
-    later = _answer(page("explain"), prompt.id, "Frozen weights are not updated. Pick layers sensibly.")
+    at.text_area("explain_text").input("Frozen weights are not updated. Choose the layers with care.")
+    click(at, "explain_score")
     assert store.done_items("guest", "explain-self") == set()  # a new answer starts unticked
-    assert not any(b.value for b in later.checkbox)
+    assert at.checkbox and not any(b.value for b in at.checkbox)
+    assert any(f"Self-assessed: 0 of {n - 1} ticked" in c.value for c in at.caption)
 
 
 def test_explain_empty_answer_gets_a_gentle_message_not_a_score():
