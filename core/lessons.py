@@ -22,6 +22,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import yaml
 
+from core.scoring import pattern_words
+
 LEVELS: Tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
 # Presets implemented by the hands-on lab; `lab_preset` fields must name one of these.
@@ -99,10 +101,27 @@ class QuizQuestion:
 
 
 @dataclass(frozen=True)
+class Direction:
+    """A comparison the item claims: `low` sides get the small end of the scale, `high` the large."""
+    about: Tuple[str, ...]
+    low: Tuple[str, ...]
+    high: Tuple[str, ...]
+    belief: str  # the misconception named when an answer pairs them the wrong way round
+
+
+@dataclass(frozen=True)
+class Misconception:
+    belief: str  # completes "This sounds like the misconception that ..."
+    patterns: Tuple[str, ...]  # ordered word patterns; "..." allows a wider gap
+
+
+@dataclass(frozen=True)
 class ChecklistItem:
     id: str
     label: str
     any_of: Tuple[str, ...]
+    direction: Optional[Direction] = None
+    misconceptions: Tuple[Misconception, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -588,14 +607,39 @@ def _parse_prompts(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tuple[
         item_seen: Dict[str, str] = {}
         for j, c in enumerate(raw_items):
             cctx = ctx.sub(f"checklist[{j}]")
-            _check_fields(c, cctx, ("id", "label", "any_of"))
+            _check_fields(c, cctx, ("id", "label", "any_of"), ("direction", "misconceptions"))
             items.append(ChecklistItem(id=_id(c, cctx, item_seen), label=_text(c, "label", cctx),
-                                       any_of=_text_list(c, "any_of", cctx)))
+                                       any_of=_text_list(c, "any_of", cctx),
+                                       direction=_parse_direction(c, cctx),
+                                       misconceptions=_parse_misconceptions(c, cctx)))
         out.append(ExplainPrompt(
             id=pid, concept=_concept_ref(d, ctx, concepts), level=_level(d, ctx),
             prompt=_text(d, "prompt", ctx), hint=_text(d, "hint", ctx), checklist=tuple(items),
             model_answer=_text(d, "model_answer", ctx),
         ))
+    return tuple(out)
+
+
+def _parse_direction(c: dict, ctx: _Ctx) -> Optional[Direction]:
+    if c.get("direction") is None:
+        return None
+    dctx = ctx.sub("direction")
+    d = _check_fields(c["direction"], dctx, ("about", "low", "high", "belief"))
+    return Direction(about=_text_list(d, "about", dctx), low=_text_list(d, "low", dctx),
+                     high=_text_list(d, "high", dctx), belief=_text(d, "belief", dctx))
+
+
+def _parse_misconceptions(c: dict, ctx: _Ctx) -> Tuple[Misconception, ...]:
+    out = []
+    for k, m in enumerate(_list(c, "misconceptions", ctx, min_len=1) if "misconceptions" in c else ()):
+        mctx = ctx.sub(f"misconceptions[{k}]")
+        _check_fields(m, mctx, ("belief", "patterns"))
+        patterns = _text_list(m, "patterns", mctx)
+        for n, pattern in enumerate(patterns):
+            if not pattern_words(pattern):
+                raise mctx.error(f"patterns[{n}]", f"pattern {pattern!r} has no word the scorer can match "
+                                 "(only words such as 'the', 'it', 'of'); name what the answer would say")
+        out.append(Misconception(belief=_text(m, "belief", mctx), patterns=patterns))
     return tuple(out)
 
 

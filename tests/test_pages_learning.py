@@ -206,14 +206,61 @@ def test_flashcard_marks_are_stored_and_not_yet_cards_come_first(extra_lessons):
 def test_explain_good_answer_gets_full_marks():
     at = page("explain")
     prompt = L.prompts[0]
-    answer = "In short: " + ", and ".join(item.any_of[0] for item in prompt.checklist) + "."
-    at.text_area("explain_text").input(answer)
+    at.text_area("explain_text").input(prompt.model_answer)
     click(at, "explain_score")
     n = len(prompt.checklist)
-    assert any(f"{n} of {n}" in s.value for s in at.success)
+    assert any(f"Graded: your answer covers **{n} of {n}" in s.value for s in at.success)
     assert prompt.model_answer in texts(at)
+    assert not at.error and not at.checkbox  # nothing to self-check, nothing named
     history = ProgressStore(os.environ["FTLAB_DB"]).explain_history("guest")
     assert [(h["prompt_id"], h["found"], h["total"]) for h in history] == [(prompt.id, n, n)]
+
+
+def _answer(at, prompt_id, text):
+    at.selectbox("explain_prompt").set_value(prompt_id).run()
+    at.text_area("explain_text").input(text)
+    return click(at, "explain_score")
+
+
+def test_explain_misconception_is_named_with_the_learners_words_and_not_counted():
+    """Issue 11: the learning rates the wrong way round, in the checklist's words, used to score 4 of 4."""
+    prompt = L.by_id("prompts", "explain-discriminative")
+    wrong = "The early layers should get a larger learning rate than the head."
+    answer = (f"Discriminative learning rates give each layer a different learning rate. {wrong} Gradual "
+              "unfreezing goes one block at a time, which protects the pretrained features.")
+    at = _answer(page("explain"), prompt.id, answer)
+    item = prompt.checklist[1]
+    assert item.direction is not None
+    (error,) = at.error
+    assert item.label in error.value and "This sounds like the misconception that" in error.value
+    assert item.direction.belief in error.value and wrong in error.value
+    n = len(prompt.checklist)
+    assert any(f"{n - 1} of {n}" in w.value for w in at.warning)
+    history = ProgressStore(os.environ["FTLAB_DB"]).explain_history("guest")
+    assert [(h["prompt_id"], h["found"], h["total"]) for h in history] == [(prompt.id, n - 1, n)]
+
+
+def test_explain_self_check_is_recorded_apart_from_the_graded_score():
+    prompt = L.by_id("prompts", "explain-freezing")
+    # weights-fixed stated; the rest in words the matcher does not know, so the learner compares.
+    at = _answer(page("explain"), prompt.id, "Frozen weights are not updated. Pick layers sensibly.")
+    n = len(prompt.checklist)
+    assert any(f"1 of {n}" in w.value for w in at.warning)
+    open_ids = [item.id for item in prompt.checklist[1:]]
+    boxes = {b.key: b for b in at.checkbox}
+    assert set(boxes) == {f"explain_self_{prompt.id}_{i}" for i in open_ids}
+    assert not any(b.value for b in boxes.values())
+    boxes[f"explain_self_{prompt.id}_{open_ids[0]}"].check().run()
+    assert not at.exception
+    assert any(f"Self-assessed: 1 of {n - 1} ticked" in c.value for c in at.caption)
+    store = ProgressStore(os.environ["FTLAB_DB"])
+    assert store.done_items("guest", "explain-self") == {("explain-self", f"{prompt.id}/{open_ids[0]}")}
+    assert [(h["found"], h["total"]) for h in store.explain_history("guest")] == [(1, n)]  # graded unchanged
+    at.text_area("explain_text").input("Frozen weights are not updated. Choose the layers with care.")
+    click(at, "explain_score")
+    assert store.done_items("guest", "explain-self") == set()  # a new answer starts unticked
+    assert at.checkbox and not any(b.value for b in at.checkbox)
+    assert any(f"Self-assessed: 0 of {n - 1} ticked" in c.value for c in at.caption)
 
 
 def test_explain_empty_answer_gets_a_gentle_message_not_a_score():
