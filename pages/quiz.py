@@ -75,9 +75,11 @@ def show_exhibits(q) -> None:
         st.code(q.output.rstrip(), language="text")
     if q.curves:
         st.plotly_chart(curves_figure(q.curves), config={"displayModeBar": False}, key=f"quiz_curves_{q.id}")
-        table = {CURVE_LABELS[name]: [round(v, 3) for v in values] for name, values in q.curves.series}
+        # The numbers behind the chart: a text alternative, and what a careful reader checks.
+        table = {"epoch": list(range(1, q.curves.epochs + 1)),
+                 **{CURVE_LABELS[name]: [round(v, 3) for v in values] for name, values in q.curves.series}}
         with st.expander("The same curves as numbers"):
-            st.dataframe(table, hide_index=False)
+            st.dataframe(table, hide_index=True)
         st.caption(f"From a real run of the Lab's engine: `{q.curves.source}`")
 
 
