@@ -135,8 +135,13 @@ def summary(R: dict, round_ids: list, level: str, n_right: int) -> None:
     if n_right == total:
         st.balloons()
         harder = harder_level(level)
-        nxt = f"Try the {harder.capitalize()} level next" if harder else "You have done the hardest set"
-        st.success(f"Perfect round. {nxt}, or explain a concept in your own words on *Explain it*.")
+        if harder:
+            nxt = f"Try the {harder.capitalize()} level next, or explain"
+        elif level == "all":
+            nxt = "Every level, every question: now explain"
+        else:
+            nxt = "That was the hardest set: now explain"
+        st.success(f"Perfect round. {nxt} a concept in your own words on *Explain it*.")
     missed = [qid for qid in round_ids if not R["answers"].get(qid, ("", False))[1]]
     for qid in missed:
         st.markdown(f"- ❌ {QUESTIONS[qid].prompt.splitlines()[0]}")
