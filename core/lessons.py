@@ -81,6 +81,24 @@ class Option:
     why: str
 
 
+# Series a quiz `curves` block may hold: one value per epoch, as the Lab's engine reports them.
+CURVE_SERIES: Tuple[str, ...] = ("train_loss", "val_loss", "train_acc", "val_acc")
+
+
+@dataclass(frozen=True)
+class Curves:
+    """A real run's per-epoch curves, stored with the command that produced them (`source`)."""
+    source: str
+    series: Tuple[Tuple[str, Tuple[float, ...]], ...]  # (name, values) in CURVE_SERIES order
+
+    @property
+    def epochs(self) -> int:
+        return len(self.series[0][1])
+
+    def get(self, name: str) -> Optional[Tuple[float, ...]]:
+        return dict(self.series).get(name)
+
+
 @dataclass(frozen=True)
 class QuizQuestion:
     id: str
@@ -90,6 +108,8 @@ class QuizQuestion:
     options: Tuple[Option, ...]
     explanation: str
     code: Optional[str] = None
+    output: Optional[str] = None  # a printout shown as-is (never executed, unlike `code`)
+    curves: Optional[Curves] = None
 
     @property
     def correct_index(self) -> int:
@@ -569,7 +589,8 @@ def _parse_questions(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tupl
     out = []
     for i, d in enumerate(raw):
         ctx = _Ctx(fname).item("questions", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "concept", "level", "prompt", "options", "explanation"), ("code",))
+        _check_fields(d, ctx, ("id", "concept", "level", "prompt", "options", "explanation"),
+                      ("code", "output", "curves"))
         qid = _id(d, ctx, seen)
         options = []
         raw_opts = _list(d, "options", ctx, min_len=2)
@@ -588,8 +609,30 @@ def _parse_questions(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tupl
             id=qid, concept=_concept_ref(d, ctx, concepts), level=_level(d, ctx),
             prompt=_text(d, "prompt", ctx), options=tuple(options),
             explanation=_text(d, "explanation", ctx), code=_text(d, "code", ctx, optional=True),
+            output=_text(d, "output", ctx, optional=True), curves=_curves(d.get("curves"), ctx),
         ))
     return tuple(out)
+
+
+def _curves(d: Any, ctx: _Ctx) -> Optional[Curves]:
+    """A `curves` block: `source` (the command that made the run) plus per-epoch number lists."""
+    if d is None:
+        return None
+    cctx = ctx.sub("curves")
+    _check_fields(d, cctx, ("source",), CURVE_SERIES)
+    series = []
+    for name in CURVE_SERIES:
+        if name not in d:
+            continue
+        values = _list(d, name, cctx, min_len=2)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise cctx.error(name, "expected a list of numbers, one per epoch")
+        series.append((name, tuple(float(v) for v in values)))
+    if not series:
+        raise cctx.error(None, f"no series: give at least one of {', '.join(CURVE_SERIES)}")
+    if len({len(v) for _, v in series}) != 1:
+        raise cctx.error(None, "every series needs one value per epoch (the lists differ in length)")
+    return Curves(source=_text(d, "source", cctx), series=tuple(series))
 
 
 def _parse_prompts(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tuple[ExplainPrompt, ...]:

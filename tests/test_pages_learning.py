@@ -3,6 +3,7 @@
 Expected texts come from the lesson YAML (core.lessons), so the tests follow the content rather than
 hard-coding it; every test asserts concrete values that a broken page would not produce.
 """
+import json
 import os
 import shutil
 from pathlib import Path
@@ -169,6 +170,101 @@ def test_quiz_round_summary_retry_and_stored_history(tmp_path):
     assert [b for b in later.button if b.key == "quiz_missed_before"]
 
 
+def _answer_current(at, right: bool):
+    """Answer the question on screen (right or wrong) and return it."""
+    radio = next(r for r in at.radio if r.key and r.key.startswith("quiz_choice_"))
+    question = L.by_id("questions", radio.key.split("_", 3)[-1])
+    radio.set_value(next(o for o in question.options if o.correct == right).text)
+    click(at, "quiz_submit")
+    return question
+
+
+def test_quiz_switching_level_keeps_the_round():
+    """Issue 10 item 8: switching level silently dropped the round; now each level keeps its own."""
+    at = page("quiz")
+    _answer_current(at, right=True)
+    assert at.progress[0].text.startswith("Score: 1 of 1 answered")
+    at.radio("quiz_level").set_value("beginner").run()
+    assert at.progress[0].text.startswith("Score: 0 of 0 answered")
+    assert any("kept for you: All" in c.value for c in at.caption)  # the learner is told, not left guessing
+    at.radio("quiz_level").set_value("all").run()
+    assert not at.exception
+    assert at.progress[0].text.startswith("Score: 1 of 1 answered")
+
+
+def test_quiz_answered_question_marks_the_chosen_and_the_right_option():
+    """Issue 10 item 8: after answering, the options list itself shows which was chosen and which is right."""
+    at = page("quiz")
+    q = _answer_current(at, right=False)
+    chosen = next(o for o in q.options if not o.correct)
+    marked = "\n".join(m.value for m in at.markdown)
+    assert f"❌ {chosen.text} — *your answer*" in marked
+    assert f"✅ {q.correct_option.text} — *right answer*" in marked
+    for other in q.options:  # every option is listed, so the learner sees the choice in context
+        assert other.text in marked
+
+
+def _finish_round(at, level: str, right: bool) -> int:
+    at.radio("quiz_level").set_value(level).run()
+    n = len(L.at_level("questions", level))
+    for _ in range(n):
+        _answer_current(at, right)
+        click(at, "quiz_next")
+    return n
+
+
+def test_quiz_end_of_round_offers_one_retry_button(tmp_path):
+    """Issue 10 item 8: the end of a round showed two retry buttons with different counts."""
+    earlier = ProgressStore(str(tmp_path / "progress.db"))
+    earlier.record_quiz_answer("guest", L.at_level("questions", "beginner")[0].id, "x", False)
+    at = page("quiz")
+    n = _finish_round(at, "advanced", right=False)
+    retry = [b for b in at.button if b.key in ("quiz_retry", "quiz_missed_before")]
+    assert [b.label for b in retry] == [f"Retry the {n} missed one(s)"]
+
+
+def test_quiz_perfect_advanced_round_does_not_suggest_a_harder_level():
+    """Issue 10 item 8: "try a harder level" was shown after Advanced, the hardest one."""
+    at = page("quiz")
+    _finish_round(at, "advanced", right=True)
+    message = " ".join(s.value for s in at.success)
+    assert "Perfect round" in message and "hardest" in message
+    assert "harder" not in message.lower() and "Try the" not in message
+
+
+def test_quiz_perfect_beginner_round_names_the_next_level():
+    at = page("quiz")
+    _finish_round(at, "beginner", right=True)
+    assert any("Try the Intermediate level next" in s.value for s in at.success)
+
+
+def _single_question_round(qid: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "quiz.py"), default_timeout=30)
+    at.session_state["quiz_rounds"] = {"all": {"ids": [qid], "label": "all", "pos": 0, "answers": {},
+                                               "recorded": False, "no": 1}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_quiz_diagnosis_question_draws_the_runs_curves():
+    q = next(q for q in L.questions if q.curves)
+    at = _single_question_round(q.id)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    figure = json.loads(charts[0].proto.spec)
+    drawn = {tr["name"]: tr["y"] for tr in figure["data"]}
+    assert drawn["validation loss"] == list(q.curves.get("val_loss"))
+    assert any(q.curves.source in c.value for c in at.caption)
+
+
+def test_quiz_printout_question_shows_the_output_as_text():
+    q = next(q for q in L.questions if q.output and not q.code)
+    at = _single_question_round(q.id)
+    assert [c.value for c in at.code] == [q.output.rstrip()]
+    assert at.code[0].language == "text"
+
+
 # ---- flashcards ------------------------------------------------------------------------------
 
 def test_flashcard_flip_shows_the_back():
@@ -274,14 +370,20 @@ def test_explain_empty_answer_gets_a_gentle_message_not_a_score():
 
 # ---- deep dive -------------------------------------------------------------------------------
 
+def _predict_choose(at, step_id: str, text: str) -> None:
+    """Pick a prediction by its text: the page shuffles the options per session."""
+    radio = at.radio(f"dive_step_{step_id}_choice")
+    radio.set_value(list(radio.options).index(text))
+
+
 def test_deep_dive_reveal_hidden_until_prediction_locked(extra_lessons):
     step = extra_lessons.by_id("steps", "test-step-predict")
     at = page("deep_dive")
-    for hidden in (step.predict.reveal, step.result, step.insight):
+    for hidden in (step.body, step.predict.reveal, step.result, step.insight):
         assert hidden not in texts(at)
-    at.radio(f"dive_step_{step.id}_choice").set_value(step.predict.answer)
+    _predict_choose(at, step.id, step.predict.answer_text)
     click(at, f"dive_step_{step.id}_lock")
-    for shown in (step.predict.reveal, step.result, step.insight):
+    for shown in (step.body, step.predict.reveal, step.result, step.insight):
         assert shown in texts(at)
     assert any(step.predict.answer_text in s.value for s in at.success)
     assert at.radio(f"dive_step_{step.id}_choice").disabled  # a locked prediction cannot change
@@ -289,10 +391,61 @@ def test_deep_dive_reveal_hidden_until_prediction_locked(extra_lessons):
 
 def test_deep_dive_wrong_prediction_is_called_out(extra_lessons):
     step = extra_lessons.by_id("steps", "test-step-predict")
+    wrong = next(o for o in step.predict.options if o != step.predict.answer_text)
     at = page("deep_dive")
-    at.radio(f"dive_step_{step.id}_choice").set_value(0)
+    _predict_choose(at, step.id, wrong)
     click(at, f"dive_step_{step.id}_lock")
-    assert any(step.predict.options[0] in e.value and step.predict.answer_text in e.value for e in at.error)
+    assert any(wrong in e.value and step.predict.answer_text in e.value for e in at.error)
+
+
+def test_deep_dive_step_text_never_shows_above_its_question():
+    """Issue 10 item 6: each step's text answered its own prediction before the learner committed."""
+    at = page("deep_dive")
+    shown = texts(at)
+    for step in L.steps:
+        assert step.predict.question in shown
+        for hidden in (step.body, step.predict.reveal, step.result, step.insight):
+            assert hidden not in shown, (step.id, hidden[:60])
+
+
+def test_deep_dive_steps_done_counter_counts_the_step_just_locked():
+    """Issue 10 item 6: the counter was drawn before the step was marked, so it lagged one step."""
+    at = page("deep_dive")
+    n = len(L.steps)
+    assert at.progress[0].text == f"Steps done: 0 of {n}"
+    for done, step in enumerate(L.steps[:2], start=1):
+        _predict_choose(at, step.id, step.predict.answer_text)
+        click(at, f"dive_step_{step.id}_lock")
+        assert at.progress[0].text == f"Steps done: {done} of {n}"
+
+
+def _option_orders(seed: int) -> dict:
+    at = AppTest.from_file(str(ROOT / "pages" / "deep_dive.py"), default_timeout=30)
+    at.session_state["dive_seed"] = seed
+    at.run()
+    assert not at.exception
+    orders = {s.id: list(at.radio(f"dive_step_{s.id}_choice").options) for s in L.steps}
+    at.run()  # a rerun in the same session keeps the order
+    assert orders == {s.id: list(at.radio(f"dive_step_{s.id}_choice").options) for s in L.steps}
+    return orders
+
+
+def test_deep_dive_prediction_options_are_shuffled_per_session():
+    first, second = _option_orders(1), _option_orders(2)
+    assert first != second  # 7 steps of 3 options: two seeds giving the same 7 orders is (1/6)^7
+    for step in L.steps:
+        assert sorted(first[step.id]) == sorted(step.predict.options)
+    # The keyed answer does not sit at one position for every step.
+    assert len({first[s.id].index(s.predict.answer_text) for s in L.steps}) >= 2
+
+
+def test_deep_dive_true_statement_is_graded_true():
+    myth = next(m for m in L.myths if m.predict_answer)
+    at = page("deep_dive")
+    at.radio(f"dive_myth_{myth.id}_choice").set_value(0)  # "True"
+    click(at, f"dive_myth_{myth.id}_lock")
+    assert any("Right" in s.value and "true" in s.value for s in at.success)
+    assert myth.reality in texts(at)
 
 
 def test_deep_dive_myth_needs_an_answer_before_reality(extra_lessons):
