@@ -1,9 +1,12 @@
 """The quiz's exhibits are real: each printout is what its code prints, and a run's stored curves are
 what the Lab's engine produces when its `source` command runs again.
 
-Why: a diagnosis question built on invented numbers would teach a picture the Lab never shows. The
-full-network runs (lr-too-high, overfit-tiny) take minutes on a 2-core CPU and are marked `demo`;
-the head-only runs take seconds and run with the rest of the suite.
+Why: a diagnosis question built on invented numbers would teach a picture the Lab never shows.
+Head-only runs train a linear head on fixed features: they repeat within a small tolerance on any
+CPU, so they are rerun and compared here. Runs that train the whole network on tiny data
+(lr-too-high, overfit-tiny) do not repeat across CPUs (the tiny-data run's final validation loss was
+0.81 on one machine and 1.11 on another), so their stored curves are one machine's seed-0 run, and
+the effect each question asks about is asserted over seeds by tests/test_demos.py instead.
 """
 import contextlib
 import io
@@ -21,8 +24,8 @@ L = load_lessons()
 # CPU runs with the same seed repeat to the printed digit on one machine; the margin leaves room for
 # another CPU's float rounding, far below the differences the questions ask about (0.3 or more).
 TOLERANCE = 0.02
-# Presets whose runs train the whole network for many epochs: minutes on the CPU.
-SLOW = ("lr-too-high", "overfit-tiny")
+# Presets that train the whole network on tiny data: their curves differ between CPUs (see above).
+NOT_REPEATABLE = ("lr-too-high", "overfit-tiny")
 
 
 def printed(code: str) -> str:
@@ -87,9 +90,16 @@ def test_output_is_what_the_code_prints(qid):
 
 def _curve_params():
     for q in L.questions:
-        if q.curves:
-            slow = any(f"--preset {p}" in q.curves.source for p in SLOW)
-            yield pytest.param(q.id, id=q.id, marks=[pytest.mark.demo] if slow else [])
+        if q.curves and not any(f"--preset {p}" in q.curves.source for p in NOT_REPEATABLE):
+            yield pytest.param(q.id, id=q.id)
+
+
+def test_questions_on_unrepeatable_runs_show_demos_whose_effect_is_tested():
+    from core.presets import DEMO_IDS, PRESETS
+    for q in L.questions:
+        for pid in NOT_REPEATABLE:
+            if q.curves and f"--preset {pid}" in q.curves.source:
+                assert pid in DEMO_IDS and PRESETS[pid].claims, (q.id, pid)
 
 
 @pytest.mark.parametrize("qid", _curve_params())
