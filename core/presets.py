@@ -170,15 +170,21 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
     ),
     Preset(
         "bn-train-mode", "Frozen layers with BatchNorm left in train mode",
-        "requires_grad=False stops the weights, not BatchNorm's running statistics. With the frozen "
-        "groups' BatchNorm left in train mode, small batches of the new data keep shifting those "
-        "statistics, so the features the head learns from drift from epoch to epoch and differ between "
-        "training (batch statistics) and evaluation (running statistics).",
-        (("BatchNorm in train mode", _cfg(trainable=("head",), frozen_bn_eval=False, batch_size=8)),
-         ("BatchNorm kept in eval mode", _cfg(trainable=("head",), batch_size=8))),
+        "requires_grad=False stops the weights, not BatchNorm's behaviour. In train mode a BatchNorm "
+        "layer normalises each batch with that batch's own mean and variance (and keeps nudging its "
+        "running averages). With batches of 4 images those statistics are noisy, so the features the "
+        "head learns from jitter from batch to batch, and at evaluation the layer switches to its "
+        "running averages: features the head never saw during training. Kept in eval mode, the "
+        "frozen layers compute the same features every time. Expect the train-mode run to end "
+        "roughly 10 to 20 points lower (it varies with the seed), and to take far longer: its "
+        "frozen layers cannot be cached.",
+        (("BatchNorm in train mode", _cfg(trainable=("head",), frozen_bn_eval=False, batch_size=4)),
+         ("BatchNorm kept in eval mode", _cfg(trainable=("head",), batch_size=4))),
+        # Batch 4, seeds 0-5 on a 2-core CPU: 13 to 18 points. At batch 8 the effect was -0.3 to 8.7
+        # points over six seeds (one seed even reversed it): too small to show reliably.
         claims=(
             Claim("keeping frozen BatchNorm in eval mode beats leaving it in train mode",
-                  val_points("BatchNorm kept in eval mode", "BatchNorm in train mode"), 3),
+                  val_points("BatchNorm kept in eval mode", "BatchNorm in train mode"), 5),
         ),
     ),
     Preset(
