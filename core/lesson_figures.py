@@ -115,8 +115,9 @@ WHICH_LAYERS = (
 
 # ---- healthy, overfitting and too-high-LR curves, from real runs ---------------------------------
 
-def load_curves(path: Path = CURVES_FILE) -> list[dict]:
+def load_curves(path: Path | None = None) -> list[dict]:
     """The stored runs: [{name, preset, run, config, reason, epochs: [{epoch, train_loss, ...}]}]."""
+    path = path or CURVES_FILE
     try:
         return json.loads(path.read_text())["curves"]
     except (OSError, ValueError, KeyError) as exc:
