@@ -27,12 +27,13 @@ TAKEAWAYS_ANCHOR, USE_CASES_ANCHOR = "key-takeaways", "use-cases"
 def table_of_contents(concepts, done: set) -> None:
     """Numbered links to every concept shown (17,700 px of page without them), in three columns."""
     links = [f"{i}. [{c.title}](#{c.id}){' ✅' if c.id in done else ''}" for i, c in enumerate(concepts, 1)]
-    links += [f"[🔑 Key takeaways](#{TAKEAWAYS_ANCHOR})"] + ([f"[🌼 Use cases](#{USE_CASES_ANCHOR})"] if L.use_cases else [])
     with st.container(border=True, key="concepts_toc"):
         st.subheader("Contents", anchor=TOC_ANCHOR)
-        per = -(-len(links) // 3)
+        per = max(1, -(-len(links) // 3))
         for column, start in zip(st.columns(3), range(0, len(links), per)):
-            column.markdown("\n".join(f"- {link}" for link in links[start:start + per]))
+            column.markdown("\n".join(links[start:start + per]))  # "7. ..." starts a list at 7
+        extra = [f"🔑 [Key takeaways](#{TAKEAWAYS_ANCHOR})"] + ([f"🌼 [Use cases](#{USE_CASES_ANCHOR})"] if L.use_cases else [])
+        st.markdown(" · ".join(extra))
 
 
 table_of_contents(concepts, done)

@@ -101,11 +101,12 @@ def _diff_line(line, side: str) -> str:
 
 
 def _diff_html(lines: list, side: str) -> str:
-    """A <pre> that never wraps (sideways scroll instead), one block-level span per line."""
-    return (f'<pre class="ftl-diff ftl-diff-{side}" style="white-space:pre;overflow-x:auto;background:#F7F7F7;'
-            'color:#222;padding:0.6rem 0;border-radius:0.5rem;font-size:0.85rem;line-height:1.45"><code style="'
-            'white-space:pre;display:inline-block;min-width:100%;background:none">'
-            + "".join(_diff_line(line, side) for line in lines) + "</code></pre>")
+    """A monospace block that never wraps (sideways scroll instead), one block-level span per line. A
+    <div>, not <pre>: st.markdown swaps a <pre> for its own code component and drops the marks."""
+    return (f'<div class="ftl-diff ftl-diff-{side}" role="group" aria-label="{side} code" style="white-space:pre;'
+            'overflow-x:auto;background:#F7F7F7;color:#222;padding:0.6rem 0;border-radius:0.5rem;font-family:'
+            '\'Source Code Pro\',monospace;font-size:0.85rem;line-height:1.45;margin-bottom:1rem"><div style="'
+            'display:inline-block;min-width:100%">' + "".join(_diff_line(line, side) for line in lines) + "</div></div>")
 
 
 def code_diff(wrong: str, correct: str) -> None:
