@@ -102,6 +102,7 @@ def test_pitfall_code_is_marked_where_it_changes_and_never_wraps(page):
         assert layout["white_space"] == "pre" and layout["visual_lines"] == 1, (pitfall.id, layout)
         # every source line is one rendered line: nothing wrapped, nothing lost
         assert block.locator(".ftl-diff-line").count() == len(pitfall.correct_code.rstrip("\n").split("\n"))
+    assert correct.first.get_attribute("tabindex") == "0"  # a keyboard can scroll a long line
     # the markers are text, not only colour
     expect(correct.first.locator(".ftl-changed").first).to_contain_text("+")
     expect(wrong.first.locator(".ftl-changed").first).to_contain_text("−")
