@@ -2,8 +2,8 @@
 
 A picture that teaches a number must not invent it: the freezing and unfreezing diagrams read a lab
 preset's TrainConfig and apply the engine's rules (which groups train at each epoch, which rate each
-optimizer group gets), the curves come from real runs stored by ``python -m bench.lesson_curves``,
-and the BatchNorm table states behaviour that tests/test_lesson_diagrams.py checks against PyTorch
+optimizer group gets), the curves and BatchNorm statistics are real measurements stored by
+``python -m bench.lesson_data`` (and checked against fresh ones by tests), and the BatchNorm table states behaviour that tests/test_lesson_diagrams.py checks against PyTorch
 and Keras 3 themselves. Plotly drawing lives in pages/lesson_diagrams.py; nothing here draws.
 """
 from __future__ import annotations
@@ -12,15 +12,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from torch import nn
+
 from core import models
-from core.data import load_raw
-from core.engine import TrainConfig
+from core.data import load_raw, prepare
+from core.engine import TrainConfig, normalise
 from core.estimate import group_sizes
 from core.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds pages/lesson_diagrams.py draws)
 from core.presets import PRESETS
 
 
-CURVES_FILE = Path(__file__).resolve().parents[1] / "lessons" / "lesson_curves.json"
+DATA_FILE = Path(__file__).resolve().parents[1] / "lessons" / "lesson_data.json"
+MEASURED_KINDS = ("curve-shapes", "batchnorm-stats")  # drawn from DATA_FILE (the others derive their data)
 FLOW_PRESET = "discriminative-lr"  # frozen early groups, then three different rates: both ideas at once
 TIMELINE_PRESETS = ("gradual-unfreeze", "discriminative-lr")  # when groups open vs how fast each learns
 
@@ -94,6 +98,58 @@ BN_CASES = (
 )
 
 
+@dataclass(frozen=True)
+class BNStats:
+    """Statistics of the first channels entering one pretrained BatchNorm layer, batch by batch."""
+    layer: str
+    batch_size: int
+    channels: tuple[int, ...]
+    running_mean: tuple[float, ...]  # per channel: what eval mode normalises with (learned on ImageNet)
+    running_std: tuple[float, ...]
+    batch_mean: tuple[tuple[float, ...], ...]  # [channel][batch]: what train mode normalises with
+    batch_std: tuple[tuple[float, ...], ...]
+
+
+BN_STATS_RUN = ("bn-train-mode", "BatchNorm in train mode")  # the lab run this figure explains
+BN_STATS_GROUP = "stage3"  # a middle group: features well past raw pixels, still frozen in that run
+BN_STATS_CHANNELS = (0, 1, 2)  # the first three, not hand-picked ones
+BN_STATS_BATCHES = 12
+
+
+def bn_layer(model: models.GroupedNet, group: str = BN_STATS_GROUP) -> nn.BatchNorm2d:
+    return next(m for m in model.group(group).modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def bn_inputs(model: models.GroupedNet, x: torch.Tensor, group: str = BN_STATS_GROUP) -> torch.Tensor:
+    """What the group's first BatchNorm receives for a normalised image batch (eval mode, no grad)."""
+    seen = []
+    hook = bn_layer(model, group).register_forward_pre_hook(lambda _m, inp: seen.append(inp[0]))
+    try:
+        with torch.no_grad():
+            model.eval().features_until(x, model.group_names.index(group) + 1)
+    finally:
+        hook.remove()
+    return seen[0]
+
+
+def bn_batch_stats() -> BNStats:
+    """Real numbers for the lab's BatchNorm run: its pretrained network, its data, its batch size."""
+    preset, label = BN_STATS_RUN
+    cfg = dict(PRESETS[preset].runs)[label]
+    data = prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
+    model = models.build_model(cfg.model, data.num_classes, pretrained=cfg.pretrained, seed=cfg.seed)
+    order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(cfg.seed))
+    batches = [bn_inputs(model, normalise(data.train_x[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]],
+                                          torch.device("cpu"))) for i in range(BN_STATS_BATCHES)]
+    bn, ch = bn_layer(model), BN_STATS_CHANNELS
+    # BatchNorm in train mode divides by the biased (population) variance of the batch
+    return BNStats(
+        f"the first BatchNorm of {BN_STATS_GROUP}", cfg.batch_size, ch,
+        tuple(float(bn.running_mean[c]) for c in ch), tuple(float(bn.running_var[c].sqrt()) for c in ch),
+        tuple(tuple(float(b[:, c].mean()) for b in batches) for c in ch),
+        tuple(tuple(float(b[:, c].var(unbiased=False).sqrt()) for b in batches) for c in ch))
+
+
 # ---- which layers to fine-tune: data size x similarity to the pretraining data ---------------------
 
 @dataclass(frozen=True)
@@ -113,16 +169,27 @@ WHICH_LAYERS = (
 )
 
 
-# ---- healthy, overfitting and too-high-LR curves, from real runs ---------------------------------
+# ---- measured data: stored by bench/lesson_data.py, read by the figures ----------------------------
+
+def _stored(key: str, path: Path | None = None):
+    path = path or DATA_FILE
+    try:
+        return json.loads(path.read_text())[key]
+    except (OSError, ValueError, KeyError) as exc:
+        raise FileNotFoundError(f"The lesson data {key!r} in {path} could not be read ({exc}); regenerate it "
+                                f"with `python -m bench.lesson_data`.") from exc
+
 
 def load_curves(path: Path | None = None) -> list[dict]:
-    """The stored runs: [{name, preset, run, config, reason, epochs: [{epoch, train_loss, ...}]}]."""
-    path = path or CURVES_FILE
-    try:
-        return json.loads(path.read_text())["curves"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise FileNotFoundError(f"The lesson curves in {path} could not be read ({exc}); regenerate them "
-                                f"with `python -m bench.lesson_curves`.") from exc
+    """Healthy, overfitting and too-high-LR runs: [{name, preset, run, config, reason, epochs: [...]}]."""
+    return _stored("curves", path)
+
+
+def load_bn_stats(path: Path | None = None) -> BNStats:
+    """bn_batch_stats() as stored (computing it needs the pretrained network: seconds per page view)."""
+    d = _stored("bn_stats", path)
+    return BNStats(d["layer"], d["batch_size"], tuple(d["channels"]), tuple(d["running_mean"]),
+                   tuple(d["running_std"]), tuple(map(tuple, d["batch_mean"])), tuple(map(tuple, d["batch_std"])))
 
 
 # ---- the same data in words: the text version shown with each figure ------------------------------
@@ -145,6 +212,16 @@ def _describe_flow() -> str:
 def _describe_bn() -> str:
     return " ".join(f"{c.framework}, {c.setup}: normalises with {c.normalises_with} statistics; running "
                     f"statistics {'updated' if c.running_stats_update else 'not updated'}." for c in BN_CASES)
+
+
+def _describe_bn_stats() -> str:
+    st = load_bn_stats()
+    parts = [f"Channel {c}: running mean {st.running_mean[i]:.2f} and standard deviation {st.running_std[i]:.2f} "
+             f"(from ImageNet); over {len(st.batch_mean[i])} batches of {st.batch_size} digit images the batch "
+             f"mean ranged from {min(st.batch_mean[i]):.2f} to {max(st.batch_mean[i]):.2f} and the batch standard "
+             f"deviation from {min(st.batch_std[i]):.2f} to {max(st.batch_std[i]):.2f}."
+             for i, c in enumerate(st.channels)]
+    return f"Inputs of {st.layer} in the pretrained network. " + " ".join(parts)
 
 
 def _spans(groups: list[str], sched: list[dict[str, float]]) -> list[str]:
@@ -188,6 +265,7 @@ def _describe_curves() -> str:
 DESCRIBE = {
     "gradient-flow": _describe_flow,
     "batchnorm-modes": _describe_bn,
+    "batchnorm-stats": _describe_bn_stats,
     "unfreeze-timeline": _describe_timeline,
     "which-layers-grid": _describe_grid,
     "curve-shapes": _describe_curves,

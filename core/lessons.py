@@ -40,6 +40,7 @@ LAB_PRESET_IDS: Tuple[str, ...] = (
 FIGURE_KINDS: Tuple[str, ...] = (
     "gradient-flow",
     "batchnorm-modes",
+    "batchnorm-stats",
     "unfreeze-timeline",
     "which-layers-grid",
     "curve-shapes",

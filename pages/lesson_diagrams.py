@@ -90,6 +90,29 @@ def batchnorm_figure(cases: tuple[lf.BNCase, ...] = lf.BN_CASES) -> go.Figure:
     return _layout(fig, "BatchNorm in training: batch statistics (orange) or running statistics (blue)", 330)
 
 
+def bn_stats_figure(stats: lf.BNStats | None = None) -> go.Figure:
+    """Per channel: batch mean and standard deviation of each small batch (markers) against the
+    running values eval mode uses (dashed line), mean on the left, standard deviation on the right."""
+    stats = stats if stats is not None else lf.load_bn_stats()
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=["mean per batch", "standard deviation per batch"])
+    colours, symbols = (BLUE, ORANGE, GREEN), ("circle", "square", "diamond")
+    for i, c in enumerate(stats.channels):
+        x = list(range(1, len(stats.batch_mean[i]) + 1))
+        for col, (batch, running) in enumerate(((stats.batch_mean[i], stats.running_mean[i]),
+                                                (stats.batch_std[i], stats.running_std[i])), start=1):
+            style = dict(color=colours[i % 3])
+            fig.add_scatter(x=x, y=list(batch), mode="markers", marker=dict(symbol=symbols[i % 3], size=9, **style),
+                            name=f"channel {c}: this batch (train mode)", legendgroup=str(c), showlegend=col == 1,
+                            row=1, col=col)
+            fig.add_scatter(x=[x[0], x[-1]], y=[running, running], mode="lines", line=dict(dash="dash", **style),
+                            name=f"channel {c}: running, from ImageNet (eval mode)", legendgroup=str(c),
+                            showlegend=col == 1, row=1, col=col)
+        fig.update_xaxes(title_text=f"batch of {stats.batch_size} digit images", dtick=1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.25, yanchor="top"))
+    return _layout(fig, f"Statistics entering {stats.layer}: each batch's own vs the running ones", 440)
+
+
 # ---- gradual unfreezing and discriminative rates: epochs x groups --------------------------------
 
 def _timeline_trace(groups: list[str], sched: list[dict[str, float]]) -> go.Heatmap:
@@ -169,6 +192,7 @@ def curves_figure(curves: list[dict] | None = None) -> go.Figure:
 DIAGRAMS = {
     "gradient-flow": gradient_flow_figure,
     "batchnorm-modes": batchnorm_figure,
+    "batchnorm-stats": bn_stats_figure,
     "unfreeze-timeline": timeline_figure,
     "which-layers-grid": which_layers_figure,
     "curve-shapes": curves_figure,

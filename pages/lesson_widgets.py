@@ -136,7 +136,7 @@ def figure_block(figure) -> None:
     st.markdown(f"**🖼️ {figure.title}**")
     try:
         fig, words = _diagram(figure.kind)
-    except (OSError, KeyError, ValueError) as exc:  # e.g. lessons/lesson_curves.json missing
+    except (OSError, KeyError, ValueError) as exc:  # e.g. lessons/lesson_data.json missing
         st.warning(f"This figure could not be drawn ({exc}).")
         return
     st.plotly_chart(fig, key=f"figure_{figure.id}", alt=figure.alt, config={"displayModeBar": False})

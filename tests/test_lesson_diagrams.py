@@ -22,7 +22,7 @@ from core.codediff import changed_lines
 from core.engine import run_training
 from core.lessons import FIGURE_KINDS, LessonError, load_lessons
 from core.presets import PRESETS
-from bench.lesson_curves import CURVES, preset_run
+from bench.lesson_data import CURVES, preset_run
 from pages import lesson_diagrams as ld
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,6 +164,67 @@ def test_batchnorm_figure_shows_every_case():
         (c.framework, c.setup, f"{c.normalises_with} statistics") for c in lf.BN_CASES]
 
 
+@pytest.fixture(scope="module")
+def fresh_bn_stats():
+    return lf.bn_batch_stats()  # the pretrained network on the lab run's own batches: a few seconds
+
+
+def test_stored_bn_stats_equal_a_fresh_measurement(fresh_bn_stats):
+    stored = lf.load_bn_stats()
+    assert (stored.layer, stored.batch_size, stored.channels) == (
+        fresh_bn_stats.layer, fresh_bn_stats.batch_size, fresh_bn_stats.channels)
+    for name in ("running_mean", "running_std"):
+        assert getattr(stored, name) == pytest.approx(getattr(fresh_bn_stats, name), abs=1e-5)
+    for name in ("batch_mean", "batch_std"):
+        for a, b in zip(getattr(stored, name), getattr(fresh_bn_stats, name)):
+            assert a == pytest.approx(b, abs=1e-4), f"{name}: rerun python -m bench.lesson_data bn-stats"
+    assert stored.batch_size == dict(PRESETS[lf.BN_STATS_RUN[0]].runs)[lf.BN_STATS_RUN[1]].batch_size
+
+
+def test_bn_stats_are_what_the_layer_normalises_with():
+    """Train mode divides by the batch's own statistics, eval mode by the running ones: the two
+    series the figure draws are the ones PyTorch uses."""
+    from core import models
+    from core.data import prepare
+    from core.engine import normalise
+
+    cfg = dict(PRESETS[lf.BN_STATS_RUN[0]].runs)[lf.BN_STATS_RUN[1]]
+    data = prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
+    model = models.build_model(cfg.model, data.num_classes, pretrained=True, seed=cfg.seed)
+    x = lf.bn_inputs(model, normalise(data.train_x[:cfg.batch_size], torch.device("cpu")))
+    bn = lf.bn_layer(model)
+    c = lf.BN_STATS_CHANNELS[0]
+    mean, std = x[:, c].mean(), x[:, c].var(unbiased=False).sqrt()
+    scale = bn.weight[c] / torch.sqrt(std ** 2 + bn.eps)
+    with torch.no_grad():
+        bn.train()
+        y_train = bn(x)[:, c]
+        bn.eval()  # (the train-mode call above moved the running stats; eval uses those)
+        y_eval = bn(x)[:, c]
+    assert torch.allclose(y_train, (x[:, c] - mean) * scale + bn.bias[c], atol=1e-4)
+    run_scale = bn.weight[c] / torch.sqrt(bn.running_var[c] + bn.eps)
+    assert torch.allclose(y_eval, (x[:, c] - bn.running_mean[c]) * run_scale + bn.bias[c], atol=1e-4)
+
+
+def test_stored_bn_stats_show_what_the_caption_says():
+    st = lf.load_bn_stats()
+    away = [abs(sum(m) / len(m) - r) > 0.2 for m, r in zip(st.batch_mean, st.running_mean)]
+    assert sum(away) >= 2  # digit batches sit well away from the ImageNet running means
+    assert all(max(m) > min(m) for m in st.batch_mean)  # and move from batch to batch
+    assert all(sum(s) / len(s) >= r - 0.02 for s, r in zip(st.batch_std, st.running_std))
+
+
+def test_bn_stats_figure_plots_the_stored_numbers():
+    st = lf.load_bn_stats()
+    fig = ld.bn_stats_figure(st)
+    markers = [t for t in fig.data if t.mode == "markers"]
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert [list(t.y) for t in markers] == [list(v) for i in range(len(st.channels))
+                                            for v in (st.batch_mean[i], st.batch_std[i])]
+    assert [t.y[0] for t in lines] == [v for i in range(len(st.channels)) for v in (st.running_mean[i], st.running_std[i])]
+    assert all(t.line.dash == "dash" for t in lines)  # running vs batch told apart without colour
+
+
 # ---- which layers ---------------------------------------------------------------------------------
 
 def test_which_layers_grid_has_each_combination_once_and_more_data_trains_more():
@@ -184,7 +245,7 @@ def test_stored_curves_come_from_the_current_presets():
     assert [(c["name"], c["preset"], c["run"]) for c in curves] == list(CURVES)
     for c in curves:
         assert c["config"] == preset_run(c["preset"], c["run"]).to_dict(), (
-            f"{c['name']}: the preset changed since the curves were recorded; run python -m bench.lesson_curves")
+            f"{c['name']}: the preset changed since the curves were recorded; run python -m bench.lesson_data")
         assert [e["epoch"] for e in c["epochs"]] == list(range(1, len(c["epochs"]) + 1))
 
 
@@ -211,7 +272,7 @@ def test_curves_figure_plots_the_stored_numbers():
 
 
 def test_missing_curves_file_says_how_to_regenerate(tmp_path):
-    with pytest.raises(FileNotFoundError, match="bench.lesson_curves"):
+    with pytest.raises(FileNotFoundError, match="bench.lesson_data"):
         lf.load_curves(tmp_path / "none.json")
 
 

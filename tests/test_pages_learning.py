@@ -382,15 +382,15 @@ def test_pages_draw_their_figures_with_alt_text_and_caption(name, place):
 def test_a_figure_that_cannot_be_drawn_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
     import core.lesson_figures
 
-    monkeypatch.setattr(core.lesson_figures, "CURVES_FILE", tmp_path / "missing.json")
+    monkeypatch.setattr(core.lesson_figures, "DATA_FILE", tmp_path / "missing.json")
     st.cache_data.clear()
     try:
         at = page("concepts")
     finally:
         st.cache_data.clear()
-    curves = [f for f in L.figures if f.kind == "curve-shapes" and f.concept]
-    assert curves and any("bench.lesson_curves" in w.value for w in at.warning)
-    assert len(_charts(at)) == len([f for f in L.figures if f.concept]) - len(curves)
+    measured = [f for f in L.figures if f.kind in core.lesson_figures.MEASURED_KINDS and f.concept]
+    assert measured and sum("bench.lesson_data" in w.value for w in at.warning) == len(measured)
+    assert len(_charts(at)) == len([f for f in L.figures if f.concept]) - len(measured)
 
 
 def test_concepts_contents_link_every_concept_to_its_heading():
