@@ -2,9 +2,10 @@
 
 A picture that teaches a number must not invent it: the freezing and unfreezing diagrams read a lab
 preset's TrainConfig and apply the engine's rules (which groups train at each epoch, which rate each
-optimizer group gets), the curves and BatchNorm statistics are real measurements stored by
-``python -m bench.lesson_data`` (and checked against fresh ones by tests), and the BatchNorm table states behaviour that tests/test_lesson_diagrams.py checks against PyTorch
-and Keras 3 themselves. Plotly drawing lives in pages/lesson_diagrams.py; nothing here draws.
+optimizer group gets); the curves and the BatchNorm statistics are real measurements stored by
+``python -m bench.lesson_data`` (tests compare them with fresh ones); the BatchNorm table states
+behaviour that tests/test_lesson_diagrams.py checks against PyTorch and Keras 3 themselves. Plotly
+drawing lives in pages/lesson_diagrams.py; nothing here draws.
 """
 from __future__ import annotations
 
@@ -229,7 +230,8 @@ def _spans(groups: list[str], sched: list[dict[str, float]]) -> list[str]:
     out, start = [], 0
     for e in range(1, len(sched) + 1):
         if e == len(sched) or sched[e] != sched[start]:
-            what = ", ".join(f"{g} {lr_text(lr)}" for g, lr in sorted(sched[start].items(), key=lambda kv: groups.index(kv[0])))
+            in_order = sorted(sched[start].items(), key=lambda kv: groups.index(kv[0]))
+            what = ", ".join(f"{g} {lr_text(lr)}" for g, lr in in_order)
             span = f"epoch {start + 1}" if e == start + 1 else f"epochs {start + 1}-{e}"
             out.append(f"{span}: {what}")
             start = e

@@ -32,7 +32,9 @@ def table_of_contents(concepts, done: set) -> None:
         per = max(1, -(-len(links) // 3))
         for column, start in zip(st.columns(3), range(0, len(links), per)):
             column.markdown("\n".join(links[start:start + per]))  # "7. ..." starts a list at 7
-        extra = [f"🔑 [Key takeaways](#{TAKEAWAYS_ANCHOR})"] + ([f"🌼 [Use cases](#{USE_CASES_ANCHOR})"] if L.use_cases else [])
+        extra = [f"🔑 [Key takeaways](#{TAKEAWAYS_ANCHOR})"]
+        if L.use_cases:
+            extra.append(f"🌼 [Use cases](#{USE_CASES_ANCHOR})")
         st.markdown(" · ".join(extra))
 
 

@@ -161,7 +161,8 @@ def which_layers_figure(cells: tuple[lf.GridCell, ...] = lf.WHICH_LAYERS) -> go.
 def _curve_title(c: dict) -> str:
     cfg = c["config"]
     n, total = len(cfg["trainable"]), len(models.group_names(cfg["model"]))
-    layers = "head only" if cfg["trainable"] == [models.HEAD] else "all layers" if n == total else f"{n} of {total} groups"
+    layers = ("head only" if cfg["trainable"] == [models.HEAD] else "all layers" if n == total
+              else f"{n} of {total} groups")
     return f"{c['name']}<br><sup>lr {cfg['lr']:g}, {cfg['per_class']} images/class, {layers}</sup>"
 
 

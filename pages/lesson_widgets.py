@@ -104,8 +104,8 @@ def _diff_html(lines: list, side: str) -> str:
     """A monospace block that never wraps (sideways scroll instead), one block-level span per line. A
     <div>, not <pre>: st.markdown swaps a <pre> for its own code component and drops the marks.
     tabindex=0 lets a keyboard user focus it and scroll a long line sideways."""
-    return (f'<div class="ftl-diff ftl-diff-{side}" role="group" aria-label="{side} code" tabindex="0" style="white-space:pre;'
-            'overflow-x:auto;background:#F7F7F7;color:#222;padding:0.6rem 0;border-radius:0.5rem;font-family:'
+    return (f'<div class="ftl-diff ftl-diff-{side}" role="group" aria-label="{side} code" tabindex="0" '
+            'style="white-space:pre;overflow-x:auto;background:#F7F7F7;color:#222;padding:0.6rem 0;border-radius:0.5rem;font-family:'
             '\'Source Code Pro\',monospace;font-size:0.85rem;line-height:1.45;margin-bottom:1rem"><div style="'
             'display:inline-block;min-width:100%">' + "".join(_diff_line(line, side) for line in lines) + "</div></div>")
 
