@@ -38,6 +38,16 @@ LAB_PRESET_IDS: Tuple[str, ...] = (
     "discriminative-lr",
 )
 
+# Diagram kinds a figures.yaml entry may name; pages/lesson_diagrams.py draws each (a test keeps the two equal).
+FIGURE_KINDS: Tuple[str, ...] = (
+    "gradient-flow",
+    "batchnorm-modes",
+    "batchnorm-stats",
+    "unfreeze-timeline",
+    "which-layers-grid",
+    "curve-shapes",
+)
+
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "lessons"
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -249,6 +259,18 @@ class UseCase:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A diagram the app draws (`kind`, one of FIGURE_KINDS) placed in one concept or one pitfall."""
+    id: str
+    kind: str
+    title: str
+    caption: str
+    alt: str  # the figure in words, for screen readers and for anyone who cannot see the chart
+    concept: Optional[str] = None
+    pitfall: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class CoverageItem:
     source: str
     label: str
@@ -268,6 +290,7 @@ KIND_FILES: Dict[str, str] = {
     "problems": "practice",
     "takeaways": "takeaways",
     "use_cases": "takeaways",
+    "figures": "figures",
 }
 # file stem -> the item kinds (Lessons attributes) it holds
 FILE_KINDS: Dict[str, Tuple[str, ...]] = {}
@@ -294,6 +317,7 @@ _KIND_ALIASES = {
     "takeaway": "takeaways",
     "use_case": "use_cases",
     "use-case": "use_cases",
+    "figure": "figures",
 }
 
 
@@ -311,6 +335,7 @@ class Lessons:
     takeaways: Tuple[Takeaway, ...]
     use_cases: Tuple[UseCase, ...]
     coverage: Tuple[CoverageItem, ...]
+    figures: Tuple[Figure, ...] = ()
     folder: str = ""
     _index: Dict[str, Dict[str, Any]] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
@@ -366,6 +391,10 @@ class Lessons:
             kind: tuple(i for i in getattr(self, kind) if getattr(i, "concept", None) == concept_id)
             for kind in ("cards", "questions", "prompts", "pitfalls", "problems", "steps", "myths")
         }
+
+    def figures_for(self, concept: Optional[str] = None, pitfall: Optional[str] = None) -> Tuple[Figure, ...]:
+        """Figures placed in one concept or one pitfall, in figures.yaml order."""
+        return tuple(f for f in self.figures if (concept and f.concept == concept) or (pitfall and f.pitfall == pitfall))
 
     def at_level(self, kind: str, level: str) -> Tuple[Any, ...]:
         """Items of a kind at one level (kinds without a level return nothing)."""
@@ -800,6 +829,26 @@ def _parse_takeaways(raw: Dict[str, list], fname: str):
     return tuple(takeaways), tuple(use_cases)
 
 
+def _parse_figures(raw: list, fname: str, concepts: Mapping[str, Any], pitfalls: Mapping[str, Any]) -> Tuple[Figure, ...]:
+    seen: Dict[str, str] = {}
+    out = []
+    for i, d in enumerate(raw):
+        ctx = _Ctx(fname).item("figures", i, d.get("id") if isinstance(d, dict) else None)
+        _check_fields(d, ctx, ("id", "kind", "title", "caption", "alt"), ("concept", "pitfall"))
+        fid, kind = _id(d, ctx, seen), _text(d, "kind", ctx)
+        if kind not in FIGURE_KINDS:
+            raise ctx.error("kind", f"unknown diagram kind {kind!r}; use one of {', '.join(FIGURE_KINDS)}")
+        if ("concept" in d) == ("pitfall" in d):
+            raise ctx.error("concept", "place the figure with exactly one of 'concept' or 'pitfall'")
+        pitfall = _text(d, "pitfall", ctx, optional=True)
+        if pitfall is not None and pitfall not in pitfalls:
+            raise ctx.error("pitfall", f"unknown pitfall {pitfall!r} (not an id in pitfalls.yaml)")
+        out.append(Figure(id=fid, kind=kind, title=_text(d, "title", ctx), caption=_text(d, "caption", ctx),
+                          alt=_text(d, "alt", ctx), concept=_concept_ref(d, ctx, concepts, optional=True),
+                          pitfall=pitfall))
+    return tuple(out)
+
+
 def _parse_coverage(raw: list, fname: str, index: Mapping[str, Mapping[str, Any]]) -> Tuple[CoverageItem, ...]:
     out = []
     for i, d in enumerate(raw):
@@ -851,9 +900,14 @@ def _load_cached(folder: str) -> Lessons:
     takeaways, use_cases = _parse_takeaways(
         _read_yaml(f("takeaways"), ("takeaways",), ("use_cases",)), "takeaways.yaml")
 
+    figures = ()
+    if f("figures").is_file():  # optional: lessons without diagrams stay valid
+        figures = _parse_figures(_read_yaml(f("figures"), ("figures",))["figures"], "figures.yaml", cids,
+                                 {p.id: p for p in pitfalls})
+
     lessons = Lessons(concepts=concepts, cards=cards, questions=questions, prompts=prompts, steps=steps,
                       myths=myths, sections=sections, pitfalls=pitfalls, problems=problems,
-                      takeaways=takeaways, use_cases=use_cases, coverage=(), folder=folder)
+                      takeaways=takeaways, use_cases=use_cases, coverage=(), figures=figures, folder=folder)
     coverage_path = f("coverage")
     if coverage_path.is_file():
         coverage = _parse_coverage(_read_yaml(coverage_path, ("items",))["items"], "coverage.yaml", lessons._index)

@@ -1,8 +1,10 @@
-"""Concepts / cheat sheet: every concept in teaching order, with diagrams, PyTorch and Keras code side
-by side, a link into the lab, and the key takeaways and use cases at the end."""
+"""Concepts / cheat sheet: a table of contents, then every concept in teaching order with its
+diagrams and figures, PyTorch and Keras code in tabs, a link into the lab, and the key takeaways and
+use cases at the end."""
 import streamlit as st
 
-from pages.lesson_widgets import LEVEL_FILTER, badge, by_level, code_side_by_side, done_ids, lab_link, lessons, mark_done
+from pages.lesson_widgets import (LEVEL_FILTER, badge, by_level, code_tabs, done_ids, figure_block, lab_link, lessons,
+                                  mark_done)
 from pages.common import require_app_frame
 
 require_app_frame()
@@ -18,6 +20,26 @@ done = done_ids("concept")
 n_done = len(done & {c.id for c in L.concepts})
 st.progress(n_done / max(len(L.concepts), 1), text=f"Understood: {n_done} of {len(L.concepts)} concepts")
 
+TOC_ANCHOR = "contents"
+TAKEAWAYS_ANCHOR, USE_CASES_ANCHOR = "key-takeaways", "use-cases"
+
+
+def table_of_contents(concepts, done: set) -> None:
+    """Numbered links to every concept shown (17,700 px of page without them), in three columns."""
+    links = [f"{i}. [{c.title}](#{c.id}){' ✅' if c.id in done else ''}" for i, c in enumerate(concepts, 1)]
+    with st.container(border=True, key="concepts_toc"):
+        st.subheader("Contents", anchor=TOC_ANCHOR)
+        per = max(1, -(-len(links) // 3))
+        for column, start in zip(st.columns(3), range(0, len(links), per)):
+            column.markdown("\n".join(links[start:start + per]))  # "7. ..." starts a list at 7
+        extra = [f"🔑 [Key takeaways](#{TAKEAWAYS_ANCHOR})"]
+        if L.use_cases:
+            extra.append(f"🌼 [Use cases](#{USE_CASES_ANCHOR})")
+        st.markdown(" · ".join(extra))
+
+
+table_of_contents(concepts, done)
+
 for concept in concepts:
     with st.container(border=True):
         tick = " ✅" if concept.id in done else ""
@@ -26,7 +48,9 @@ for concept in concepts:
         st.markdown(concept.body)
         if concept.diagram:
             st.graphviz_chart(concept.diagram)
-        code_side_by_side(("PyTorch", concept.pytorch or ""), ("Keras", concept.keras or ""))
+        for figure in L.figures_for(concept=concept.id):
+            figure_block(figure)
+        code_tabs(("PyTorch", concept.pytorch or ""), ("Keras", concept.keras or ""))
         cols = st.columns(2)
         with cols[0]:
             if concept.lab_preset:
@@ -35,16 +59,17 @@ for concept in concepts:
             if concept.id not in done and st.button("Mark as understood", key=f"concepts_done_{concept.id}"):
                 mark_done("concept", concept.id)
                 st.rerun()
+        st.markdown(f"[↑ Contents](#{TOC_ANCHOR})")
 
 if not concepts:
     st.info("No concepts at this level yet.")
 
-st.header("🔑 Key takeaways")
+st.header("🔑 Key takeaways", anchor=TAKEAWAYS_ANCHOR)
 for takeaway in L.takeaways:
     st.markdown(f"- {takeaway.text}")
 
 if L.use_cases:
-    st.header("🌼 Use cases: from scratch vs fine-tuned")
+    st.header("🌼 Use cases: from scratch vs fine-tuned", anchor=USE_CASES_ANCHOR)
 for case in L.use_cases:
     with st.container(border=True):
         st.subheader(case.title)

@@ -1,8 +1,9 @@
-"""Pitfalls: common fine-tuning bugs as wrong vs correct code, the root cause, and a lab preset that
-reproduces the bug so the learner can watch it happen."""
+"""Pitfalls: common fine-tuning bugs as wrong vs correct code with the changed lines marked, the root
+cause, figures where a picture explains it, and a lab preset that reproduces the bug so the learner
+can watch it happen."""
 import streamlit as st
 
-from pages.lesson_widgets import code_side_by_side, done_ids, lab_link, lessons, mark_done
+from pages.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
 from pages.common import require_app_frame
 
 require_app_frame()
@@ -19,8 +20,10 @@ for pitfall in L.pitfalls:
         st.subheader(f"{pitfall.title}{tick}", anchor=pitfall.id)
         if pitfall.symptom:
             st.markdown(f"**Symptom:** {pitfall.symptom}")
-        code_side_by_side(("❌ Wrong", pitfall.wrong_code), ("✅ Correct", pitfall.correct_code))
+        code_diff(pitfall.wrong_code, pitfall.correct_code)
         st.markdown(f"**Root cause:** {pitfall.root_cause}")
+        for figure in L.figures_for(pitfall=pitfall.id):
+            figure_block(figure)
         cols = st.columns(2)
         with cols[0]:
             if pitfall.lab_preset:

@@ -3,8 +3,10 @@
 Expected texts come from the lesson YAML (core.lessons), so the tests follow the content rather than
 hard-coding it; every test asserts concrete values that a broken page would not produce.
 """
+import html
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -488,8 +490,128 @@ def test_pitfall_lab_link_carries_the_preset(extra_lessons):
     pitfall = extra_lessons.by_id("pitfalls", "test-pitfall")
     at = page("pitfalls")
     assert f"preset={pitfall.lab_preset}" in _lab_links(at)
-    assert any(c.value.strip() == pitfall.wrong_code.strip() for c in at.code)
-    assert any(c.value.strip() == pitfall.correct_code.strip() for c in at.code)
+    shown = _diff_blocks(at)
+    assert pitfall.wrong_code in shown["wrong"] and pitfall.correct_code in shown["correct"]
+
+
+# ---- pitfalls: wrong vs correct with the changed lines marked ----------------------------------
+
+def _diff_lines(block: str) -> list[tuple[bool, str]]:
+    """(marked as changed, code text) per line of one rendered diff block."""
+    rows = re.findall(r'<span class="ftl-diff-line( ftl-changed)?".*?<span aria-hidden="true"[^>]*>. </span>(.*?)</span>', block)
+    return [(bool(changed), html.unescape(text).rstrip()) for changed, text in rows]
+
+
+def _diff_blocks(at) -> dict[str, str]:
+    """Code of every wrong / correct block on the page, joined, as the learner reads it."""
+    out = {"wrong": [], "correct": []}
+    for m in at.markdown:
+        for side in out:
+            if f'class="ftl-diff ftl-diff-{side}"' in m.value:
+                out[side].append("\n".join(text for _, text in _diff_lines(m.value)))
+    return {side: "\n\n".join(blocks) for side, blocks in out.items()}
+
+
+@pytest.fixture
+def diff_pitfall(extra_lessons):
+    """One more pitfall whose two snippets differ in exactly one line, with a long comment line."""
+    folder = Path(extra_lessons.folder)
+    pits = yaml.safe_load((folder / "pitfalls.yaml").read_text())
+    shared = "model = build()\nfor p in model.parameters():   # " + "a long comment that must stay on its line " * 3
+    pits["pitfalls"].append({
+        "id": "test-diff", "title": "Test diff pitfall", "concept": L.concepts[0].id,
+        "wrong_code": shared + "\n    p.requires_grad = True\ntrain(model)",
+        "correct_code": shared + "\n    p.requires_grad = False\ntrain(model)",
+        "root_cause": "Test diff root cause.",
+    })
+    (folder / "pitfalls.yaml").write_text(yaml.safe_dump(pits, sort_keys=False))
+    load_lessons.cache_clear()
+    st.cache_resource.clear()
+    return load_lessons(folder).by_id("pitfalls", "test-diff")
+
+
+def test_pitfall_marks_exactly_the_changed_line_on_both_sides(diff_pitfall):
+    at = page("pitfalls")
+    for side, code in (("wrong", diff_pitfall.wrong_code), ("correct", diff_pitfall.correct_code)):
+        lines = [line.rstrip() for line in code.split("\n")]
+        # every line shown, in order, none wrapped into two or lost
+        block = next(m.value for m in at.markdown if f'class="ftl-diff ftl-diff-{side}"' in m.value
+                     and [text for _, text in _diff_lines(m.value)] == lines)
+        assert [text for changed, text in _diff_lines(block) if changed] == [lines[2]]
+        assert "white-space:pre;" in block  # a long comment scrolls sideways instead of wrapping
+
+
+def test_every_real_pitfall_shows_both_snippets_with_a_marked_change():
+    at = page("pitfalls")
+    wrong = [m.value for m in at.markdown if 'class="ftl-diff ftl-diff-wrong"' in m.value]
+    correct = [m.value for m in at.markdown if 'class="ftl-diff ftl-diff-correct"' in m.value]
+    assert len(wrong) == len(correct) == len(L.pitfalls)
+    for pitfall, w, c in zip(L.pitfalls, wrong, correct):
+        assert [t for _, t in _diff_lines(w)] == [line.rstrip() for line in pitfall.wrong_code.split("\n")]
+        assert [t for _, t in _diff_lines(c)] == [line.rstrip() for line in pitfall.correct_code.split("\n")]
+        assert any(ch for ch, _ in _diff_lines(c)), f"{pitfall.id}: no line marked as the fix"
+
+
+# ---- figures, contents, code tabs -----------------------------------------------------------
+
+def _charts(at) -> dict[str, object]:
+    """Plotly charts on the page by figure id (their element keys are figure_<id>)."""
+    return {fig.id: chart for fig in L.figures for chart in at.get("plotly_chart")
+            if chart.proto.id and f"figure_{fig.id}" in chart.proto.id}
+
+
+@pytest.mark.parametrize("name,place", [("concepts", "concept"), ("pitfalls", "pitfall")])
+def test_pages_draw_their_figures_with_alt_text_and_caption(name, place):
+    import json
+
+    placed = [f for f in L.figures if getattr(f, place)]
+    assert placed, f"figures.yaml places no figure in a {place}"
+    at = page(name)
+    charts = _charts(at)
+    assert set(charts) == {f.id for f in placed}
+    captions = [c.value for c in at.caption]
+    for fig in placed:
+        proto = charts[fig.id].proto
+        assert proto.alt == fig.alt  # the chart's accessible name
+        spec = json.loads(proto.spec)
+        assert spec["data"] or spec["layout"].get("shapes"), fig.id  # a drawn figure, not an empty frame
+        assert fig.caption in captions
+    assert sum(e.label == "Text version of this figure" for e in at.expander) == len(placed)
+
+
+def test_a_figure_that_cannot_be_drawn_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
+    import core.lesson_figures
+
+    monkeypatch.setattr(core.lesson_figures, "DATA_FILE", tmp_path / "missing.json")
+    st.cache_data.clear()
+    try:
+        at = page("concepts")
+    finally:
+        st.cache_data.clear()
+    measured = [f for f in L.figures if f.kind in core.lesson_figures.MEASURED_KINDS and f.concept]
+    assert measured and sum("bench.lesson_data" in w.value for w in at.warning) == len(measured)
+    assert len(_charts(at)) == len([f for f in L.figures if f.concept]) - len(measured)
+
+
+def test_concepts_contents_link_every_concept_to_its_heading():
+    at = page("concepts")
+    anchors = {h.proto.anchor for h in list(at.subheader) + list(at.header)}
+    toc = "\n".join(m.value for m in at.markdown if "](#" in m.value and "Contents" not in m.value)
+    targets = re.findall(r"\]\(#([a-z0-9-]+)\)", toc)
+    assert targets[:len(L.concepts)] == [c.id for c in L.concepts]  # teaching order
+    assert set(targets) <= anchors  # every link lands on a heading
+    assert "contents" in anchors and "key-takeaways" in targets
+
+
+def test_concepts_code_sits_in_framework_tabs_and_never_wraps():
+    at = page("concepts")
+    both = [c for c in L.concepts if c.pytorch and c.keras]
+    assert [t.label for t in at.tabs][:2] == ["PyTorch", "Keras"]
+    assert len(at.tabs) == 2 * len(both)
+    codes = [c.value for c in at.code]
+    for concept in both:
+        assert concept.pytorch.rstrip() in codes and concept.keras.rstrip() in codes
+    assert not any(c.proto.wrap_lines for c in at.code)
 
 
 def test_concept_mark_as_understood():
