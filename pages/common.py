@@ -179,6 +179,24 @@ def _new_code() -> None:
         st.session_state[_CODE_KEY] = (current_learner(), code)
 
 
+# ---- charts: colours everyone can tell apart, and a text alternative -----------------------------
+
+# Okabe & Ito's colour-blind-safe palette (distinct under protanopia, deuteranopia, tritanopia).
+# Order: blue, vermillion, bluish green, orange, reddish purple, sky blue, yellow, black. Use it in
+# this order for series, and pair colour with a second cue (dash, marker) where lines may cross.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def chart_with_summary(fig, summary: str, **kwargs) -> None:
+    """A Plotly chart followed by its text alternative: a caption a screen reader reads in place of
+    the picture (Plotly's SVG has no accessible text). `summary` states what the chart shows, e.g.
+    "3 quiz rounds from 2 Nov to 9 Nov: 40% first, 80% latest, best 80%"."""
+    kwargs.setdefault("config", {"displayModeBar": False})
+    st.plotly_chart(fig, **kwargs)
+    st.caption(f"Chart summary: {summary}")
+
+
 def data_dir() -> str:
     """Folder for the progress database and caches; FTLAB_DATA_DIR overrides the default."""
     path = os.environ.get("FTLAB_DATA_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
