@@ -1,7 +1,7 @@
 """Fine-Tuning Lab: the frame shared by every page (navigation, learner identity, page config)."""
 import streamlit as st
 
-from pages.common import learner_sidebar, not_kept_note
+from pages.common import accessibility_fixes, learner_sidebar, not_kept_note
 
 st.set_page_config(page_title="Fine-Tuning Lab", page_icon="🔬", layout="wide")
 
@@ -36,6 +36,8 @@ RECORDING_PAGES = {"flashcards", "quiz", "explain", "practice", "progress", "con
 
 page = st.navigation(PAGES)
 learner_sidebar()
+with st.sidebar:
+    accessibility_fixes()
 if page.url_path in RECORDING_PAGES:
     not_kept_note()
 page.run()

@@ -197,6 +197,43 @@ def chart_with_summary(fig, summary: str, **kwargs) -> None:
     st.caption(f"Chart summary: {summary}")
 
 
+# ---- page-wide accessibility fixes (the frame applies them on every page) -----------------------
+
+# Streamlit's code highlighting has fixed colours below WCAG AA on the code background (#f7f7f6):
+# strings #09ab3b 2.8:1, keywords #1c83e1 3.6:1, operators #ed6f13, comments #808495 3.6:1 (axe
+# color-contrast). Same hues, darker: each 5.5:1 or more. The theme has no setting for these.
+_CODE_COLOURS_CSS = """<style>
+.stCode .token.keyword, .stCode .token.function { color: #0b5cad; }
+.stCode .token.string, .stCode .token.boolean { color: #0a6e35; }
+.stCode .token.number { color: #00695c; }
+.stCode .token.operator { color: #a34a00; }
+.stCode .token.comment, .stCode .token.punctuation { color: #5c6070; }
+</style>"""
+# Code that scrolls sideways (no wrapping, so comments stay on their line) must be reachable by
+# keyboard to be scrolled (axe scrollable-region-focusable): each code block gets a tab stop and a
+# name. One observer per page, so blocks drawn by later reruns are covered too.
+_FOCUSABLE_CODE_JS = """
+export default function () {
+  if (window.__ftlabFocusableCode) return;
+  window.__ftlabFocusableCode = true;
+  const mark = () => document.querySelectorAll('[data-testid="stCode"] pre:not([tabindex])').forEach((pre) => {
+    pre.setAttribute("tabindex", "0");
+    pre.setAttribute("role", "region");
+    pre.setAttribute("aria-label", "Code example");
+  });
+  mark();
+  new MutationObserver(mark).observe(document.body, { childList: true, subtree: true });
+}
+"""
+
+
+def accessibility_fixes() -> None:
+    """Readable code colours and keyboard-scrollable code blocks, for every page (called by app.py)."""
+    st.html(_CODE_COLOURS_CSS)
+    fixer = st.components.v2.component("ftlab_focusable_code", js=_FOCUSABLE_CODE_JS)
+    fixer(key="ftlab_focusable_code")
+
+
 def data_dir() -> str:
     """Folder for the progress database and caches; FTLAB_DATA_DIR overrides the default."""
     path = os.environ.get("FTLAB_DATA_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
