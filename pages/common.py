@@ -40,6 +40,15 @@ def browser_id() -> str:
     return bid
 
 
+def browser_key() -> str:
+    """A stable, non-secret key for this browser (e.g. to keep a Lab's run history or presenter
+    setting on the server across reloads). It cannot be turned back into the id, so it may be
+    stored or logged; never put browser_id() itself in a URL or a log."""
+    from core.identity import browser_hash
+
+    return browser_hash(browser_id())[:32]
+
+
 def _keep_browser_cookie(bid: str) -> None:
     """Write the id into the cookie unless the browser already sent it (idempotent, so every run
     of a first visit may do it: a run cut short by a rerun cannot lose it)."""
