@@ -110,7 +110,8 @@ def learner_sidebar() -> None:
 
 def _identity_box(name: str | None) -> None:
     if name is None:
-        st.markdown(f"**👤 Not saved under a name.** {NOT_KEPT_NOTE}")
+        st.markdown("**👤 Not saved under a name.** Your answers are kept for this browser only. "
+                    "Take a nickname below to keep them under your name and carry them to another device.")
     else:
         st.markdown(f"**👤 {name}** · your answers are saved under this name, on this browser.")
     _show_flash()

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import click_button, key, open_page, wait_idle
+from tests.e2e.helpers import click_button, key, open_page, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +60,7 @@ def test_a_nickname_survives_a_reload_and_cannot_be_taken_by_another_browser(pag
     take_nickname(page, name)
     expect(sidebar(page)).to_contain_text(f"now kept under “{name}”")
     expect(sidebar(page).locator('[data-testid="stCode"]')).to_contain_text(re.compile(r"\w{4}-\w{4}-\w{4}"))
+    shot(page, "identity-nickname-taken")
     mark_first_card_known(page)
 
     page.reload()
@@ -74,6 +75,7 @@ def test_a_nickname_survives_a_reload_and_cannot_be_taken_by_another_browser(pag
     take_nickname(other, name.upper())
     expect(sidebar(other)).to_contain_text("is taken by another browser")
     expect(sidebar(other)).to_contain_text("Not saved under a name")
+    shot(other, "identity-nickname-refused")
     open_page(other, "/progress")
     expect(other.locator('[data-testid="stMain"]')).to_contain_text("No progress yet for this browser")
     assert known_count(other) == "0"
