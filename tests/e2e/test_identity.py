@@ -79,3 +79,29 @@ def test_a_nickname_survives_a_reload_and_cannot_be_taken_by_another_browser(pag
     open_page(other, "/progress")
     expect(other.locator('[data-testid="stMain"]')).to_contain_text("No progress yet for this browser")
     assert known_count(other) == "0"
+
+
+def test_a_recovery_code_moves_the_nickname_to_another_browser_once(page, second_browser):
+    name = f"bo-{uuid.uuid4().hex[:6]}"
+    open_page(page, "/")
+    take_nickname(page, name)
+    code = sidebar(page).locator('[data-testid="stCode"]').inner_text().strip()
+    mark_first_card_known(page)
+
+    phone = second_browser
+    open_page(phone, "/")
+    sidebar(phone).get_by_text("Move my nickname here").click()
+    key(phone, "identity_recover_name").locator("input").fill(name)
+    key(phone, "identity_recover_code").locator("input").fill(code.lower())
+    sidebar(phone).get_by_role("button", name="Move it to this browser").click()
+    wait_idle(phone)
+    expect(sidebar(phone)).to_contain_text(f"“{name}” is now on this browser")
+    phone.reload()
+    wait_idle(phone)
+    expect(sidebar(phone)).to_contain_text(f"{name} · your answers are saved under this name")
+    assert known_count(phone) == "1"  # the answers came along
+
+    page.reload()  # the first browser no longer holds the name, nor sees its answers
+    wait_idle(page)
+    expect(sidebar(page)).to_contain_text("Not saved under a name")
+    assert known_count(page) == "0"
