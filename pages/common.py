@@ -92,6 +92,11 @@ NOT_KEPT_NOTE = ("Your answers are kept for this browser only, not under a name.
                  "the sidebar to keep them and to carry them to another device.")
 
 
+def name_md(name: str) -> str:
+    """A nickname for st.markdown: "_ada_" must not turn into italics."""
+    return name.replace("_", "\\_")
+
+
 def not_kept_note() -> None:
     """A one-line note on pages that record answers, while no nickname keeps them."""
     if learner_name() is None:
@@ -113,7 +118,7 @@ def _identity_box(name: str | None) -> None:
         st.markdown("**👤 Not saved under a name.** Your answers are kept for this browser only. "
                     "Take a nickname below to keep them under your name and carry them to another device.")
     else:
-        st.markdown(f"**👤 {name}** · your answers are saved under this name, on this browser.")
+        st.markdown(f"**👤 {name_md(name)}** · your answers are saved under this name, on this browser.")
     _show_flash()
     form_label = "Nickname" if name is None else "Change nickname"
     with st.form("identity_claim", border=False, enter_to_submit=True):
@@ -142,7 +147,7 @@ def _show_flash() -> None:
     shown = st.session_state.get(_CODE_KEY)
     if shown:
         name, code = shown
-        st.markdown(f"Recovery code for **{name}** (works once; shown only now, so write it down):")
+        st.markdown(f"Recovery code for **{name_md(name)}** (works once; shown only now, so write it down):")
         st.code(code, language=None)
         st.button("I wrote it down", key="identity_code_done", on_click=st.session_state.pop,
                   args=(_CODE_KEY, None))

@@ -7,7 +7,7 @@ from streamlit.errors import StreamlitAPIException
 
 from core.progress import build_report
 from pages.common import (PALETTE, chart_with_summary, current_learner, get_progress_store, learner_name,
-                          require_app_frame, safe_store_call)
+                          name_md, require_app_frame, safe_store_call)
 from pages.lesson_widgets import lessons
 
 require_app_frame()
@@ -73,10 +73,10 @@ def quiz_summary(history) -> str:
 
 learner = current_learner()
 name = learner_name()
-who = f"**{name}**" if name else "this browser"
+who = f"**{name_md(name)}**" if name else "this browser"
 st.title("📈 Progress")
 if name:
-    st.caption(f"Progress saved for **{name}**, on this browser only: no one else can see it.")
+    st.caption(f"Progress saved for **{name_md(name)}**, on this browser only: no one else can see it.")
 else:
     st.caption("Progress of this browser. No one else can see it; take a nickname in the sidebar to "
                "keep it under your name.")

@@ -94,3 +94,9 @@ def test_a_bad_nickname_is_refused_with_a_reason():
     at = claim(browser(), "<b>ada</b>")
     assert "Use up to 40 letters" in sidebar_text(at)
     assert at.session_state["learner"].startswith("browser:")
+
+
+def test_a_nickname_with_underscores_is_shown_as_typed():
+    at = claim(browser(), "_ada_")
+    assert at.session_state["learner"] == "_ada_"
+    assert "**👤 \\_ada\\_**" in sidebar_text(at)  # escaped: not rendered as italics
