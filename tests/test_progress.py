@@ -395,3 +395,26 @@ def test_recovery_refusals_say_what_to_do(store):
         store.recover(other, "ada", "AAAA-AAAA-AAAA")
     with pytest.raises(IdentityError, match="Use up to"):
         store.claim_name(browser, "<script>")
+
+
+def test_two_browsers_claiming_one_name_at_once_get_one_owner(db_path):
+    browsers = [ident.new_browser_id() for _ in range(6)]
+    won, refused = [], []
+    start = threading.Barrier(len(browsers))
+
+    def claim(bid):
+        store = ProgressStore(db_path)  # each server thread has its own connection
+        start.wait()
+        try:
+            store.claim_name(bid, "ada")
+            won.append(bid)
+        except IdentityError:
+            refused.append(bid)
+
+    threads = [threading.Thread(target=claim, args=(b,)) for b in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and len(refused) == len(browsers) - 1
+    assert ProgressStore(db_path).name_of(won[0]) == "ada"
