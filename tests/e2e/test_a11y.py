@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import open_page, wait_idle
+from tests.e2e.helpers import click_button, key, open_page, wait_idle
 from tests.e2e.test_pages import PAGES
 
 pytestmark = pytest.mark.browser
@@ -35,6 +35,31 @@ def test_no_serious_or_critical_axe_violation_on_any_page(page):
     for path, _title, _name in PAGES:
         open_page(page, path)
         found[path] = axe_violations(page)
+    assert not any(found.values()), "\n".join(f"{p}: {v}" for p, vs in found.items() for v in vs)
+
+
+def test_no_serious_or_critical_axe_violation_after_interactions(page):
+    """States a page load does not show: a flipped card, a committed practice answer, the nickname
+    box with its recovery code and a refusal."""
+    found = {}
+    open_page(page, "/flashcards", "Known:")
+    click_button(page, "card_flip")
+    wait_idle(page)
+    found["flashcards, flipped"] = axe_violations(page)
+    open_page(page, "/practice", "Your answer first")
+    page.get_by_role("button", name="No idea yet: show the first step").click()
+    expect(page.get_by_text("Step 1:", exact=False)).to_be_visible()
+    wait_idle(page)
+    found["practice, first step"] = axe_violations(page)
+    key(page, "identity_name").locator("input").fill("guest")
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Keep my answers under this name").click()
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("reserved")
+    found["nickname refused"] = axe_violations(page)
+    key(page, "identity_name").locator("input").fill(f"axe-{int(time.time() * 1000) % 10**8}")
+    page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Keep my answers under this name").click()
+    expect(page.locator('[data-testid="stSidebar"] [data-testid="stCode"]')).to_be_visible()
+    wait_idle(page)
+    found["nickname taken, code shown"] = axe_violations(page)
     assert not any(found.values()), "\n".join(f"{p}: {v}" for p, vs in found.items() for v in vs)
 
 
