@@ -1,14 +1,18 @@
-"""Fine-Tuning Lab: the frame shared by every page (navigation, learner name, page config)."""
+"""Fine-Tuning Lab: the frame shared by every page (navigation, learner identity, page config)."""
 import streamlit as st
 
-from pages.common import learner_sidebar
+from pages.common import accessibility_fixes, learner_sidebar, not_kept_note
 
 st.set_page_config(page_title="Fine-Tuning Lab", page_icon="🔬", layout="wide")
 
 # url_path values are stable: lesson links and shared lab links point at them.
+# The default page lives at "/" whatever its url_path, so /home would be "Page not found"; a hidden
+# page owns /home and switches to "/" (the first visit of a server found it through pages/home.py).
+HOME = st.Page("pages/home.py", title="Home", icon="🏠", url_path="start", default=True)
 PAGES = {
     "Start": [
-        st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
+        HOME,
+        st.Page(lambda: st.switch_page(HOME), title="Home", url_path="home", visibility="hidden"),
     ],
     "Learn": [
         st.Page("pages/concepts.py", title="Concepts", icon="📘", url_path="concepts"),
@@ -27,6 +31,13 @@ PAGES = {
     ],
 }
 
+# Pages that record answers say so when no nickname keeps them (a note above the page's title).
+RECORDING_PAGES = {"flashcards", "quiz", "explain", "practice", "progress", "concepts", "deep_dive"}
+
 page = st.navigation(PAGES)
 learner_sidebar()
+with st.sidebar:
+    accessibility_fixes()
+if page.url_path in RECORDING_PAGES:
+    not_kept_note()
 page.run()

@@ -4,7 +4,9 @@ Why SQLite: embedded (no server to run in a classroom), safe for many writer thr
 thread uses its own connection, short transactions and WAL. We open a connection per call: it is
 cheap, leaks nothing when Streamlit's script threads come and go, and a database that was fixed or
 moved aside is picked up on the next call without a restart. Every query filters by learner.
-Learners are plain nicknames; there are no passwords.
+
+A learner key is a nickname owned by one browser, or a browser's anonymous key (core/identity.py);
+the identities table binds names to browsers, storing only hashes of browser ids and recovery codes.
 """
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-SCHEMA_VERSION = 1
+from core import identity as ident
+from core.identity import IdentityError
+
+SCHEMA_VERSION = 2
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
 # Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
 MAX_STORED_ANSWER = 20_000
@@ -42,6 +47,18 @@ CREATE TABLE IF NOT EXISTS done_items (
     learner TEXT NOT NULL, kind TEXT NOT NULL, item_id TEXT NOT NULL, ts REAL NOT NULL,
     PRIMARY KEY (learner, kind, item_id));
 """
+# Applied in order to a database at an older version, each in the schema transaction. A fresh file
+# gets the baseline above and then every migration, so both paths build the same tables.
+_MIGRATIONS = {
+    2: """
+CREATE TABLE IF NOT EXISTS identities (
+    name TEXT PRIMARY KEY COLLATE NOCASE, browser_hash TEXT NOT NULL UNIQUE,
+    code_salt BLOB, code_hash BLOB, wrong_codes INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL NOT NULL DEFAULT 0, created REAL NOT NULL);
+""",
+}
+# Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
+PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items")
 
 _KEPT = "your answers in this session are kept until then."
 
@@ -122,12 +139,17 @@ class ProgressStore:
                 row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
                 version = row[0]
                 if version is None:
-                    conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+                    version = 1
                 elif version > SCHEMA_VERSION:
                     raise ProgressError(
                         f"The progress database at {self.path} was written by a newer version of "
                         f"Fine-Tuning Lab (schema {version}, this one knows {SCHEMA_VERSION}). "
                         f"Update the app or set FTLAB_DB to a new path; {_KEPT}")
+                for target in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in filter(str.strip, _MIGRATIONS[target].split(";")):
+                        conn.execute(statement)
+                    conn.execute("UPDATE schema_version SET version = ?", (target,))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -294,6 +316,123 @@ class ProgressStore:
         """PRAGMA integrity_check; for tests and the `ftlab` doctor command."""
         rows = self._read("PRAGMA integrity_check", ())
         return [r[0] for r in rows] == ["ok"]
+
+    # ---- identities: a nickname belongs to the browser that took it ---------------------------
+
+    def name_of(self, browser_id: str) -> str | None:
+        """The nickname this browser owns, or None."""
+        rows = self._read("SELECT name FROM identities WHERE browser_hash = ?",
+                          (ident.browser_hash(browser_id),))
+        return rows[0]["name"] if rows else None
+
+    def learner_key(self, browser_id: str) -> str:
+        """Where this browser's progress is kept: its nickname, or its own anonymous key."""
+        return self.name_of(browser_id) or ident.anonymous_key(browser_id)
+
+    def claim_name(self, browser_id: str, name: str) -> str:
+        """Give `name` to this browser and return its first recovery code.
+
+        The browser's progress so far (anonymous, or under its previous nickname: a rename) moves to
+        the name. A name another browser owns is refused with IdentityError. A name from before
+        identities existed (progress but no owner) goes to the first browser that claims it.
+        """
+        name = ident.check_name(name)
+        mine = ident.browser_hash(browser_id)
+        code = ident.new_recovery_code()
+        salt, digest = ident.salted_code_hash(code)  # 0.12 s: outside the write transaction
+        with self._connection(write=True) as conn:
+            owner = conn.execute("SELECT name, browser_hash FROM identities WHERE name = ?", (name,)).fetchone()
+            if owner is not None and owner["browser_hash"] != mine:
+                raise IdentityError(
+                    f"The nickname “{name}” is taken by another browser. Pick another one; if it is "
+                    "yours, open “Move my nickname here” and type its recovery code.")
+            old = conn.execute("SELECT name FROM identities WHERE browser_hash = ?", (mine,)).fetchone()
+            source = old["name"] if old else ident.anonymous_key(browser_id)
+            conn.execute("DELETE FROM identities WHERE browser_hash = ?", (mine,))
+            conn.execute("INSERT INTO identities (name, browser_hash, code_salt, code_hash, created) "
+                         "VALUES (?,?,?,?,?)", (name, mine, salt, digest, time.time()))
+            _move_progress(conn, source, name)
+            _move_progress(conn, name, name, other_spellings=True)  # "Ada" from before: now "ada"
+        return code
+
+    def new_recovery_code(self, browser_id: str) -> str:
+        """A fresh recovery code for this browser's nickname; any earlier code stops working."""
+        code = ident.new_recovery_code()
+        salt, digest = ident.salted_code_hash(code)
+        with self._connection(write=True) as conn:
+            changed = conn.execute(
+                "UPDATE identities SET code_salt = ?, code_hash = ?, wrong_codes = 0, locked_until = 0 "
+                "WHERE browser_hash = ?", (salt, digest, ident.browser_hash(browser_id))).rowcount
+        if not changed:
+            raise IdentityError("This browser has no nickname yet: take one first.")
+        return code
+
+    def recover(self, browser_id: str, name: str, code: str) -> str:
+        """Move `name` to this browser with its recovery code; returns the next code (each works once).
+
+        The device that had the name is anonymous from its next page load. Wrong codes count:
+        after MAX_WRONG_CODES the name is locked for LOCK_SECONDS, so codes cannot be guessed.
+        """
+        name = ident.check_name(name)
+        mine = ident.browser_hash(browser_id)
+        row = self._recovery_row(name, mine)
+        ok = ident.code_matches(code, row["code_salt"], row["code_hash"])
+        fresh = ident.new_recovery_code()
+        salt, digest = ident.salted_code_hash(fresh)
+        with self._connection(write=True) as conn:
+            # The code must still be the one checked: two devices racing with one code, one wins.
+            still = conn.execute("SELECT wrong_codes FROM identities WHERE name = ? AND code_hash IS ?",
+                                 (name, row["code_hash"])).fetchone()
+            if still is None:
+                ok, left = False, None
+            elif not ok:
+                wrong = still["wrong_codes"] + 1
+                lock = time.time() + ident.LOCK_SECONDS if wrong >= ident.MAX_WRONG_CODES else 0
+                conn.execute("UPDATE identities SET wrong_codes = ?, locked_until = ? WHERE name = ?",
+                             (0 if lock else wrong, lock, name))
+                left = ident.MAX_WRONG_CODES - wrong
+            else:
+                conn.execute("UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ?, "
+                             "wrong_codes = 0, locked_until = 0 WHERE name = ?", (mine, salt, digest, name))
+                _move_progress(conn, ident.anonymous_key(browser_id), row["name"])
+        if not ok:
+            raise IdentityError(_wrong_code_message(row["name"], left))
+        return fresh
+
+    def _recovery_row(self, name: str, mine: str) -> sqlite3.Row:
+        """The identity row to recover, or IdentityError when recovery cannot even be tried."""
+        with self._connection(write=False) as conn:
+            row = conn.execute("SELECT * FROM identities WHERE name = ?", (name,)).fetchone()
+            held = conn.execute("SELECT name FROM identities WHERE browser_hash = ?", (mine,)).fetchone()
+        if row is None:
+            raise IdentityError(f"No one uses the nickname “{name}” yet: take it with “Keep my answers”.")
+        if row["browser_hash"] == mine:
+            raise IdentityError(f"This browser already uses “{row['name']}”.")
+        if held is not None:
+            raise IdentityError(f"This browser already uses “{held['name']}”; a browser holds one nickname.")
+        wait = row["locked_until"] - time.time()
+        if wait > 0:
+            raise IdentityError(f"Too many wrong codes for “{row['name']}”. Try again in "
+                                f"{max(1, round(wait / 60))} minute(s).")
+        return row
+
+
+def _wrong_code_message(name: str, left: int | None) -> str:
+    if left is None:
+        return f"That code for “{name}” was just used or replaced. Ask for the newest code on your other device."
+    if left <= 0:
+        return (f"That recovery code does not match “{name}”. Too many wrong codes: try again in "
+                f"{ident.LOCK_SECONDS // 60} minutes.")
+    return f"That recovery code does not match “{name}”. Check it and try again ({left} tries left)."
+
+
+def _move_progress(conn: sqlite3.Connection, source: str, target: str, other_spellings: bool = False) -> None:
+    """Re-key progress rows from `source` to `target` inside the caller's transaction. Rows that
+    clash (the same card or done item under both keys) keep the moved one: the newer mark."""
+    where = "learner = ? COLLATE NOCASE AND learner != ?" if other_spellings else "learner = ?"
+    params = (source, target) if other_spellings else (source,)
+    for table in PROGRESS_TABLES:
+        conn.execute(f"UPDATE OR REPLACE {table} SET learner = ? WHERE {where}", (target, *params))
 
 
 # ---- report for the Progress page --------------------------------------------------------------

@@ -55,5 +55,6 @@ if counts:
     c[2].metric("Quiz questions", counts[2])
     c[3].metric("Practice problems", counts[3])
 
-st.caption("Type a nickname in the sidebar to keep your progress. No account, no password: "
-           "progress is stored on this server under that name.")
+st.caption("Your answers are kept for this browser from the first click, and no one else can see "
+           "them. Take a nickname in the sidebar to keep them under your name: it belongs to this "
+           "browser, and a one-time recovery code moves it to another device. No account, no password.")

@@ -6,7 +6,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.progress import build_report
-from pages.common import current_learner, get_progress_store, require_app_frame, safe_store_call
+from pages.common import (PALETTE, chart_with_summary, current_learner, get_progress_store, learner_name,
+                          name_md, require_app_frame, safe_store_call)
 from pages.lesson_widgets import lessons
 
 require_app_frame()
@@ -36,21 +37,49 @@ def bullet_list(items) -> None:
     st.markdown("\n".join(lines))
 
 
+def _percent(row) -> int:
+    return round(100 * row["score"] / row["total"]) if row["total"] else 0
+
+
 def quiz_chart(history) -> go.Figure:
+    """Score per round against the round's number, labelled with its date: rounds taken minutes
+    apart stay apart, and the axis never shows clock seconds."""
+    rounds = list(range(1, len(history) + 1))
     when = [datetime.fromtimestamp(row["ts"]) for row in history]
-    percent = [round(100 * row["score"] / row["total"]) if row["total"] else 0 for row in history]
-    labels = [f"{row['score']} of {row['total']}" + (f" ({row['level']})" if row["level"] else "")
-              for row in history]
-    fig = go.Figure(go.Scatter(x=when, y=percent, mode="lines+markers", text=labels,
-                               hovertemplate="%{x|%b %d %H:%M}<br>%{text}<extra></extra>"))
+    labels = [f"Round {n} · {w:%b %d %H:%M}<br>{row['score']} of {row['total']}"
+              + (f" ({row['level']})" if row["level"] else "") for n, w, row in zip(rounds, when, history)]
+    fig = go.Figure(go.Scatter(x=rounds, y=[_percent(r) for r in history], mode="lines+markers",
+                               text=labels, hovertemplate="%{text}<extra></extra>",
+                               line=dict(color=PALETTE[0], width=3), marker=dict(size=9)))
+    step = max(1, len(rounds) // 12)  # at most about 12 tick labels
+    ticks = rounds[::step]
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(title="Score (%)", range=[0, 105]), xaxis_title="Quiz round")
+                      yaxis=dict(title="Score (%)", range=[0, 105]),
+                      xaxis=dict(title="Quiz round (date taken)", tickmode="array", tickvals=ticks,
+                                 ticktext=[f"{n}<br>{when[n - 1]:%b %d}" for n in ticks],
+                                 range=[0.5, len(rounds) + 0.5]))
     return fig
 
 
+def quiz_summary(history) -> str:
+    """The chart in words, for screen readers and for a quick glance."""
+    first, last = (datetime.fromtimestamp(history[i]["ts"]) for i in (0, -1))
+    span = f"on {first:%b %d}" if first.date() == last.date() else f"from {first:%b %d} to {last:%b %d}"
+    scores = [_percent(r) for r in history]
+    n = len(history)
+    return (f"{n} quiz round{'s' if n != 1 else ''} {span}: first {scores[0]}%, latest {scores[-1]}%, "
+            f"best {max(scores)}%.")
+
+
 learner = current_learner()
+name = learner_name()
+who = f"**{name_md(name)}**" if name else "this browser"
 st.title("📈 Progress")
-st.caption(f"Progress saved for **{learner}**. Change the nickname in the sidebar to switch learner.")
+if name:
+    st.caption(f"Progress saved for **{name_md(name)}**, on this browser only: no one else can see it.")
+else:
+    st.caption("Progress of this browser. No one else can see it; take a nickname in the sidebar to "
+               "keep it under your name.")
 
 L = lessons()
 report = safe_store_call(build_report, get_progress_store(), learner, L)
@@ -60,7 +89,7 @@ if report is None:
     st.stop()
 
 if not report.has_history:
-    st.info(f"No progress yet for **{learner}**. Read a concept, flip some flashcards or take a "
+    st.info(f"No progress yet for {who}. Read a concept, flip some flashcards or take a "
             "quiz, and it will show up here.")
     page_link("concepts")
     page_link("quiz")
@@ -83,7 +112,7 @@ if report.explain_best:
 
 st.subheader("Quiz scores over time")
 if report.quiz_history:
-    st.plotly_chart(quiz_chart(report.quiz_history), config={"displayModeBar": False})
+    chart_with_summary(quiz_chart(report.quiz_history), quiz_summary(report.quiz_history))
 else:
     st.caption("No finished quiz rounds yet.")
     page_link("quiz")

@@ -1,4 +1,6 @@
 """The Progress page under Streamlit's AppTest: empty state, real counts and chart, broken database."""
+import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +39,7 @@ def all_markdown(at) -> str:
 
 def test_empty_state_is_friendly(db):
     at = run_page()
-    assert any("No progress yet for **guest**" in i.value for i in at.info)
+    assert any("No progress yet for this browser" in i.value for i in at.info)
     assert len(at.metric) == 0
     assert len(at.get("plotly_chart")) == 0
     assert len(at.warning) == 0
@@ -69,8 +71,14 @@ def test_counts_chart_and_review_lists_for_a_learner(db):
 
     charts = at.get("plotly_chart")
     assert len(charts) == 1
-    figure = charts[0].proto.spec
-    assert '"y":[40,80]' in figure.replace(" ", "")  # 2/5 and 4/5 as percentages
+    figure = json.loads(charts[0].proto.spec)
+    trace, xaxis = figure["data"][0], figure["layout"]["xaxis"]
+    assert trace["y"] == [40, 80]  # 2/5 and 4/5 as percentages
+    assert trace["x"] == [1, 2]  # rounds, not clock times a second apart
+    today = datetime.now().strftime("%b %d")
+    assert xaxis["ticktext"] == [f"1<br>{today}", f"2<br>{today}"]
+    assert any(c.value == f"Chart summary: 2 quiz rounds on {today}: first 40%, latest 80%, best 80%."
+               for c in at.caption)
 
     text = all_markdown(at)
     assert "**3 of 4** concepts" in text
@@ -123,3 +131,14 @@ safe_store_call(store.mark_done, "ada", "concept", st.session_state.get("item", 
     assert at.session_state["_unsaved_progress"] == []
     assert ProgressStore(str(bad)).done_items("ada") == {("concept", "c1"), ("concept", "c2"),
                                                          ("concept", "c3")}
+
+
+def test_two_unnamed_browsers_never_see_each_others_progress(db):
+    first = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    ProgressStore(db).record_quiz_round(first.session_state["learner"], 3, 5, "beginner")
+    first.run()
+    assert len(first.get("plotly_chart")) == 1
+    second = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()  # another browser, no cookie
+    assert second.session_state["learner"] != first.session_state["learner"]
+    assert len(second.get("plotly_chart")) == 0
+    assert any("No progress yet for this browser" in i.value for i in second.info)

@@ -71,8 +71,11 @@ def extra_lessons(tmp_path, monkeypatch):
     return load_lessons(folder)
 
 
-def page(name: str) -> AppTest:
+def page(name: str, learner: str | None = None) -> AppTest:
+    """A page in a new session: a new browser, unless `learner` (a progress key) says whose it is."""
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
+    if learner:
+        at.session_state["learner"] = learner
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -159,8 +162,9 @@ def test_quiz_round_summary_retry_and_stored_history(tmp_path):
     n = len(questions)
     assert any(h.value == f"You scored 0 of {n}" for h in at.subheader)
     store = ProgressStore(str(tmp_path / "progress.db"))
-    assert [(r["score"], r["total"], r["level"]) for r in store.quiz_history("guest")] == [(0, n, level)]
-    assert store.missed_questions("guest") == list(questions)
+    me = at.session_state["learner"]
+    assert [(r["score"], r["total"], r["level"]) for r in store.quiz_history(me)] == [(0, n, level)]
+    assert store.missed_questions(me) == list(questions)
 
     click(at, "quiz_retry")  # the missed ones come back with a fresh, unanswered radio
     radio = next(r for r in at.radio if r.key and r.key.startswith("quiz_choice_"))
@@ -168,8 +172,9 @@ def test_quiz_round_summary_retry_and_stored_history(tmp_path):
     assert "(retry)" in at.progress[0].text
 
     # A later visit offers the questions missed before.
-    later = page("quiz")
+    later = page("quiz", learner=me)
     assert [b for b in later.button if b.key == "quiz_missed_before"]
+    assert not [b for b in page("quiz").button if b.key == "quiz_missed_before"]  # not another browser's
 
 
 def _answer_current(at, right: bool):
@@ -278,25 +283,47 @@ def test_flashcard_flip_shows_the_back():
     assert card.back in texts(at)
 
 
+def test_flashcard_cannot_be_marked_before_it_is_flipped():
+    at = page("flashcards")
+    assert at.button("card_known").disabled and at.button("card_not_yet").disabled
+    assert any("Flip the card to mark it" in c.value for c in at.caption)
+    click(at, "card_flip")
+    assert not at.button("card_known").disabled and not at.button("card_not_yet").disabled
+
+
+def test_flashcard_buttons_have_keyboard_shortcuts():
+    at = page("flashcards")
+    keys = {k: at.button(k).proto.shortcut.upper() for k in ("card_flip", "card_known", "card_not_yet",
+                                                     "card_prev", "card_next", "card_shuffle")}
+    assert keys == {"card_flip": "F", "card_known": "K", "card_not_yet": "N", "card_prev": "P",
+                    "card_next": "J", "card_shuffle": "S"}
+
+
 def test_flashcard_know_it_changes_the_count():
     at = page("flashcards")
     n = len(L.cards)
     assert at.progress[0].text == f"Known: 0 of {n} cards"
+    click(at, "card_flip")
     click(at, "card_known")
     assert at.progress[0].text == f"Known: 1 of {n} cards"
+    assert at.button("card_known").disabled  # the next card is shown face down
 
 
 def test_flashcard_marks_are_stored_and_not_yet_cards_come_first(extra_lessons):
     first, second = extra_lessons.cards[0], extra_lessons.cards[1]
     at = page("flashcards")
     assert first.front in texts(at)
+    click(at, "card_flip")
     click(at, "card_known")  # first card known, moves on to the second
     assert second.front in texts(at)
+    click(at, "card_flip")
     click(at, "card_not_yet")
     n = len(extra_lessons.cards)
-    later = page("flashcards")  # a new session reads the marks back from the database
+    later = page("flashcards", learner=at.session_state["learner"])  # a new session, same browser
     assert later.progress[0].text == f"Known: 1 of {n} cards"
     assert second.front in texts(later) and first.front not in texts(later)
+    stranger = page("flashcards")  # another browser sees none of it
+    assert stranger.progress[0].text == f"Known: 0 of {n} cards"
 
 
 # ---- explain it ------------------------------------------------------------------------------
@@ -310,7 +337,7 @@ def test_explain_good_answer_gets_full_marks():
     assert any(f"Graded: your answer covers **{n} of {n}" in s.value for s in at.success)
     assert prompt.model_answer in texts(at)
     assert not at.error and not at.checkbox  # nothing to self-check, nothing named
-    history = ProgressStore(os.environ["FTLAB_DB"]).explain_history("guest")
+    history = ProgressStore(os.environ["FTLAB_DB"]).explain_history(at.session_state["learner"])
     assert [(h["prompt_id"], h["found"], h["total"]) for h in history] == [(prompt.id, n, n)]
 
 
@@ -464,19 +491,54 @@ def test_deep_dive_myth_needs_an_answer_before_reality(extra_lessons):
 
 # ---- practice --------------------------------------------------------------------------------
 
-def test_practice_reveals_steps_one_at_a_time():
+def _step_titles(problem) -> list[str]:
+    return [f"Step {i}: {s.title}" for i, s in enumerate(problem.steps, start=1)]
+
+
+def test_practice_asks_for_an_answer_before_any_step():
     at = page("practice")
     problem = L.problems[0]
-    titles = [f"Step {i}: {s.title}" for i, s in enumerate(problem.steps, start=1)]
-    assert not any(t in texts(at) for t in titles)
+    assert not any(t in texts(at) for t in _step_titles(problem))
+    assert not [b for b in at.button if b.key == "practice_next_step"]
+    next(b for b in at.button if b.label == "Lock in my answer").click().run()  # nothing given yet
+    assert any("Pick or write an answer first" in w.value for w in at.warning)
+    assert not any(t in texts(at) for t in _step_titles(problem))
+
+
+def test_practice_reveals_steps_one_at_a_time_after_a_committed_answer():
+    problem = next(p for p in L.problems if not p.options)
+    at = AppTest.from_file(str(ROOT / "pages" / "practice.py"), default_timeout=30)
+    at.session_state["practice_problem"] = problem.id
+    at.run()
+    at.text_area(f"practice_text_{problem.id}").input("Freeze the backbone, train the new head.")
+    next(b for b in at.button if b.label == "Lock in my answer").click().run()
+    assert "**Your answer:** Freeze the backbone, train the new head." in texts(at)
+    titles = _step_titles(problem)
     for shown in range(1, len(titles) + 1):
-        assert problem.answer not in texts(at)
-        click(at, "practice_next_step")
         page_text = texts(at)
         assert all(t in page_text for t in titles[:shown])
         assert not any(t in page_text for t in titles[shown:])
+        if shown < len(titles):
+            assert problem.answer not in page_text
+            click(at, "practice_next_step")
     assert problem.answer in texts(at)
     assert problem.quick_check in texts(at)
+
+
+def test_practice_choice_is_judged_against_the_right_option():
+    problem = next(p for p in L.problems if p.options and p.answer_index is not None)
+    wrong = next(i for i in range(len(problem.options)) if i != problem.answer_index)
+    at = AppTest.from_file(str(ROOT / "pages" / "practice.py"), default_timeout=30)
+    at.session_state["practice_problem"] = problem.id
+    at.run()
+    at.radio(f"practice_choice_{problem.id}").set_value(wrong)
+    next(b for b in at.button if b.label == "Lock in my answer").click().run()
+    for _ in problem.steps[1:]:  # committing opened the first step
+        click(at, "practice_next_step")
+    right = "ABCDEFGH"[problem.answer_index]
+    assert f"You chose {'ABCDEFGH'[wrong]}; the right choice is {right}." in texts(at)
+    click(at, "practice_reset")  # starting again asks for an answer again
+    assert [b for b in at.button if b.label == "Lock in my answer"]
 
 
 # ---- pitfalls and concepts: lab links --------------------------------------------------------
@@ -633,6 +695,7 @@ def test_broken_database_never_breaks_a_page(name, tmp_path):
 def test_flashcards_still_count_when_the_database_is_broken(tmp_path):
     (tmp_path / "progress.db").write_bytes(b"this is not an sqlite database" * 100)
     at = page("flashcards")
+    click(at, "card_flip")
     click(at, "card_known")
     assert at.progress[0].text == f"Known: 1 of {len(L.cards)} cards"
     assert at.warning  # the learner is told progress is not being saved

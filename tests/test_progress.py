@@ -3,11 +3,14 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from types import SimpleNamespace as Item
 
 import pytest
 
-from core.progress import ProgressError, ProgressStore, build_report
+from core import identity as ident
+from core.identity import IdentityError
+from core.progress import SCHEMA_VERSION, ProgressError, ProgressStore, build_report
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ def test_constructor_does_not_touch_the_file(db_path):
 def test_schema_version_and_pragmas(store, db_path):
     store.mark_done("ada", "concept", "c1")
     conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 
@@ -267,3 +270,151 @@ def test_path_under_a_file_raises_a_clear_error(tmp_path):
         ProgressStore(str(blocker / "p.sqlite3")).learners()
     assert "cannot be opened" in str(info.value)
     assert "FTLAB_DB" in str(info.value)
+
+
+# ---- identities: a nickname belongs to one browser -----------------------------------------------
+
+V1_SCHEMA_WITH_DATA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+CREATE TABLE done_items (learner TEXT NOT NULL, kind TEXT NOT NULL, item_id TEXT NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (learner, kind, item_id));
+INSERT INTO done_items VALUES ('Ada', 'concept', 'c1', 1.0);
+INSERT INTO done_items VALUES ('guest', 'concept', 'c2', 1.0);
+"""
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_rows(db_path):
+    conn = sqlite3.connect(db_path)
+    conn.executescript(V1_SCHEMA_WITH_DATA)
+    conn.close()
+    store = ProgressStore(db_path)
+    browser = ident.new_browser_id()
+    store.claim_name(browser, "ada")  # the first browser to claim an unowned old name gets its rows
+    assert store.done_items("ada") == {("concept", "c1")}
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    conn.close()
+    with pytest.raises(IdentityError, match="reserved"):
+        store.claim_name(ident.new_browser_id(), "Guest")  # the old shared pool goes to no one
+
+
+def test_an_unnamed_browser_keeps_its_own_progress(store):
+    one, two = ident.new_browser_id(), ident.new_browser_id()
+    store.mark_done(store.learner_key(one), "concept", "c1")
+    assert store.learner_key(one) == store.learner_key(one) != store.learner_key(two)
+    assert store.done_items(store.learner_key(two)) == set()
+    assert one not in store.learner_key(one)  # the key reveals nothing that would let anyone act as it
+
+
+def test_claim_binds_the_name_and_moves_anonymous_progress(store, db_path):
+    browser = ident.new_browser_id()
+    store.mark_done(store.learner_key(browser), "concept", "c1")
+    code = store.claim_name(browser, "  ada ")
+    assert store.name_of(browser) == "ada" == store.learner_key(browser)
+    assert store.done_items("ada") == {("concept", "c1")}
+    assert store.learners() == ["ada"]  # nothing left under the anonymous key
+    raw = b"".join(open(f, "rb").read() for f in (db_path, db_path + "-wal") if os.path.exists(f))
+    assert b"ada" in raw  # the file was really read
+    assert browser.encode() not in raw and ident.normalize_code(code).encode() not in raw  # hashed only
+
+
+def test_someone_elses_name_is_refused_whatever_its_case(store):
+    owner, other = ident.new_browser_id(), ident.new_browser_id()
+    store.claim_name(owner, "ada")
+    store.mark_done(store.learner_key(other), "concept", "mine")
+    for attempt in ("ada", "ADA", " Ada"):
+        with pytest.raises(IdentityError, match="taken by another browser"):
+            store.claim_name(other, attempt)
+    assert store.name_of(other) is None
+    assert store.done_items("ada") == set()  # the refused browser's answers did not leak into ada's
+    assert store.done_items(store.learner_key(other)) == {("concept", "mine")}
+
+
+def test_a_rename_moves_the_progress_and_frees_the_old_name(store):
+    browser = ident.new_browser_id()
+    store.claim_name(browser, "adda")
+    store.set_card_status("adda", "k1", True)
+    store.claim_name(browser, "ada")
+    assert store.name_of(browser) == "ada" and store.card_statuses("ada") == {"k1": True}
+    assert store.card_statuses("adda") == {}
+    store.claim_name(ident.new_browser_id(), "adda")  # free again
+
+
+def test_recovery_code_moves_the_name_once(store):
+    laptop, phone, third = ident.new_browser_id(), ident.new_browser_id(), ident.new_browser_id()
+    code = store.claim_name(laptop, "ada")
+    store.mark_done("ada", "concept", "c1")
+    store.mark_done(store.learner_key(phone), "concept", "c2")  # done on the phone before moving
+    next_code = store.recover(phone, "ada", code.lower().replace("-", " "))  # typed loosely
+    assert store.name_of(phone) == "ada" and store.name_of(laptop) is None
+    assert store.done_items("ada") == {("concept", "c1"), ("concept", "c2")}
+    assert store.done_items(store.learner_key(laptop)) == set()  # the old device sees nothing of ada's
+    with pytest.raises(IdentityError, match="does not match"):
+        store.recover(third, "ada", code)  # one-time: the used code is dead
+    assert next_code != code
+    store.recover(laptop, "ada", next_code)  # and the new one works
+    assert store.name_of(laptop) == "ada"
+
+
+def test_a_new_code_replaces_the_old_one(store):
+    laptop, phone = ident.new_browser_id(), ident.new_browser_id()
+    first = store.claim_name(laptop, "ada")
+    second = store.new_recovery_code(laptop)
+    with pytest.raises(IdentityError):
+        store.recover(phone, "ada", first)
+    store.recover(phone, "ada", second)
+    with pytest.raises(IdentityError, match="no nickname"):
+        store.new_recovery_code(laptop)
+
+
+def test_wrong_codes_lock_the_name(store, monkeypatch):
+    owner, thief = ident.new_browser_id(), ident.new_browser_id()
+    code = store.claim_name(owner, "ada")
+    for left in range(ident.MAX_WRONG_CODES - 1, 0, -1):
+        with pytest.raises(IdentityError, match=f"{left} tries left"):
+            store.recover(thief, "ada", "AAAA-AAAA-AAAA")
+    with pytest.raises(IdentityError, match="Too many wrong codes"):
+        store.recover(thief, "ada", "AAAA-AAAA-AAAA")
+    with pytest.raises(IdentityError, match="Too many wrong codes"):
+        store.recover(thief, "ada", code)  # even the right code waits out the lock
+    assert store.name_of(owner) == "ada"
+    later = time.time() + ident.LOCK_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)  # the lock has run out
+    store.recover(thief, "ada", code)
+    assert store.name_of(thief) == "ada"
+
+
+def test_recovery_refusals_say_what_to_do(store):
+    browser, other = ident.new_browser_id(), ident.new_browser_id()
+    with pytest.raises(IdentityError, match="No one uses"):
+        store.recover(browser, "nobody", "AAAA-AAAA-AAAA")
+    store.claim_name(browser, "ada")
+    store.claim_name(other, "bob")
+    with pytest.raises(IdentityError, match="already uses “bob”"):
+        store.recover(other, "ada", "AAAA-AAAA-AAAA")
+    with pytest.raises(IdentityError, match="Use up to"):
+        store.claim_name(browser, "<script>")
+
+
+def test_two_browsers_claiming_one_name_at_once_get_one_owner(db_path):
+    browsers = [ident.new_browser_id() for _ in range(6)]
+    won, refused = [], []
+    start = threading.Barrier(len(browsers))
+
+    def claim(bid):
+        store = ProgressStore(db_path)  # each server thread has its own connection
+        start.wait()
+        try:
+            store.claim_name(bid, "ada")
+            won.append(bid)
+        except IdentityError:
+            refused.append(bid)
+
+    threads = [threading.Thread(target=claim, args=(b,)) for b in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1 and len(refused) == len(browsers) - 1
+    assert ProgressStore(db_path).name_of(won[0]) == "ada"

@@ -66,10 +66,16 @@ def _health(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def server_tmp(tmp_path_factory) -> Path:
+    """The test server's own folder: its progress database (progress.sqlite3) and data folder."""
+    return tmp_path_factory.mktemp("ftlab-e2e")
+
+
+@pytest.fixture(scope="session")
+def app_url(server_tmp):
     """Base URL of a Streamlit server running app.py; stopped at the end of the session."""
     _require_browser()
-    tmp = tmp_path_factory.mktemp("ftlab-e2e")
+    tmp = server_tmp
     port = _free_port()
     env = dict(os.environ, FTLAB_DB=str(tmp / "progress.sqlite3"), FTLAB_DATA_DIR=str(tmp / "data"),
                PYTHONUNBUFFERED="1")

@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import assert_no_exception, open_page, shot
+from tests.e2e.helpers import assert_no_exception, open_page, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -39,3 +39,39 @@ def test_deep_link_to_a_fresh_server_shows_the_app_navigation(first_visit):
         assert title in nav, f"{title!r} missing from the sidebar: {nav!r}"
     for module in ("common", "lab charts", "lab state", "lesson widgets"):
         assert module not in nav.splitlines(), f"helper module {module!r} listed as a page: {nav!r}"
+
+
+def _no_page_not_found(pg) -> None:
+    expect(pg.locator('[data-testid="stMain"] h1').first).to_be_visible(timeout=90_000)
+    wait_idle(pg)
+    expect(pg.locator('[role="dialog"]')).to_have_count(0)
+    assert_no_exception(pg)
+
+
+def test_every_address_the_app_shows_opens_cleanly_in_a_fresh_browser(browser, app_url, first_visit):
+    """Every link of the sidebar and of the home page, and /home (typed or shared by a teacher),
+    opened in a brand-new browser after the server's first visit: no "Page not found" dialog."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+    context.set_default_timeout(60_000)
+    try:
+        pg = context.new_page()
+        open_page(pg, "/")
+        hrefs = pg.eval_on_selector_all(
+            '[data-testid="stSidebarNav"] a[href], [data-testid="stMain"] a[href]',
+            "links => links.map(a => a.getAttribute('href'))")
+        paths = {"/home", "/home?from=a-teacher"} | {
+            "/" + h.split("://", 1)[-1].split("/", 1)[-1] for h in hrefs if h.startswith(app_url) or h.startswith("/")}
+        assert len(paths) >= 10, paths  # nine pages and the lab demo link at least
+        for path in sorted(paths):
+            fresh = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+            try:
+                one = fresh.new_page()
+                one.set_default_timeout(60_000)
+                one.goto(path)
+                _no_page_not_found(one)
+            except AssertionError as exc:
+                raise AssertionError(f"{path}: {exc}") from exc
+            finally:
+                fresh.close()
+    finally:
+        context.close()

@@ -1,0 +1,107 @@
+"""Identity in a real browser: a browser keeps who it is across a reload (its cookie), a nickname
+belongs to the browser that took it, and another browser can neither take it nor see its answers."""
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import click_button, key, open_page, shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def sidebar(page: Page):
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def take_nickname(page: Page, name: str) -> None:
+    key(page, "identity_name").locator("input").fill(name)
+    sidebar(page).get_by_role("button", name=re.compile("Keep my answers under this name|Rename")).click()
+    wait_idle(page)
+
+
+def known_count(page: Page) -> str:
+    open_page(page, "/flashcards", "Known:")
+    return re.search(r"Known: (\d+) of", page.locator('[data-testid="stMain"]').inner_text()).group(1)
+
+
+def mark_first_card_known(page: Page) -> None:
+    open_page(page, "/flashcards", "Known:")
+    click_button(page, "card_flip")
+    wait_idle(page)
+    click_button(page, "card_known")
+    wait_idle(page)
+
+
+@pytest.fixture
+def second_browser(browser, app_url):
+    """Another browser (its own cookies), as a classmate on another machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_an_unnamed_browser_keeps_its_answers_across_a_reload_and_is_told_so(page, second_browser):
+    open_page(page, "/flashcards", "Known:")
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text("kept for this browser only")
+    expect(sidebar(page)).to_contain_text("Not saved under a name")
+    mark_first_card_known(page)
+    assert known_count(page) == "1"
+    page.reload()
+    assert known_count(page) == "1"  # same browser after a reload: same anonymous progress
+    assert known_count(second_browser) == "0"  # no shared "guest": another browser starts empty
+
+
+def test_a_nickname_survives_a_reload_and_cannot_be_taken_by_another_browser(page, second_browser):
+    name = f"ada-{uuid.uuid4().hex[:6]}"
+    open_page(page, "/")
+    take_nickname(page, name)
+    expect(sidebar(page)).to_contain_text(f"now kept under “{name}”")
+    expect(sidebar(page).locator('[data-testid="stCode"]')).to_contain_text(re.compile(r"\w{4}-\w{4}-\w{4}"))
+    shot(page, "identity-nickname-taken")
+    mark_first_card_known(page)
+
+    page.reload()
+    wait_idle(page)
+    expect(sidebar(page)).to_contain_text(f"{name} · your answers are saved under this name")
+    assert known_count(page) == "1"
+    open_page(page, "/progress")
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text(f"Progress saved for {name}")
+
+    other = second_browser
+    open_page(other, "/")
+    take_nickname(other, name.upper())
+    expect(sidebar(other)).to_contain_text("is taken by another browser")
+    expect(sidebar(other)).to_contain_text("Not saved under a name")
+    shot(other, "identity-nickname-refused")
+    open_page(other, "/progress")
+    expect(other.locator('[data-testid="stMain"]')).to_contain_text("No progress yet for this browser")
+    assert known_count(other) == "0"
+
+
+def test_a_recovery_code_moves_the_nickname_to_another_browser_once(page, second_browser):
+    name = f"bo-{uuid.uuid4().hex[:6]}"
+    open_page(page, "/")
+    take_nickname(page, name)
+    code = sidebar(page).locator('[data-testid="stCode"]').inner_text().strip()
+    mark_first_card_known(page)
+
+    phone = second_browser
+    open_page(phone, "/")
+    sidebar(phone).get_by_text("Move my nickname here").click()
+    key(phone, "identity_recover_name").locator("input").fill(name)
+    key(phone, "identity_recover_code").locator("input").fill(code.lower())
+    sidebar(phone).get_by_role("button", name="Move it to this browser").click()
+    wait_idle(phone)
+    expect(sidebar(phone)).to_contain_text(f"“{name}” is now on this browser")
+    phone.reload()
+    wait_idle(phone)
+    expect(sidebar(phone)).to_contain_text(f"{name} · your answers are saved under this name")
+    assert known_count(phone) == "1"  # the answers came along
+
+    page.reload()  # the first browser no longer holds the name, nor sees its answers
+    wait_idle(page)
+    expect(sidebar(page)).to_contain_text("Not saved under a name")
+    assert known_count(page) == "0"

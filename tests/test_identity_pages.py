@@ -1,0 +1,102 @@
+"""The identity box of the app frame under AppTest: take a nickname, be refused someone else's,
+move one with its recovery code; and the note while answers are not kept under a name."""
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.progress import ProgressStore
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def db(tmp_path, monkeypatch):
+    path = str(tmp_path / "progress.sqlite3")
+    monkeypatch.setenv("FTLAB_DB", path)
+    st.cache_resource.clear()
+    return path
+
+
+def browser() -> AppTest:
+    """A new browser (no cookie yet) on the home page."""
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def submit(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def claim(at: AppTest, name: str) -> AppTest:
+    at.text_input("identity_name").input(name)
+    label = "Rename" if "Rename" in [b.label for b in at.button] else "Keep my answers under this name"
+    return submit(at, label)
+
+
+def sidebar_text(at: AppTest) -> str:
+    return "\n".join(str(e.value) for kind in ("markdown", "success", "error", "warning", "code")
+                     for e in getattr(at.sidebar, kind))
+
+
+def shown_code(at: AppTest) -> str:
+    return at.sidebar.code[0].value
+
+
+def test_a_new_browser_is_told_its_answers_are_not_kept_under_a_name():
+    at = browser()
+    assert "Not saved under a name" in sidebar_text(at)
+    at.switch_page("pages/flashcards.py").run()
+    assert any("kept for this browser only" in c.value for c in at.caption)
+
+
+def test_claim_then_another_browser_is_refused_the_name(db):
+    ada = claim(browser(), "ada")
+    assert "now kept under “ada”" in sidebar_text(ada)
+    assert ada.session_state["learner"] == "ada"
+    code = shown_code(ada)
+    assert len(code) == 14  # shown once, to write down
+
+    ada.switch_page("pages/flashcards.py").run()
+    ada.button("card_flip").click().run()
+    ada.button("card_known").click().run()
+    assert not any("kept for this browser only" in c.value for c in ada.caption)
+
+    other = claim(browser(), "Ada")
+    assert "taken by another browser" in sidebar_text(other)
+    assert other.session_state["learner"].startswith("browser:")
+    other.switch_page("pages/progress.py").run()
+    assert any("No progress yet for this browser" in i.value for i in other.info)
+    assert len(ProgressStore(db).card_statuses("ada")) == 1
+
+
+def test_recovery_code_moves_the_name_to_another_browser(db):
+    laptop = claim(browser(), "ada")
+    code = shown_code(laptop)
+    phone = browser()
+    phone.text_input("identity_recover_name").input("ada")
+    phone.text_input("identity_recover_code").input(code)
+    submit(phone, "Move it to this browser")
+    assert phone.session_state["learner"] == "ada"
+    assert "now on this browser" in sidebar_text(phone)
+    assert shown_code(phone) != code  # the next code, for the next move
+
+    laptop.run()  # the laptop's next run finds it no longer holds the name
+    assert laptop.session_state["learner"].startswith("browser:")
+    assert "Not saved under a name" in sidebar_text(laptop)
+
+
+def test_a_bad_nickname_is_refused_with_a_reason():
+    at = claim(browser(), "<b>ada</b>")
+    assert "Use up to 40 letters" in sidebar_text(at)
+    assert at.session_state["learner"].startswith("browser:")
+
+
+def test_a_nickname_with_underscores_is_shown_as_typed():
+    at = claim(browser(), "_ada_")
+    assert at.session_state["learner"] == "_ada_"
+    assert "**👤 \\_ada\\_**" in sidebar_text(at)  # escaped: not rendered as italics
