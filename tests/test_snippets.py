@@ -59,8 +59,9 @@ BUGS: dict[str, Bug] = dict([
     _pitfall("pitfall-bn-train-mode", holds="not torch.equal(before, bn.running_mean)"),
     # eval() does not freeze anything: the backbone still moves.
     _pitfall("pitfall-eval-is-not-freezing", holds="not torch.equal(before, net.features[0][0].weight)"),
-    # One learning rate of 1e-2 for every pretrained weight: early filters move by more than 5%.
-    _pitfall("pitfall-high-lr-all-layers", holds="drift > 0.05"),
+    # One learning rate of 1e-2 for every pretrained weight: early filters move by about 4% in
+    # 3 steps (measured), where the head-only twin leaves them exactly as they were.
+    _pitfall("pitfall-high-lr-all-layers", holds="drift > 0.02"),
     # Keras 3: trainable changed after compile(); the optimizer refuses weights it was not built for.
     _pitfall("pitfall-keras-no-recompile", raises="ValueError", match="Unknown variable"),
     # Keras: inner layers set trainable while base.trainable is False: only the head trains.
