@@ -64,8 +64,9 @@ BUGS: dict[str, Bug] = dict([
     _pitfall("pitfall-high-lr-all-layers", holds="drift > 0.02"),
     # Keras 3: trainable changed after compile(); the optimizer refuses weights it was not built for.
     _pitfall("pitfall-keras-no-recompile", raises="ValueError", match="Unknown variable"),
-    # Keras: inner layers set trainable while base.trainable is False: only the head trains.
-    _pitfall("pitfall-keras-unfreeze-order", holds="len(model.trainable_weights) == 2"),
+    # Keras 3: inner layers set trainable while base.trainable is False: the base says frozen, the
+    # model trains 22 tensors anyway (tf.keras 2 would train only the head's 2).
+    _pitfall("pitfall-keras-unfreeze-order", holds="not base.trainable and len(model.trainable_weights) > 2"),
     # Keras 3: training=False in the graph is overridden by fit(); BatchNorm statistics move.
     _pitfall("pitfall-keras-bn-training-arg", holds="not np.allclose(before, after)"),
 ])
@@ -137,7 +138,7 @@ def test_no_tensorflow_imports():
     """Keras snippets are Keras 3 code (`import keras`), which runs on any backend."""
     for key, code in SNIPPETS.items():
         assert not re.search(r"^\s*(import tensorflow|from tensorflow)", code, re.M), key
-        assert "tf.keras" not in code.replace("# tf.keras", ""), key
+        assert "tf.keras" not in re.sub(r"#.*", "", code), key   # comments may compare versions
 
 
 @pytest.mark.parametrize("key", sorted(SNIPPETS))
@@ -154,3 +155,57 @@ def test_snippet(results, key):
         assert r["check"] is True, f"{key} should show its bug ({bug.holds}) but got {r['check']}"
     elif _check_for(key):
         assert r["check"] is False, f"{key} is the correct twin but shows the bug ({_check_for(key)}): {r['check']}"
+
+
+# --------------------------------------------------------------------------- examples/ scripts
+
+
+def _image_folder(root: Path) -> Path:
+    """Two classes of 5 tiny images each; one greyscale file, as real folders often have."""
+    from PIL import Image
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(("cats", "dogs")):
+        (root / name).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 120, (40, 40, 3)) + 120 * c
+            img = Image.fromarray(pixels.astype("uint8"))
+            (img.convert("L") if i == 0 else img).save(root / name / f"{i}.png")
+    return root
+
+
+def _run_example(script: str, args: list[str], env_extra: dict | None = None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, str(ROOT / "examples" / script), *args], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_pytorch_example_trains_and_saves(tmp_path):
+    data, out = _image_folder(tmp_path / "images"), tmp_path / "model.pt"
+    proc = _run_example("finetune_pytorch.py", ["--data", str(data), "--out", str(out), "--epochs-head", "1",
+                                                "--epochs-finetune", "1", "--image-size", "64", "--batch-size", "4"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "head epoch 1" in proc.stdout and "fine-tune epoch 1" in proc.stdout
+    import torch
+    saved = torch.load(out, weights_only=False)
+    assert saved["classes"] == ["cats", "dogs"]
+    assert saved["state_dict"]["classifier.1.weight"].shape == (2, 1280)
+
+
+def test_keras_example_trains_and_saves(tmp_path):
+    data, out = _image_folder(tmp_path / "images"), tmp_path / "model.keras"
+    proc = _run_example("finetune_keras.py", ["--data", str(data), "--out", str(out), "--weights", "none",
+                                              "--epochs-head", "1", "--epochs-finetune", "1",
+                                              "--image-size", "64", "--batch-size", "4"],
+                        {"KERAS_BACKEND": "torch"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "head epoch 1" in proc.stdout and "fine-tune epoch 1" in proc.stdout
+    assert out.is_file() and out.stat().st_size > 1_000_000   # MobileNetV2 weights are in it
+
+
+@pytest.mark.parametrize("script", ["finetune_pytorch.py", "finetune_keras.py"])
+def test_examples_explain_a_missing_folder(tmp_path, script):
+    proc = _run_example(script, ["--data", str(tmp_path / "nowhere")], {"KERAS_BACKEND": "torch"})
+    assert proc.returncode != 0
+    assert "No folder at" in proc.stderr and "Traceback" not in proc.stderr
