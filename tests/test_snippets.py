@@ -105,10 +105,9 @@ def _run(snippets: dict[str, str], tmp: Path, keras: bool) -> dict[str, dict]:
         return {}
     src, dst = tmp / f"in-{keras}.json", tmp / f"out-{keras}.json"
     src.write_text(json.dumps([{"key": k, "code": c, "check": _check_for(k)} for k, c in snippets.items()]))
-    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(ROOT)} if keras else dict(os.environ)
+    env = {**os.environ, "KERAS_BACKEND": "torch"} if keras else dict(os.environ)
     args = [sys.executable, str(RUNNER), str(src), str(dst)] + (["keras"] if keras else [])
-    proc = subprocess.run(args, env=env,
-                          capture_output=True, text=True, timeout=60 * 15)
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60 * 15)
     results = {r["key"]: r for r in json.loads(dst.read_text())} if dst.exists() else {}
     for key in snippets:
         results.setdefault(key, {"error": {"type": "RunnerCrashed", "message": proc.stderr[-2000:]},
@@ -132,6 +131,16 @@ def test_bug_table_names_real_snippets():
         assert key in SNIPPETS, f"BUGS names {key}, which is not a lesson snippet"
         assert bug.twin is None or bug.twin in SNIPPETS, bug.twin
         assert (bug.raises is None) != (bug.holds is None), key
+
+
+def test_runner_reports_missing_names_and_blocks_the_network(tmp_path):
+    """The harness itself can fail: an undefined name and a download attempt are both reported."""
+    out = _run({"undefined": "model.eval()",
+                "download": "import socket\nsocket.create_connection(('pypi.org', 443), timeout=5)",
+                "fine": "import torch\nx = torch.zeros(2)"}, tmp_path, keras=False)
+    assert out["undefined"]["error"]["type"] == "NameError"
+    assert out["download"]["error"]["type"] == "OSError" and "offline" in out["download"]["error"]["message"]
+    assert out["fine"]["error"] is None
 
 
 def test_no_tensorflow_imports():
