@@ -37,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="'imagenet' downloads the pretrained weights once; 'none' starts from random ones")
     p.add_argument("--epochs-head", type=int, default=5, help="stage 1: new head, base frozen")
     p.add_argument("--epochs-finetune", type=int, default=5, help="stage 2: top of the base unfrozen")
-    p.add_argument("--unfreeze-layers", type=int, default=30, help="how many of the base's 154 layers stage 2 trains")
+    p.add_argument("--unfreeze-layers", type=int, default=30, help="how many of the base's 155 layers stage 2 trains")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--image-size", type=int, default=224, help="96, 128, 160, 192 or 224 for ImageNet weights")
     p.add_argument("--val-fraction", type=float, default=0.2, help="share of images held out for validation")

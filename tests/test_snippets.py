@@ -72,6 +72,26 @@ BUGS: dict[str, Bug] = dict([
 ])
 
 
+# What some correct snippets say in their comments, checked (an expression True after the snippet ran).
+CLAIMS: dict[str, str] = {
+    "concepts:pretrained-models:keras": "base.output_shape == (None, 3, 3, 1280)",
+    "concepts:freezing-layers:keras": "len(model.trainable_weights) == 2",
+    "concepts:which-layers:keras": "len(base.layers) == 155 and not any("
+                                   "l.trainable for l in base.layers if isinstance(l, keras.layers.BatchNormalization))",
+    "concepts:replace-head:pytorch": "tuple(model(torch.randn(1, 3, 64, 64)).shape) == (1, 5)",
+    "concepts:batchnorm-frozen:pytorch": "not model.features[1].conv[2].training and model.features[18][1].training",
+    "concepts:batchnorm-frozen:keras": "not keras.ops.convert_to_numpy(bn.moving_mean).any()",
+    "concepts:trainable-vs-training:keras": "len(dense.trainable_weights) == 0",
+    "concepts:trainable-vs-training:pytorch": "not model.features[0][1].training",
+    "concepts:gradual-unfreezing:keras": "len(model.trainable_weights) > 2 and base.trainable",
+    "pitfalls:pitfall-greyscale-channels:correct_code": "tuple(x.shape) == (3, 224, 224)",
+    "concepts:pretrained-models:pytorch": "weights.meta['categories'][:3] == ['tench', 'goldfish', 'great white shark']",
+    "practice:practice-sum-requires-grad:code": "sum(w.requires_grad for w in net.parameters()) == 0",
+    # memorises labels that are pure noise: what the missing validation set would have revealed
+    "pitfalls:pitfall-no-validation:wrong_code": "(head(x).argmax(1) == y).float().mean().item() == 1.0",
+}
+
+
 def _code_fields(item) -> list[str]:
     names = [f.name for f in dataclasses.fields(item)]
     return [n for n in names if n in ("code", "pytorch", "keras") or n.endswith("_code")]
@@ -95,6 +115,8 @@ def is_keras(code: str) -> bool:
 
 
 def _check_for(key: str) -> Optional[str]:
+    if key in CLAIMS:
+        return CLAIMS[key]
     if key in BUGS:
         return BUGS[key].holds
     return next((b.holds for b in BUGS.values() if b.twin == key), None)
@@ -131,6 +153,8 @@ def test_bug_table_names_real_snippets():
         assert key in SNIPPETS, f"BUGS names {key}, which is not a lesson snippet"
         assert bug.twin is None or bug.twin in SNIPPETS, bug.twin
         assert (bug.raises is None) != (bug.holds is None), key
+    for key in CLAIMS:
+        assert key in SNIPPETS and key not in BUGS and not any(b.twin == key and b.holds for b in BUGS.values()), key
 
 
 def test_runner_reports_missing_names_and_blocks_the_network(tmp_path):
@@ -160,7 +184,9 @@ def test_snippet(results, key):
         assert r["error"]["type"] == bug.raises and bug.match in r["error"]["message"], (key, r["error"])
         return
     assert r["error"] is None, f"{key} raised {r['error']['type']}: {r['error']['message']}"
-    if bug:
+    if key in CLAIMS:
+        assert r["check"] is True, f"{key} does not do what its comments say ({CLAIMS[key]}): {r['check']}"
+    elif bug:
         assert r["check"] is True, f"{key} should show its bug ({bug.holds}) but got {r['check']}"
     elif _check_for(key):
         assert r["check"] is False, f"{key} is the correct twin but shows the bug ({_check_for(key)}): {r['check']}"
