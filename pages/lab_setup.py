@@ -87,7 +87,8 @@ def preset_picker(presenter: bool) -> None:
                  format_func=lambda i: PRESETS[i].title if i else "— your own setup —",
                  help="Loads the preset's settings into the form (its first run, for a multi-run demo).")
     pid = st.session_state.get(S.K_PRESET)
-    if pid in PRESETS and not presenter:
+    if pid in PRESETS and not presenter and not PRESETS[pid].demo:
+        # A demo's text gives its result away: it is shown after "Run all", under the learner's prediction.
         st.caption(f"**What to watch for:** {PRESETS[pid].watch_for}")
 
 
@@ -212,6 +213,10 @@ def layers_section(num_classes: int) -> None:
     m3.metric("Trainable share", f"{100 * trainable / max(1, total):.1f}%")
     if not opened:
         st.warning("Every group is frozen, the new head too: nothing can learn. Switch on at least the head.")
+    elif HEAD not in opened:
+        st.warning("The new head is frozen: it keeps its random weights, so its outputs cannot learn your "
+                   "classes; the open groups can only bend their features towards a random classifier. "
+                   "Switch on the **head**.", icon="🧊")
     st.plotly_chart(charts.params_figure([(c.name, c.total, c.trainable) for c in counts]), config=PLOT_CONFIG,
                     key="lab_params_chart")
 
@@ -240,6 +245,20 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
                           on_click=use_suggested_lr)
             st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
                        f"a value a little lower is often safer.")
+    _override_note(ss)
+
+
+def _override_note(ss) -> None:
+    """Per-group rates replace the global one for their groups: say so where the global slider is."""
+    if not ss.get(S.K_DISC):
+        return
+    own = {g: ss[S.group_lr_key(g)] for g in S.selected_groups(ss) if ss[S.group_lr_key(g)] != ss[S.K_LR]}
+    if own:
+        rest = [g for g in S.selected_groups(ss) if g not in own]
+        st.warning("Per-group rates override the global learning rate for "
+                   + ", ".join(f"{g} ({_fmt_lr(v)})" for g, v in own.items())
+                   + (f"; the global {_fmt_lr(ss[S.K_LR])} applies only to {', '.join(rest)}." if rest else
+                      f": the global {_fmt_lr(ss[S.K_LR])} applies to no group."), icon="🎚️")
 
 
 def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:

@@ -61,7 +61,8 @@ def test_preset_query_parameter_loads_the_preset():
     assert all(at.toggle(key=f"lab_group_{g}").value for g in PRESETS["lr-too-high"].config.trainable)
     assert at.slider(key="lab_epochs").value == 6
     assert at.button(key="lab_run_all") is not None  # a demo offers all its variants
-    assert at.query_params["preset"] == "lr-too-high" and at.query_params["lr"] == "0.1"
+    # the link names the preset and only what differs from it
+    assert {k: at.query_params[k] for k in at.query_params} == {"preset": "lr-too-high"}
     assert not at.warning
 
 
@@ -330,3 +331,64 @@ def test_only_setup_values_are_saved_for_a_return_to_the_lab():
     S.init_state(fresh)  # widget values come back; defaults fill the rest
     assert fresh["lab_lr"] == 1e-2 and fresh["lab_group_stem"] is True and fresh["lab_model"] == "mobilenet_v2"
     assert "lab_clear_history" not in fresh
+
+
+def _config_of(at):
+    from pages import lab_state as S
+
+    return S.config_from_state(at.session_state)
+
+
+def _setups():
+    """Widget gestures a learner makes; each ends in a setup a link must reproduce exactly."""
+    def scratch_then_lastk(at):  # issue 10: a freeze change after a preset was lost in the link
+        at.selectbox(key="lab_preset").set_value("pretrained-vs-scratch")
+        run_ok(at)
+        at.button(key="lab_fz_lastk").click()
+
+    def gradual_then_full(at):  # the preset's schedule must not come back
+        at.selectbox(key="lab_preset").set_value("gradual-unfreeze")
+        run_ok(at)
+        at.button(key="lab_fz_full").click()
+
+    def discriminative_then_off(at):  # nor its per-group rates
+        at.selectbox(key="lab_preset").set_value("discriminative-lr")
+        run_ok(at)
+        at.toggle(key="lab_discriminative").set_value(False)
+
+    def other_model_head_only(at):
+        at.selectbox(key="lab_preset").set_value("lr-too-high")
+        run_ok(at)
+        at.selectbox(key="lab_model").set_value("resnet18")
+        run_ok(at)
+        at.button(key="lab_fz_head").click()
+
+    def plain_edits(at):
+        at.slider(key="lab_epochs").set_value(3)
+        at.toggle(key="lab_group_stem").set_value(True)
+        at.select_slider(key="lab_lr").set_value(1e-2)
+
+    return [scratch_then_lastk, gradual_then_full, discriminative_then_off, other_model_head_only, plain_edits]
+
+
+def test_a_link_reproduces_exactly_what_its_sender_saw():
+    for gesture in _setups():
+        sender = run_ok(lab_page())
+        gesture(sender)
+        run_ok(sender)
+        sent = _config_of(sender)
+        trainable = metrics(sender)["Trainable parameters"]
+        link = {k: sender.query_params[k] for k in sender.query_params}
+        receiver = run_ok(lab_page(link))  # a fresh session opening the copied address
+        assert _config_of(receiver) == sent, (gesture.__name__, link)
+        assert metrics(receiver)["Trainable parameters"] == trainable, gesture.__name__
+        assert not receiver.warning, (gesture.__name__, [w.value for w in receiver.warning])
+
+
+def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
+    sender = run_ok(lab_page({"preset": "pretrained-vs-scratch"}))
+    sender.button(key="lab_fz_lastk").click()
+    run_ok(sender)
+    assert sender.query_params["train"] == "stage5,stage6,head"
+    receiver = run_ok(lab_page({k: sender.query_params[k] for k in sender.query_params}))
+    assert count(metrics(receiver)["Trainable parameters"]) == 1_694_154
