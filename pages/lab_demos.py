@@ -51,7 +51,6 @@ def duration_line(pid: str) -> str:
 
 def demo_controls(pid: str, key: str) -> None:
     """The prediction, the expected duration and the Run all / Replay buttons of one demo."""
-    ss = st.session_state
     preset = PRESETS[pid]
     labels = [label for label, _ in preset.runs]
     st.markdown("🔮 **Predict first: which run wins, and by how much?**")
@@ -63,18 +62,25 @@ def demo_controls(pid: str, key: str) -> None:
     stored = demo_store.load(pid, preset.runs)
     run_key = "lab_run_all" if key == "lab" else f"lab_demo_run_{pid}"
     cols = st.columns(2 if stored else 1)
-    if stored is not None and cols[1].button("⚡ Replay the measured result", key=f"{run_key}_replay",
-                                             disabled=not ready, type="primary", width="stretch"):
-        ss[PREDICTION] = (pid, winner, margin)
-        ss[S.K_PRESET] = pid
-        live.replay(pid, stored)
-    if cols[0].button(f"▶ Run all {len(labels)} variants live ({' vs '.join(labels)})", key=run_key,
-                      disabled=not ready, width="stretch"):
-        ss[PREDICTION] = (pid, winner, margin)
-        ss[S.K_PRESET] = pid
-        live.submit_demo(pid, preset.runs)
+    if stored is not None:
+        cols[1].button("⚡ Replay the measured result", key=f"{run_key}_replay", disabled=not ready, type="primary",
+                       width="stretch", on_click=_start, args=(pid, winner, margin, True))
+    cols[0].button(f"▶ Run all {len(labels)} variants live ({' vs '.join(labels)})", key=run_key,
+                   disabled=not ready, width="stretch", on_click=_start, args=(pid, winner, margin, False))
     if not ready:
         st.caption("Answer both questions to unlock the runs: a prediction you commit to makes the result stick.")
+
+
+def _start(pid: str, winner: str, margin: str | None, from_store: bool) -> None:
+    """Button callback (runs before the script, so it may load the demo's first run into the form)."""
+    ss = st.session_state
+    ss[PREDICTION] = (pid, winner, margin)
+    _load_demo(pid)
+    stored = demo_store.load(pid, PRESETS[pid].runs) if from_store else None
+    if stored is not None:
+        live.replay(pid, stored)
+    else:
+        live.submit_demo(pid, PRESETS[pid].runs)
 
 
 def demo_list(expanded: bool) -> None:

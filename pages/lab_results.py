@@ -27,11 +27,12 @@ def render_results(result: RunResult | None, key_prefix: str, data=None, name: s
         render_downloads(result, key_prefix, name)
 
 
-def _data(result: RunResult, data):
+def _data(result: RunResult, data, warn: bool = True):
     try:
         return analysis.data_for(result, data)
     except DataError as exc:
-        st.warning(f"{exc} The scores below still hold; the image gallery is skipped.")
+        if warn:
+            st.warning(f"{exc} The scores below still hold; the image gallery is skipped.")
         return None
 
 
@@ -50,7 +51,7 @@ def render_scores(result: RunResult | None, key_prefix: str, data=None) -> bool:
 
 
 def render_photo(result: RunResult, key_prefix: str, data=None) -> None:
-    _own_photo(result, _data(result, data) if result.model is not None else None, key_prefix)
+    _own_photo(result, _data(result, data, warn=False) if result.model is not None else None, key_prefix)
 
 
 def render_downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
