@@ -34,6 +34,7 @@ LAB_PRESET_IDS: Tuple[str, ...] = (
     "bn-train-mode",
     "gradual-unfreeze",
     "discriminative-lr",
+    "head-frozen",  # the frozen-new-head pitfall, shown as the Lab refuses it
 )
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "lessons"

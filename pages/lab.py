@@ -87,7 +87,7 @@ with col_model:
     setup.model_section(advanced)
 
 st.subheader("Layers")
-setup.layers_section(num_classes)
+setup.layers_section(num_classes, projector)
 
 
 def current_config():

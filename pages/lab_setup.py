@@ -175,7 +175,7 @@ def model_section(advanced: bool) -> None:
         st.number_input("Seed", 0, 2**31 - 1, key=S.K_SEED, help="Same seed, same split and same start.")
 
 
-def layers_section(num_classes: int) -> None:
+def layers_section(num_classes: int, projector: bool = False) -> None:
     ss = st.session_state
     groups = S.groups_of(ss[S.K_MODEL])
     st.markdown("**Which layers train?** Frozen groups keep their pretrained weights.")
@@ -217,8 +217,8 @@ def layers_section(num_classes: int) -> None:
         st.warning("The new head is frozen: it keeps its random weights, so its outputs cannot learn your "
                    "classes; the open groups can only bend their features towards a random classifier. "
                    "Switch on the **head**.", icon="🧊")
-    st.plotly_chart(charts.params_figure([(c.name, c.total, c.trainable) for c in counts]), config=PLOT_CONFIG,
-                    key="lab_params_chart")
+    fig = charts.params_figure([(c.name, c.total, c.trainable) for c in counts])
+    st.plotly_chart(charts.projector(fig) if projector else fig, config=PLOT_CONFIG, key="lab_params_chart")
 
 
 def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:

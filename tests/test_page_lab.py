@@ -327,6 +327,8 @@ def test_every_preset_survives_the_form_and_the_link():
             assert S.config_from_state(ss) == cfg, (pid, label)
             back, _, ignored = S.config_from_query(S.config_to_query(cfg))
             assert back == cfg and not ignored, (pid, label)
+    from core.lessons import LAB_PRESET_IDS
+    assert set(LAB_PRESET_IDS) == set(PRESETS)  # lessons may link to every preset, and only to those
     ss = {}
     S.apply_config(ss, PRESETS["gradual-unfreeze"].config)
     assert S.schedule(ss) == {1: ["head"], 3: ["stage6"], 5: ["stage5"]}
