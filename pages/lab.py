@@ -22,15 +22,20 @@ PROJECTOR_CSS = """<style>
 [data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] li { font-size: 1.45rem !important; }
 [data-testid="stMain"] h1 { font-size: 3rem !important; }
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.1rem !important; }
-[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 3rem !important; line-height: 1.2 !important; }
-[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { font-size: 1.4rem !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] * {
+  font-size: 3rem !important; line-height: 1.2 !important; }
+[data-testid="stMain"] [data-testid="stMetricLabel"], [data-testid="stMain"] [data-testid="stMetricLabel"] * {
+  font-size: 1.4rem !important; }
 [data-testid="stSidebar"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { padding-left: 1.5rem !important; padding-right: 1.5rem !important; max-width: 100% !important; }
 </style>"""
 # The Start/Stop bar stays in view while the learner scrolls the setup or the results.
 RUNBAR_CSS = """<style>
-.st-key-lab_runbar { position: sticky; top: 3.75rem; z-index: 50; background: var(--background-color, #fff);
-  background-color: rgb(255 255 255 / 0.97); border-bottom: 1px solid rgba(49,51,63,0.2); padding: 0.4rem 0; }
+/* Sticky on the bar's layout wrapper: the bar alone is exactly as tall as its wrapper, so it had
+   no room to stick in; the wrapper's parent is the whole page. */
+[data-testid="stLayoutWrapper"]:has(> .st-key-lab_runbar) { position: sticky; top: 3.75rem; z-index: 50; }
+.st-key-lab_runbar { background-color: rgb(255 255 255 / 0.97); border-bottom: 1px solid rgba(49,51,63,0.2);
+  padding: 0.4rem 0; }
 </style>"""
 
 ss = st.session_state
@@ -51,7 +56,7 @@ if projector:
     st.html(PROJECTOR_CSS)
 st.html(RUNBAR_CSS)
 
-head, mode = st.columns([4, 1], vertical_alignment="bottom")
+head, mode = st.columns([3, 1], vertical_alignment="bottom")
 head.title("🧪 Lab")
 mode.toggle("Projector mode", key=S.K_PRESENTER,
             help="For a class: large type and charts, one chart at a time, the demos with predictions; "
