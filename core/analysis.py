@@ -272,6 +272,9 @@ def run_verdict(status: str, epochs: list[dict], num_classes: int, cfg, message:
     final = final_epoch(status, epochs, best_epoch)
     chance, acc = chance_level(num_classes), final["val_acc"]
     notes = tuple(n for n in [best_vs_final(status, epochs, best_epoch)] if n)
+    if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
+        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).",
+                       notes)
     if acc <= chance + CHANCE_MARGIN:
         return Verdict("error", f"about chance: validation accuracy {acc:.1%}, and guessing among "
                                 f"{num_classes} classes scores {chance:.0%}. The model is no better than a "
@@ -282,7 +285,7 @@ def run_verdict(status: str, epochs: list[dict], num_classes: int, cfg, message:
                                   f"{above}.", notes)
     if status == "early_stopped":
         return Verdict("success", f"{message} Validation accuracy **{acc:.1%}**, {above}.", notes)
-    return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%}.", notes)
+    return Verdict("info", message, notes)
 
 
 def compare_finals(runs: list[tuple[str, float]]) -> str:

@@ -152,7 +152,7 @@ def test_two_runs_compare_exports_sticky_bar_and_the_models_view(page):
     assert first_name != second_name and first_name.endswith(".csv"), (first_name, second_name)
 
     # The Compare chart picks up the new run without the learner re-selecting it.
-    tags = key(page, "lab_compare").locator('[data-baseweb="tag"]')
+    tags = key(page, "lab_compare").locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]')
     expect(tags).to_have_count(2)
     expect(key(page, "lab_history_overlay").locator(".scatterlayer .trace")).to_have_count(2)
 
