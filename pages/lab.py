@@ -26,7 +26,6 @@ PROJECTOR_CSS = """<style>
   font-size: 3rem !important; line-height: 1.2 !important; }
 [data-testid="stMain"] [data-testid="stMetricLabel"], [data-testid="stMain"] [data-testid="stMetricLabel"] * {
   font-size: 1.4rem !important; }
-[data-testid="stSidebar"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { padding-left: 1.5rem !important; padding-right: 1.5rem !important; max-width: 100% !important; }
 </style>"""
 # The Start/Stop bar stays in view while the learner scrolls the setup or the results.
@@ -125,7 +124,7 @@ with bar:
     elif cfg is not None:
         go, note = st.columns([1, 4], vertical_alignment="center")
         with note:
-            setup.estimate_caption(cfg, num_classes)
+            setup.estimate_caption(cfg, num_classes, short=projector)
         if go.button("Start training", key="lab_start", type="primary", icon="▶️", width="stretch"):
             if cfg.dataset == S.UPLOAD and data is None:
                 st.error("Upload a zip of class folders first (or pick another dataset).", icon="🗂️")

@@ -338,7 +338,7 @@ def show_outcome(snap: JobSnapshot) -> None:
         st.caption(f"⭐ {note}")
 
 
-def _tabs(projector: bool):
+def _tabs():
     names = ["📈 Curves", "🔎 Scores and mistakes", "📷 Try your own photo", "💾 Export"]
     return st.tabs(names, key="lab_result_tabs")
 
@@ -363,7 +363,7 @@ def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = 
     drawn = [s for s in snaps if s.epochs]
     if not drawn:
         return
-    curves_tab, scores_tab, photo_tab, export_tab = _tabs(projector)
+    curves_tab, scores_tab, photo_tab, export_tab = _tabs()
     results = st.session_state.get(RESULTS, {})
     with curves_tab:
         focus = _pick_run(drawn, "lab_end_pick_curves")

@@ -293,9 +293,12 @@ def training_section(advanced: bool) -> None:
                   help="requires_grad=False does not stop BatchNorm's running statistics; eval mode does.")
 
 
-def estimate_caption(cfg: TrainConfig, num_classes: int) -> None:
+def estimate_caption(cfg: TrainConfig, num_classes: int, short: bool = False) -> None:
     device = resolve_device("auto").type
     est = estimate_config(cfg, cfg.per_class * num_classes, cfg.val_per_class * num_classes, device)
+    if short:  # projector mode: the figure, not the fine print
+        st.caption(f"⏱️ Estimated run time: **{est.describe()}** on this {device.upper()}.")
+        return
     how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
     st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
                f"estimate from measured speeds, corrected by this server's finished runs; other work on the "
