@@ -96,6 +96,15 @@ def load(preset_id: str, runs) -> StoredDemo | None:
     """The stored record of these runs, or None (never measured, other code, unreadable file)."""
     path = _path(preset_id, runs)
     try:
+        return _read(path, path.stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=64)
+def _read(path: Path, mtime_ns: int) -> StoredDemo | None:
+    """Parsed once per file version: the Lab asks for every demo on each rerun (~10 ms a parse)."""
+    try:
         raw = json.loads(path.read_text())
         return StoredDemo(raw["preset_id"], float(raw["measured_at"]), raw["device"], tuple(
             StoredRun(r["label"], TrainConfig.from_dict(r["config"]), r["status"], r["message"], r["epochs"],
@@ -120,6 +129,7 @@ def save(preset_id: str, runs: list[StoredRun], device: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump(record, fh, default=str)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600: a server run by another user must still read it
     os.replace(tmp, path)
     return path
 

@@ -42,11 +42,12 @@ def _classes(dataset: str) -> int:
 
 
 def duration_line(pid: str) -> str:
-    seconds, how = expected_seconds(pid)
     stored = demo_store.load(pid, PRESETS[pid].runs)
     if stored is not None:
-        return f"⏱️ Live: about {demo_store.duration(seconds)} ({stored.describe()}). ⚡ Replay: instant."
-    return f"⏱️ Live: about {demo_store.duration(seconds)} ({how}; run it once, or `./ftlab prepare-demos`, for an instant replay)."
+        return f"⏱️ Live: about {demo_store.duration(stored.seconds)} ({stored.describe()}). ⚡ Replay: instant."
+    seconds, how = expected_seconds(pid)
+    return (f"⏱️ Live: about {demo_store.duration(seconds)} ({how}; run it once, or `./ftlab prepare-demos`, "
+            f"for an instant replay).")
 
 
 def demo_controls(pid: str, key: str) -> None:

@@ -61,7 +61,7 @@ def test_a_copied_link_after_a_freeze_preset_opens_the_same_setup(page, browser,
         assert {g: is_on(other, f"lab_group_{g}") for g in GROUPS} == {
             g: g in ("stage5", "stage6", "head") for g in GROUPS}
         expect(other.get_by_text("Loaded", exact=False).first).to_be_visible()
-        other.set_viewport_size({"width": 1280, "height": 1560})  # down to the trainable count
+        other.set_viewport_size({"width": 1280, "height": 1900})  # down to the trainable count
         wait_idle(other)
         DOCS.mkdir(exist_ok=True)
         other.screenshot(path=str(DOCS / "screenshot-shared-link.png"))
