@@ -147,7 +147,7 @@ elif snaps:
 elif ss.get(live.CURRENT):
     st.info("The record of your last run has expired on the server; your history below keeps its numbers.")
 live.collect_all(manager)
-live.show_history()
+live.show_history(projector)
 
 # ---- mirror the setup (and the mode) into the URL, and keep it across page changes --------------------
 S.mirror_to_url(ss, st.query_params)

@@ -1,9 +1,11 @@
 """The Lab while and after a run: the shared job manager, the live panel, the end of a run, history.
 
 The page never trains in its own thread (a widget change would cut the run): it submits runs to the
-server's JobManager and a ``run_every`` fragment redraws a snapshot of them once a second. When the
-runs have ended the fragment calls ``st.rerun()`` once, so the page leaves the timer loop and shows
-the outcome, the results of the run and the session's run history.
+server's JobManager and two ``run_every`` fragments redraw a snapshot of them once a second: the
+progress and Stop in the sticky bar at the top, the charts below. When the runs have ended a
+fragment calls ``st.rerun()`` once, so the page leaves the timer loop and shows the outcome (what it
+means: chance level, a better earlier epoch), the results in tabs and the session's run history.
+Finished demos are handed to core.demo_store; stored ones come back here as replay snapshots.
 """
 from __future__ import annotations
 
@@ -414,7 +416,7 @@ def compare_selection(history: list[dict]) -> list[str]:
     return kept + [i for i in ids if i not in seen and i not in kept]
 
 
-def show_history() -> None:
+def show_history(projector: bool = False) -> None:
     history = st.session_state.get(HISTORY, [])
     if not history:
         return
@@ -429,7 +431,8 @@ def show_history() -> None:
     chosen = st.multiselect("Compare runs", list(labels), format_func=labels.get, key="lab_compare")
     curves = [(labels[row["id"]], row["curve"]) for row in history if row["id"] in chosen and row["curve"]]
     if curves:
-        st.plotly_chart(charts.overlay_figure(curves), config=PLOT_CONFIG, key="lab_history_overlay")
+        fig = charts.overlay_figure(curves)
+        st.plotly_chart(charts.projector(fig) if projector else fig, config=PLOT_CONFIG, key="lab_history_overlay")
     if st.button("Clear history", key="lab_clear_history"):
         st.session_state[HISTORY] = []
         st.session_state[RESULTS] = OrderedDict()
