@@ -505,3 +505,32 @@ def test_gap_is_in_points_with_its_sign_explained_and_per_group_rates_warn():
     assert gap_words(0.95, 0.83).startswith("Training accuracy is 12 points above validation")
     assert "overfitting" in gap_words(0.95, 0.83)
     assert gap_words(0.80, 0.85).startswith("Validation accuracy is 5.0 points above training")
+
+
+def _history_script():
+    import streamlit as st
+
+    from pages.lab_live import HISTORY, show_history
+
+    st.session_state.setdefault(HISTORY, [])
+    show_history()
+
+
+def _row(i):
+    curve = [{"epoch": 1, "val_acc": 0.5, "train_acc": 0.5, "val_loss": 1.0, "train_loss": 1.0}]
+    return {"id": f"j{i}", "label": f"run {i}", "status": "finished", "curve": curve, "message": ""}
+
+
+def test_compare_picks_up_each_new_run_and_keeps_the_learners_choice():
+    at = AppTest.from_function(_history_script, default_timeout=TIMEOUT)
+    at.session_state["lab_history"] = [_row(1)]
+    run_ok(at)
+    assert at.multiselect(key="lab_compare").value == ["j1"]
+    at.session_state["lab_history"] = [_row(1), _row(2)]  # a second run ended
+    run_ok(at)
+    assert at.multiselect(key="lab_compare").value == ["j1", "j2"]  # was ["j1"]: the new run never appeared
+    at.multiselect(key="lab_compare").unselect("j1")
+    run_ok(at)
+    at.session_state["lab_history"] = [_row(1), _row(2), _row(3)]
+    run_ok(at)
+    assert at.multiselect(key="lab_compare").value == ["j2", "j3"]  # the learner's removal stands
