@@ -140,13 +140,10 @@ def read_image_bytes(content: bytes, name: str = "upload", max_bytes: int = MAX_
         return read_image(path)
 
 
-def predict_image(model: torch.nn.Module, image: np.ndarray, class_names: list[str], size: int,
-                  greyscale: bool = False) -> list[tuple[str, float]]:
-    """(class, probability) for every class, most likely first.
-
-    The photo is resized like the dataset (short side to `size`, centre crop). With greyscale=True
-    it is first turned grey, because a model trained on grey images has never seen colour.
-    """
+def model_view(image: np.ndarray, size: int, greyscale: bool = False, invert: bool = False) -> np.ndarray:
+    """The photo as the model receives it: SxSx3 uint8 after the grey conversion, the optional
+    inversion and the dataset's resize (short side to `size`, centre crop). Shown to the learner,
+    because a 4000-pixel colour photo and the 64-pixel grey square the model sees differ a lot."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise DataError("Expected an HxW or HxWx3 image of 8-bit pixels.")
@@ -157,7 +154,24 @@ def predict_image(model: torch.nn.Module, image: np.ndarray, class_names: list[s
     if greyscale and image.ndim == 3:
         # ITU-R 601 luma, the weights PIL's convert("L") uses
         image = (image @ np.array([0.299, 0.587, 0.114])).round().clip(0, 255).astype(np.uint8)
-    x = to_square_tensor(image, size)[None]
+    if invert:  # MNIST digits are white on black; a photo of ink on paper is the opposite
+        image = 255 - image
+    return to_square_tensor(image, size).permute(1, 2, 0).numpy()
+
+
+def mostly_light(view: np.ndarray) -> bool:
+    """True when a picture is mostly bright (dark ink on paper): the opposite of MNIST's polarity."""
+    return float(np.median(view)) > 127
+
+
+def predict_image(model: torch.nn.Module, image: np.ndarray, class_names: list[str], size: int,
+                  greyscale: bool = False, invert: bool = False) -> list[tuple[str, float]]:
+    """(class, probability) for every class, most likely first, for the photo as `model_view` makes it.
+
+    With greyscale=True the photo is first turned grey, because a model trained on grey images has
+    never seen colour.
+    """
+    x = torch.from_numpy(model_view(image, size, greyscale, invert)).permute(2, 0, 1)[None]
     model.eval()
     device = next(model.parameters()).device
     with torch.inference_mode():
@@ -165,3 +179,121 @@ def predict_image(model: torch.nn.Module, image: np.ndarray, class_names: list[s
     if len(probs) != len(class_names):
         raise ValueError(f"The model has {len(probs)} outputs but {len(class_names)} class names were given.")
     return sorted(zip(class_names, probs), key=lambda cp: -cp[1])
+
+
+# ---- what a run's outcome means -----------------------------------------------------------------
+# A finished run is not a success by itself: issue 10 saw an lr-0.1 run at 8.3% (chance is 10%)
+# end with a green tick. A verdict names chance level, wrecked models, the gap in points and a
+# best epoch the final one fell short of.
+
+CHANCE_MARGIN = 0.05  # within 5 points of 1/num_classes counts as "about chance"
+WRECK_RISE = 0.10  # a run that once stood 10 points above that band and fell back was wrecked
+BEST_BEAT = 0.01  # a best epoch 1 point above the final one is worth saying
+
+
+class Verdict(NamedTuple):
+    level: str  # success | info | warning | error: how the page draws it
+    headline: str
+    notes: tuple[str, ...] = ()
+
+
+def chance_level(num_classes: int) -> float:
+    return 1.0 / max(1, num_classes)
+
+
+def points(delta: float) -> str:
+    """An accuracy difference in percentage points, as a teacher says it: '12 points'."""
+    v = abs(100 * delta)
+    return f"{v:.0f} points" if v >= 10 else f"{v:.1f} points"
+
+
+def gap_words(train_acc: float, val_acc: float) -> str:
+    """The train-minus-validation gap, with its sign explained."""
+    gap = train_acc - val_acc
+    if abs(gap) < 0.005:
+        return "Training and validation accuracy are equal: no sign of overfitting."
+    if gap > 0:
+        return (f"Training accuracy is {points(gap)} above validation"
+                + (": the model memorised its training images (overfitting)." if gap > 0.1 else
+                   ": a small gap, usual for a model that generalises."))
+    return (f"Validation accuracy is {points(gap)} above training: normal with augmentation (training "
+            f"images are made harder) or a small, noisy validation set.")
+
+
+def final_epoch(status: str, epochs: list[dict], best_epoch: int | None = None) -> dict:
+    """The epoch whose weights the run hands back (early stopping restores its best epoch)."""
+    if status == "early_stopped" and best_epoch and best_epoch <= len(epochs):
+        return epochs[best_epoch - 1]
+    return epochs[-1] if epochs else {}
+
+
+def head_frozen(cfg) -> bool:
+    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
+    return "head" not in opened
+
+
+def _chance_cause(cfg, epochs: list[dict], floor: float) -> str:
+    peak = max(epochs, key=lambda e: e["val_acc"])
+    if head_frozen(cfg):
+        return "the new head is frozen, so its random outputs never learn your classes"
+    if peak["val_acc"] > floor + WRECK_RISE:
+        return (f"it reached {peak['val_acc']:.1%} in epoch {peak['epoch']} and was then wrecked: "
+                f"the learning rate ({cfg.lr:g}) is most likely too high")
+    if cfg.lr >= 0.01:
+        return f"the learning rate ({cfg.lr:g}) is most likely so high that it wrecked the features at once"
+    return "the model learned nothing: try more epochs, more images or a pretrained start"
+
+
+def best_vs_final(status: str, epochs: list[dict], best_epoch: int | None = None) -> str:
+    """A sentence when an earlier epoch beat the weights the run ended with, else ''."""
+    if len(epochs) < 2:
+        return ""
+    final = final_epoch(status, epochs, best_epoch)
+    top = max(epochs, key=lambda e: e["val_acc"])
+    if top["epoch"] == final.get("epoch") or top["val_acc"] - final["val_acc"] < BEST_BEAT:
+        return ""
+    what = {"stopped": "the stopped run's weights are from its last epoch",
+            "early_stopped": "early stopping kept the epoch with the lowest validation loss instead",
+            }.get(status, "early stopping (Training section) would have kept it")
+    return (f"Its best epoch ({top['epoch']}: {top['val_acc']:.1%}) beat the final one "
+            f"({final['val_acc']:.1%}) by {points(top['val_acc'] - final['val_acc'])}: {what}.")
+
+
+def run_verdict(status: str, epochs: list[dict], num_classes: int, cfg, message: str = "",
+                error: str = "", best_epoch: int | None = None) -> Verdict:
+    """What a run's end means, in words, with the level to draw it at."""
+    if status == "failed":
+        return Verdict("error", f"the run could not start: {error}")
+    if status == "diverged":
+        return Verdict("error", f"the run diverged. {message} The LR range test (Learning rate section) "
+                                f"finds a safer value.")
+    if not epochs:
+        return Verdict("info", message or "no epoch finished.")
+    final = final_epoch(status, epochs, best_epoch)
+    chance, acc = chance_level(num_classes), final["val_acc"]
+    notes = tuple(n for n in [best_vs_final(status, epochs, best_epoch)] if n)
+    if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
+        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).",
+                       notes)
+    if acc <= chance + CHANCE_MARGIN:
+        return Verdict("error", f"about chance: validation accuracy {acc:.1%}, and guessing among "
+                                f"{num_classes} classes scores {chance:.0%}. The model is no better than a "
+                                f"guess: {_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.", notes)
+    above = f"{points(acc - chance)} above chance ({chance:.0%})"
+    if status == "finished":
+        return Verdict("success", f"finished {len(epochs)} epochs: final validation accuracy **{acc:.1%}**, "
+                                  f"{above}.", notes)
+    if status == "early_stopped":
+        return Verdict("success", f"{message} Validation accuracy **{acc:.1%}**, {above}.", notes)
+    return Verdict("info", message, notes)
+
+
+def compare_finals(runs: list[tuple[str, float]]) -> str:
+    """Which run won and by how much, from (label, final validation accuracy) pairs."""
+    ranked = sorted(runs, key=lambda r: -r[1])
+    if len(ranked) < 2:
+        return ""
+    (best, a), (second, b) = ranked[0], ranked[1]
+    if a - b < 0.02:
+        return f"**{best}** and **{second}** end about level ({a:.1%} vs {b:.1%}, {points(a - b)} apart)."
+    return f"**{best}** won with {a:.1%}, {points(a - b)} ahead of **{second}** ({b:.1%})."

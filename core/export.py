@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -20,6 +21,18 @@ from core.engine import IMAGENET_MEAN, IMAGENET_STD, RunResult
 FORMAT = "fine-tuning-lab"
 VERSION = 1
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "trainable_params", "elapsed"]
+
+
+def file_stem(result: RunResult, run_name: str = "", run_id: str = "") -> str:
+    """A file name stem that tells runs apart: model, data, what trained, lr, the run's name and id.
+    Two runs' downloads once shared one name ("metrics.csv"), so a second download silently became
+    "metrics (1).csv" and nobody knew which run it held (issue 10)."""
+    cfg = result.config
+    groups = "all" if len(cfg.trainable) >= 8 else ("+".join(cfg.trainable) or "none")
+    parts = [cfg.model, cfg.dataset, groups, f"lr{cfg.lr:g}", "" if cfg.pretrained else "scratch",
+             f"{cfg.epochs}ep", run_name, run_id[:8]]
+    stem = "-".join(p for p in parts if p)
+    return re.sub(r"[^A-Za-z0-9.+_-]+", "_", stem)[:120]
 
 
 def checkpoint_meta(model: torch.nn.Module, class_names: list[str], image_size: int) -> dict:

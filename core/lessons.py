@@ -36,6 +36,7 @@ LAB_PRESET_IDS: Tuple[str, ...] = (
     "bn-train-mode",
     "gradual-unfreeze",
     "discriminative-lr",
+    "head-frozen",  # the frozen-new-head pitfall, shown as the Lab refuses it
 )
 
 # Diagram kinds a figures.yaml entry may name; pages/lesson_diagrams.py draws each (a test keeps the two equal).

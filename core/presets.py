@@ -203,6 +203,15 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
                                  group_lr={"stage4": 1e-5, "stage5": 1e-4, "stage6": 1e-4})),),
         demo=False,
     ),
+    Preset(
+        "head-frozen", "The pitfall: the new head frozen along with the backbone",
+        "Every group is frozen, the new head too. The Lab refuses to start and says why, as PyTorch "
+        "does when an optimizer is handed an empty parameter list: with nothing trainable no step can "
+        "change anything, and the head keeps its random weights, so its answers stay a guess (10% for "
+        "ten digits). The fix: switch on the head (or press \"Feature extractor (head only)\") and watch "
+        "the trainable count go from 0 to 12,810.",
+        (("everything frozen", _cfg(trainable=(), epochs=10)),), demo=False,
+    ),
 ]}
 
 DEMO_IDS = tuple(p.id for p in PRESETS.values() if p.demo)

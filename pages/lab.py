@@ -1,13 +1,14 @@
 """The Lab: set up a fine-tune, watch it train live, compare runs.
 
 A thin view: setup widgets (pages.lab_setup), state and shareable URL (pages.lab_state), the live
-panel and history (pages.lab_live). Training runs in the server's job pool (core.jobs), never in
-this script's thread.
+panel and history (pages.lab_live), classroom demos (pages.lab_demos). Training runs in the
+server's job pool (core.jobs), never in this script's thread.
 """
 import streamlit as st
 
 from core.engine import ConfigError
-from core.presets import DEMO_IDS, PRESETS
+from core.presets import PRESETS
+from pages import lab_demos as demos
 from pages import lab_live as live
 from pages import lab_setup as setup
 from pages import lab_state as S
@@ -15,69 +16,71 @@ from pages.common import require_app_frame
 
 require_app_frame()
 
-PRESENTER_CSS = """<style>
-[data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] li,
-[data-testid="stMain"] [data-testid="stMarkdownContainer"] { font-size: 1.3rem !important; }
+# Projector mode: read from the back of a room at 1024x768. Metric values are set on their inner
+# markdown too: the generic paragraph rule once shrank them from 36 to 21 px (issue 10).
+PROJECTOR_CSS = """<style>
+[data-testid="stMain"] p, [data-testid="stMain"] label, [data-testid="stMain"] li { font-size: 1.45rem !important; }
 [data-testid="stMain"] h1 { font-size: 3rem !important; }
-[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2rem !important; }
-[data-testid="stMetricValue"] { font-size: 2.4rem !important; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.1rem !important; }
+[data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] * {
+  font-size: 3rem !important; line-height: 1.2 !important; }
+[data-testid="stMain"] [data-testid="stMetricLabel"], [data-testid="stMain"] [data-testid="stMetricLabel"] * {
+  font-size: 1.4rem !important; }
+[data-testid="stMainBlockContainer"] { padding-left: 1.5rem !important; padding-right: 1.5rem !important; max-width: 100% !important; }
+</style>"""
+# The Start/Stop bar stays in view while the learner scrolls the setup or the results.
+RUNBAR_CSS = """<style>
+/* Sticky on the bar's layout wrapper: the bar alone is exactly as tall as its wrapper, so it had
+   no room to stick in; the wrapper's parent is the whole page. */
+[data-testid="stLayoutWrapper"]:has(> .st-key-lab_runbar) { position: sticky; top: 3.75rem; z-index: 50; }
+.st-key-lab_runbar { background-color: rgb(255 255 255 / 0.97); border-bottom: 1px solid rgba(49,51,63,0.2);
+  padding: 0.4rem 0; }
 </style>"""
 
 ss = st.session_state
 manager = live.attach_session()
 
-# ---- state: defaults, then (once per session) a shared link's settings -----------------------------
+# ---- state: defaults, then any link this page did not write itself ------------------------------------
 S.init_state(ss)
-if not ss.get(S.QUERY_DONE):
-    ss[S.QUERY_DONE] = True
-    cfg_q, preset_q, ignored = S.config_from_query(dict(st.query_params.to_dict()))
-    if cfg_q is not None:
-        S.apply_config(ss, cfg_q)
-        ss[S.K_PRESET] = preset_q
-    for note in ignored:
+link_params = dict(st.query_params.to_dict())
+if S.is_new_link(link_params, ss.get(S.LAST_QUERY)):
+    report = S.load_link(ss, link_params)
+else:
+    report = None
+
+projector = bool(ss.get(S.K_PRESENTER))
+advanced = not projector
+if projector:
+    st.set_page_config(initial_sidebar_state="collapsed")
+    st.html(PROJECTOR_CSS)
+st.html(RUNBAR_CSS)
+
+head, mode = st.columns([3, 1], vertical_alignment="bottom")
+head.title("🧪 Lab")
+mode.toggle("Projector mode", key=S.K_PRESENTER,
+            help="For a class: large type and charts, one chart at a time, the demos with predictions; "
+                 "advanced controls hidden. The mode is in the address, so a link opens in it.")
+if report is not None:
+    for note in report.ignored:
         st.warning(f"Ignored the link parameter {note}.", icon="🔗")
-
-with st.sidebar:
-    presenter = st.toggle("Presenter mode", key=S.K_PRESENTER,
-                          help="Larger type, fewer controls, and the classroom demos with what to watch for.")
-advanced = not presenter
-if presenter:
-    st.html(PRESENTER_CSS)
-
-st.title("🧪 Lab")
+    if report.loaded:
+        what = f"**{PRESETS[report.preset].title}**" if report.preset else "the link's setup"
+        if report.changes:
+            st.info(f"Loaded {what} from the link. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
+        else:
+            st.info(f"Loaded {what} from the link: the form already had these settings.", icon="🔗")
 st.markdown("Choose data, a pretrained model and **which layers train**, then watch the curves. "
             "Every setting is in the page address: copy it to share this exact setup.")
+bar = st.container(key="lab_runbar")
 
-
-def demo_list(expanded: bool) -> None:
-    # Folded while runs are live, so the curves are not pushed far down the page.
-    box = st.expander("🎓 Classroom demos: what each shows, and what to watch for", expanded=expanded)
-    for pid in DEMO_IDS:
-        p = PRESETS[pid]
-        with box.container(border=True):
-            st.markdown(f"**{p.title}**  \n{p.watch_for}")
-            c1, c2 = st.columns(2)
-            c1.button("Load first run", key=f"lab_demo_{pid}", on_click=_load_demo, args=(pid,))
-            if c2.button(f"Run all {len(p.runs)} variants", key=f"lab_demo_run_{pid}"):
-                _load_demo(pid)
-                live.submit(p.runs)
-
-
-def _load_demo(pid: str) -> None:
-    ss[S.K_PRESET] = pid
-    setup.load_preset()
-
-
-if presenter:
-    demo_list(expanded=not any(s.active for s in live.current_snapshots(manager)))
+if projector:
+    demos.demo_list(expanded=not any(s.active for s in live.current_snapshots(manager)))
 
 # ---- setup -------------------------------------------------------------------------------------------
-setup.preset_picker(presenter)
+setup.preset_picker(projector)
 pid = ss.get(S.K_PRESET)
-if pid in PRESETS and len(PRESETS[pid].runs) > 1 and not presenter:
-    labels = " vs ".join(label for label, _ in PRESETS[pid].runs)
-    if st.button(f"▶ Run all {len(PRESETS[pid].runs)} variants ({labels}) and overlay them", key="lab_run_all"):
-        live.submit(PRESETS[pid].runs)
+if pid in PRESETS and len(PRESETS[pid].runs) > 1 and not projector:
+    demos.demo_controls(pid, key="lab")
 
 col_data, col_model = st.columns(2)
 with col_data:
@@ -88,7 +91,7 @@ with col_model:
     setup.model_section(advanced)
 
 st.subheader("Layers")
-setup.layers_section(num_classes)
+setup.layers_section(num_classes, projector)
 
 
 def current_config():
@@ -111,28 +114,41 @@ with col_lr:
     setup.lr_section(advanced, current_config, data)
 
 cfg = current_config()
-if cfg is not None:
-    setup.estimate_caption(cfg, num_classes)
-    if st.button("Start training", key="lab_start", type="primary", icon="▶️"):
-        if cfg.dataset == S.UPLOAD and data is None:
-            st.error("Upload a zip of class folders first (or pick another dataset).", icon="🗂️")
-        else:
-            live.submit([("", cfg)], data=data)
+snaps = live.current_snapshots(manager)
+running = any(s.active for s in snaps)
+
+# ---- the sticky Start/Stop bar ------------------------------------------------------------------------
+with bar:
+    if running:
+        live.run_bar()
+    elif cfg is not None:
+        go, note = st.columns([1, 4], vertical_alignment="center")
+        with note:
+            setup.estimate_caption(cfg, num_classes, short=projector)
+        if go.button("Start training", key="lab_start", type="primary", icon="▶️", width="stretch"):
+            if cfg.dataset == S.UPLOAD and data is None:
+                st.error("Upload a zip of class folders first (or pick another dataset).", icon="🗂️")
+            elif live.submit([("", cfg)], data=data):
+                st.rerun()  # draw the bar and the panel as running at once
+    else:
+        st.caption("⚙️ Fix the setting named in red below the layers to start.")
 
 # ---- the run -------------------------------------------------------------------------------------------
 st.divider()
-snaps = live.current_snapshots(manager)
-if any(s.active for s in snaps):
-    live.live_panel()
+replay = ss.get(live.REPLAY)
+if running:
+    live.live_panel(projector)
+elif replay:
+    demos.show_replay(*replay, projector=projector)
 elif snaps:
     live.collect_ended(snaps)
-    live.show_ended(snaps)
+    live.store_finished_demo(snaps)
+    live.show_ended(snaps, projector, reveal=demos.reveal_for(snaps))
 elif ss.get(live.CURRENT):
     st.info("The record of your last run has expired on the server; your history below keeps its numbers.")
 live.collect_all(manager)
-live.show_history()
+live.show_history(projector)
 
-# ---- mirror the setup into the URL, and keep it across page changes -----------------------------------
-if cfg is not None:
-    st.query_params.from_dict(S.config_to_query(cfg, ss.get(S.K_PRESET) or ""))
+# ---- mirror the setup (and the mode) into the URL, and keep it across page changes --------------------
+S.mirror_to_url(ss, st.query_params)
 S.save_state(ss)

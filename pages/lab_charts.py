@@ -89,8 +89,11 @@ def accuracy_figure(epochs: list[dict], total_epochs: int | None = None) -> go.F
             fig.add_annotation(x=xi, y=(t + v) / 2, text=f"overfitting<br>gap {t - v:.0f} pts", showarrow=False,
                                font=dict(color="#d62728", size=13), bgcolor="rgba(255,255,255,0.8)")
         best = best_epoch(epochs)
-        if best is not None:
-            fig.add_vline(x=best["epoch"], line=dict(color="#d62728", dash="dot", width=1))
+        if best is not None:  # labelled: an unlabelled dotted line was read as a glitch (issue 10)
+            fig.add_vline(x=best["epoch"], line=dict(color="#d62728", dash="dot", width=1),
+                          annotation=dict(text=f"best epoch {best['epoch']} (lowest val loss)", font=dict(
+                              color="#d62728", size=12)), annotation_position="bottom right"
+                          if best["epoch"] <= (total_epochs or len(epochs)) / 2 else "bottom left")
     fig.update_yaxes(range=[0, 102])
     _epoch_axis(fig, total_epochs)
     return _layout(fig, "Accuracy (%)", "accuracy %")
@@ -161,3 +164,28 @@ def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", t
     if longest <= 15:
         fig.update_xaxes(dtick=1)  # whole epochs, not 1.2, 1.4, ...
     return _layout(fig, title, "accuracy %" if key.endswith("acc") else key)
+
+
+# ---- projector mode ---------------------------------------------------------------------------------
+# Read from the back of a room at 1024x768: 12 px ticks and 2 px lines vanish on a projector.
+PROJECTOR_HEIGHT = 520
+PROJECTOR_FONT = 22
+PROJECTOR_LINE = 5
+
+
+def projector(fig: go.Figure) -> go.Figure:
+    """A copy of `fig` with large text, thick lines and big markers, one chart filling the width."""
+    big = go.Figure(fig)
+    big.update_layout(height=PROJECTOR_HEIGHT, font=dict(size=PROJECTOR_FONT),
+                      title=dict(font=dict(size=PROJECTOR_FONT + 8)), margin=dict(l=80, r=20, t=60, b=60),
+                      legend=dict(font=dict(size=PROJECTOR_FONT), orientation="h", y=-0.2))
+    big.update_xaxes(tickfont=dict(size=PROJECTOR_FONT), title_font=dict(size=PROJECTOR_FONT))
+    big.update_yaxes(tickfont=dict(size=PROJECTOR_FONT), title_font=dict(size=PROJECTOR_FONT))
+    for trace in big.data:
+        if trace.type == "scatter" and trace.line is not None and trace.line.width != 0:
+            trace.line.width = PROJECTOR_LINE
+        if trace.type == "scatter" and "markers" in (trace.mode or ""):
+            trace.marker.size = max(12, trace.marker.size or 0)
+    for note in big.layout.annotations:
+        note.font.size = PROJECTOR_FONT
+    return big

@@ -1,9 +1,11 @@
 """The Lab while and after a run: the shared job manager, the live panel, the end of a run, history.
 
 The page never trains in its own thread (a widget change would cut the run): it submits runs to the
-server's JobManager and a ``run_every`` fragment redraws a snapshot of them once a second. When the
-runs have ended the fragment calls ``st.rerun()`` once, so the page leaves the timer loop and shows
-the outcome, the results of the run and the session's run history.
+server's JobManager and two ``run_every`` fragments redraw a snapshot of them once a second: the
+progress and Stop in the sticky bar at the top, the charts below. When the runs have ended a
+fragment calls ``st.rerun()`` once, so the page leaves the timer loop and shows the outcome (what it
+means: chance level, a better earlier epoch), the results in tabs and the session's run history.
+Finished demos are handed to core.demo_store; stored ones come back here as replay snapshots.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from core import analysis, demo_store
+from core.engine import RunResult
 from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
@@ -30,6 +34,10 @@ RELEASE_GRACE_S = 30.0
 PLOT_CONFIG = {"displayModeBar": False}
 FIG_CACHE = "_lab_fig_cache"
 STOP_WAIT_S = 5.0
+DEMO_BATCH = "_lab_demo_batch"  # (preset id, job ids) of the demo whose variants were run live
+REPLAY = "_lab_replay"  # (preset id, StoredDemo) shown instead of a live run
+COMPARE_SEEN = "_lab_compare_seen"  # history ids the Compare picker has already offered
+CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
 
 # ---- the server's manager and this session's lease -------------------------------------------------
@@ -75,10 +83,52 @@ def submit(runs, data=None) -> bool:
         st.error(str(exc), icon="🚦")
         return False
     st.session_state[CURRENT] = [j.id for j in jobs]
+    st.session_state[REPLAY] = None
+    st.session_state[DEMO_BATCH] = None
     st.session_state.setdefault(SUBMITTED, []).extend(j.id for j in jobs)
     if data is not None:
         st.session_state.setdefault(RUN_DATA, {}).update({j.id: data for j in jobs})
     return True
+
+
+def submit_demo(pid: str, runs) -> None:
+    """Run a demo's variants live; when all end complete, they are stored for an instant replay."""
+    if submit(runs):
+        st.session_state[DEMO_BATCH] = (pid, list(st.session_state[CURRENT]))
+
+
+def replay(pid: str, stored: demo_store.StoredDemo) -> None:
+    """Show a stored demo instead of training (the session's own live runs are left alone)."""
+    st.session_state[REPLAY] = (pid, stored)
+    st.session_state[CURRENT] = []
+
+
+def replay_snapshots(stored: demo_store.StoredDemo) -> list[JobSnapshot]:
+    """Stored runs in the shape the end-of-run views draw (no model: no photo or export)."""
+    t = stored.measured_at
+
+    def result(r: demo_store.StoredRun) -> RunResult:
+        return RunResult(r.status, r.message, r.config, list(r.start.get("classes", [])), r.epochs, r.batches,
+                         best_epoch=r.best_epoch, device=stored.device, timings={"total_s": r.seconds})
+
+    return [JobSnapshot(f"replay-{i}", "", r.label, "replay", r.config, r.status, None, r.start, r.batches,
+                        r.epochs, result(r), "", r.message, t, t, t + r.seconds) for i, r in enumerate(stored.runs)]
+
+
+def store_finished_demo(snaps: list[JobSnapshot]) -> None:
+    """Keep the demo's results on the server once every variant ended complete (first session wins)."""
+    batch = st.session_state.get(DEMO_BATCH)
+    if not batch or [s.id for s in snaps] != batch[1] or not demo_store.storable(s.status for s in snaps):
+        return
+    if any(s.result is None for s in snaps):
+        return
+    pid = batch[0]
+    runs = [demo_store.from_result(s.label, s.result) for s in snaps]
+    if demo_store.load(pid, [(r.label, r.config) for r in runs]) is None:
+        try:
+            demo_store.save(pid, runs, snaps[0].result.device)
+        except OSError as exc:  # a read-only data folder costs the replay, not the lesson
+            st.caption(f"Could not keep these results for a replay: {exc}")
 
 
 def collect_all(manager: JobManager) -> None:
@@ -149,11 +199,24 @@ def _epoch_figures(snap: JobSnapshot) -> tuple:
     return cache[key]
 
 
-def draw_run_charts(snap: JobSnapshot, key: str) -> None:
+def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay=None) -> None:
     acc, trainable, dw = _epoch_figures(snap)
+    loss = charts.loss_figure(snap.epochs, snap.batches, snap.config.epochs)
+    figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
+    if overlay is not None:
+        figures = {"All variants": overlay, **figures}
+    if projector:
+        # One chart at a time, filling the screen: four small ones are unreadable from the back row.
+        names = list(figures)
+        pick = st.segmented_control("Chart", names, default=names[0], key=f"{key}_pick", required=True,
+                                    label_visibility="collapsed")
+        name = pick if pick in figures else names[0]
+        st.plotly_chart(charts.projector(figures[name]), config=PLOT_CONFIG, key=f"{key}_big")
+        return
+    if overlay is not None:
+        st.plotly_chart(overlay, config=PLOT_CONFIG, key=f"{key}_overlay")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_figure(snap.epochs, snap.batches, snap.config.epochs), config=PLOT_CONFIG,
-                    key=f"{key}_loss")
+    c1.plotly_chart(loss, config=PLOT_CONFIG, key=f"{key}_loss")
     c2.plotly_chart(acc, config=PLOT_CONFIG, key=f"{key}_acc")
     c3, c4 = st.columns(2)
     c3.plotly_chart(trainable, config=PLOT_CONFIG, key=f"{key}_trainable")
@@ -161,17 +224,20 @@ def draw_run_charts(snap: JobSnapshot, key: str) -> None:
 
 
 @st.fragment(run_every=1.0)
-def live_panel() -> None:
+def run_bar() -> None:
+    """Progress and Stop, inside the sticky bar: reachable wherever the learner has scrolled."""
     manager = get_job_manager()
     snaps = current_snapshots(manager)
     if not snaps or all(s.ended for s in snaps):
         st.rerun()  # leave the timer loop: the full page shows the outcome
         return
     counts = manager.counts()
-    for snap in snaps:
-        if snap.active:
-            _status_line(snap, counts)
-    if st.button("Stop", key="lab_stop", type="secondary", icon="⏹️"):
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    with left:
+        for snap in snaps:
+            if snap.active:
+                _status_line(snap, counts)
+    if right.button("Stop", key="lab_stop", type="secondary", icon="⏹️", width="stretch"):
         for snap in snaps:
             manager.cancel(snap.id)
         # The engine stops within one batch: wait for that here and leave the loop at once, rather
@@ -181,15 +247,24 @@ def live_panel() -> None:
             if job is not None:
                 job.wait(STOP_WAIT_S)
         st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def live_panel(projector: bool = False) -> None:
+    manager = get_job_manager()
+    snaps = current_snapshots(manager)
+    if not snaps or all(s.ended for s in snaps):
+        st.rerun()
+        return
     focus = next((s for s in snaps if s.status == "running"), snaps[0])
     if focus.start.get("cache"):
         st.caption(f"{focus.start['cache']} Device: {focus.start.get('device', '?')}.")
+    overlay = None
     if len(snaps) > 1:
         curves = [(s.label or s.id, s.epochs) for s in snaps if s.epochs]
-        if curves:
-            st.plotly_chart(charts.overlay_figure(curves), config=PLOT_CONFIG, key="lab_live_overlay")
-        st.caption(f"Charts below: **{focus.label}**.")
-    draw_run_charts(focus, "lab_live")
+        overlay = charts.overlay_figure(curves) if curves else None
+        st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
+    draw_run_charts(focus, "lab_live", projector, overlay)
 
 
 # ---- after the run -------------------------------------------------------------------------------
@@ -238,59 +313,110 @@ def history_row(snap: JobSnapshot) -> dict:
     }
 
 
+def num_classes_of(snap: JobSnapshot) -> int:
+    classes = snap.start.get("classes") or (snap.result.class_names if snap.result else [])
+    return len(classes) or 10
+
+
+def final_acc(snap: JobSnapshot) -> float | None:
+    best = snap.result.best_epoch if snap.result else None
+    return analysis.final_epoch(snap.status, snap.epochs, best).get("val_acc")
+
+
 def show_outcome(snap: JobSnapshot) -> None:
-    """The end reason, said plainly, with what to do next."""
+    """The end reason, and what it means (chance level, a wrecked model, a better earlier epoch)."""
     name = f"**{snap.label}**: " if snap.label else ""
-    final = snap.epochs[-1] if snap.epochs else {}
-    if snap.status == "finished":
-        acc = final.get("val_acc")
-        st.success(f"{name}finished {len(snap.epochs)} epochs: final validation accuracy "
-                   f"**{acc:.1%}**." if acc is not None else f"{name}{snap.message}", icon="✅")
-    elif snap.status == "early_stopped":
-        st.success(f"{name}{snap.message}", icon="🛑")
-    elif snap.status == "diverged":
-        # The engine's message already names the learning rate as the likely cause.
-        st.error(f"{name}the run diverged. {snap.message} The LR range test (Learning rate section) "
-                 f"finds a safer value.", icon="💥")
-    elif snap.status == "stopped":
-        st.info(f"{name}{snap.message}", icon="⏹️")
-    elif snap.status == "failed":
-        st.error(f"{name}the run could not start: {snap.error}", icon="🚫")
+    best = snap.result.best_epoch if snap.result else None
+    verdict = analysis.run_verdict(snap.status, snap.epochs, num_classes_of(snap), snap.config, snap.message,
+                                   snap.error, best)
+    icon = {"success": "✅", "error": "💥" if snap.status == "diverged" else ("🚫" if snap.status == "failed"
+                                                                              else "🎲"),
+            "info": "⏹️"}.get(verdict.level, "ℹ️")
+    if snap.status == "early_stopped" and verdict.level == "success":
+        icon = "🛑"
+    draw = {"success": st.success, "error": st.error, "warning": st.warning}.get(verdict.level, st.info)
+    draw(name + verdict.headline, icon=icon)
+    for note in verdict.notes:
+        st.caption(f"⭐ {note}")
 
 
-def show_ended(snaps: list[JobSnapshot]) -> None:
+def _tabs():
+    names = ["📈 Curves", "🔎 Scores and mistakes", "📷 Try your own photo", "💾 Export"]
+    return st.tabs(names, key="lab_result_tabs")
+
+
+def _pick_run(snaps: list[JobSnapshot], key: str) -> JobSnapshot:
+    if len(snaps) == 1:
+        return snaps[0]
+    labels = [s.label or s.id for s in snaps]
+    chosen = st.radio("Run", labels, horizontal=True, key=key)
+    return snaps[labels.index(chosen)] if chosen in labels else snaps[0]
+
+
+def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = "") -> None:
+    """Outcomes first, then the results in tabs (curves, scores, own photo, export)."""
     for snap in snaps:
         show_outcome(snap)
-    if len(snaps) > 1:
-        curves = [(s.label or s.id, s.epochs) for s in snaps if s.epochs]
-        if curves:
-            c1, c2 = st.columns(2)
-            c1.plotly_chart(charts.overlay_figure(curves), config=PLOT_CONFIG, key="lab_end_overlay")
-            c2.plotly_chart(charts.overlay_figure(curves, "val_loss", "Validation loss"), config=PLOT_CONFIG,
-                            key="lab_end_overlay_loss")
-    results = st.session_state.get(RESULTS, {})
-    for snap in snaps:
-        if not snap.epochs:
-            continue
-        with st.expander(f"Curves of {snap.label or 'this run'}", expanded=len(snaps) == 1):
-            if snap.start.get("notes"):
-                st.caption("Notes: " + "; ".join(snap.start["notes"]))
-            draw_run_charts(snap, f"lab_end_{snap.id}")
-        result = results.get(snap.id)
-        if result is not None and snap.status != "failed":
-            _results_view(result, snap.id, st.session_state.get(RUN_DATA, {}).get(snap.id))
-
-
-def _results_view(result, job_id: str, data=None) -> None:
-    try:
-        from pages.lab_results import render_results
-    except ImportError:
-        st.caption("Detailed results (confusion matrix, mistakes, predictions) are coming soon.")
+    finals = [(s.label or s.id, final_acc(s)) for s in snaps if s.epochs]
+    if len(finals) > 1:
+        st.markdown("🏁 " + analysis.compare_finals(finals))
+    if reveal:
+        st.markdown(reveal)
+    drawn = [s for s in snaps if s.epochs]
+    if not drawn:
         return
-    render_results(result, key_prefix=job_id, data=data)
+    curves_tab, scores_tab, photo_tab, export_tab = _tabs()
+    results = st.session_state.get(RESULTS, {})
+    with curves_tab:
+        focus = _pick_run(drawn, "lab_end_pick_curves")
+        overlay = None
+        if len(drawn) > 1:
+            overlay = charts.overlay_figure([(s.label or s.id, s.epochs) for s in drawn])
+        if focus.start.get("notes"):
+            st.caption("Notes: " + "; ".join(focus.start["notes"]))
+        draw_run_charts(focus, f"lab_end_{focus.id}", projector, overlay)
+        if len(drawn) > 1 and not projector:
+            st.plotly_chart(charts.overlay_figure([(s.label or s.id, s.epochs) for s in drawn], "val_loss",
+                                                  "Validation loss"), config=PLOT_CONFIG, key="lab_end_overlay_loss")
+    with scores_tab:
+        focus = _pick_run(drawn, "lab_end_pick_scores")
+        _results_part("scores", results.get(focus.id), focus)
+    with photo_tab:
+        focus = _pick_run(drawn, "lab_end_pick_photo")
+        _results_part("photo", results.get(focus.id), focus)
+    with export_tab:
+        focus = _pick_run(drawn, "lab_end_pick_export")
+        _results_part("export", results.get(focus.id), focus)
 
 
-def show_history() -> None:
+def _results_part(part: str, result, snap: JobSnapshot) -> None:
+    from pages import lab_results
+
+    if result is None or snap.status == "failed":
+        st.info("A replayed or expired run keeps its curves and numbers only: run it live to get its model "
+                "(predictions, photos and downloads).")
+        return
+    data = st.session_state.get(RUN_DATA, {}).get(snap.id)
+    name = snap.label or snap.id
+    {"scores": lambda: lab_results.render_scores(result, snap.id, data),
+     "photo": lambda: lab_results.render_photo(result, snap.id, data),
+     "export": lambda: lab_results.render_downloads(result, snap.id, name)}[part]()
+
+
+def compare_selection(history: list[dict]) -> list[str]:
+    """The Compare picker's selection: what the learner chose, plus every run new since the last
+    draw (a multiselect's `default` is read once, so new runs never appeared: issue 10)."""
+    ss = st.session_state
+    ids = [row["id"] for row in history if row["curve"]]
+    seen = set(ss.get(COMPARE_SEEN, []))
+    ss[COMPARE_SEEN] = ids
+    if not seen:
+        return ids[-3:]
+    kept = [i for i in ss["lab_compare"] if i in ids] if "lab_compare" in ss else ids[-3:]
+    return kept + [i for i in ids if i not in seen and i not in kept]
+
+
+def show_history(projector: bool = False) -> None:
     history = st.session_state.get(HISTORY, [])
     if not history:
         return
@@ -301,13 +427,15 @@ def show_history() -> None:
         "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
         "lr": st.column_config.NumberColumn("lr", format="%.0e")})
     labels = {row["id"]: f"{i + 1}. {row['label']}" for i, row in enumerate(history)}
-    default = [row["id"] for row in history if row["curve"]][-3:]
-    chosen = st.multiselect("Compare runs", list(labels), default=default, format_func=labels.get, key="lab_compare")
+    st.session_state["lab_compare"] = compare_selection(history)
+    chosen = st.multiselect("Compare runs", list(labels), format_func=labels.get, key="lab_compare")
     curves = [(labels[row["id"]], row["curve"]) for row in history if row["id"] in chosen and row["curve"]]
     if curves:
-        st.plotly_chart(charts.overlay_figure(curves), config=PLOT_CONFIG, key="lab_history_overlay")
+        fig = charts.overlay_figure(curves)
+        st.plotly_chart(charts.projector(fig) if projector else fig, config=PLOT_CONFIG, key="lab_history_overlay")
     if st.button("Clear history", key="lab_clear_history"):
         st.session_state[HISTORY] = []
         st.session_state[RESULTS] = OrderedDict()
+        st.session_state[COMPARE_SEEN] = []
         st.rerun()
 

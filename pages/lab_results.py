@@ -20,23 +20,42 @@ CHART_CONFIG = {"displayModeBar": False}
 UPLOAD_MB = 20  # matches analysis.MAX_UPLOAD_BYTES, so the widget refuses before we read anything
 
 
-def render_results(result: RunResult | None, key_prefix: str, data=None) -> None:
+def render_results(result: RunResult | None, key_prefix: str, data=None, name: str = "") -> None:
     """Everything to look at after a run. `data`: the PreparedData of an uploaded dataset."""
+    if render_scores(result, key_prefix, data):
+        render_photo(result, key_prefix, data)
+        render_downloads(result, key_prefix, name)
+
+
+def _data(result: RunResult, data, warn: bool = True):
+    try:
+        return analysis.data_for(result, data)
+    except DataError as exc:
+        if warn:
+            st.warning(f"{exc} The scores below still hold; the image gallery is skipped.")
+        return None
+
+
+def render_scores(result: RunResult | None, key_prefix: str, data=None) -> bool:
+    """Scores, confusion matrix, per-class accuracy and the mistakes; False when there is nothing yet."""
     if result is None or not result.epochs:
         st.info("No finished epoch yet: results appear here after the first epoch of a run.")
-        return
+        return False
     _summary(result)
-    try:
-        data = analysis.data_for(result, data)
-    except DataError as exc:
-        st.warning(f"{exc} The scores below still hold; the image gallery is skipped.")
-        data = None
     _confusion(result, key_prefix)
     _per_class(result)
+    data = _data(result, data)
     if data is not None:
         _gallery(result, data, key_prefix)
-    _own_photo(result, data, key_prefix)
-    _downloads(result, key_prefix)
+    return True
+
+
+def render_photo(result: RunResult, key_prefix: str, data=None) -> None:
+    _own_photo(result, _data(result, data, warn=False) if result.model is not None else None, key_prefix)
+
+
+def render_downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
+    _downloads(result, key_prefix, name)
 
 
 # ---- scores --------------------------------------------------------------------------------------
@@ -49,8 +68,12 @@ def _summary(result: RunResult) -> None:
     cols = st.columns(3)
     cols[0].metric("Validation accuracy", f"{val:.1%}", help="On images the model never trained on.")
     cols[1].metric("Training accuracy", f"{train:.1%}")
-    cols[2].metric("Gap (train - val)", f"{train - val:+.1%}", delta_color="off",
-                   help="A large positive gap means the model memorised its training images: overfitting.")
+    gap = 100 * (train - val)
+    cols[2].metric("Gap (train - val)", f"{gap:+.0f} points" if abs(gap) >= 10 else f"{gap:+.1f} points",
+                   help="Training minus validation accuracy, in percentage points. Positive: the model does "
+                        "better on images it trained on (a large gap is overfitting). Negative: validation is "
+                        "easier than training, e.g. with augmentation or a small validation set.")
+    st.caption(analysis.gap_words(train, val))
 
 
 def _confusion(result: RunResult, key_prefix: str) -> None:
@@ -123,6 +146,10 @@ def _own_photo(result: RunResult, data, key_prefix: str) -> None:
     if result.model is None:
         st.info("This run has no model to try.")
         return
+    names = result.class_names
+    st.warning(f"The model knows only these {len(names)} classes: {', '.join(names[:12])}"
+               f"{'…' if len(names) > 12 else ''}. **Any** photo, a cat or a car, gets one of them, often "
+               f"with high confidence: a score says which class fits best, not that the photo is one.", icon="🏷️")
     greyscale = data is not None and analysis.is_greyscale(data)
     if greyscale:
         st.caption("This model only saw grey images, so your photo is turned grey first. It will do best "
@@ -134,21 +161,31 @@ def _own_photo(result: RunResult, data, key_prefix: str) -> None:
         camera = None
         if st.toggle("Turn on the camera", key=f"{key_prefix}_camera_on"):
             camera = st.camera_input("Take a photo", key=f"{key_prefix}_camera")
-    for source in (upload, camera):
+    for i, source in enumerate((upload, camera)):
         if source is not None:
-            _predict(result, source, greyscale)
+            _predict(result, source, greyscale, f"{key_prefix}_{i}")
 
 
-def _predict(result: RunResult, source, greyscale: bool) -> None:
+def _predict(result: RunResult, source, greyscale: bool, key: str) -> None:
+    size = result.config.image_size
+    invert = st.toggle("Invert the colours (light digits on a dark background, like MNIST)", key=f"{key}_invert",
+                       help="MNIST digits are white on black. A dark pen on white paper is the opposite: a "
+                            "black-on-white 7 was read as 1 at 99%.")
     try:
         image = analysis.read_image_bytes(source.getvalue(), source.name)
-        ranked = analysis.predict_image(result.model, image, result.class_names,
-                                        result.config.image_size, greyscale=greyscale)
+        view = analysis.model_view(image, size, greyscale, invert)
+        ranked = analysis.predict_image(result.model, image, result.class_names, size, greyscale, invert)
     except DataError as exc:
         st.error(f"Could not use this file: {exc}")
         return
-    left, right = st.columns([1, 2])
+    left, mid, right = st.columns([1, 1, 2])
     left.image(image, caption=source.name, width=160)
+    mid.image(view, caption=f"what the model sees: {size}x{size}" + (" grey" if greyscale else ""),
+              width=size)  # at its real size: the detail the model has to work with
+    mid.image(view, caption="the same, enlarged", width=160, clamp=True)
+    if greyscale and analysis.mostly_light(view):
+        st.warning("This picture is mostly light with dark marks, the opposite of the training images (light "
+                   "digits on black). Switch on **Invert the colours** above and compare.", icon="🌓")
     with right:
         for name, prob in ranked[:3]:
             st.progress(prob, text=f"{name}: {prob:.0%}")
@@ -156,22 +193,23 @@ def _predict(result: RunResult, source, greyscale: bool) -> None:
 
 # ---- downloads --------------------------------------------------------------------------------------
 
-def _downloads(result: RunResult, key_prefix: str) -> None:
+def _downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
     st.subheader("Take your model with you")
     cfg, model = result.config, result.model
+    stem = export.file_stem(result, name, key_prefix)
     cols = st.columns(3)
     if model is not None:
         meta = export.checkpoint_meta(model, result.class_names, cfg.image_size)
         # Callables: the files are built only when clicked, so a rerun holds no model-sized bytes.
         cols[0].download_button(
             "Weights + metadata (.pt)", lambda: export.export_state_dict(model, result.class_names, cfg.image_size),
-            file_name=f"{cfg.model}-{cfg.dataset}.pt", mime="application/octet-stream",
+            file_name=f"{stem}.pt", mime="application/octet-stream",
             key=f"{key_prefix}_dl_state", on_click="ignore")
         cols[1].download_button(
             "TorchScript (.pt)", lambda: export.export_torchscript(model, cfg.image_size, meta),
-            file_name=f"{cfg.model}-{cfg.dataset}-torchscript.pt", mime="application/octet-stream",
+            file_name=f"{stem}-torchscript.pt", mime="application/octet-stream",
             key=f"{key_prefix}_dl_script", on_click="ignore")
-    cols[2].download_button("Metrics (.csv)", export.metrics_csv(result), file_name="metrics.csv",
+    cols[2].download_button("Metrics (.csv)", export.metrics_csv(result), file_name=f"{stem}-metrics.csv",
                             mime="text/csv", key=f"{key_prefix}_dl_csv", on_click="ignore")
     if model is not None:
         if not export.onnx_available():

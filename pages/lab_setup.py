@@ -87,7 +87,8 @@ def preset_picker(presenter: bool) -> None:
                  format_func=lambda i: PRESETS[i].title if i else "— your own setup —",
                  help="Loads the preset's settings into the form (its first run, for a multi-run demo).")
     pid = st.session_state.get(S.K_PRESET)
-    if pid in PRESETS and not presenter:
+    if pid in PRESETS and not presenter and not PRESETS[pid].demo:
+        # A demo's text gives its result away: it is shown after "Run all", under the learner's prediction.
         st.caption(f"**What to watch for:** {PRESETS[pid].watch_for}")
 
 
@@ -174,7 +175,7 @@ def model_section(advanced: bool) -> None:
         st.number_input("Seed", 0, 2**31 - 1, key=S.K_SEED, help="Same seed, same split and same start.")
 
 
-def layers_section(num_classes: int) -> None:
+def layers_section(num_classes: int, projector: bool = False) -> None:
     ss = st.session_state
     groups = S.groups_of(ss[S.K_MODEL])
     st.markdown("**Which layers train?** Frozen groups keep their pretrained weights.")
@@ -212,8 +213,12 @@ def layers_section(num_classes: int) -> None:
     m3.metric("Trainable share", f"{100 * trainable / max(1, total):.1f}%")
     if not opened:
         st.warning("Every group is frozen, the new head too: nothing can learn. Switch on at least the head.")
-    st.plotly_chart(charts.params_figure([(c.name, c.total, c.trainable) for c in counts]), config=PLOT_CONFIG,
-                    key="lab_params_chart")
+    elif HEAD not in opened:
+        st.warning("The new head is frozen: it keeps its random weights, so its outputs cannot learn your "
+                   "classes; the open groups can only bend their features towards a random classifier. "
+                   "Switch on the **head**.", icon="🧊")
+    fig = charts.params_figure([(c.name, c.total, c.trainable) for c in counts])
+    st.plotly_chart(charts.projector(fig) if projector else fig, config=PLOT_CONFIG, key="lab_params_chart")
 
 
 def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
@@ -240,6 +245,20 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
                           on_click=use_suggested_lr)
             st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
                        f"a value a little lower is often safer.")
+    _override_note(ss)
+
+
+def _override_note(ss) -> None:
+    """Per-group rates replace the global one for their groups: say so where the global slider is."""
+    if not ss.get(S.K_DISC):
+        return
+    own = {g: ss[S.group_lr_key(g)] for g in S.selected_groups(ss) if ss[S.group_lr_key(g)] != ss[S.K_LR]}
+    if own:
+        rest = [g for g in S.selected_groups(ss) if g not in own]
+        st.warning("Per-group rates override the global learning rate for "
+                   + ", ".join(f"{g} ({_fmt_lr(v)})" for g, v in own.items())
+                   + (f"; the global {_fmt_lr(ss[S.K_LR])} applies only to {', '.join(rest)}." if rest else
+                      f": the global {_fmt_lr(ss[S.K_LR])} applies to no group."), icon="🎚️")
 
 
 def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
@@ -274,9 +293,12 @@ def training_section(advanced: bool) -> None:
                   help="requires_grad=False does not stop BatchNorm's running statistics; eval mode does.")
 
 
-def estimate_caption(cfg: TrainConfig, num_classes: int) -> None:
+def estimate_caption(cfg: TrainConfig, num_classes: int, short: bool = False) -> None:
     device = resolve_device("auto").type
     est = estimate_config(cfg, cfg.per_class * num_classes, cfg.val_per_class * num_classes, device)
+    if short:  # projector mode: the figure, not the fine print
+        st.caption(f"⏱️ Estimated run time: **{est.describe()}** on this {device.upper()}.")
+        return
     how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
     st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
                f"estimate from measured speeds, corrected by this server's finished runs; other work on the "

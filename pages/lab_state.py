@@ -9,7 +9,7 @@ in a list of ignored parameters and the page warns about it.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from core import models
@@ -35,7 +35,9 @@ K_WD, K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE = "lab_wd", "lab_epochs", "lab_batch"
 K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET = "lab_bn_eval", "lab_gradual", "lab_gradual_every", "lab_lastk", "lab_preset"
 K_PRESENTER = "lab_presenter"
 SAVED = "_lab_saved_setup"  # copy of the widget values: widget state is dropped on a page change
-QUERY_DONE = "_lab_query_loaded"
+LAST_QUERY = "_lab_last_query"  # the query this page last wrote into the address bar
+NONE = "none"  # a link's value for an empty group list, schedule or per-group rates
+MODE, PROJECTOR = "mode", "projector"  # ?mode=projector: a teacher's link opens in projector mode
 
 
 @lru_cache(maxsize=None)
@@ -193,10 +195,18 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
+def link_base(preset: str = "") -> TrainConfig:
+    """What a link's other parameters are read against: the preset it names, else the lab's defaults."""
+    return PRESETS[preset].config if preset in PRESETS else DEFAULT
+
+
 def config_to_query(cfg: TrainConfig, preset: str = "") -> dict[str, str]:
-    """Only what differs from the lab's defaults, so a default setup has a clean URL."""
-    base, q = DEFAULT, {}
-    if preset:
+    """Every setting that differs from the link's base (the preset it names, else the defaults), so
+    the link opens exactly this setup and a default setup has a clean URL. Diffing against the
+    defaults while reading against the preset lost a freeze change made after picking a preset
+    (issue 10: "Last k blocks" after "Pretrained vs from scratch" opened with all 8 groups)."""
+    base, q = link_base(preset), {}
+    if preset in PRESETS:
         q["preset"] = preset
     simple = [("dataset", cfg.dataset, base.dataset), ("per_class", cfg.per_class, base.per_class),
               ("val_per_class", cfg.val_per_class, base.val_per_class), ("size", cfg.image_size, base.image_size),
@@ -213,13 +223,92 @@ def config_to_query(cfg: TrainConfig, preset: str = "") -> dict[str, str]:
                        ("bn_eval", cfg.frozen_bn_eval, base.frozen_bn_eval)]:
         if v != d:
             q[name] = "1" if v else "0"
-    if tuple(cfg.trainable) != tuple(base.trainable):
-        q["train"] = ",".join(cfg.trainable) or "none"
-    if cfg.unfreeze_at:
-        q["unfreeze"] = ";".join(f"{e}:{','.join(gs)}" for e, gs in sorted(cfg.unfreeze_at.items()))
-    if cfg.group_lr:
-        q["group_lr"] = ",".join(f"{g}:{_fmt(v)}" for g, v in cfg.group_lr.items())
+    other_model = cfg.model != base.model  # the reader then drops the base's groups: say them all
+    if other_model or tuple(cfg.trainable) != tuple(base.trainable):
+        q["train"] = ",".join(cfg.trainable) or NONE
+    if other_model or cfg.unfreeze_at != base.unfreeze_at:
+        q["unfreeze"] = ";".join(f"{e}:{','.join(gs)}" for e, gs in sorted(cfg.unfreeze_at.items())) or NONE
+    if other_model or cfg.group_lr != base.group_lr:
+        q["group_lr"] = ",".join(f"{g}:{_fmt(v)}" for g, v in cfg.group_lr.items()) or NONE
+    return {k: v for k, v in q.items() if not (other_model and v == NONE and k != "train")}
+
+
+def is_new_link(params: dict[str, str], last: dict[str, str] | None) -> bool:
+    """True when the address carries a setup this page did not write itself: a shared link, or a
+    lesson's "Try it in the lab" link followed after an earlier Lab visit (which used to be ignored)."""
+    return bool(params) and params != (last or {})
+
+
+@dataclass
+class LinkReport:
+    """What opening a link did to the form, for the page to say (issue 10: it used to say nothing)."""
+    preset: str = ""
+    changes: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    loaded: bool = False
+
+
+def load_link(ss, params: dict[str, str]) -> LinkReport:
+    """Apply a link's setup (and mode) to the widget state; call before the widgets are drawn."""
+    params = dict(params)
+    report = LinkReport()
+    mode = params.pop(MODE, None)
+    if mode == PROJECTOR:
+        ss[K_PRESENTER] = True
+    elif mode is not None:
+        report.ignored.append(f"{MODE}={mode!r} (the only mode is '{PROJECTOR}')")
+    before = config_from_state(ss)
+    cfg, preset, ignored = config_from_query(params)
+    report.ignored += ignored
+    if cfg is not None:
+        apply_config(ss, cfg)
+        ss[K_PRESET] = preset
+        report.preset, report.loaded = preset, True
+        report.changes = describe_changes(before, config_from_state(ss))
+    ss[LAST_QUERY] = dict(params, **({MODE: mode} if mode else {}))
+    return report
+
+
+def link_for(ss) -> dict[str, str]:
+    """The address query for the form as it stands (even a setup that cannot start yet)."""
+    try:
+        q = config_to_query(config_from_state(ss), ss.get(K_PRESET) or "")
+    except (KeyError, ValueError, TypeError):
+        q = {}
+    if ss.get(K_PRESENTER):
+        q[MODE] = PROJECTOR
     return q
+
+
+def mirror_to_url(ss, query_params) -> None:
+    q = link_for(ss)
+    if dict(query_params.to_dict()) != q:
+        query_params.from_dict(q)
+    ss[LAST_QUERY] = q
+
+
+CHANGE_LABELS = {"model": "model", "pretrained": "pretrained", "dataset": "dataset", "per_class": "images per class",
+                 "val_per_class": "validation images per class", "image_size": "input size",
+                 "trainable": "trainable groups", "unfreeze_at": "unfreezing schedule", "lr": "learning rate",
+                 "group_lr": "per-group learning rates", "optimizer": "optimizer", "weight_decay": "weight decay",
+                 "epochs": "epochs", "batch_size": "batch size", "augment": "augmentation",
+                 "early_stopping": "early stopping patience", "seed": "seed", "frozen_bn_eval": "frozen BatchNorm in eval mode"}
+
+
+def _show(v) -> str:
+    if isinstance(v, tuple):
+        return ", ".join(v) or "none"
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {_show(x) if isinstance(x, tuple) else f'{x:g}'}" for k, x in sorted(v.items())) or "none"
+    if isinstance(v, float):
+        return _fmt(v)
+    return str(v)
+
+
+def describe_changes(old: TrainConfig, new: TrainConfig) -> list[str]:
+    """What a loaded link changed in the form, in words ("learning rate 0.001 → 0.1")."""
+    return [f"{label} {_show(getattr(old, name))} → {_show(getattr(new, name))}"
+            for name, label in CHANGE_LABELS.items() if getattr(old, name) != getattr(new, name)]
 
 
 def _int_in(text: str, lo: int, hi: int) -> int:
@@ -320,7 +409,7 @@ def _wd(text: str) -> float:
 
 
 def _groups(text: str, groups: list[str]) -> tuple[str, ...]:
-    if text == "none":
+    if text == NONE:
         return ()
     names = [t for t in text.split(",") if t]
     bad = [n for n in names if n not in groups]
@@ -331,7 +420,7 @@ def _groups(text: str, groups: list[str]) -> tuple[str, ...]:
 
 def _unfreeze(text: str, groups: list[str]) -> dict[int, tuple[str, ...]]:
     out = {}
-    for part in filter(None, text.split(";")):
+    for part in filter(None, text.split(";") if text != NONE else []):
         epoch, _, names = part.partition(":")
         out[_int_in(epoch, 1, MAX_EPOCHS)] = _groups(names, groups)
     return out
@@ -339,7 +428,7 @@ def _unfreeze(text: str, groups: list[str]) -> dict[int, tuple[str, ...]]:
 
 def _group_lr(text: str, groups: list[str]) -> dict[str, float]:
     out = {}
-    for part in filter(None, text.split(",")):
+    for part in filter(None, text.split(",") if text != NONE else []):
         g, _, v = part.partition(":")
         if g not in groups:
             raise ValueError(f"unknown group {g}")

@@ -61,7 +61,8 @@ def test_preset_query_parameter_loads_the_preset():
     assert all(at.toggle(key=f"lab_group_{g}").value for g in PRESETS["lr-too-high"].config.trainable)
     assert at.slider(key="lab_epochs").value == 6
     assert at.button(key="lab_run_all") is not None  # a demo offers all its variants
-    assert at.query_params["preset"] == "lr-too-high" and at.query_params["lr"] == "0.1"
+    # the link names the preset and only what differs from it
+    assert {k: at.query_params[k] for k in at.query_params} == {"preset": "lr-too-high"}
     assert not at.warning
 
 
@@ -83,16 +84,63 @@ def test_nonsense_query_parameters_are_ignored_with_a_warning():
     assert at.slider(key="lab_epochs").value == 8
 
 
-def test_presenter_mode_lists_demos_and_hides_advanced_controls():
+def test_projector_mode_lists_demos_with_a_prediction_and_duration_and_hides_advanced_controls():
     at = run_ok(lab_page())
     assert at.select_slider(key="lab_wd") is not None
     at.toggle(key="lab_presenter").set_value(True)
     run_ok(at)
     text = " ".join(m.value for m in at.markdown)
+    captions = " ".join(c.value for c in at.caption)
     for pid in DEMO_IDS:
-        assert PRESETS[pid].watch_for[:60] in text
+        assert PRESETS[pid].title in text
+        assert PRESETS[pid].watch_for[:60] not in text  # the answer comes after the runs
+        assert at.radio(key=f"proj_guess_{pid}") is not None
+        assert at.button(key=f"lab_demo_run_{pid}").disabled  # predict first
+    assert captions.count("⏱️ Live: about") == len(DEMO_IDS)
     assert not any(w.key == "lab_wd" for w in at.select_slider)
     assert not any(w.key == "lab_discriminative" for w in at.toggle)
+    assert at.query_params["mode"] == "projector"  # a teacher's link opens in projector mode
+
+
+def test_a_projector_link_opens_in_projector_mode():
+    at = run_ok(lab_page({"mode": "projector", "preset": "layers-compare"}))
+    assert at.toggle(key="lab_presenter").value is True
+    assert not any(w.key == "lab_wd" for w in at.select_slider)
+    assert not at.warning
+    bad = run_ok(lab_page({"mode": "cinema"}))
+    assert any("mode='cinema'" in w.value for w in bad.warning)
+    assert bad.toggle(key="lab_presenter").value is False
+
+
+def test_run_all_waits_for_a_prediction():
+    at = run_ok(lab_page({"preset": "lr-too-high"}))
+    assert at.button(key="lab_run_all").disabled
+    at.radio(key="lab_guess_lr-too-high").set_value("lr 0.001")
+    run_ok(at)
+    assert at.button(key="lab_run_all").disabled  # the margin too
+    at.radio(key="lab_margin_lr-too-high").set_value("more than 20 points")
+    run_ok(at)
+    assert not at.button(key="lab_run_all").disabled
+
+
+def test_a_lesson_link_after_a_first_lab_visit_applies_its_preset_and_says_what_changed():
+    at = run_ok(lab_page())
+    at.selectbox(key="lab_preset").set_value("lr-too-high")  # a first Lab visit: a preset is run
+    run_ok(at)
+    at.slider(key="lab_epochs").set_value(3)
+    run_ok(at)
+    # then the learner follows "Try it in the lab" on the Pitfalls page: the same session, a new address
+    at.query_params.clear()
+    at.query_params["preset"] = "head-frozen"
+    run_ok(at)
+    assert at.selectbox(key="lab_preset").value == "head-frozen"
+    assert not any(at.toggle(key=f"lab_group_{g}").value for g in ("head", "stem", "stage1"))
+    note = " ".join(i.value for i in at.info)
+    assert "Loaded **" + PRESETS["head-frozen"].title in note
+    assert "trainable groups stem, stage1" in note and "learning rate 0.1 → 0.001" in note
+    assert any("nothing can learn" in e.value for e in at.error)  # the bug, shown as the Lab refuses it
+    run_ok(at)  # an ordinary rerun does not load the link again
+    assert not at.info or "Loaded" not in " ".join(i.value for i in at.info)
 
 
 def test_start_runs_a_tiny_job_to_a_success_message():
@@ -134,6 +182,9 @@ def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
 
 def test_run_all_variants_queues_every_run_of_a_demo_in_order():
     at = run_ok(lab_page({"preset": "layers-compare"}))
+    at.radio(key="lab_guess_layers-compare").set_value("all layers")
+    at.radio(key="lab_margin_layers-compare").set_value("under 5 points")
+    run_ok(at)
     at.button(key="lab_run_all").click()
     run_ok(at)
     ids = at.session_state[CURRENT]
@@ -224,7 +275,11 @@ def test_own_images_zip_is_read_and_sizes_the_head():
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
     run_ok(at)
     assert job.snapshot().start["classes"] == ["blue", "red"]
-    assert any("finished 1 epochs" in s.value for s in at.success)
+    acc = job.snapshot().epochs[-1]["val_acc"]
+    if acc > 0.5 + 0.05:  # two classes: chance is 50%
+        assert any("finished 1 epochs" in s.value for s in at.success)
+    else:
+        assert any("about chance" in e.value and "2 classes scores 50%" in e.value for e in at.error)
 
 
 def test_a_broken_zip_gives_an_error_not_a_traceback():
@@ -272,6 +327,8 @@ def test_every_preset_survives_the_form_and_the_link():
             assert S.config_from_state(ss) == cfg, (pid, label)
             back, _, ignored = S.config_from_query(S.config_to_query(cfg))
             assert back == cfg and not ignored, (pid, label)
+    from core.lessons import LAB_PRESET_IDS
+    assert set(LAB_PRESET_IDS) == set(PRESETS)  # lessons may link to every preset, and only to those
     ss = {}
     S.apply_config(ss, PRESETS["gradual-unfreeze"].config)
     assert S.schedule(ss) == {1: ["head"], 3: ["stage6"], 5: ["stage5"]}
@@ -310,9 +367,14 @@ def test_charts_mark_best_epoch_and_label_overfitting_only_past_ten_points():
     close = [ep(1, 0.60, 0.58, 0.9), ep(2, 0.70, 0.65, 0.7), ep(3, 0.75, 0.70, 0.8)]
     apart = close + [ep(4, 0.99, 0.72, 0.95)]
     assert charts.best_epoch(apart)["epoch"] == 2
-    assert not charts.accuracy_figure(close, 5).layout.annotations
-    notes = charts.accuracy_figure(apart, 5).layout.annotations
-    assert len(notes) == 1 and "overfitting" in notes[0].text and "27 pts" in notes[0].text
+    def overfit_notes(fig):
+        return [a.text for a in fig.layout.annotations if "overfitting" in a.text]
+
+    assert not overfit_notes(charts.accuracy_figure(close, 5))
+    notes = overfit_notes(charts.accuracy_figure(apart, 5))
+    assert len(notes) == 1 and "27 pts" in notes[0]
+    best = [a.text for a in charts.accuracy_figure(apart, 5).layout.annotations if "best" in a.text]
+    assert best == ["best epoch 2 (lowest val loss)"]  # the dotted line says what it is
     stars = [t for t in charts.loss_figure(apart, [], 5).data if t.name == "best epoch"]
     assert list(stars[0].x) == [2] and list(stars[0].y) == [0.7]
     assert charts.smooth([1.0, 0.0], alpha=0.5) == [1.0, 0.5]
@@ -330,3 +392,145 @@ def test_only_setup_values_are_saved_for_a_return_to_the_lab():
     S.init_state(fresh)  # widget values come back; defaults fill the rest
     assert fresh["lab_lr"] == 1e-2 and fresh["lab_group_stem"] is True and fresh["lab_model"] == "mobilenet_v2"
     assert "lab_clear_history" not in fresh
+
+
+def _config_of(at):
+    from pages import lab_state as S
+
+    return S.config_from_state(at.session_state)
+
+
+def _setups():
+    """Widget gestures a learner makes; each ends in a setup a link must reproduce exactly."""
+    def scratch_then_lastk(at):  # issue 10: a freeze change after a preset was lost in the link
+        at.selectbox(key="lab_preset").set_value("pretrained-vs-scratch")
+        run_ok(at)
+        at.button(key="lab_fz_lastk").click()
+
+    def gradual_then_full(at):  # the preset's schedule must not come back
+        at.selectbox(key="lab_preset").set_value("gradual-unfreeze")
+        run_ok(at)
+        at.button(key="lab_fz_full").click()
+
+    def discriminative_then_off(at):  # nor its per-group rates
+        at.selectbox(key="lab_preset").set_value("discriminative-lr")
+        run_ok(at)
+        at.toggle(key="lab_discriminative").set_value(False)
+
+    def other_model_head_only(at):
+        at.selectbox(key="lab_preset").set_value("lr-too-high")
+        run_ok(at)
+        at.selectbox(key="lab_model").set_value("resnet18")
+        run_ok(at)
+        at.button(key="lab_fz_head").click()
+
+    def plain_edits(at):
+        at.slider(key="lab_epochs").set_value(3)
+        at.toggle(key="lab_group_stem").set_value(True)
+        at.select_slider(key="lab_lr").set_value(1e-2)
+
+    return [scratch_then_lastk, gradual_then_full, discriminative_then_off, other_model_head_only, plain_edits]
+
+
+def test_a_link_reproduces_exactly_what_its_sender_saw():
+    for gesture in _setups():
+        sender = run_ok(lab_page())
+        gesture(sender)
+        run_ok(sender)
+        sent = _config_of(sender)
+        trainable = metrics(sender)["Trainable parameters"]
+        link = {k: sender.query_params[k] for k in sender.query_params}
+        receiver = run_ok(lab_page(link))  # a fresh session opening the copied address
+        assert _config_of(receiver) == sent, (gesture.__name__, link)
+        assert metrics(receiver)["Trainable parameters"] == trainable, gesture.__name__
+        assert not receiver.warning, (gesture.__name__, [w.value for w in receiver.warning])
+
+
+def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
+    sender = run_ok(lab_page({"preset": "pretrained-vs-scratch"}))
+    sender.button(key="lab_fz_lastk").click()
+    run_ok(sender)
+    assert sender.query_params["train"] == "stage5,stage6,head"
+    receiver = run_ok(lab_page({k: sender.query_params[k] for k in sender.query_params}))
+    assert count(metrics(receiver)["Trainable parameters"]) == 1_694_154
+
+
+def _wrong_signal_script():
+    from core.engine import TrainConfig
+    from core.jobs import JobSnapshot
+    from pages.lab_live import show_outcome
+
+    def ep(i, acc):
+        return {"epoch": i, "val_acc": acc, "train_acc": acc, "val_loss": 2.3, "train_loss": 2.3}
+
+    def snap(cfg, status, epochs, message=""):
+        return JobSnapshot("j", "o", "", "b", cfg, status, None, {"classes": [str(d) for d in range(10)]}, [],
+                           epochs, None, "", message, 0.0, 1.0, 2.0)
+
+    everything = ("stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", "head")
+    # issue 10: lr 0.1 on every layer, 8.3% at the end, once a green tick
+    show_outcome(snap(TrainConfig(lr=0.1, trainable=everything), "finished",
+                      [ep(1, 0.42), ep(2, 0.10), ep(3, 0.083)]))
+    show_outcome(snap(TrainConfig(trainable=("stage6",)), "finished", [ep(1, 0.09), ep(2, 0.11)]))
+    show_outcome(snap(TrainConfig(), "finished", [ep(1, 0.70), ep(2, 0.86), ep(3, 0.80)]))
+    show_outcome(snap(TrainConfig(), "stopped", [ep(1, 0.70), ep(2, 0.86), ep(3, 0.81)],
+                      "Stopped by request at the end of epoch 3."))
+
+
+def test_outcomes_name_chance_level_and_a_better_best_epoch():
+    at = AppTest.from_function(_wrong_signal_script, default_timeout=TIMEOUT)
+    run_ok(at)
+    wrecked, frozen = at.error[0].value, at.error[1].value
+    assert "about chance" in wrecked and "8.3%" in wrecked and "10 classes scores 10%" in wrecked
+    assert "reached 42.0% in epoch 1 and was then wrecked" in wrecked and "(0.1)" in wrecked
+    assert "the new head is frozen" in frozen
+    assert len(at.success) == 1 and "80.0%" in at.success[0].value and "70 points above chance" in at.success[0].value
+    notes = [c.value for c in at.caption]
+    assert any("best epoch (2: 86.0%) beat the final one (80.0%) by 6.0 points" in n and "early stopping" in n
+               for n in notes)
+    assert any("beat the final one (81.0%)" in n and "stopped run" in n for n in notes)
+    assert "Stopped by request" in at.info[0].value
+
+
+def test_gap_is_in_points_with_its_sign_explained_and_per_group_rates_warn():
+    at = run_ok(lab_page({"preset": "discriminative-lr"}))
+    warn = " ".join(w.value for w in at.warning)
+    assert "Per-group rates override the global learning rate for stage4 (1e-5), stage5 (1e-4), stage6 (1e-4)" in warn
+    assert "applies only to head" in warn
+    at.toggle(key="lab_group_head").set_value(False)
+    run_ok(at)
+    assert any("The new head is frozen" in w.value for w in at.warning)
+
+    from core.analysis import gap_words
+    assert gap_words(0.95, 0.83).startswith("Training accuracy is 12 points above validation")
+    assert "overfitting" in gap_words(0.95, 0.83)
+    assert gap_words(0.80, 0.85).startswith("Validation accuracy is 5.0 points above training")
+
+
+def _history_script():
+    import streamlit as st
+
+    from pages.lab_live import HISTORY, show_history
+
+    st.session_state.setdefault(HISTORY, [])
+    show_history()
+
+
+def _row(i):
+    curve = [{"epoch": 1, "val_acc": 0.5, "train_acc": 0.5, "val_loss": 1.0, "train_loss": 1.0}]
+    return {"id": f"j{i}", "label": f"run {i}", "status": "finished", "curve": curve, "message": ""}
+
+
+def test_compare_picks_up_each_new_run_and_keeps_the_learners_choice():
+    at = AppTest.from_function(_history_script, default_timeout=TIMEOUT)
+    at.session_state["lab_history"] = [_row(1)]
+    run_ok(at)
+    assert at.multiselect(key="lab_compare").value == ["j1"]
+    at.session_state["lab_history"] = [_row(1), _row(2)]  # a second run ended
+    run_ok(at)
+    assert at.multiselect(key="lab_compare").value == ["j1", "j2"]  # was ["j1"]: the new run never appeared
+    at.multiselect(key="lab_compare").unselect("j1")
+    run_ok(at)
+    at.session_state["lab_history"] = [_row(1), _row(2), _row(3)]
+    run_ok(at)
+    assert at.multiselect(key="lab_compare").value == ["j2", "j3"]  # the learner's removal stands

@@ -98,3 +98,29 @@ def test_camera_appears_only_when_turned_on(result):
     at.toggle(key=f"{PREFIX}_camera_on").set_value(True).run()
     assert not at.exception
     assert len(at.camera_input) == 1
+
+
+def test_photo_shows_the_small_grey_input_and_warns_about_labels_and_polarity(result):
+    at = run_page(result)
+    assert any("Any** photo" in w.value for w in at.warning)  # every photo gets one of the classes
+    ink_on_paper = np.full((60, 60, 3), 250, dtype=np.uint8)
+    ink_on_paper[20:40, 28:32] = 10  # a dark stroke on white, the opposite of the training images
+    at.file_uploader(key=f"{PREFIX}_photo").set_value(("seven.png", png(ink_on_paper), "image/png")).run()
+    assert not at.exception
+    size = result.config.image_size
+    captions = [c for img in at.image for c in img.captions]
+    assert f"what the model sees: {size}x{size} grey" in captions
+    assert any("Invert the colours" in w.value and "mostly light" in w.value for w in at.warning)
+    at.toggle(key=f"{PREFIX}_0_invert").set_value(True).run()
+    assert not any("mostly light" in w.value for w in at.warning)  # inverted: light marks on black
+
+
+def test_downloads_of_different_runs_get_different_names(result):
+    from core import export
+
+    other = replace(result, config=replace(result.config, lr=0.1))
+    names = {export.file_stem(result, "run 1", "aaaa1111"), export.file_stem(result, "run 2", "bbbb2222"),
+             export.file_stem(other, "run 1", "aaaa1111")}
+    assert len(names) == 3
+    assert export.file_stem(result, "pretrained", "aaaa1111") == \
+        "mobilenet_v2-faces-head-lr0.001-1ep-pretrained-aaaa1111"
