@@ -44,7 +44,8 @@ for concept in concepts:
     with st.container(border=True):
         tick = " ✅" if concept.id in done else ""
         st.subheader(f"{concept.title}{tick} {badge(concept.level)}", anchor=concept.id)
-        st.markdown(f"*{concept.summary}*")
+        # Next to the heading, so the way back is on screen where a contents link lands.
+        st.markdown(f"*{concept.summary}* · [↑ Contents](#{TOC_ANCHOR})")
         st.markdown(concept.body)
         if concept.diagram:
             st.graphviz_chart(concept.diagram)
@@ -59,7 +60,6 @@ for concept in concepts:
             if concept.id not in done and st.button("Mark as understood", key=f"concepts_done_{concept.id}"):
                 mark_done("concept", concept.id)
                 st.rerun()
-        st.markdown(f"[↑ Contents](#{TOC_ANCHOR})")
 
 if not concepts:
     st.info("No concepts at this level yet.")

@@ -91,7 +91,7 @@ def test_explain_it_scores_an_answer(page):
     expect(result).to_be_visible()
     found, total = map(int, re.search(r"covers (\d+) of (\d+)", result.inner_text()).groups())
     assert total == len(prompt.checklist) and 1 <= found <= total
-    expect(page.get_by_text("Model answer")).to_be_visible()
+    expect(page.get_by_text("Model answer", exact=True)).to_be_visible()
     wait_idle(page)
     assert_no_exception(page)
     shot(page, "explain-scored")
