@@ -547,10 +547,10 @@ class Lessons:
 # Cross-references: what one item cannot check alone
 # --------------------------------------------------------------------------------------------
 
-Problem = Tuple[str, tuple, str]  # (file stem, location in the file, message)
+_Problem = Tuple[str, tuple, str]  # (file stem, location in the file, message)
 
 
-def _reference_problems(lessons: Lessons) -> Iterator[Problem]:
+def _reference_problems(lessons: Lessons) -> Iterator[_Problem]:
     yield from _duplicate_ids(lessons)
     concepts = set(lessons.concept_ids)
     for kind, stem in KIND_FILES.items():
@@ -562,7 +562,7 @@ def _reference_problems(lessons: Lessons) -> Iterator[Problem]:
     yield from _coverage_refs(lessons)
 
 
-def _duplicate_ids(lessons: Lessons) -> Iterator[Problem]:
+def _duplicate_ids(lessons: Lessons) -> Iterator[_Problem]:
     """Ids are unique per file (deep_dive.yaml and takeaways.yaml share one id space across their
     lists), and checklist ids within their prompt."""
     for stem, kinds in FILE_KINDS.items():
@@ -581,7 +581,7 @@ def _duplicate_ids(lessons: Lessons) -> Iterator[Problem]:
             seen.setdefault(item.id, str(j))
 
 
-def _figure_places(lessons: Lessons) -> Iterator[Problem]:
+def _figure_places(lessons: Lessons) -> Iterator[_Problem]:
     pitfalls = {p.id for p in lessons.pitfalls}
     for i, fig in enumerate(lessons.figures):
         if (fig.concept is None) == (fig.pitfall is None):
@@ -590,7 +590,7 @@ def _figure_places(lessons: Lessons) -> Iterator[Problem]:
             yield "figures", ("figures", i, "pitfall"), f"unknown pitfall {fig.pitfall!r} (not an id in pitfalls.yaml)"
 
 
-def _coverage_refs(lessons: Lessons) -> Iterator[Problem]:
+def _coverage_refs(lessons: Lessons) -> Iterator[_Problem]:
     for i, item in enumerate(lessons.coverage):
         for ref in item.covered_by:
             stem, loc = ref.partition(":")[0], ("items", i, "covered_by")
