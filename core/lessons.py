@@ -9,10 +9,10 @@ Plain Python (no Streamlit): pages, tests and the CLI all use it.
     lessons.resolve("quizzes:freeze-meaning")   # coverage-style "<file>:<id>" reference
     lessons.for_concept("freezing")["cards"]
 
-Each item kind is one pydantic model: its fields, types and per-field checks are declared once, and
-unknown fields are rejected (a typo such as `corect:` fails instead of being ignored). What needs the
-whole collection (unique ids, concept and pitfall references, coverage references) is one pass after
-parsing. Any violation raises LessonError, whose message names the file, the item (index and id) and
+Each item kind is one pydantic dataclass: its fields, types and per-field checks are declared once,
+and unknown fields are rejected (a typo such as `corect:` fails instead of being ignored). What needs
+the whole collection (unique ids, concept and pitfall references, coverage references) is one pass
+after parsing. Any violation raises LessonError, whose message names the file, the item (index and id) and
 the field, so a content author can fix it without reading this module.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Annotated, Any, Dict, Iterator, Optional, Tuple, Union, get_a
 import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
                       ValidationInfo, create_model, field_validator, model_validator)
+from pydantic.dataclasses import dataclass as pydantic_dataclass, is_pydantic_dataclass
 
 from core.scoring import pattern_words
 
@@ -109,7 +110,7 @@ def _index(value: Any) -> int:
 
 
 def _numbers(value: Any) -> Any:
-    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         raise ValueError("expected a list of numbers, one per epoch")
     return value
 
@@ -138,7 +139,8 @@ def _one_of(choices: Tuple[str, ...], what: str) -> AfterValidator:
 
 
 def _non_empty(message: str) -> BeforeValidator:
-    """An empty list gets a message saying what belongs in it (a missing one: 'missing required field')."""
+    """An empty YAML list gets a message saying what belongs in it (a missing one: 'missing required
+    field'). Only lists: an empty tuple is a default or a `dataclasses.replace` argument."""
     def check(value: Any) -> Any:
         if value == []:
             raise ValueError(message)
@@ -162,13 +164,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
 
 
-def _option_index(value: int, info: ValidationInfo, options_field: str = "options") -> int:
-    """`value` must index the item's options (already validated: they are declared first)."""
-    if options_field not in info.data:  # the options themselves failed; that error is reported
+# Items are pydantic dataclasses with the same config: validated like models, and still dataclasses
+# (tests/test_snippets.py lists fields with dataclasses.fields, tests/test_explain_corpus.py derives
+# items with dataclasses.replace, which validates the result again).
+_item = functools.partial(pydantic_dataclass, config=_Model.model_config)
+
+
+def _option_index(value: Optional[int], info: ValidationInfo) -> Optional[int]:
+    """`value` must index the item's `options` (already validated: they are declared first)."""
+    if value is None or "options" not in info.data:  # no index, or the options failed (reported)
         return value
-    options = info.data[options_field]
+    options = info.data["options"]
     if options is None:
-        raise ValueError(f"given without '{options_field}'")
+        raise ValueError("given without 'options'")
     if not 0 <= value < len(options):
         raise ValueError(f"index {value} out of range: there are {len(options)} options (0..{len(options) - 1})")
     return value
@@ -179,7 +187,8 @@ def _option_index(value: int, info: ValidationInfo, options_field: str = "option
 # --------------------------------------------------------------------------------------------
 
 
-class Concept(_Model):
+@_item
+class Concept:
     id: Id
     title: Text
     level: Level
@@ -191,7 +200,8 @@ class Concept(_Model):
     lab_preset: Optional[LabPreset] = None
 
 
-class Flashcard(_Model):
+@_item
+class Flashcard:
     id: Id
     concept: Text
     level: Level
@@ -199,13 +209,15 @@ class Flashcard(_Model):
     back: Text
 
 
-class Option(_Model):
+@_item
+class Option:
     text: Text
     correct: Flag
     why: Text
 
 
-class Curves(_Model):
+@_item
+class Curves:
     """A real run's per-epoch curves, stored with the command that produced them (`source`)."""
     source: Text
     train_loss: Optional[Series] = None
@@ -214,7 +226,7 @@ class Curves(_Model):
     val_acc: Optional[Series] = None
 
     @model_validator(mode="after")
-    def _one_value_per_epoch(self) -> "Curves":
+    def _one_value_per_epoch(self) -> Curves:
         if not self.series:
             raise ValueError(f"no series: give at least one of {', '.join(CURVE_SERIES)}")
         if len({len(v) for _, v in self.series}) != 1:
@@ -234,7 +246,8 @@ class Curves(_Model):
         return dict(self.series).get(name)
 
 
-class QuizQuestion(_Model):
+@_item
+class QuizQuestion:
     id: Id
     concept: Text
     level: Level
@@ -264,7 +277,8 @@ class QuizQuestion(_Model):
         return self.options[self.correct_index]
 
 
-class Direction(_Model):
+@_item
+class Direction:
     """A comparison the item claims: `low` sides get the small end of the scale, `high` the large."""
     about: Texts
     low: Texts
@@ -272,20 +286,23 @@ class Direction(_Model):
     belief: Text  # the misconception named when an answer pairs them the wrong way round
 
 
-class Misconception(_Model):
+@_item
+class Misconception:
     belief: Text  # completes "This sounds like the misconception that ..."
     patterns: Annotated[Tuple[Annotated[Text, AfterValidator(_matchable)], ...], Field(min_length=1)]
 
 
-class ChecklistItem(_Model):
+@_item
+class ChecklistItem:
     id: Id
     label: Text
     any_of: Texts
     direction: Optional[Direction] = None
-    misconceptions: Annotated[Tuple[Misconception, ...], Field(min_length=1)] = ()
+    misconceptions: Annotated[Tuple[Misconception, ...], _non_empty("expected at least 1 entry, got 0")] = ()
 
 
-class ExplainPrompt(_Model):
+@_item
+class ExplainPrompt:
     id: Id
     concept: Text
     level: Level
@@ -296,7 +313,8 @@ class ExplainPrompt(_Model):
     model_answer: Text
 
 
-class Predict(_Model):
+@_item
+class Predict:
     question: Text
     options: Annotated[Tuple[Text, ...], Field(min_length=2)]
     answer: Index
@@ -309,7 +327,8 @@ class Predict(_Model):
         return self.options[self.answer]
 
 
-class DeepDiveStep(_Model):
+@_item
+class DeepDiveStep:
     id: Id
     title: Text
     level: Level
@@ -320,7 +339,8 @@ class DeepDiveStep(_Model):
     concept: Optional[Text] = None
 
 
-class Myth(_Model):
+@_item
+class Myth:
     id: Id
     belief: Text
     predict_answer: Flag
@@ -329,14 +349,16 @@ class Myth(_Model):
     concept: Optional[Text] = None
 
 
-class Section(_Model):
+@_item
+class Section:
     id: Id
     title: Text
     body: Text
     diagram: Optional[Diagram] = None
 
 
-class Pitfall(_Model):
+@_item
+class Pitfall:
     id: Id
     title: Text
     concept: Text
@@ -347,12 +369,14 @@ class Pitfall(_Model):
     symptom: Optional[Text] = None
 
 
-class Step(_Model):
+@_item
+class Step:
     title: Text
     body: Text
 
 
-class PracticeProblem(_Model):
+@_item
+class PracticeProblem:
     id: Id
     title: Text
     level: Level
@@ -370,12 +394,14 @@ class PracticeProblem(_Model):
     _answer_index_in_range = field_validator("answer_index")(_option_index)
 
 
-class Takeaway(_Model):
+@_item
+class Takeaway:
     id: Id
     text: Text
 
 
-class UseCase(_Model):
+@_item
+class UseCase:
     id: Id
     title: Text
     scratch: Text
@@ -385,7 +411,8 @@ class UseCase(_Model):
     fine_tuned_code: Optional[Text] = None
 
 
-class Figure(_Model):
+@_item
+class Figure:
     """A diagram the app draws (`kind`, one of FIGURE_KINDS) placed in one concept or one pitfall."""
     id: Id
     kind: Annotated[Text, _one_of(FIGURE_KINDS, "unknown diagram kind")]
@@ -396,7 +423,8 @@ class Figure(_Model):
     pitfall: Optional[Text] = None
 
 
-class CoverageItem(_Model):
+@_item
+class CoverageItem:
     source: Text
     label: Text
     covered_by: Texts
@@ -646,9 +674,9 @@ def _message(model: type, err: Dict[str, Any]) -> str:
         return str(ctx["error"])
     if kind == "missing":
         return "missing required field"
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         return f"unknown field (allowed: {_allowed(model, err['loc'][:-1])})"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
+    if kind in ("model_type", "dataclass_type", "dataclass_args_type", "dict_type"):
         what = "fields" if err["loc"] else "top-level keys"
         return f"expected a mapping of {what} ({_allowed(model, err['loc'])}), got {_type_name(value)}"
     if kind in ("tuple_type", "list_type"):
@@ -663,12 +691,12 @@ def _allowed(model: Any, loc: tuple) -> str:
     """Field names of the model found at `loc` inside `model`."""
     for key in loc:
         if isinstance(key, str):
-            model = _inner_model(model.model_fields[key].annotation)
-    return ", ".join(sorted(model.model_fields))
+            model = _inner_model(model.__pydantic_fields__[key].annotation)
+    return ", ".join(sorted(model.__pydantic_fields__))
 
 
 def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if is_pydantic_dataclass(annotation) or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
         return annotation
     return next((m for m in map(_inner_model, get_args(annotation)) if m is not None), None)
 
@@ -709,7 +737,7 @@ def _load_cached(folder: str) -> Lessons:
             files[stem] = model.model_validate(raws[stem])
         except ValidationError as exc:
             # An unknown field first: a typo (`bakc:`) also makes the field it meant missing.
-            first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+            first = min(exc.errors(), key=lambda e: e["type"] not in ("extra_forbidden", "unexpected_keyword_argument"))
             raise _error(stem, raws[stem], first["loc"], _message(model, first)) from None
     items = {kind: getattr(files[stem], kind) for kind, stem in KIND_FILES.items() if stem in files}
     coverage = files["coverage"].items if "coverage" in files else ()
