@@ -694,8 +694,12 @@ def _allowed(model: Any, loc: tuple) -> str:
     """Field names of the model found at `loc` inside `model`."""
     for key in loc:
         if isinstance(key, str):
-            model = _inner_model(model.__pydantic_fields__[key].annotation)
-    return ", ".join(sorted(model.__pydantic_fields__))
+            model = _inner_model(_fields(model)[key].annotation)
+    return ", ".join(sorted(_fields(model)))
+
+
+def _fields(model: Any) -> Dict[str, Any]:
+    return model.model_fields if issubclass(model, BaseModel) else model.__pydantic_fields__
 
 
 def _inner_model(annotation: Any) -> Any:
