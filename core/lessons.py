@@ -9,8 +9,11 @@ Plain Python (no Streamlit): pages, tests and the CLI all use it.
     lessons.resolve("quizzes:freeze-meaning")   # coverage-style "<file>:<id>" reference
     lessons.for_concept("freezing")["cards"]
 
-Any schema violation raises LessonError, whose message names the file, the item (index and id)
-and the field, so a content author can fix it without reading this module.
+Each item kind is one pydantic dataclass: its fields, types and per-field checks are declared once,
+and unknown fields are rejected (a typo such as `corect:` fails instead of being ignored). What needs
+the whole collection (unique ids, concept and pitfall references, coverage references) is one pass
+after parsing. Any violation raises LessonError, whose message names the file, the item (index and id) and
+the field, so a content author can fix it without reading this module.
 """
 from __future__ import annotations
 
@@ -18,15 +21,20 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Annotated, Any, Dict, Iterator, Optional, Tuple, Union, get_args
 
 import yaml
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, create_model, field_validator, model_validator)
+from pydantic.dataclasses import dataclass as pydantic_dataclass, is_pydantic_dataclass
 
 from core.scoring import pattern_words
 
 LEVELS: Tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
-# Presets implemented by the hands-on lab; `lab_preset` fields must name one of these.
+# Presets implemented by the hands-on lab; `lab_preset` fields must name one of these. Written out
+# rather than read from core.presets.PRESETS: importing that module imports torch (3.8 s measured,
+# against 0.1 s for loading every lesson). tests/test_page_lab.py keeps the two equal.
 LAB_PRESET_IDS: Tuple[str, ...] = (
     "pretrained-vs-scratch",
     "head-only",
@@ -49,9 +57,15 @@ FIGURE_KINDS: Tuple[str, ...] = (
     "curve-shapes",
 )
 
+# Series a quiz `curves` block may hold: one value per epoch, as the Lab's engine reports them.
+CURVE_SERIES: Tuple[str, ...] = ("train_loss", "val_loss", "train_acc", "val_acc")
+
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "lessons"
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# libyaml's parser when installed: the same documents, 9x faster than the pure-Python one on
+# lessons/ (0.12 s against 1.06 s on a busy 2-core machine).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class LessonError(ValueError):
@@ -59,48 +73,173 @@ class LessonError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
+# Field types: each check written once, with the message a content author sees (a ValueError
+# raised here reaches them as "<file>: <item>: field '<name>': <message>")
+# --------------------------------------------------------------------------------------------
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a number", type(None): "nothing (empty)"}.get(type(value), type(value).__name__)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {_type_name(value)} ({value!r}); quote it in YAML")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    # Multi-line text (code, DOT) keeps its first line's indentation; one-liners are trimmed.
+    return value.strip("\n").rstrip() if "\n" in value.strip() else value.strip()
+
+
+def _id(value: Any) -> str:
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise ValueError(f"bad id {value!r}: use lowercase letters, digits and single dashes")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_type_name(value)} ({value!r})")
+    return value
+
+
+def _index(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected the index (0-based) of the right option, got {_type_name(value)} ({value!r})")
+    return value
+
+
+def _numbers(value: Any) -> Any:
+    numbers = isinstance(value, (list, tuple)) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    if not numbers:
+        raise ValueError("expected a list of numbers, one per epoch")
+    return value
+
+
+def _dot(value: str) -> str:
+    if not value.lstrip().lower().startswith(("digraph", "graph", "strict")):
+        raise ValueError("expected Graphviz DOT source starting with 'digraph' or 'graph'")
+    if value.count("{") != value.count("}"):
+        raise ValueError("unbalanced braces in Graphviz DOT source")
+    return value
+
+
+def _matchable(pattern: str) -> str:
+    if not pattern_words(pattern):
+        raise ValueError(f"pattern {pattern!r} has no word the scorer can match "
+                         "(only words such as 'the', 'it', 'of'); name what the answer would say")
+    return pattern
+
+
+def _one_of(choices: Tuple[str, ...], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"{what} {value!r}; use one of {', '.join(choices)}")
+        return value
+    return AfterValidator(check)
+
+
+def _non_empty(message: str) -> BeforeValidator:
+    """An empty YAML list gets a message saying what belongs in it (a missing one: 'missing required
+    field'). Only lists: an empty tuple is a default or a `dataclasses.replace` argument."""
+    def check(value: Any) -> Any:
+        if value == []:
+            raise ValueError(message)
+        return value
+    return BeforeValidator(check)
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Texts = Annotated[Tuple[Text, ...], Field(min_length=1)]
+Id = Annotated[str, BeforeValidator(_id)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Index = Annotated[int, BeforeValidator(_index)]
+Level = Annotated[Text, _one_of(LEVELS, "bad level")]
+LabPreset = Annotated[Text, _one_of(LAB_PRESET_IDS, "unknown lab preset")]
+Diagram = Annotated[Text, AfterValidator(_dot)]
+Series = Annotated[Tuple[float, ...], BeforeValidator(_numbers), Field(min_length=2)]
+
+
+class _Model(BaseModel):
+    # protected_namespaces=(): `model_answer` is a content field, not a pydantic method.
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+
+# Items are pydantic dataclasses with the same config: validated like models, and still dataclasses
+# (tests/test_snippets.py lists fields with dataclasses.fields, tests/test_explain_corpus.py derives
+# items with dataclasses.replace, which validates the result again).
+_item = functools.partial(pydantic_dataclass, config=_Model.model_config)
+
+
+def _option_index(value: Optional[int], info: ValidationInfo) -> Optional[int]:
+    """`value` must index the item's `options` (already validated: they are declared first)."""
+    if value is None or "options" not in info.data:  # no index, or the options failed (reported)
+        return value
+    options = info.data["options"]
+    if options is None:
+        raise ValueError("given without 'options'")
+    if not 0 <= value < len(options):
+        raise ValueError(f"index {value} out of range: there are {len(options)} options (0..{len(options) - 1})")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
 # Item kinds
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@_item
 class Concept:
-    id: str
-    title: str
-    level: str
-    summary: str
-    body: str
-    pytorch: Optional[str] = None
-    keras: Optional[str] = None
-    diagram: Optional[str] = None
-    lab_preset: Optional[str] = None
+    id: Id
+    title: Text
+    level: Level
+    summary: Text
+    body: Text
+    pytorch: Optional[Text] = None
+    keras: Optional[Text] = None
+    diagram: Optional[Diagram] = None
+    lab_preset: Optional[LabPreset] = None
 
 
-@dataclass(frozen=True)
+@_item
 class Flashcard:
-    id: str
-    concept: str
-    level: str
-    front: str
-    back: str
+    id: Id
+    concept: Text
+    level: Level
+    front: Text
+    back: Text
 
 
-@dataclass(frozen=True)
+@_item
 class Option:
-    text: str
-    correct: bool
-    why: str
+    text: Text
+    correct: Flag
+    why: Text
 
 
-# Series a quiz `curves` block may hold: one value per epoch, as the Lab's engine reports them.
-CURVE_SERIES: Tuple[str, ...] = ("train_loss", "val_loss", "train_acc", "val_acc")
-
-
-@dataclass(frozen=True)
+@_item
 class Curves:
     """A real run's per-epoch curves, stored with the command that produced them (`source`)."""
-    source: str
-    series: Tuple[Tuple[str, Tuple[float, ...]], ...]  # (name, values) in CURVE_SERIES order
+    source: Text
+    train_loss: Optional[Series] = None
+    val_loss: Optional[Series] = None
+    train_acc: Optional[Series] = None
+    val_acc: Optional[Series] = None
+
+    @model_validator(mode="after")
+    def _one_value_per_epoch(self) -> Curves:
+        if not self.series:
+            raise ValueError(f"no series: give at least one of {', '.join(CURVE_SERIES)}")
+        if len({len(v) for _, v in self.series}) != 1:
+            raise ValueError("every series needs one value per epoch (the lists differ in length)")
+        return self
+
+    @property
+    def series(self) -> Tuple[Tuple[str, Tuple[float, ...]], ...]:
+        """(name, values) for the series given, in CURVE_SERIES order."""
+        return tuple((name, getattr(self, name)) for name in CURVE_SERIES if getattr(self, name) is not None)
 
     @property
     def epochs(self) -> int:
@@ -110,17 +249,27 @@ class Curves:
         return dict(self.series).get(name)
 
 
-@dataclass(frozen=True)
+@_item
 class QuizQuestion:
-    id: str
-    concept: str
-    level: str
-    prompt: str
-    options: Tuple[Option, ...]
-    explanation: str
-    code: Optional[str] = None
-    output: Optional[str] = None  # a printout shown as-is (never executed, unlike `code`)
+    id: Id
+    concept: Text
+    level: Level
+    prompt: Text
+    options: Annotated[Tuple[Option, ...], Field(min_length=2)]
+    explanation: Text
+    code: Optional[Text] = None
+    output: Optional[Text] = None  # a printout shown as-is (never executed, unlike `code`)
     curves: Optional[Curves] = None
+
+    @field_validator("options")
+    @classmethod
+    def _one_correct(cls, options: Tuple[Option, ...]) -> Tuple[Option, ...]:
+        n_correct = sum(o.correct for o in options)
+        if n_correct != 1:
+            raise ValueError(f"a quiz question needs exactly one correct option, found {n_correct}")
+        if len({o.text for o in options}) != len(options):
+            raise ValueError("two options have the same text")
+        return options
 
     @property
     def correct_index(self) -> int:
@@ -131,194 +280,206 @@ class QuizQuestion:
         return self.options[self.correct_index]
 
 
-@dataclass(frozen=True)
+@_item
 class Direction:
     """A comparison the item claims: `low` sides get the small end of the scale, `high` the large."""
-    about: Tuple[str, ...]
-    low: Tuple[str, ...]
-    high: Tuple[str, ...]
-    belief: str  # the misconception named when an answer pairs them the wrong way round
+    about: Texts
+    low: Texts
+    high: Texts
+    belief: Text  # the misconception named when an answer pairs them the wrong way round
 
 
-@dataclass(frozen=True)
+@_item
 class Misconception:
-    belief: str  # completes "This sounds like the misconception that ..."
-    patterns: Tuple[str, ...]  # ordered word patterns; "..." allows a wider gap
+    belief: Text  # completes "This sounds like the misconception that ..."
+    patterns: Annotated[Tuple[Annotated[Text, AfterValidator(_matchable)], ...], Field(min_length=1)]
 
 
-@dataclass(frozen=True)
+@_item
 class ChecklistItem:
-    id: str
-    label: str
-    any_of: Tuple[str, ...]
+    id: Id
+    label: Text
+    any_of: Texts
     direction: Optional[Direction] = None
-    misconceptions: Tuple[Misconception, ...] = ()
+    misconceptions: Annotated[Tuple[Misconception, ...], _non_empty("expected at least 1 entry, got 0")] = ()
 
 
-@dataclass(frozen=True)
+@_item
 class ExplainPrompt:
-    id: str
-    concept: str
-    level: str
-    prompt: str
-    hint: str
-    checklist: Tuple[ChecklistItem, ...]
-    model_answer: str
+    id: Id
+    concept: Text
+    level: Level
+    prompt: Text
+    hint: Text
+    checklist: Annotated[Tuple[ChecklistItem, ...],
+                         _non_empty("checklist is empty: list the concepts a good answer mentions")]
+    model_answer: Text
 
 
-@dataclass(frozen=True)
+@_item
 class Predict:
-    question: str
-    options: Tuple[str, ...]
-    answer: int
-    reveal: str
+    question: Text
+    options: Annotated[Tuple[Text, ...], Field(min_length=2)]
+    answer: Index
+    reveal: Text
+
+    _answer_in_range = field_validator("answer")(_option_index)
 
     @property
     def answer_text(self) -> str:
         return self.options[self.answer]
 
 
-@dataclass(frozen=True)
+@_item
 class DeepDiveStep:
-    id: str
-    title: str
-    level: str
-    body: str
-    result: str
-    insight: str
+    id: Id
+    title: Text
+    level: Level
+    body: Text
+    result: Text
+    insight: Text
     predict: Optional[Predict] = None
-    concept: Optional[str] = None
+    concept: Optional[Text] = None
 
 
-@dataclass(frozen=True)
+@_item
 class Myth:
-    id: str
-    belief: str
-    predict_answer: bool
-    reality: str
-    why_it_matters: str
-    concept: Optional[str] = None
+    id: Id
+    belief: Text
+    predict_answer: Flag
+    reality: Text
+    why_it_matters: Text
+    concept: Optional[Text] = None
 
 
-@dataclass(frozen=True)
+@_item
 class Section:
-    id: str
-    title: str
-    body: str
-    diagram: Optional[str] = None
+    id: Id
+    title: Text
+    body: Text
+    diagram: Optional[Diagram] = None
 
 
-@dataclass(frozen=True)
+@_item
 class Pitfall:
-    id: str
-    title: str
-    concept: str
-    wrong_code: str
-    correct_code: str
-    root_cause: str
-    lab_preset: Optional[str] = None
-    symptom: Optional[str] = None
+    id: Id
+    title: Text
+    concept: Text
+    wrong_code: Text
+    correct_code: Text
+    root_cause: Text
+    lab_preset: Optional[LabPreset] = None
+    symptom: Optional[Text] = None
 
 
-@dataclass(frozen=True)
+@_item
 class Step:
-    title: str
-    body: str
+    title: Text
+    body: Text
 
 
-@dataclass(frozen=True)
+@_item
 class PracticeProblem:
-    id: str
-    title: str
-    level: str
-    concept: str
-    question: str
-    steps: Tuple[Step, ...]
-    answer: str
-    quick_check: str
-    common_mistakes: Tuple[str, ...]
-    code: Optional[str] = None
-    options: Optional[Tuple[str, ...]] = None
-    answer_index: Optional[int] = None
+    id: Id
+    title: Text
+    level: Level
+    concept: Text
+    question: Text
+    steps: Annotated[Tuple[Step, ...], _non_empty(
+        "a practice problem needs a step-by-step solution (at least one step)")]
+    answer: Text
+    quick_check: Text
+    common_mistakes: Texts
+    code: Optional[Text] = None
+    options: Optional[Annotated[Tuple[Text, ...], Field(min_length=2)]] = None
+    answer_index: Optional[Index] = None
+
+    _answer_index_in_range = field_validator("answer_index")(_option_index)
 
 
-@dataclass(frozen=True)
+@_item
 class Takeaway:
-    id: str
-    text: str
+    id: Id
+    text: Text
 
 
-@dataclass(frozen=True)
+@_item
 class UseCase:
-    id: str
-    title: str
-    scratch: str
-    fine_tuned: str
-    body: str
-    scratch_code: Optional[str] = None
-    fine_tuned_code: Optional[str] = None
+    id: Id
+    title: Text
+    scratch: Text
+    fine_tuned: Text
+    body: Text
+    scratch_code: Optional[Text] = None
+    fine_tuned_code: Optional[Text] = None
 
 
-@dataclass(frozen=True)
+@_item
 class Figure:
     """A diagram the app draws (`kind`, one of FIGURE_KINDS) placed in one concept or one pitfall."""
-    id: str
-    kind: str
-    title: str
-    caption: str
-    alt: str  # the figure in words, for screen readers and for anyone who cannot see the chart
-    concept: Optional[str] = None
-    pitfall: Optional[str] = None
+    id: Id
+    kind: Annotated[Text, _one_of(FIGURE_KINDS, "unknown diagram kind")]
+    title: Text
+    caption: Text
+    alt: Text  # the figure in words, for screen readers and for anyone who cannot see the chart
+    concept: Optional[Text] = None
+    pitfall: Optional[Text] = None
 
 
-@dataclass(frozen=True)
+@_item
 class CoverageItem:
-    source: str
-    label: str
-    covered_by: Tuple[str, ...]
+    source: Text
+    label: Text
+    covered_by: Texts
 
 
-# attribute name on Lessons -> file stem it lives in
-KIND_FILES: Dict[str, str] = {
-    "concepts": "concepts",
-    "cards": "flashcards",
-    "questions": "quizzes",
-    "prompts": "explain",
-    "steps": "deep_dive",
-    "myths": "deep_dive",
-    "sections": "deep_dive",
-    "pitfalls": "pitfalls",
-    "problems": "practice",
-    "takeaways": "takeaways",
-    "use_cases": "takeaways",
-    "figures": "figures",
+# --------------------------------------------------------------------------------------------
+# Files: top-level keys -> lists of items
+# --------------------------------------------------------------------------------------------
+
+
+# file stem -> {top-level key: item model}, in loading order. figures.yaml and coverage.yaml may be
+# absent; the optional keys may be missing or empty.
+_FILE_ITEMS: Dict[str, Dict[str, type]] = {
+    "concepts": {"concepts": Concept},
+    "flashcards": {"cards": Flashcard},
+    "quizzes": {"questions": QuizQuestion},
+    "explain": {"prompts": ExplainPrompt},
+    "deep_dive": {"steps": DeepDiveStep, "myths": Myth, "sections": Section},
+    "pitfalls": {"pitfalls": Pitfall},
+    "practice": {"problems": PracticeProblem},
+    "takeaways": {"takeaways": Takeaway, "use_cases": UseCase},
+    "figures": {"figures": Figure},
+    "coverage": {"items": CoverageItem},
 }
+_OPTIONAL_FILES = ("figures", "coverage")
+_OPTIONAL_KEYS = ("myths", "sections", "use_cases")
+
+
+def _file_model(stem: str) -> type:
+    def key(name: str, item: type) -> tuple:
+        if name in _OPTIONAL_KEYS:  # absent or `myths:` with nothing after it: no items
+            return Annotated[Tuple[item, ...], BeforeValidator(lambda v: () if v is None else v)], ()
+        return Tuple[item, ...], ...
+    fields = {name: key(name, item) for name, item in _FILE_ITEMS[stem].items()}
+    return create_model(f"{stem}.yaml", __base__=_Model, **fields)
+
+
+_FILES: Dict[str, type] = {stem: _file_model(stem) for stem in _FILE_ITEMS}
+
+# attribute name on Lessons -> file stem it lives in (coverage is not an item kind)
+KIND_FILES: Dict[str, str] = {kind: stem for stem, items in _FILE_ITEMS.items() if stem != "coverage"
+                              for kind in items}
 # file stem -> the item kinds (Lessons attributes) it holds
-FILE_KINDS: Dict[str, Tuple[str, ...]] = {}
-for _kind, _file in KIND_FILES.items():
-    FILE_KINDS.setdefault(_file, ())
-    FILE_KINDS[_file] += (_kind,)
+FILE_KINDS: Dict[str, Tuple[str, ...]] = {stem: tuple(items) for stem, items in _FILE_ITEMS.items()
+                                          if stem != "coverage"}
 # singular aliases accepted by by_id()
 _KIND_ALIASES = {
-    "concept": "concepts",
-    "card": "cards",
-    "flashcard": "cards",
-    "flashcards": "cards",
-    "question": "questions",
-    "quiz": "questions",
-    "quizzes": "questions",
-    "prompt": "prompts",
-    "explain": "prompts",
-    "step": "steps",
-    "myth": "myths",
-    "section": "sections",
-    "pitfall": "pitfalls",
-    "problem": "problems",
-    "practice": "problems",
-    "takeaway": "takeaways",
-    "use_case": "use_cases",
-    "use-case": "use_cases",
-    "figure": "figures",
+    "concept": "concepts", "card": "cards", "flashcard": "cards", "flashcards": "cards",
+    "question": "questions", "quiz": "questions", "quizzes": "questions", "prompt": "prompts",
+    "explain": "prompts", "step": "steps", "myth": "myths", "section": "sections", "pitfall": "pitfalls",
+    "problem": "problems", "practice": "problems", "takeaway": "takeaways", "use_case": "use_cases",
+    "use-case": "use_cases", "figure": "figures",
 }
 
 
@@ -372,10 +533,17 @@ class Lessons:
 
     def resolve(self, ref: str) -> Any:
         """Item for a coverage-style reference "<file>:<id>" (e.g. "deep_dive:myth-whole-model")."""
-        item = _resolve(self._index, ref)
+        item = self._resolve(ref)
         if item is None:
             raise KeyError(f"reference {ref!r} does not name an existing item")
         return item
+
+    def _resolve(self, ref: str) -> Any:
+        if not isinstance(ref, str) or ":" not in ref:
+            return None
+        stem, _, item_id = ref.partition(":")
+        found = (self._index[kind].get(item_id.strip()) for kind in FILE_KINDS.get(stem.strip(), ()))
+        return next((item for item in found if item is not None), None)
 
     def kind_of(self, item: Any) -> str:
         """Lessons attribute name ('cards', 'steps', ...) for an item of this collection."""
@@ -406,468 +574,138 @@ class Lessons:
         return {kind: len(getattr(self, kind)) for kind in (*KIND_FILES, "coverage")}
 
 
-def _resolve(index: Mapping[str, Mapping[str, Any]], ref: str) -> Any:
-    if not isinstance(ref, str) or ":" not in ref:
-        return None
-    stem, _, item_id = ref.partition(":")
-    for kind in FILE_KINDS.get(stem.strip(), ()):
-        item = index[kind].get(item_id.strip())
-        if item is not None:
-            return item
-    return None
-
-
 # --------------------------------------------------------------------------------------------
-# Validation helpers
+# Cross-references: what one item cannot check alone
 # --------------------------------------------------------------------------------------------
 
-
-class _Ctx:
-    """Where we are: file, item index/id, for error messages."""
-
-    def __init__(self, filename: str, where: str = "") -> None:
-        self.filename = filename
-        self.where = where
-
-    def item(self, key: str, index: int, item_id: Any = None) -> "_Ctx":
-        where = f"{key}[{index}]"
-        if item_id is not None:
-            where += f" (id {item_id!r})"
-        return _Ctx(self.filename, where)
-
-    def sub(self, text: str) -> "_Ctx":
-        return _Ctx(self.filename, f"{self.where} {text}".strip())
-
-    def error(self, fieldname: Optional[str], message: str) -> LessonError:
-        parts = [self.filename]
-        if self.where:
-            parts.append(self.where)
-        if fieldname:
-            parts.append(f"field '{fieldname}'")
-        return LessonError(": ".join(parts) + ": " + message)
+_Problem = Tuple[str, tuple, str]  # (file stem, location in the file, message)
 
 
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a number", type(None): "nothing (empty)"}.get(type(value), type(value).__name__)
+def _reference_problems(lessons: Lessons) -> Iterator[_Problem]:
+    yield from _duplicate_ids(lessons)
+    concepts = set(lessons.concept_ids)
+    for kind, stem in KIND_FILES.items():
+        for i, item in enumerate(getattr(lessons, kind)):
+            concept = getattr(item, "concept", None)
+            if concept is not None and concept not in concepts:
+                yield stem, (kind, i, "concept"), f"unknown concept {concept!r} (not an id in concepts.yaml)"
+    yield from _figure_places(lessons)
+    yield from _coverage_refs(lessons)
 
 
-def _check_fields(data: Any, ctx: _Ctx, required: Iterable[str], optional: Iterable[str] = ()) -> dict:
-    if not isinstance(data, dict):
-        raise ctx.error(None, f"expected a mapping of fields, got {_type_name(data)}")
-    required = tuple(required)
-    allowed = set(required) | set(optional)
-    for name in required:
-        if name not in data:
-            raise ctx.error(name, "missing required field")
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        raise ctx.error(unknown[0], f"unknown field (allowed: {', '.join(sorted(allowed))})")
-    return data
+def _duplicate_ids(lessons: Lessons) -> Iterator[_Problem]:
+    """Ids are unique per file (deep_dive.yaml and takeaways.yaml share one id space across their
+    lists), and checklist ids within their prompt."""
+    for stem, kinds in FILE_KINDS.items():
+        seen: Dict[str, str] = {}
+        for kind in kinds:
+            for i, item in enumerate(getattr(lessons, kind)):
+                if item.id in seen:
+                    yield stem, (kind, i, "id"), f"duplicate id {item.id!r} (already used by {seen[item.id]})"
+                seen.setdefault(item.id, f"{kind}[{i}]")
+    for i, prompt in enumerate(lessons.prompts):
+        seen = {}
+        for j, item in enumerate(prompt.checklist):
+            if item.id in seen:
+                yield ("explain", ("prompts", i, "checklist", j, "id"),
+                       f"duplicate id {item.id!r} (already used by checklist[{seen[item.id]}])")
+            seen.setdefault(item.id, str(j))
 
 
-def _text(data: dict, name: str, ctx: _Ctx, optional: bool = False) -> Optional[str]:
-    if name not in data or (optional and data[name] is None):
-        if optional:
-            return None
-        raise ctx.error(name, "missing required field")
-    value = data[name]
-    if not isinstance(value, str):
-        raise ctx.error(name, f"expected text, got {_type_name(value)} ({value!r}); quote it in YAML")
-    if not value.strip():
-        raise ctx.error(name, "must not be empty")
-    return value.strip("\n").rstrip() if "\n" in value.strip() else value.strip()
+def _figure_places(lessons: Lessons) -> Iterator[_Problem]:
+    pitfalls = {p.id for p in lessons.pitfalls}
+    for i, fig in enumerate(lessons.figures):
+        if (fig.concept is None) == (fig.pitfall is None):
+            yield "figures", ("figures", i, "concept"), "place the figure with exactly one of 'concept' or 'pitfall'"
+        elif fig.pitfall is not None and fig.pitfall not in pitfalls:
+            yield "figures", ("figures", i, "pitfall"), f"unknown pitfall {fig.pitfall!r} (not an id in pitfalls.yaml)"
 
 
-def _bool(data: dict, name: str, ctx: _Ctx) -> bool:
-    value = data.get(name)
-    if not isinstance(value, bool):
-        raise ctx.error(name, f"expected true or false, got {_type_name(value)} ({value!r})")
-    return value
-
-
-def _level(data: dict, ctx: _Ctx) -> str:
-    value = _text(data, "level", ctx)
-    if value not in LEVELS:
-        raise ctx.error("level", f"bad level {value!r}; use one of {', '.join(LEVELS)}")
-    return value
-
-
-def _id(data: dict, ctx: _Ctx, seen: Dict[str, str], name: str = "id") -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not _ID_RE.match(value):
-        raise ctx.error(name, f"bad id {value!r}: use lowercase letters, digits and single dashes")
-    if value in seen:
-        raise ctx.error(name, f"duplicate id {value!r} (already used by {seen[value]})")
-    seen[value] = ctx.where or "an earlier item"
-    return value
-
-
-def _list(data: dict, name: str, ctx: _Ctx, min_len: int = 1) -> list:
-    value = data.get(name)
-    if not isinstance(value, list):
-        raise ctx.error(name, f"expected a list, got {_type_name(value)}")
-    if len(value) < min_len:
-        raise ctx.error(name, f"expected at least {min_len} entr{'y' if min_len == 1 else 'ies'}, got {len(value)}")
-    return value
-
-
-def _text_list(data: dict, name: str, ctx: _Ctx, min_len: int = 1) -> Tuple[str, ...]:
-    values = _list(data, name, ctx, min_len)
-    out = []
-    for i, v in enumerate(values):
-        if not isinstance(v, str) or not v.strip():
-            raise ctx.error(f"{name}[{i}]", f"expected non-empty text, got {_type_name(v)} ({v!r}); quote it in YAML")
-        out.append(v.strip())
-    return tuple(out)
-
-
-def _concept_ref(data: dict, ctx: _Ctx, concept_ids: Mapping[str, Any], optional: bool = False) -> Optional[str]:
-    value = _text(data, "concept", ctx, optional=optional)
-    if value is None:
-        return None
-    if value not in concept_ids:
-        raise ctx.error("concept", f"unknown concept {value!r} (not an id in concepts.yaml)")
-    return value
-
-
-def _lab_preset(data: dict, ctx: _Ctx) -> Optional[str]:
-    value = _text(data, "lab_preset", ctx, optional=True)
-    if value is not None and value not in LAB_PRESET_IDS:
-        raise ctx.error("lab_preset", f"unknown lab preset {value!r}; use one of {', '.join(LAB_PRESET_IDS)}")
-    return value
-
-
-def _diagram(data: dict, ctx: _Ctx) -> Optional[str]:
-    value = _text(data, "diagram", ctx, optional=True)
-    if value is not None:
-        head = value.lstrip().lower()
-        if not (head.startswith("digraph") or head.startswith("graph") or head.startswith("strict")):
-            raise ctx.error("diagram", "expected Graphviz DOT source starting with 'digraph' or 'graph'")
-        if value.count("{") != value.count("}"):
-            raise ctx.error("diagram", "unbalanced braces in Graphviz DOT source")
-    return value
-
-
-def _read_yaml(path: Path, keys: Tuple[str, ...], optional_keys: Tuple[str, ...] = ()) -> Dict[str, list]:
-    name = path.name
-    if not path.is_file():
-        raise LessonError(f"{name}: file missing from lessons folder {path.parent}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise LessonError(f"{name}: not valid YAML: {exc}") from exc
-    ctx = _Ctx(name)
-    if not isinstance(data, dict):
-        raise ctx.error(None, f"expected a mapping with top-level key(s) {', '.join(keys)}, got {_type_name(data)}")
-    allowed = set(keys) | set(optional_keys)
-    for k in data:
-        if k not in allowed:
-            raise ctx.error(None, f"unknown top-level key {k!r} (allowed: {', '.join(sorted(allowed))})")
-    out = {}
-    for k in keys + optional_keys:
-        if k not in data:
-            if k in optional_keys:
-                out[k] = []
-                continue
-            raise ctx.error(None, f"missing top-level key {k!r}")
-        value = data[k]
-        if value is None and k in optional_keys:
-            value = []
-        if not isinstance(value, list):
-            raise ctx.error(None, f"top-level key {k!r} must hold a list, got {_type_name(value)}")
-        out[k] = value
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Per-kind parsers
-# --------------------------------------------------------------------------------------------
-
-
-def _parse_concepts(raw: list, fname: str) -> Tuple[Concept, ...]:
-    seen: Dict[str, str] = {}
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("concepts", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "title", "level", "summary", "body"),
-                      ("pytorch", "keras", "diagram", "lab_preset"))
-        out.append(Concept(
-            id=_id(d, ctx, seen), title=_text(d, "title", ctx), level=_level(d, ctx),
-            summary=_text(d, "summary", ctx), body=_text(d, "body", ctx),
-            pytorch=_text(d, "pytorch", ctx, optional=True), keras=_text(d, "keras", ctx, optional=True),
-            diagram=_diagram(d, ctx), lab_preset=_lab_preset(d, ctx),
-        ))
-    return tuple(out)
-
-
-def _parse_cards(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tuple[Flashcard, ...]:
-    seen: Dict[str, str] = {}
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("cards", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "concept", "level", "front", "back"))
-        out.append(Flashcard(
-            id=_id(d, ctx, seen), concept=_concept_ref(d, ctx, concepts), level=_level(d, ctx),
-            front=_text(d, "front", ctx), back=_text(d, "back", ctx),
-        ))
-    return tuple(out)
-
-
-def _parse_questions(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tuple[QuizQuestion, ...]:
-    seen: Dict[str, str] = {}
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("questions", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "concept", "level", "prompt", "options", "explanation"),
-                      ("code", "output", "curves"))
-        qid = _id(d, ctx, seen)
-        options = []
-        raw_opts = _list(d, "options", ctx, min_len=2)
-        for j, o in enumerate(raw_opts):
-            octx = ctx.sub(f"options[{j}]")
-            _check_fields(o, octx, ("text", "correct", "why"))
-            options.append(Option(text=_text(o, "text", octx), correct=_bool(o, "correct", octx),
-                                  why=_text(o, "why", octx)))
-        n_correct = sum(o.correct for o in options)
-        if n_correct != 1:
-            raise ctx.error("options", f"a quiz question needs exactly one correct option, found {n_correct}")
-        texts = [o.text for o in options]
-        if len(set(texts)) != len(texts):
-            raise ctx.error("options", "two options have the same text")
-        out.append(QuizQuestion(
-            id=qid, concept=_concept_ref(d, ctx, concepts), level=_level(d, ctx),
-            prompt=_text(d, "prompt", ctx), options=tuple(options),
-            explanation=_text(d, "explanation", ctx), code=_text(d, "code", ctx, optional=True),
-            output=_text(d, "output", ctx, optional=True), curves=_curves(d.get("curves"), ctx),
-        ))
-    return tuple(out)
-
-
-def _curves(d: Any, ctx: _Ctx) -> Optional[Curves]:
-    """A `curves` block: `source` (the command that made the run) plus per-epoch number lists."""
-    if d is None:
-        return None
-    cctx = ctx.sub("curves")
-    _check_fields(d, cctx, ("source",), CURVE_SERIES)
-    series = []
-    for name in CURVE_SERIES:
-        if name not in d:
-            continue
-        values = _list(d, name, cctx, min_len=2)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise cctx.error(name, "expected a list of numbers, one per epoch")
-        series.append((name, tuple(float(v) for v in values)))
-    if not series:
-        raise cctx.error(None, f"no series: give at least one of {', '.join(CURVE_SERIES)}")
-    if len({len(v) for _, v in series}) != 1:
-        raise cctx.error(None, "every series needs one value per epoch (the lists differ in length)")
-    return Curves(source=_text(d, "source", cctx), series=tuple(series))
-
-
-def _parse_prompts(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tuple[ExplainPrompt, ...]:
-    seen: Dict[str, str] = {}
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("prompts", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "concept", "level", "prompt", "hint", "checklist", "model_answer"))
-        pid = _id(d, ctx, seen)
-        raw_items = d.get("checklist")
-        if isinstance(raw_items, list) and not raw_items:
-            raise ctx.error("checklist", "checklist is empty: list the concepts a good answer mentions")
-        raw_items = _list(d, "checklist", ctx, min_len=1)
-        items = []
-        item_seen: Dict[str, str] = {}
-        for j, c in enumerate(raw_items):
-            cctx = ctx.sub(f"checklist[{j}]")
-            _check_fields(c, cctx, ("id", "label", "any_of"), ("direction", "misconceptions"))
-            items.append(ChecklistItem(id=_id(c, cctx, item_seen), label=_text(c, "label", cctx),
-                                       any_of=_text_list(c, "any_of", cctx),
-                                       direction=_parse_direction(c, cctx),
-                                       misconceptions=_parse_misconceptions(c, cctx)))
-        out.append(ExplainPrompt(
-            id=pid, concept=_concept_ref(d, ctx, concepts), level=_level(d, ctx),
-            prompt=_text(d, "prompt", ctx), hint=_text(d, "hint", ctx), checklist=tuple(items),
-            model_answer=_text(d, "model_answer", ctx),
-        ))
-    return tuple(out)
-
-
-def _parse_direction(c: dict, ctx: _Ctx) -> Optional[Direction]:
-    if c.get("direction") is None:
-        return None
-    dctx = ctx.sub("direction")
-    d = _check_fields(c["direction"], dctx, ("about", "low", "high", "belief"))
-    return Direction(about=_text_list(d, "about", dctx), low=_text_list(d, "low", dctx),
-                     high=_text_list(d, "high", dctx), belief=_text(d, "belief", dctx))
-
-
-def _parse_misconceptions(c: dict, ctx: _Ctx) -> Tuple[Misconception, ...]:
-    out = []
-    for k, m in enumerate(_list(c, "misconceptions", ctx, min_len=1) if "misconceptions" in c else ()):
-        mctx = ctx.sub(f"misconceptions[{k}]")
-        _check_fields(m, mctx, ("belief", "patterns"))
-        patterns = _text_list(m, "patterns", mctx)
-        for n, pattern in enumerate(patterns):
-            if not pattern_words(pattern):
-                raise mctx.error(f"patterns[{n}]", f"pattern {pattern!r} has no word the scorer can match "
-                                 "(only words such as 'the', 'it', 'of'); name what the answer would say")
-        out.append(Misconception(belief=_text(m, "belief", mctx), patterns=patterns))
-    return tuple(out)
-
-
-def _parse_predict(d: Any, ctx: _Ctx) -> Optional[Predict]:
-    if d is None:
-        return None
-    pctx = ctx.sub("predict")
-    _check_fields(d, pctx, ("question", "options", "answer", "reveal"))
-    options = _text_list(d, "options", pctx, min_len=2)
-    answer = d.get("answer")
-    if not isinstance(answer, int) or isinstance(answer, bool):
-        raise pctx.error("answer", f"expected the index (0-based) of the right option, got {_type_name(answer)} ({answer!r})")
-    if not 0 <= answer < len(options):
-        raise pctx.error("answer", f"index {answer} out of range: there are {len(options)} options (0..{len(options) - 1})")
-    return Predict(question=_text(d, "question", pctx), options=options, answer=answer,
-                   reveal=_text(d, "reveal", pctx))
-
-
-def _parse_deep_dive(raw: Dict[str, list], fname: str, concepts: Mapping[str, Any]):
-    seen: Dict[str, str] = {}  # ids are unique across the whole file
-    steps, myths, sections = [], [], []
-    for i, d in enumerate(raw["steps"]):
-        ctx = _Ctx(fname).item("steps", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "title", "level", "body", "result", "insight"), ("predict", "concept"))
-        steps.append(DeepDiveStep(
-            id=_id(d, ctx, seen), title=_text(d, "title", ctx), level=_level(d, ctx),
-            body=_text(d, "body", ctx), result=_text(d, "result", ctx), insight=_text(d, "insight", ctx),
-            predict=_parse_predict(d.get("predict"), ctx),
-            concept=_concept_ref(d, ctx, concepts, optional=True),
-        ))
-    for i, d in enumerate(raw["myths"]):
-        ctx = _Ctx(fname).item("myths", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "belief", "predict_answer", "reality", "why_it_matters"), ("concept",))
-        myths.append(Myth(
-            id=_id(d, ctx, seen), belief=_text(d, "belief", ctx),
-            predict_answer=_bool(d, "predict_answer", ctx), reality=_text(d, "reality", ctx),
-            why_it_matters=_text(d, "why_it_matters", ctx),
-            concept=_concept_ref(d, ctx, concepts, optional=True),
-        ))
-    for i, d in enumerate(raw["sections"]):
-        ctx = _Ctx(fname).item("sections", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "title", "body"), ("diagram",))
-        sections.append(Section(id=_id(d, ctx, seen), title=_text(d, "title", ctx),
-                                body=_text(d, "body", ctx), diagram=_diagram(d, ctx)))
-    return tuple(steps), tuple(myths), tuple(sections)
-
-
-def _parse_pitfalls(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tuple[Pitfall, ...]:
-    seen: Dict[str, str] = {}
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("pitfalls", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "title", "concept", "wrong_code", "correct_code", "root_cause"),
-                      ("lab_preset", "symptom"))
-        out.append(Pitfall(
-            id=_id(d, ctx, seen), title=_text(d, "title", ctx), concept=_concept_ref(d, ctx, concepts),
-            wrong_code=_text(d, "wrong_code", ctx), correct_code=_text(d, "correct_code", ctx),
-            root_cause=_text(d, "root_cause", ctx), lab_preset=_lab_preset(d, ctx),
-            symptom=_text(d, "symptom", ctx, optional=True),
-        ))
-    return tuple(out)
-
-
-def _parse_problems(raw: list, fname: str, concepts: Mapping[str, Any]) -> Tuple[PracticeProblem, ...]:
-    seen: Dict[str, str] = {}
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("problems", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "title", "level", "concept", "question", "steps", "answer",
-                               "quick_check", "common_mistakes"), ("code", "options", "answer_index"))
-        pid = _id(d, ctx, seen)
-        raw_steps = d.get("steps")
-        if raw_steps is None or (isinstance(raw_steps, list) and not raw_steps):
-            raise ctx.error("steps", "a practice problem needs a step-by-step solution (at least one step)")
-        steps = []
-        for j, s in enumerate(_list(d, "steps", ctx, min_len=1)):
-            sctx = ctx.sub(f"steps[{j}]")
-            _check_fields(s, sctx, ("title", "body"))
-            steps.append(Step(title=_text(s, "title", sctx), body=_text(s, "body", sctx)))
-        options = _text_list(d, "options", ctx, min_len=2) if d.get("options") is not None else None
-        answer_index = d.get("answer_index")
-        if answer_index is not None:
-            if options is None:
-                raise ctx.error("answer_index", "given without 'options'")
-            if not isinstance(answer_index, int) or isinstance(answer_index, bool):
-                raise ctx.error("answer_index", f"expected a 0-based option index, got {_type_name(answer_index)}")
-            if not 0 <= answer_index < len(options):
-                raise ctx.error("answer_index", f"index {answer_index} out of range: there are {len(options)} options")
-        out.append(PracticeProblem(
-            id=pid, title=_text(d, "title", ctx), level=_level(d, ctx),
-            concept=_concept_ref(d, ctx, concepts), question=_text(d, "question", ctx),
-            steps=tuple(steps), answer=_text(d, "answer", ctx), quick_check=_text(d, "quick_check", ctx),
-            common_mistakes=_text_list(d, "common_mistakes", ctx, min_len=1),
-            code=_text(d, "code", ctx, optional=True), options=options, answer_index=answer_index,
-        ))
-    return tuple(out)
-
-
-def _parse_takeaways(raw: Dict[str, list], fname: str):
-    seen: Dict[str, str] = {}
-    takeaways, use_cases = [], []
-    for i, d in enumerate(raw["takeaways"]):
-        ctx = _Ctx(fname).item("takeaways", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "text"))
-        takeaways.append(Takeaway(id=_id(d, ctx, seen), text=_text(d, "text", ctx)))
-    for i, d in enumerate(raw["use_cases"]):
-        ctx = _Ctx(fname).item("use_cases", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "title", "scratch", "fine_tuned", "body"), ("scratch_code", "fine_tuned_code"))
-        use_cases.append(UseCase(
-            id=_id(d, ctx, seen), title=_text(d, "title", ctx), scratch=_text(d, "scratch", ctx),
-            fine_tuned=_text(d, "fine_tuned", ctx), body=_text(d, "body", ctx),
-            scratch_code=_text(d, "scratch_code", ctx, optional=True),
-            fine_tuned_code=_text(d, "fine_tuned_code", ctx, optional=True),
-        ))
-    return tuple(takeaways), tuple(use_cases)
-
-
-def _parse_figures(raw: list, fname: str, concepts: Mapping[str, Any], pitfalls: Mapping[str, Any]) -> Tuple[Figure, ...]:
-    seen: Dict[str, str] = {}
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("figures", i, d.get("id") if isinstance(d, dict) else None)
-        _check_fields(d, ctx, ("id", "kind", "title", "caption", "alt"), ("concept", "pitfall"))
-        fid, kind = _id(d, ctx, seen), _text(d, "kind", ctx)
-        if kind not in FIGURE_KINDS:
-            raise ctx.error("kind", f"unknown diagram kind {kind!r}; use one of {', '.join(FIGURE_KINDS)}")
-        if ("concept" in d) == ("pitfall" in d):
-            raise ctx.error("concept", "place the figure with exactly one of 'concept' or 'pitfall'")
-        pitfall = _text(d, "pitfall", ctx, optional=True)
-        if pitfall is not None and pitfall not in pitfalls:
-            raise ctx.error("pitfall", f"unknown pitfall {pitfall!r} (not an id in pitfalls.yaml)")
-        out.append(Figure(id=fid, kind=kind, title=_text(d, "title", ctx), caption=_text(d, "caption", ctx),
-                          alt=_text(d, "alt", ctx), concept=_concept_ref(d, ctx, concepts, optional=True),
-                          pitfall=pitfall))
-    return tuple(out)
-
-
-def _parse_coverage(raw: list, fname: str, index: Mapping[str, Mapping[str, Any]]) -> Tuple[CoverageItem, ...]:
-    out = []
-    for i, d in enumerate(raw):
-        ctx = _Ctx(fname).item("items", i)
-        _check_fields(d, ctx, ("source", "label", "covered_by"))
-        label = _text(d, "label", ctx)
-        ctx = _Ctx(fname, f"items[{i}] ({label!r})")
-        refs = _text_list(d, "covered_by", ctx, min_len=1)
-        for ref in refs:
+def _coverage_refs(lessons: Lessons) -> Iterator[_Problem]:
+    for i, item in enumerate(lessons.coverage):
+        for ref in item.covered_by:
+            stem, loc = ref.partition(":")[0], ("items", i, "covered_by")
             if ":" not in ref:
-                raise ctx.error("covered_by", f"bad reference {ref!r}: write '<file>:<id>', e.g. 'quizzes:freeze-meaning'")
-            stem = ref.partition(":")[0]
-            if stem not in FILE_KINDS:
-                raise ctx.error("covered_by", f"reference {ref!r} names unknown file {stem!r} (use one of {', '.join(sorted(FILE_KINDS))})")
-            if _resolve(index, ref) is None:
-                raise ctx.error("covered_by", f"reference {ref!r}: no item with that id in {stem}.yaml")
-        out.append(CoverageItem(source=_text(d, "source", ctx), label=label, covered_by=refs))
-    return tuple(out)
+                yield "coverage", loc, f"bad reference {ref!r}: write '<file>:<id>', e.g. 'quizzes:freeze-meaning'"
+            elif stem not in FILE_KINDS:
+                yield "coverage", loc, (f"reference {ref!r} names unknown file {stem!r} "
+                                        f"(use one of {', '.join(sorted(FILE_KINDS))})")
+            elif lessons._resolve(ref) is None:
+                yield "coverage", loc, f"reference {ref!r}: no item with that id in {stem}.yaml"
+
+
+# --------------------------------------------------------------------------------------------
+# Error messages: pydantic's error location -> "<file>: <item>: field '<name>': <what to do>"
+# --------------------------------------------------------------------------------------------
+
+
+def _error(stem: str, raw: Any, loc: tuple, message: str) -> LessonError:
+    parts: list = []
+    for key in loc:  # ('questions', 0, 'options', 1, 'why') -> questions[0] options[1] why
+        if isinstance(key, int) and parts:
+            parts[-1] += f"[{key}]"
+        else:
+            parts.append(str(key))
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        parts[0] += _item_name(raw, loc[0], loc[1])
+    head = [f"{stem}.yaml"]
+    if len(loc) == 1:
+        head.append(f"top-level key {loc[0]!r}")
+    elif len(loc) == 2 and isinstance(loc[1], int):  # the item itself (e.g. not a mapping)
+        head.append(parts[0])
+    elif parts:
+        head += [" ".join(parts[:-1]), f"field {parts[-1]!r}"]
+    return LessonError(": ".join(head) + ": " + message)
+
+
+def _item_name(raw: Any, key: Any, index: int) -> str:
+    try:
+        item = raw[key][index]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    if isinstance(item, dict) and "id" in item:
+        return f" (id {item['id']!r})"
+    if isinstance(item, dict) and "label" in item:  # coverage items have no id
+        return f" ({item['label']!r})"
+    return ""
+
+
+def _message(model: type, err: Dict[str, Any]) -> str:
+    """What went wrong, in the words of lessons/SCHEMA.md rather than pydantic's."""
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx["error"])
+    if kind == "missing":
+        return "missing required field"
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        return f"unknown field (allowed: {_allowed(model, err['loc'][:-1])})"
+    if kind in ("model_type", "dataclass_type", "dataclass_args_type", "dict_type"):
+        what = "fields" if err["loc"] else "top-level keys"
+        return f"expected a mapping of {what} ({_allowed(model, err['loc'])}), got {_type_name(value)}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected a list, got {_type_name(value)}"
+    if kind == "too_short":
+        n = ctx["min_length"]
+        return f"expected at least {n} entr{'y' if n == 1 else 'ies'}, got {ctx['actual_length']}"
+    return err["msg"]
+
+
+def _allowed(model: Any, loc: tuple) -> str:
+    """Field names of the model found at `loc` inside `model`."""
+    for key in loc:
+        if isinstance(key, str):
+            model = _inner_model(_fields(model)[key].annotation)
+    return ", ".join(sorted(_fields(model)))
+
+
+def _fields(model: Any) -> Dict[str, Any]:
+    return model.model_fields if issubclass(model, BaseModel) else model.__pydantic_fields__
+
+
+def _inner_model(annotation: Any) -> Any:
+    if is_pydantic_dataclass(annotation) or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return annotation
+    return next((m for m in map(_inner_model, get_args(annotation)) if m is not None), None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -882,37 +720,37 @@ def load_lessons(folder: Union[str, Path, None] = None) -> Lessons:
     return _load_cached(str(path.resolve()))
 
 
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise LessonError(f"{path.name}: file missing from lessons folder {path.parent}")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        raise LessonError(f"{path.name}: not valid YAML: {exc}") from exc
+
+
 @functools.lru_cache(maxsize=16)
 def _load_cached(folder: str) -> Lessons:
     base = Path(folder)
     if not base.is_dir():
         raise LessonError(f"lessons folder {folder} does not exist")
-    f = lambda stem: base / f"{stem}.yaml"  # noqa: E731
-
-    concepts = _parse_concepts(_read_yaml(f("concepts"), ("concepts",))["concepts"], "concepts.yaml")
-    cids = {c.id: c for c in concepts}
-    cards = _parse_cards(_read_yaml(f("flashcards"), ("cards",))["cards"], "flashcards.yaml", cids)
-    questions = _parse_questions(_read_yaml(f("quizzes"), ("questions",))["questions"], "quizzes.yaml", cids)
-    prompts = _parse_prompts(_read_yaml(f("explain"), ("prompts",))["prompts"], "explain.yaml", cids)
-    steps, myths, sections = _parse_deep_dive(
-        _read_yaml(f("deep_dive"), ("steps",), ("myths", "sections")), "deep_dive.yaml", cids)
-    pitfalls = _parse_pitfalls(_read_yaml(f("pitfalls"), ("pitfalls",))["pitfalls"], "pitfalls.yaml", cids)
-    problems = _parse_problems(_read_yaml(f("practice"), ("problems",))["problems"], "practice.yaml", cids)
-    takeaways, use_cases = _parse_takeaways(
-        _read_yaml(f("takeaways"), ("takeaways",), ("use_cases",)), "takeaways.yaml")
-
-    figures = ()
-    if f("figures").is_file():  # optional: lessons without diagrams stay valid
-        figures = _parse_figures(_read_yaml(f("figures"), ("figures",))["figures"], "figures.yaml", cids,
-                                 {p.id: p for p in pitfalls})
-
-    lessons = Lessons(concepts=concepts, cards=cards, questions=questions, prompts=prompts, steps=steps,
-                      myths=myths, sections=sections, pitfalls=pitfalls, problems=problems,
-                      takeaways=takeaways, use_cases=use_cases, coverage=(), figures=figures, folder=folder)
-    coverage_path = f("coverage")
-    if coverage_path.is_file():
-        coverage = _parse_coverage(_read_yaml(coverage_path, ("items",))["items"], "coverage.yaml", lessons._index)
-        lessons = Lessons(**{**{k: getattr(lessons, k) for k in (*KIND_FILES, "folder")}, "coverage": coverage})
+    raws, files = {}, {}
+    for stem, model in _FILES.items():
+        path = base / f"{stem}.yaml"
+        if stem in _OPTIONAL_FILES and not path.is_file():  # lessons without diagrams stay valid
+            continue
+        raws[stem] = _read_yaml(path)
+        try:
+            files[stem] = model.model_validate(raws[stem])
+        except ValidationError as exc:
+            # An unknown field first: a typo (`bakc:`) also makes the field it meant missing.
+            first = min(exc.errors(), key=lambda e: e["type"] not in ("extra_forbidden", "unexpected_keyword_argument"))
+            raise _error(stem, raws[stem], first["loc"], _message(model, first)) from None
+    items = {kind: getattr(files[stem], kind) for kind, stem in KIND_FILES.items() if stem in files}
+    coverage = files["coverage"].items if "coverage" in files else ()
+    lessons = Lessons(**items, coverage=coverage, folder=folder)
+    for stem, loc, message in _reference_problems(lessons):
+        raise _error(stem, raws[stem], loc, message)
     return lessons
 
 

@@ -1,5 +1,6 @@
 """The lesson YAML in lessons/ loads and is sane, and the validator rejects broken content loudly."""
 import copy
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -231,6 +232,20 @@ def _dup_across_deep_dive(d):
     d["deep_dive"]["myths"][0]["id"] = "step-one"
 
 
+def _rename(path, old, new):
+    def mutate(d):
+        target = d
+        for p in path:
+            target = target[p]
+        target[new] = target.pop(old)
+    return mutate
+
+
+def _dup_checklist_item(d):
+    checklist = d["explain"]["prompts"][0]["checklist"]
+    checklist.append({**checklist[0], "label": "Another label"})
+
+
 def _two_correct(d):
     d["quizzes"]["questions"][0]["options"][1]["correct"] = True
 
@@ -298,6 +313,24 @@ CASES = [
      ["coverage.yaml", "unknown file 'cards'"]),
     ("coverage ref without colon", _set(("coverage", "items", 0, "covered_by"), ["card-one"]),
      ["coverage.yaml", "<file>:<id>"]),
+    ("typo reported as unknown, not as missing", _rename(("flashcards", "cards", 0), "back", "bakc"),
+     ["flashcards.yaml", "card-one", "'bakc'", "unknown field", "allowed: back, concept"]),
+    ("top-level key absent", _set(("flashcards", "cards"), _DELETE), ["flashcards.yaml", "'cards'", "missing"]),
+    ("item not a mapping", _set(("flashcards", "cards", 0), "card-one"),
+     ["flashcards.yaml", "cards[0]", "expected a mapping", "front"]),
+    ("file empty", _set(("flashcards",), None), ["flashcards.yaml", "expected a mapping", "cards"]),
+    ("duplicate checklist id", _dup_checklist_item,
+     ["explain.yaml", "explain-one", "checklist[1]", "'id'", "duplicate id 'c1'"]),
+    ("practice answer_index without options", _set(("practice", "problems", 0, "options"), _DELETE),
+     ["practice.yaml", "prob-one", "'answer_index'", "without 'options'"]),
+    ("quiz options with the same text", _set(("quizzes", "questions", 0, "options", 1, "text"), "yes"),
+     ["quizzes.yaml", "q-one", "'options'", "same text"]),
+    ("text list entry empty", _set(("practice", "problems", 0, "common_mistakes"), ["M1", "  "]),
+     ["practice.yaml", "prob-one", "'common_mistakes[1]'", "must not be empty"]),
+    ("optional text empty", _set(("quizzes", "questions", 0, "code"), " "),
+     ["quizzes.yaml", "q-one", "'code'", "must not be empty"]),
+    ("diagram with unbalanced braces", _set(("concepts", "concepts", 0, "diagram"), "digraph g { a -> b;"),
+     ["concepts.yaml", "basics", "'diagram'", "unbalanced braces"]),
 ]
 
 
@@ -334,3 +367,75 @@ def test_validator_rejects_missing_folder(tmp_path):
 
 def test_lesson_error_is_value_error():
     assert issubclass(LessonError, ValueError)
+
+
+# --------------------------------------------------------------------------- one model per item kind
+
+# (file, path to one item or nested part in MINIMAL): every kind and nested part, so that a model
+# accepting unknown fields anywhere fails here
+NESTED = [(stem, (key, 0)) for stem, content in MINIMAL.items() for key in content] + [
+    ("quizzes", ("questions", 0, "options", 0)),
+    ("deep_dive", ("steps", 0, "predict")),
+    ("practice", ("problems", 0, "steps", 0)),
+    ("explain", ("prompts", 0, "checklist", 0)),
+]
+
+
+@pytest.mark.parametrize("stem,path", NESTED, ids=["/".join(map(str, (s, *p))) for s, p in NESTED])
+def test_every_kind_rejects_unknown_fields(tmp_path, stem, path):
+    data = copy.deepcopy(MINIMAL)
+    target = data[stem]
+    for key in path:
+        target = target[key]
+    target["colour"] = "red"
+    with pytest.raises(LessonError) as info:
+        load_lessons(write_folder(tmp_path / "bad", data))
+    message = str(info.value)
+    item = data[stem][path[0]][0]
+    name = item.get("id") or item.get("label")
+    for part in (f"{stem}.yaml", f"{path[0]}[0]", repr(name), "'colour'", "unknown field (allowed:"):
+        assert part in message, (part, message)
+
+
+def test_items_are_immutable_and_compare_by_value(tmp_path):
+    a = load_lessons(write_folder(tmp_path / "a", MINIMAL))
+    b = load_lessons(write_folder(tmp_path / "b", MINIMAL))
+    assert a is not b and a.questions == b.questions and a.prompts == b.prompts
+    assert hash(a.questions[0]) == hash(b.questions[0])  # hashable: usable as cache keys
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
+        a.cards[0].front = "changed"
+    assert a.cards[0].front == "F?"
+    # Still dataclasses (tests/test_explain_corpus.py derives items with replace), validated again
+    assert dataclasses.replace(a.cards[0], front="Other?").front == "Other?"
+    with pytest.raises(ValueError, match="bad level 'expert'"):
+        dataclasses.replace(a.cards[0], level="expert")
+
+
+def test_text_is_trimmed_and_code_keeps_its_indentation(tmp_path):
+    data = copy.deepcopy(MINIMAL)
+    data["flashcards"]["cards"][0]["front"] = "  Padded?  "
+    data["quizzes"]["questions"][0]["code"] = "\nfor i in range(2):\n    print(i)\n\n"
+    data["quizzes"]["questions"][0]["curves"] = {"source": "s", "val_acc": [0, 1]}
+    L = load_lessons(write_folder(tmp_path / "ok", data))
+    assert L.cards[0].front == "Padded?"
+    assert L.questions[0].code == "for i in range(2):\n    print(i)"
+    assert L.questions[0].curves.get("val_acc") == (0.0, 1.0)  # whole numbers read as floats
+
+
+def test_optional_lists_may_be_empty_or_absent(tmp_path):
+    data = copy.deepcopy(MINIMAL)
+    data["deep_dive"]["myths"] = None
+    del data["deep_dive"]["sections"]
+    data["takeaways"]["use_cases"] = []
+    L = load_lessons(write_folder(tmp_path / "ok", data))
+    assert L.myths == () and L.sections == () and L.use_cases == ()
+
+
+def test_kind_tables_follow_the_files():
+    """KIND_FILES (attribute -> file) and FILE_KINDS (file -> attributes) are derived from one table;
+    every Lessons attribute that holds items is in it, in file order."""
+    assert list(lessons_mod.KIND_FILES) == ["concepts", "cards", "questions", "prompts", "steps", "myths",
+                                            "sections", "pitfalls", "problems", "takeaways", "use_cases",
+                                            "figures"]
+    assert lessons_mod.FILE_KINDS["deep_dive"] == ("steps", "myths", "sections")
+    assert all(lessons_mod.KIND_FILES[k] == stem for stem, kinds in lessons_mod.FILE_KINDS.items() for k in kinds)
