@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 
 from core import models
-from core.config import DEFAULTS, SPECS, TYPES, Spec, format_value, parse_text, reason
+from core.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
 from core.data import DataError
 from core.engine import ConfigError, TrainConfig, run_training
 from core.presets import PRESETS, preset_config
@@ -23,6 +23,7 @@ from core.weights import WeightsUnavailable
 
 def _help(name: str, spec: Spec) -> str:
     limits = f"; {reason(spec)}" if spec.lo is not None else ""
+    limits = f" ({SYNTAX[TYPES[name]]}){limits}" if TYPES[name] in SYNTAX else limits
     default = DEFAULTS[name]
     shown = ("on" if default else "off") if isinstance(default, bool) else format_value(name, default)
     return f"{spec.help.rstrip('.')}{limits} (default: {shown})".replace("%", "%%")

@@ -95,19 +95,17 @@ class TrainConfig:
                               help="The biggest lever on speed: time grows with the square of the size.")
     trainable: tuple[str, ...] = setting(("stage5", "stage6", "head"), "trainable groups", url="train",
                                          cli=("--trainable",), widget="groups",
-                                         help="layer groups that train from epoch 1: comma-separated, "
-                                              "'all' or 'none'")
+                                         help="layer groups that train from epoch 1")
     unfreeze_at: dict[int, tuple[str, ...]] = setting(dict, "unfreezing schedule", url="unfreeze",
                                                       cli=("--unfreeze",), widget="groups", **_EPOCHS,
-                                                      help="groups that open later, e.g. 3:stage6;5:stage5 "
-                                                           "(epoch:groups, 1-based)")
+                                                      help="groups that open at a later epoch (1-based)")
     lr: float = setting(1e-3, "learning rate", url="lr", cli=("--lr",), widget="steps", **_RATE,
                         help="Log scale. Fine-tuning usually wants 1e-4 to 1e-3; 1e-1 wrecks pretrained "
                              "features.")
     group_lr: dict[str, float] = setting(dict, "per-group learning rates", url="group_lr", cli=("--group-lr",),
                                          widget="groups", **_RATE,
                                          help="Smaller rates for early, general layers; larger for the new "
-                                              "head, e.g. stage6:1e-05,head:0.001")
+                                              "head.")
     optimizer: str = setting("adam", "optimizer", url="opt", cli=("--optimizer",), widget="select",
                              choices=lambda: OPTIMIZERS, help="how the gradients update the weights")
     momentum: float = setting(0.9, "momentum", cli=("--momentum",), lo=0, hi=1, help="SGD's momentum")
@@ -263,6 +261,8 @@ def _rates(text: str, groups: Sequence[str]) -> dict[str, float]:
     return out
 
 
+SYNTAX = {tuple[str, ...]: "comma-separated, 'all' or 'none'", dict[int, tuple[str, ...]]: "e.g. 3:stage6;5:stage5",
+          dict[str, float]: "e.g. stage6:1e-05,head:0.001"}  # the text forms below, for --help
 PARSERS: dict = {bool: lambda t, g: _flag(t), int: lambda t, g: int(t), float: lambda t, g: float(t),
                  str: lambda t, g: t, tuple[str, ...]: _groups, dict[int, tuple[str, ...]]: _schedule,
                  dict[str, float]: _rates}
