@@ -247,6 +247,8 @@ def _schedule(text: str, groups: Sequence[str]) -> dict[int, tuple[str, ...]]:
     out = {}
     for part in filter(None, text.split(";") if text != NONE else []):
         epoch, _, names = part.partition(":")
+        if not epoch.strip().isdigit():
+            raise ValueError(f"{epoch!r} is not an epoch number (write epoch:groups;..., e.g. 3:stage6)")
         out[int(epoch)] = _groups(names, groups)
     return out
 
@@ -257,7 +259,10 @@ def _rates(text: str, groups: Sequence[str]) -> dict[str, float]:
         g, _, v = part.partition(":")
         if g not in groups:
             raise ValueError(f"unknown group {g}")
-        out[g] = float(v)
+        try:
+            out[g] = float(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a number (write group:rate,..., e.g. head:0.001)") from None
     return out
 
 

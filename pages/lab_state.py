@@ -4,7 +4,9 @@ A TrainConfig is the one canonical form. Presets and shared links are turned int
 (`apply_config`); the widgets are read back into a TrainConfig (`config_from_state`); the config is
 mirrored into the URL (`config_to_query`) so a teacher can share the exact setup. Query parameters
 come from strangers' links, so `config_from_query` never raises: each value it cannot use is named
-in a list of ignored parameters and the page warns about it.
+in a list of ignored parameters and the page warns about it. Names, text forms, limits and labels
+are read from each field's declaration in core.config; only the groups (a toggle and a rate per
+group, the gradual schedule) are translated here by hand.
 """
 from __future__ import annotations
 
