@@ -2,72 +2,70 @@
 
 For classroom preparation (check a demo before the lesson), scripts and benchmarks. Prints one line
 per epoch and a summary; `--json` prints the summary as one JSON object on the last line instead.
+Every setting's flag, help and choices come from its declaration in core.config; values are read
+with the same text form a shared link uses (`--unfreeze 3:stage6;5:stage5`, `--group-lr stage6:1e-05`)
+and checked by TrainConfig.validate, so a limit reads the same here as in the engine.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 from core import models
-from core.data import DATASETS, DataError
+from core.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
+from core.data import DataError
 from core.engine import ConfigError, TrainConfig, run_training
 from core.presets import PRESETS, preset_config
 from core.weights import WeightsUnavailable
 
 
+def _help(name: str, spec: Spec) -> str:
+    limits = f"; {reason(spec)}" if spec.lo is not None else ""
+    limits = f" ({SYNTAX[TYPES[name]]}){limits}" if TYPES[name] in SYNTAX else limits
+    default = DEFAULTS[name]
+    shown = ("on" if default else "off") if isinstance(default, bool) else format_value(name, default)
+    return f"{spec.help.rstrip('.')}{limits} (default: {shown})".replace("%", "%%")
+
+
+def _add_setting(p: argparse.ArgumentParser, name: str, spec: Spec) -> None:
+    if TYPES[name] is bool:  # a switch: --augment / --no-augment, default: the preset's or the config's
+        on, off = spec.cli
+        pair = p.add_mutually_exclusive_group()
+        pair.add_argument(on, dest=name, action="store_const", const=True, default=None, help=_help(name, spec))
+        pair.add_argument(off, dest=name, action="store_const", const=False, help=f"the opposite of {on}")
+        return
+    kind = TYPES[name] if TYPES[name] in (int, float) else str
+    choices = spec.choices() if spec.choices else None
+    p.add_argument(*spec.cli, dest=name, type=kind, choices=choices, default=None, help=_help(name, spec),
+                   metavar=None if choices else {int: "N", float: "X"}.get(kind, "TEXT"))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m core.cli", description="Run one fine-tune and report it.")
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a lab preset (flags below override it)")
-    p.add_argument("--model", choices=sorted(models.BACKBONES), default=None)
-    p.add_argument("--scratch", action="store_true", help="random initial weights instead of ImageNet")
-    p.add_argument("--dataset", choices=sorted(DATASETS), default=None)
-    p.add_argument("--per-class", type=int, default=None, help=f"training images per class (default {d.per_class})")
-    p.add_argument("--val-per-class", type=int, default=None)
-    p.add_argument("--size", type=int, default=None, help=f"input size in pixels (default {d.image_size})")
-    p.add_argument("--trainable", default=None,
-                   help="comma-separated layer groups to train, or 'all' (default: %s)" % ",".join(d.trainable))
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--augment", action="store_true")
-    p.add_argument("--early-stopping", type=int, default=None, help="patience in epochs (0 = off)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default=None, help="auto (default), cpu, cuda or mps")
-    p.add_argument("--bn-train", action="store_true", help="leave frozen groups' BatchNorm in train mode")
-    p.add_argument("--no-cache", action="store_true", help="do not cache frozen-prefix features")
+    for name, spec in SPECS.items():
+        if spec.cli:
+            _add_setting(p, name, spec)
     p.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The preset (or the defaults) with every flag given on top; ConfigError for an unreadable value."""
     cfg = preset_config(args.preset) if args.preset else TrainConfig()
-    overrides = {
-        "model": args.model, "dataset": args.dataset, "per_class": args.per_class,
-        "val_per_class": args.val_per_class, "image_size": args.size, "lr": args.lr,
-        "optimizer": args.optimizer, "weight_decay": args.weight_decay, "epochs": args.epochs,
-        "batch_size": args.batch_size, "early_stopping": args.early_stopping, "seed": args.seed,
-        "device": args.device,
-    }
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(cfg, key, value)
-    if args.scratch:
-        cfg.pretrained = False
-    if args.augment:
-        cfg.augment = True
-    if args.bn_train:
-        cfg.frozen_bn_eval = False
-    if args.no_cache:
-        cfg.use_cache = False
-    if args.trainable:
-        names = models.group_names(cfg.model)
-        cfg.trainable = tuple(names) if args.trainable == "all" else tuple(
-            s.strip() for s in args.trainable.split(",") if s.strip())
-    return cfg
+    groups = models.group_names(args.model or cfg.model)
+    changes = {}
+    for name, spec in SPECS.items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        try:
+            changes[name] = parse_text(name, value, groups) if isinstance(value, str) else value
+        except ValueError as exc:
+            raise ConfigError(f"{spec.cli[0]} {value!r}: {exc}.") from None
+    return replace(cfg, **changes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,85 +24,12 @@ from torch import nn
 
 from core import models
 from core.cache import FEATURES
+from core.config import OPTIMIZERS, ConfigError, TrainConfig  # noqa: F401  (re-exported: core.engine's public names)
 from core.data import PreparedData, prepare
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
 NO_FLIP_DATASETS = {"mnist", "digits"}  # a mirrored digit is a different symbol (or none)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class ConfigError(ValueError):
-    """A setting the engine cannot run with; the message says which and what to use instead."""
-
-
-@dataclass
-class TrainConfig:
-    model: str = models.DEFAULT_BACKBONE
-    pretrained: bool = True
-    dataset: str = "mnist"
-    per_class: int = 20
-    val_per_class: int = 50
-    image_size: int = 64
-    trainable: tuple[str, ...] = ("stage5", "stage6", "head")  # groups that train from epoch 1
-    unfreeze_at: dict[int, tuple[str, ...]] = field(default_factory=dict)  # epoch (1-based) -> groups
-    lr: float = 1e-3
-    group_lr: dict[str, float] = field(default_factory=dict)  # per-group overrides (discriminative)
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    epochs: int = 8
-    batch_size: int = 32
-    augment: bool = False
-    early_stopping: int = 0  # patience in epochs on validation loss; 0 = off
-    seed: int = 0
-    device: str = "auto"
-    frozen_bn_eval: bool = True  # keep BatchNorm of frozen groups in eval mode
-    precise_bn: bool = True  # re-estimate trainable BatchNorm statistics before each evaluation
-    use_cache: bool = True
-
-    def validate(self) -> None:
-        for name, lr in [("learning rate", self.lr)] + [(f"learning rate of {g}", v) for g, v in self.group_lr.items()]:
-            if not isinstance(lr, (int, float)) or math.isnan(lr) or lr <= 0:
-                raise ConfigError(f"The {name} must be a positive number (got {lr}). Fine-tuning usually "
-                                  f"works with 1e-4 to 1e-3.")
-            if lr > 10:
-                raise ConfigError(f"The {name} {lr:g} is far too large: any network diverges at once. "
-                                  f"Use at most 1; 1e-3 is a good start.")
-        if not 1 <= int(self.epochs) <= 200:
-            raise ConfigError(f"Epochs must be between 1 and 200 (got {self.epochs}); 5 to 10 suit a short "
-                              f"fine-tune.")
-        if int(self.batch_size) < 1:
-            raise ConfigError(f"Batch size must be at least 1 (got {self.batch_size}); 32 is a good default.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"Unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
-        if self.weight_decay < 0 or self.weight_decay > 1:
-            raise ConfigError(f"Weight decay must be between 0 and 1 (got {self.weight_decay}).")
-        if self.early_stopping < 0:
-            raise ConfigError("Early-stopping patience cannot be negative (0 turns it off).")
-        if not self.trainable and not self.unfreeze_at:
-            raise ConfigError("Every layer group is frozen, the new head too, so nothing can learn. "
-                              "Unfreeze at least the head.")
-        models.backbone_spec(self.model)
-        bad_epochs = [e for e in self.unfreeze_at if not 1 <= int(e) <= self.epochs]
-        if bad_epochs:
-            raise ConfigError(f"Unfreezing is scheduled for epoch(s) {bad_epochs}, outside 1..{self.epochs}.")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["trainable"] = list(self.trainable)
-        d["unfreeze_at"] = {str(k): list(v) for k, v in self.unfreeze_at.items()}
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        d = dict(d)
-        if "trainable" in d:
-            d["trainable"] = tuple(d["trainable"])
-        if "unfreeze_at" in d:
-            d["unfreeze_at"] = {int(k): tuple(v) for k, v in d["unfreeze_at"].items()}
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass

@@ -13,7 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
-from core.engine import OPTIMIZERS, ConfigError, TrainConfig, lr_range_test, resolve_device
+from core.config import SPECS
+from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
 from core.models import BACKBONES, HEAD
@@ -31,6 +32,24 @@ USER_ERRORS = (ConfigError, DataError, WeightsUnavailable, ValueError)
 
 def _fmt_lr(v: float) -> str:
     return f"{v:.0e}".replace("e-0", "e-").replace("e+00", "")
+
+
+def setting_widget(where, name: str, label: str, **kw):
+    """The form's control for one config field: its kind, range, steps, options and help come from
+    the field's declaration (core.config), so the form cannot offer what a link or the engine refuses."""
+    spec, key = SPECS[name], S.KEYS[name]
+    kw.setdefault("help", spec.help or None)
+    lo, hi = spec.lab_range()
+    if spec.widget == "number":
+        return where.number_input(label, int(lo), int(hi), key=key, **kw)
+    if spec.widget == "slider":
+        return where.slider(label, int(lo), int(hi), key=key, **kw)
+    if spec.widget == "steps":
+        return where.select_slider(label, list(spec.steps), key=key, **kw)
+    if spec.widget == "toggle":
+        return where.toggle(label, key=key, **kw)
+    options = kw.pop("options", None) or list(spec.choices())
+    return where.selectbox(label, options, key=key, **kw)
 
 
 # ---- callbacks (run before the next script run, so they may set widget keys) -------------------------
@@ -104,17 +123,14 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
             return "Your own images (zip of class folders)"
         return DATASETS[k].title + ("" if DATASETS[k].offline else " · needs internet")
 
-    st.selectbox("Dataset", choices, key=S.K_DATASET, format_func=title)
+    setting_widget(st, "dataset", "Dataset", options=choices, format_func=title, help=None)
     name = ss[S.K_DATASET]
     if name != S.UPLOAD:
         st.caption(DATASETS[name].description)
-    st.number_input("Training images per class", 1, S.MAX_PER_CLASS, key=S.K_PER_CLASS, step=5,
-                    help="Fine-tuning shines with few images: try 5, 20 and 100.")
-    st.select_slider("Input size (pixels)", S.SIZES, key=S.K_SIZE,
-                     help="The biggest lever on speed: time grows with the square of the size.")
+    setting_widget(st, "per_class", "Training images per class", step=5)
+    setting_widget(st, "image_size", "Input size (pixels)")
     if advanced:
-        st.number_input("Validation images per class", 1, 200, key=S.K_VAL,
-                        help="Held out, never trained on: accuracy on these is the honest score.")
+        setting_widget(st, "val_per_class", "Validation images per class")
     if name == S.UPLOAD:
         return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
     return None, _num_classes(name)
@@ -165,14 +181,13 @@ def _upload() -> PreparedData | None:
 
 
 def model_section(advanced: bool) -> None:
-    st.selectbox("Model", list(BACKBONES), key=S.K_MODEL, format_func=lambda m: BACKBONES[m].title,
-                 on_change=_model_changed)
+    setting_widget(st, "model", "Model", format_func=lambda m: BACKBONES[m].title, on_change=_model_changed,
+                   help=None)
     S.ensure_group_keys(st.session_state)
     st.caption(BACKBONES[st.session_state[S.K_MODEL]].note)
-    st.toggle("Start from ImageNet weights (pretrained)", key=S.K_PRETRAINED,
-              help="Off: the same network with random weights, trained from scratch.")
+    setting_widget(st, "pretrained", "Start from ImageNet weights (pretrained)")
     if advanced:
-        st.number_input("Seed", 0, 2**31 - 1, key=S.K_SEED, help="Same seed, same split and same start.")
+        setting_widget(st, "seed", "Seed")
 
 
 def layers_section(num_classes: int, projector: bool = False) -> None:
@@ -223,16 +238,16 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
 
 def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
     ss = st.session_state
-    st.select_slider("Learning rate", S.LR_STEPS, key=S.K_LR, format_func=_fmt_lr,
-                     help="Log scale. Fine-tuning usually wants 1e-4 to 1e-3; 1e-1 wrecks pretrained features.")
+    setting_widget(st, "lr", "Learning rate", format_func=_fmt_lr)
     if advanced:
         st.toggle("Per-group learning rates (discriminative)", key=S.K_DISC,
-                  help="Smaller rates for early, general layers; larger for the new head.")
+                  help=SPECS["group_lr"].help)
         if ss[S.K_DISC]:
             chosen = S.selected_groups(ss)
             cols = st.columns(max(1, min(4, len(chosen))))
             for i, g in enumerate(chosen):
-                cols[i % len(cols)].select_slider(f"LR of {g}", S.LR_STEPS, key=S.group_lr_key(g), format_func=_fmt_lr)
+                cols[i % len(cols)].select_slider(f"LR of {g}", list(SPECS["group_lr"].steps), key=S.group_lr_key(g),
+                                                  format_func=_fmt_lr)
         if st.button("Find a learning rate (LR range test)", key="lab_lr_find",
                      help="Trains briefly while the LR grows from 1e-6 to 1: takes a few seconds to a minute."):
             _run_lr_finder(cfg_for_finder(), data)
@@ -282,15 +297,14 @@ def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
 
 def training_section(advanced: bool) -> None:
     c1, c2 = st.columns(2)
-    c1.slider("Epochs", 1, S.MAX_EPOCHS, key=S.K_EPOCHS)
-    c2.select_slider("Batch size", S.BATCH_SIZES, key=S.K_BATCH)
-    c1.toggle("Data augmentation (shifts, flips, lighting)", key=S.K_AUG)
-    c2.number_input("Early stopping patience (epochs, 0 = off)", 0, 20, key=S.K_PATIENCE)
+    setting_widget(c1, "epochs", "Epochs")
+    setting_widget(c2, "batch_size", "Batch size")
+    setting_widget(c1, "augment", "Data augmentation (shifts, flips, lighting)")
+    setting_widget(c2, "early_stopping", "Early stopping patience (epochs, 0 = off)")
     if advanced:
-        c1.selectbox("Optimizer", list(OPTIMIZERS), key=S.K_OPT)
-        c2.select_slider("Weight decay", S.WD_STEPS, key=S.K_WD, format_func=lambda v: "0" if v == 0 else _fmt_lr(v))
-        st.toggle("Keep frozen BatchNorm in eval mode", key=S.K_BN,
-                  help="requires_grad=False does not stop BatchNorm's running statistics; eval mode does.")
+        setting_widget(c1, "optimizer", "Optimizer")
+        setting_widget(c2, "weight_decay", "Weight decay", format_func=lambda v: "0" if v == 0 else _fmt_lr(v))
+        setting_widget(st, "frozen_bn_eval", "Keep frozen BatchNorm in eval mode")
 
 
 def estimate_caption(cfg: TrainConfig, num_classes: int, short: bool = False) -> None:
