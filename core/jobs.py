@@ -228,13 +228,13 @@ class JobManager:
             return [j.id for j in batch], batch[0].tag
 
     def take_ended(self, owner: str) -> list[JobSnapshot]:
-        """The owner's ended runs not taken before, oldest first, each handed out once (two tabs of a
-        browser that both look never record one run twice)."""
+        """The owner's ended runs not taken before, in the order they were submitted (a demo's
+        variants stay in order), each handed out once: two tabs of a browser never record one run twice."""
         with self._cond:
             ended = [j for j in self._jobs.values() if j.owner == owner and j.status in ENDED and not j.collected]
             for job in ended:
                 job.collected = True
-        return [j.snapshot() for j in sorted(ended, key=lambda j: j.finished or 0)]
+        return [j.snapshot() for j in ended]  # self._jobs keeps submission order
 
     def counts(self) -> dict[str, int]:
         with self._cond:
