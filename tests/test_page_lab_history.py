@@ -127,3 +127,22 @@ def test_train_and_validation_differ_by_dash_as_well_as_colour():
     assert {t.line.dash for t in overlay.data} == {"solid", "dash"}
     big = charts.projector(charts.accuracy_figure(eps, 2))  # projector styling keeps the dashes
     assert {t.line.dash for t in big.data if t.name in ("train accuracy", "validation accuracy")} == {"solid", "dash"}
+
+
+def test_a_broken_database_keeps_the_run_on_screen_and_saves_it_once_fixed(tmp_path, monkeypatch):
+    bad = tmp_path / "broken.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    monkeypatch.setenv("FTLAB_DB", str(bad))
+    bid = new_browser_id()
+    job = lab_live.get_job_manager().submit(TINY, owner=owner_of(bid))
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
+    at = browser_page(bid)
+    assert any("not a valid SQLite file" in w.value for w in at.warning)  # said once, plainly
+    assert [r["id"] for r in at.session_state[lab_live.HISTORY]] == [job.id]  # still on screen
+    assert at.session_state[lab_live.UNSAVED][0]["id"] == job.id
+
+    good = str(tmp_path / "moved-aside.sqlite3")  # the teacher sets FTLAB_DB to a new file
+    monkeypatch.setenv("FTLAB_DB", good)
+    run_ok(at)
+    assert at.session_state[lab_live.UNSAVED] == []
+    assert [r["id"] for r in ProgressStore(good).lab_runs(at.session_state["learner"])] == [job.id]
