@@ -19,7 +19,6 @@ from pages.common import DASHES, PALETTE
 HEIGHT = 340
 GAP_WARN = 0.10  # train/val accuracy gap (10 points) labelled as overfitting
 MAX_BATCH_POINTS = 300
-COLORS = PALETTE
 TRAIN, VAL = dict(color=PALETTE[0], dash="solid"), dict(color=PALETTE[1], dash="dash")
 MARK = PALETTE[7]  # best epoch: black, apart from both curves' colours
 WARN_TEXT = "#A34A00"  # dark orange, 5.5:1 on white (the overfitting note)
@@ -167,7 +166,7 @@ def params_figure(rows: list[tuple[str, int, bool]]) -> go.Figure:
 
 def lr_finder_figure(lrs: list[float], losses: list[float], suggested: float | None) -> go.Figure:
     fig = go.Figure()
-    fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed loss", line=dict(color=COLORS[0]))
+    fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed loss", line=dict(color=PALETTE[0]))
     if suggested and losses:
         # A two-point line rather than a shape: shapes and annotations on log axes need log10 x values.
         fig.add_scatter(x=[suggested, suggested], y=[min(losses), max(losses)], mode="lines+text",

@@ -6,7 +6,6 @@ A "reload" here is a fresh AppTest with the browser id the cookie carries; the j
 server's real JobManager and the history in a real SQLite file.
 """
 import pytest
-import streamlit as st
 
 from core.engine import TrainConfig
 from core.identity import browser_hash, new_browser_id
