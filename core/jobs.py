@@ -6,10 +6,14 @@ at most ``max_running`` train at a time. Workers are plain threads that never to
 call ``run_training`` and append its events to a lock-protected ``Job``, which the page reads through
 ``Job.snapshot()`` once a second.
 
-Policy for one learner (an "owner", one browser session): submitting a new run *replaces* that
-owner's active runs (they are cancelled). A learner who changes a setting and presses Start again
+Policy for one learner (an "owner": one browser, whatever its tabs and reloads): submitting a new
+run *replaces* that owner's active runs (they are cancelled). A learner who changes a setting and presses Start again
 means "run this instead"; refusing would force a hunt for the Stop button, and replacing keeps
 abandoned runs from filling the queue. A classroom demo submits its variants together as one batch.
+
+An owner's runs outlive a page reload: the manager knows which sessions (tabs) of an owner are open,
+hands a new session the owner's latest batch (``latest_batch``), and cancels runs only when no
+session of their owner has come back within a grace period after the last one closed.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
@@ -88,6 +93,8 @@ class Job:
     config: TrainConfig
     label: str = ""
     batch: str = ""  # jobs submitted together (a demo's variants) share this
+    tag: str = ""  # what the batch is (a demo's preset id), for a session that re-attaches to it
+    collected: bool = False  # taken into the owner's history (take_ended), so it is stored once
     data: object | None = None  # optional PreparedData (own uploaded images)
     status: str = "queued"
     position: int | None = None
@@ -148,6 +155,9 @@ class JobManager:
         self._queue: deque[Job] = deque()
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
+        # Job ids key the learners' stored run history, so they must not repeat after a restart.
+        self._prefix = uuid.uuid4().hex[:6]
+        self._sessions: dict[str, set[str]] = {}  # owner -> its open sessions (tabs)
         self._closed = False
         self._release_timers: dict[str, threading.Timer] = {}
         self._workers = [threading.Thread(target=self._work, name=f"ftlab-job-worker-{i}", daemon=True)
@@ -161,7 +171,7 @@ class JobManager:
         """Queue one run for `owner`, replacing (cancelling) that owner's active runs."""
         return self.submit_batch([(label, config)], owner, data=data)[0]
 
-    def submit_batch(self, runs: list[tuple[str, TrainConfig]], owner: str, data=None) -> list[Job]:
+    def submit_batch(self, runs: list[tuple[str, TrainConfig]], owner: str, data=None, tag: str = "") -> list[Job]:
         """Queue several runs (a demo's variants) in order, replacing the owner's active runs.
         Raises JobRefused when the queue cannot take them all (then nothing is queued)."""
         if not runs:
@@ -182,7 +192,8 @@ class JobManager:
             batch = f"b{next(self._ids)}"
             jobs = []
             for label, cfg in runs:
-                job = Job(id=f"job-{next(self._ids)}", owner=owner, config=cfg, label=label, batch=batch, data=data)
+                job = Job(id=f"job-{self._prefix}-{next(self._ids)}", owner=owner, config=cfg, label=label,
+                          batch=batch, tag=tag, data=data)
                 self._jobs[job.id] = job
                 self._queue.append(job)
                 jobs.append(job)
@@ -204,6 +215,26 @@ class JobManager:
     def jobs_of(self, owner: str) -> list[Job]:
         with self._cond:
             return [j for j in self._jobs.values() if j.owner == owner]
+
+    def latest_batch(self, owner: str) -> tuple[list[str], str]:
+        """(job ids, tag) of the owner's newest batch still kept here, active or ended; ([], "") if
+        none. A reloaded page shows these again: live if they still run, else their outcome."""
+        with self._cond:
+            mine = [j for j in self._jobs.values() if j.owner == owner]
+            if not mine:
+                return [], ""
+            newest = max(mine, key=lambda j: j.created).batch
+            batch = [j for j in mine if j.batch == newest]
+            return [j.id for j in batch], batch[0].tag
+
+    def take_ended(self, owner: str) -> list[JobSnapshot]:
+        """The owner's ended runs not taken before, in the order they were submitted (a demo's
+        variants stay in order), each handed out once: two tabs of a browser never record one run twice."""
+        with self._cond:
+            ended = [j for j in self._jobs.values() if j.owner == owner and j.status in ENDED and not j.collected]
+            for job in ended:
+                job.collected = True
+        return [j.snapshot() for j in ended]  # self._jobs keeps submission order
 
     def counts(self) -> dict[str, int]:
         with self._cond:
@@ -228,9 +259,16 @@ class JobManager:
                 self._cancel_locked(job, "Stopped: the learner's session ended.")
             return len(active)
 
-    def release_owner(self, owner: str, grace_s: float = 30.0) -> None:
+    def release_owner(self, owner: str, grace_s: float = 30.0, session: str | None = None) -> None:
         """A session went away: cancel its runs after `grace_s` unless it comes back (touch_owner).
-        The grace period covers a browser that reconnects after a network blip."""
+        The grace period covers a reload and a network blip. While another session of the owner
+        (a tab of the same browser) is still open, nothing is scheduled."""
+        with self._cond:
+            live = self._sessions.get(owner, set())
+            live.discard(session)
+            if live:
+                return
+            self._sessions.pop(owner, None)
         if grace_s <= 0:
             self.cancel_owner(owner)
             return
@@ -243,17 +281,19 @@ class JobManager:
             old.cancel()
         timer.start()
 
-    def touch_owner(self, owner: str) -> None:
-        """The owner's session is alive: forget a pending release."""
+    def touch_owner(self, owner: str, session: str | None = None) -> None:
+        """The owner's session is alive (and open, if `session` is named): forget a pending release."""
         with self._cond:
+            if session is not None:
+                self._sessions.setdefault(owner, set()).add(session)
             timer = self._release_timers.pop(owner, None)
         if timer:
             timer.cancel()
 
     def _release_now(self, owner: str) -> None:
         with self._cond:
-            if self._release_timers.pop(owner, None) is None:
-                return  # touched in the meantime
+            if self._release_timers.pop(owner, None) is None or self._sessions.get(owner):
+                return  # touched in the meantime, or a session of the owner is open again
         self.cancel_owner(owner)
 
     def shutdown(self, wait: bool = True, timeout: float = 30.0) -> None:

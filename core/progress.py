@@ -10,6 +10,7 @@ the identities table binds names to browsers, storing only hashes of browser ids
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -21,10 +22,13 @@ from typing import Iterator
 from core import identity as ident
 from core.identity import IdentityError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
 # Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
 MAX_STORED_ANSWER = 20_000
+# A Lab history row is about 1 kB (settings plus a short curve per epoch); the newest 100 per
+# learner are kept, more than a class session produces, so one learner cannot grow the file unbounded.
+MAX_LAB_RUNS = 100
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -56,9 +60,17 @@ CREATE TABLE IF NOT EXISTS identities (
     code_salt BLOB, code_hash BLOB, wrong_codes INTEGER NOT NULL DEFAULT 0,
     locked_until REAL NOT NULL DEFAULT 0, created REAL NOT NULL);
 """,
+    # The Lab's run history (issue 10: a reload lost it). run_key is unique per server run of a job,
+    # so two tabs of one browser that both see a run end store it once.
+    3: """
+CREATE TABLE IF NOT EXISTS lab_runs (
+    id INTEGER PRIMARY KEY, learner TEXT NOT NULL, run_key TEXT NOT NULL, row_json TEXT NOT NULL,
+    ts REAL NOT NULL, UNIQUE (learner, run_key));
+CREATE INDEX IF NOT EXISTS lab_runs_learner ON lab_runs (learner, id);
+""",
 }
 # Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
-PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items")
+PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items", "lab_runs")
 
 _KEPT = "your answers in this session are kept until then."
 
@@ -220,7 +232,27 @@ class ProgressStore:
         self._write("DELETE FROM done_items WHERE learner = ? AND kind = ? AND item_id = ?",
                     (_check_learner(learner), str(kind), str(item_id)))
 
+    def record_lab_run(self, learner: str, row: dict) -> None:
+        """Keep one ended Lab run (a JSON-able dict with a unique "id"); a second call for the same
+        run is ignored. Only the newest MAX_LAB_RUNS rows of a learner are kept."""
+        name = _check_learner(learner)
+        data = json.dumps(row)  # before the transaction: a bad row fails without taking the lock
+        with self._connection(write=True) as conn:
+            conn.execute("INSERT OR IGNORE INTO lab_runs (learner, run_key, row_json, ts) VALUES (?,?,?,?)",
+                         (name, str(row["id"]), data, time.time()))
+            conn.execute("DELETE FROM lab_runs WHERE learner = ? AND id NOT IN ("
+                         "SELECT id FROM lab_runs WHERE learner = ? ORDER BY id DESC LIMIT ?)",
+                         (name, name, MAX_LAB_RUNS))
+
+    def clear_lab_runs(self, learner: str) -> None:
+        self._write("DELETE FROM lab_runs WHERE learner = ?", (_check_learner(learner),))
+
     # ---- reads -------------------------------------------------------------------------------
+
+    def lab_runs(self, learner: str) -> list[dict]:
+        """The learner's Lab history, oldest first."""
+        rows = self._read("SELECT row_json FROM lab_runs WHERE learner = ? ORDER BY id", (_check_learner(learner),))
+        return [json.loads(r["row_json"]) for r in rows]
 
     def card_statuses(self, learner: str) -> dict[str, bool]:
         rows = self._read("SELECT card_id, known FROM card_status WHERE learner = ?",

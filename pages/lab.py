@@ -50,8 +50,10 @@ else:
 
 projector = bool(ss.get(S.K_PRESENTER))
 advanced = not projector
+# The browser re-applies the sidebar state whenever this value changes (unless the learner has used
+# the » toggle, whose choice it keeps), so leaving projector mode brings the sidebar back too.
+st.set_page_config(initial_sidebar_state="collapsed" if projector else "auto")
 if projector:
-    st.set_page_config(initial_sidebar_state="collapsed")
     st.html(PROJECTOR_CSS)
 st.html(RUNBAR_CSS)
 

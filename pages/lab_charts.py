@@ -2,6 +2,11 @@
 
 Figures are redrawn about once a second while a run trains, so each keeps few points (per-batch
 loss is smoothed and thinned), a fixed height, and no mode bar (set where they are shown).
+
+Every figure has a ``*_summary`` twin: the text alternative shown under the chart (a screen reader
+gets nothing from Plotly's SVG), stating the numbers the picture shows. Colours are the
+colour-blind-safe PALETTE, and train vs validation also differ by dash, so no line is told apart by
+hue alone.
 """
 from __future__ import annotations
 
@@ -9,11 +14,28 @@ import math
 
 import plotly.graph_objects as go
 
+from pages.common import DASHES, PALETTE
+
 HEIGHT = 340
 GAP_WARN = 0.10  # train/val accuracy gap (10 points) labelled as overfitting
 MAX_BATCH_POINTS = 300
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-          "#bcbd22", "#17becf"]
+TRAIN, VAL = dict(color=PALETTE[0], dash="solid"), dict(color=PALETTE[1], dash="dash")
+MARK = PALETTE[7]  # best epoch: black, apart from both curves' colours
+WARN_TEXT = "#A34A00"  # dark orange, 5.5:1 on white (the overfitting note)
+GAP_FILL = "rgba(230,159,0,0.22)"  # PALETTE orange, see-through
+
+
+def series_line(i: int) -> dict:
+    """The i-th series of a chart with many lines: its own colour and dash (runs, layer groups)."""
+    return dict(color=PALETTE[i % len(PALETTE)], dash=DASHES[i % len(DASHES)])
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or x != x else f"{100 * x:.0f}%"
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None or x != x else f"{x:.3g}"
 
 
 def _epoch_axis(fig: go.Figure, total_epochs: int | None, start: float = 0.8) -> None:
@@ -51,17 +73,17 @@ def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | Non
         ys = smooth([b["loss"] for b in batches])
         step = max(1, len(xs) // MAX_BATCH_POINTS)
         fig.add_scatter(x=xs[::step], y=ys[::step], mode="lines", name="train loss (per batch, smoothed)",
-                        line=dict(color="#9ecae1", width=1.5))
+                        line=dict(color=PALETTE[5], width=1.5, dash="dot"))
     if epochs:
         x = [e["epoch"] for e in epochs]
         fig.add_scatter(x=x, y=[e["train_loss"] for e in epochs], mode="lines+markers", name="train loss",
-                        line=dict(color=COLORS[0]))
+                        line=TRAIN, marker=dict(symbol="circle"))
         fig.add_scatter(x=x, y=[e["val_loss"] for e in epochs], mode="lines+markers", name="validation loss",
-                        line=dict(color=COLORS[1]))
+                        line=VAL, marker=dict(symbol="square"))
         best = best_epoch(epochs)
         if best is not None:
             fig.add_scatter(x=[best["epoch"]], y=[best["val_loss"]], mode="markers+text", name="best epoch",
-                            marker=dict(symbol="star", size=14, color="#d62728"),
+                            marker=dict(symbol="star", size=14, color=MARK),
                             text=[f"best (epoch {best['epoch']})"], showlegend=False,
                             # label on the side with room, so it is not cut at the chart's edge
                             textposition="top left" if best["epoch"] > (total_epochs or len(epochs)) / 2
@@ -80,19 +102,21 @@ def accuracy_figure(epochs: list[dict], total_epochs: int | None = None) -> go.F
         # learned about its own training images and not about the task (an invisible base trace + fill).
         fig.add_scatter(x=x, y=val, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
         fig.add_scatter(x=x, y=[max(t, v) for t, v in zip(train, val)], mode="lines", line=dict(width=0),
-                        fill="tonexty", fillcolor="rgba(214,39,40,0.15)", name="train − val gap", hoverinfo="skip")
-        fig.add_scatter(x=x, y=val, mode="lines+markers", name="validation accuracy", line=dict(color=COLORS[1]))
-        fig.add_scatter(x=x, y=train, mode="lines+markers", name="train accuracy", line=dict(color=COLORS[0]))
+                        fill="tonexty", fillcolor=GAP_FILL, name="train − val gap", hoverinfo="skip")
+        fig.add_scatter(x=x, y=val, mode="lines+markers", name="validation accuracy", line=VAL,
+                        marker=dict(symbol="square"))
+        fig.add_scatter(x=x, y=train, mode="lines+markers", name="train accuracy", line=TRAIN,
+                        marker=dict(symbol="circle"))
         gaps = [(xi, t, v) for xi, t, v in zip(x, train, val) if t - v > 100 * GAP_WARN]
         if gaps:
             xi, t, v = max(gaps, key=lambda g: g[1] - g[2])
             fig.add_annotation(x=xi, y=(t + v) / 2, text=f"overfitting<br>gap {t - v:.0f} pts", showarrow=False,
-                               font=dict(color="#d62728", size=13), bgcolor="rgba(255,255,255,0.8)")
+                               font=dict(color=WARN_TEXT, size=13), bgcolor="rgba(255,255,255,0.8)")
         best = best_epoch(epochs)
         if best is not None:  # labelled: an unlabelled dotted line was read as a glitch (issue 10)
-            fig.add_vline(x=best["epoch"], line=dict(color="#d62728", dash="dot", width=1),
+            fig.add_vline(x=best["epoch"], line=dict(color=MARK, dash="dot", width=1),
                           annotation=dict(text=f"best epoch {best['epoch']} (lowest val loss)", font=dict(
-                              color="#d62728", size=12)), annotation_position="bottom right"
+                              color=MARK, size=12)), annotation_position="bottom right"
                           if best["epoch"] <= (total_epochs or len(epochs)) / 2 else "bottom left")
     fig.update_yaxes(range=[0, 102])
     _epoch_axis(fig, total_epochs)
@@ -103,7 +127,7 @@ def trainable_figure(epochs: list[dict], total_epochs: int | None = None) -> go.
     fig = go.Figure()
     if epochs:
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e["trainable_params"] for e in epochs],
-                        mode="lines+markers", line=dict(shape="hv", color=COLORS[2]), name="trainable")
+                        mode="lines+markers", line=dict(shape="hv", color=PALETTE[2]), name="trainable")
     fig.update_yaxes(rangemode="tozero")
     _epoch_axis(fig, total_epochs)
     return _layout(fig, "Trainable parameters", "parameters")
@@ -115,7 +139,7 @@ def weight_change_figure(epochs: list[dict], total_epochs: int | None = None) ->
     groups = list(epochs[-1].get("weight_change", {})) if epochs else []
     for i, g in enumerate(groups):
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e.get("weight_change", {}).get(g, 0.0) for e in epochs],
-                        mode="lines+markers", name=g, line=dict(color=COLORS[i % len(COLORS)]))
+                        mode="lines+markers", name=g, line=series_line(i))
     fig.update_yaxes(rangemode="tozero")
     _epoch_axis(fig, total_epochs)
     return _layout(fig, "Weight change per group  ‖ΔW‖/‖W₀‖", "relative change")
@@ -127,10 +151,11 @@ def params_figure(rows: list[tuple[str, int, bool]]) -> go.Figure:
     names = [r[0] for r in rows]
     # Log scale: the new head (a few thousand parameters) would be invisible next to million-parameter
     # stages on a linear axis. Each bar carries its exact count.
-    fig.add_bar(x=names, y=[r[1] if r[2] else None for r in rows], name="trainable", marker_color="#2ca02c",
+    fig.add_bar(x=names, y=[r[1] if r[2] else None for r in rows], name="trainable", marker_color=PALETTE[2],
                 text=[f"{r[1]:,}" if r[2] else "" for r in rows], textposition="outside")
+    # Frozen bars are hatched as well as grey: the two kinds differ without colour.
     fig.add_bar(x=names, y=[None if r[2] else r[1] for r in rows], name="frozen", marker_color="#bbbbbb",
-                text=["" if r[2] else f"{r[1]:,}" for r in rows], textposition="outside")
+                marker_pattern_shape="/", text=["" if r[2] else f"{r[1]:,}" for r in rows], textposition="outside")
     fig.update_layout(barmode="overlay", uniformtext=dict(minsize=9, mode="show"))
     sizes = [r[1] for r in rows if r[1] > 0] or [1]
     fig.update_yaxes(type="log", range=[math.log10(min(sizes)) - 0.5, math.log10(max(sizes)) + 0.6])
@@ -141,11 +166,11 @@ def params_figure(rows: list[tuple[str, int, bool]]) -> go.Figure:
 
 def lr_finder_figure(lrs: list[float], losses: list[float], suggested: float | None) -> go.Figure:
     fig = go.Figure()
-    fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed loss", line=dict(color=COLORS[0]))
+    fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed loss", line=dict(color=PALETTE[0]))
     if suggested and losses:
         # A two-point line rather than a shape: shapes and annotations on log axes need log10 x values.
         fig.add_scatter(x=[suggested, suggested], y=[min(losses), max(losses)], mode="lines+text",
-                        name=f"suggested {suggested:.0e}", line=dict(color="#d62728", dash="dash"),
+                        name=f"suggested {suggested:.0e}", line=dict(color=PALETTE[1], dash="dash"),
                         text=["", f"suggested {suggested:.0e}"], textposition="bottom right")
     fig.update_xaxes(type="log")
     return _layout(fig, "LR range test: loss as the learning rate grows", "loss", x_title="learning rate (log)",
@@ -157,13 +182,95 @@ def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", t
     fig = go.Figure()
     for i, (label, epochs) in enumerate(curves):
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=[100 * e[key] if key.endswith("acc") else e[key] for e in epochs],
-                        mode="lines+markers", name=label, line=dict(color=COLORS[i % len(COLORS)]))
+                        mode="lines+markers", name=label, line=series_line(i))
     if key.endswith("acc"):
         fig.update_yaxes(range=[0, 102])
     longest = max((len(epochs) for _, epochs in curves), default=0)
     if longest <= 15:
         fig.update_xaxes(dtick=1)  # whole epochs, not 1.2, 1.4, ...
     return _layout(fig, title, "accuracy %" if key.endswith("acc") else key)
+
+
+# ---- text alternatives: what each chart shows, in numbers -------------------------------------------
+
+def _of(epochs: list[dict], total_epochs: int | None) -> str:
+    return f"Epoch {epochs[-1]['epoch']} of {total_epochs or epochs[-1]['epoch']}"
+
+
+def loss_summary(epochs: list[dict], batches: list[dict], total_epochs: int | None = None) -> str:
+    if not epochs:
+        if not batches:
+            return "Loss: no batch trained yet."
+        last = batches[-1]
+        return (f"Loss: epoch {last['epoch']} under way, latest training loss per batch "
+                f"{_num(smooth([b['loss'] for b in batches])[-1])} (smoothed).")
+    last, best = epochs[-1], best_epoch(epochs)
+    text = f"Loss, {_of(epochs, total_epochs)}: training {_num(last['train_loss'])}, validation {_num(last['val_loss'])}"
+    if best is not None:
+        text += f"; lowest validation loss {_num(best['val_loss'])} at epoch {best['epoch']}"
+    return text + "."
+
+
+def accuracy_summary(epochs: list[dict], total_epochs: int | None = None) -> str:
+    if not epochs:
+        return "Accuracy: no epoch finished yet."
+    last, best = epochs[-1], best_epoch(epochs)
+    gap = 100 * (last["train_acc"] - last["val_acc"])
+    text = (f"Accuracy, {_of(epochs, total_epochs)}: training {_pct(last['train_acc'])}, validation "
+            f"{_pct(last['val_acc'])} (gap {gap:+.0f} points)")
+    if best is not None:
+        text += f"; best validation loss at epoch {best['epoch']} (validation accuracy {_pct(best['val_acc'])})"
+    return text + "."
+
+
+def trainable_summary(epochs: list[dict], total_epochs: int | None = None) -> str:
+    if not epochs:
+        return "Trainable parameters: no epoch finished yet."
+    steps, last = [], None
+    for e in epochs:
+        if e["trainable_params"] != last:
+            steps.append(f"{e['trainable_params']:,} from epoch {e['epoch']}")
+            last = e["trainable_params"]
+    return f"Trainable parameters, {_of(epochs, total_epochs)}: " + "; ".join(steps) + "."
+
+
+def weight_change_summary(epochs: list[dict], total_epochs: int | None = None) -> str:
+    change = epochs[-1].get("weight_change", {}) if epochs else {}
+    if not change:
+        return "Weight change per group: no epoch finished yet."
+    ranked = sorted(change.items(), key=lambda kv: -kv[1])
+    return (f"Weight change relative to the start, {_of(epochs, total_epochs)}, largest first: "
+            + ", ".join(f"{g} {_num(v)}" for g, v in ranked) + ".")
+
+
+def overlay_summary(curves: list[tuple[str, list[dict]]], key: str = "val_acc",
+                    title: str = "Validation accuracy (%)") -> str:
+    shown = [(label, epochs) for label, epochs in curves if epochs]
+    if not shown:
+        return f"{title}: no run has finished an epoch yet."
+    fmt = _pct if key.endswith("acc") else _num
+    name = title.replace(" (%)", "")
+    return (f"{name} at each run's last epoch: "
+            + "; ".join(f"{label} {fmt(epochs[-1].get(key))} (epoch {epochs[-1]['epoch']})" for label, epochs in shown)
+            + ".")
+
+
+def params_summary(rows: list[tuple[str, int, bool]]) -> str:
+    total = sum(r[1] for r in rows)
+    trainable = [r for r in rows if r[2]]
+    frozen = [r[0] for r in rows if not r[2]]
+    text = f"{total:,} parameters in {len(rows)} groups; {sum(r[1] for r in trainable):,} trainable"
+    text += f" ({', '.join(f'{r[0]} {r[1]:,}' for r in trainable)})" if trainable else " (every group frozen)"
+    return text + (f"; frozen: {', '.join(frozen)}." if frozen else "; nothing frozen.")
+
+
+def lr_finder_summary(lrs: list[float], losses: list[float], suggested: float | None) -> str:
+    if not lrs or not losses:
+        return "LR range test: no measurement."
+    low = min(range(len(losses)), key=losses.__getitem__)
+    text = (f"LR range test from {lrs[0]:.0e} to {lrs[-1]:.0e}: lowest smoothed loss {_num(losses[low])} at "
+            f"learning rate {lrs[low]:.0e}")
+    return text + (f"; suggested {suggested:.0e}." if suggested else "; no suggestion.")
 
 
 # ---- projector mode ---------------------------------------------------------------------------------

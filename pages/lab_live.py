@@ -4,8 +4,14 @@ The page never trains in its own thread (a widget change would cut the run): it 
 server's JobManager and two ``run_every`` fragments redraw a snapshot of them once a second: the
 progress and Stop in the sticky bar at the top, the charts below. When the runs have ended a
 fragment calls ``st.rerun()`` once, so the page leaves the timer loop and shows the outcome (what it
-means: chance level, a better earlier epoch), the results in tabs and the session's run history.
+means: chance level, a better earlier epoch), the results in tabs and the learner's run history.
 Finished demos are handed to core.demo_store; stored ones come back here as replay snapshots.
+
+A reload must lose nothing (issue 10). Runs belong to the browser (browser_key), not to one
+session: a reloaded page or a new tab is handed the browser's latest batch, live or ended, and runs
+are cancelled only when no tab of the browser came back within RELEASE_GRACE_S. The run history is
+kept in the progress database under the learner's progress key (a nickname, or this browser's own
+key), so it comes back after a reload and follows a nickname, and no other browser sees it.
 """
 from __future__ import annotations
 
@@ -22,11 +28,13 @@ from core.engine import RunResult
 from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
+from pages.common import browser_key, chart_with_summary, current_learner, get_progress_store, safe_store_call
 
-OWNER = "lab_owner"
-CURRENT = "lab_current_jobs"  # job ids of this session's latest submission
-SUBMITTED = "_lab_uncollected"  # every job id not yet in the history (replaced runs end later)
-HISTORY = "lab_history"  # one row per ended run of this session
+OWNER = "lab_owner"  # this session's own id (one tab): which sessions of a browser are open
+JOB_OWNER = "_lab_job_owner"  # who owns the runs: the browser, so a reload or a new tab finds them
+CURRENT = "lab_current_jobs"  # job ids of the latest submission (this tab's, or the browser's on arrival)
+HISTORY = "lab_history"  # the learner's ended runs as last read from the store (plus UNSAVED)
+UNSAVED = "_lab_unsaved_runs"  # history rows the database refused, retried on every run of the page
 RESULTS = "_lab_results"  # job id -> RunResult, the newest few keep their model
 RUN_DATA = "_lab_run_data"  # job id -> PreparedData of uploaded images (the gallery needs them)
 KEEP_MODELS = 3
@@ -51,41 +59,48 @@ def get_job_manager() -> JobManager:
 
 
 class SessionLease:
-    """Held in a session-scoped cache: when Streamlit drops the session, its runs are cancelled."""
+    """Held in a session-scoped cache: when Streamlit drops the session (a tab closed or reloaded),
+    the browser's runs are cancelled after a grace period, unless one of its tabs is open by then."""
 
-    def __init__(self, manager: JobManager, owner: str):
-        self.manager, self.owner = manager, owner
+    def __init__(self, manager: JobManager, owner: str, session: str | None = None):
+        self.manager, self.owner, self.session = manager, owner, session
 
     def release(self) -> None:
-        # Grace period: a browser that reconnects after a network blip keeps its run (touch_owner).
-        self.manager.release_owner(self.owner, grace_s=RELEASE_GRACE_S)
+        # Grace period: a reload or a network blip keeps the run (the new session calls touch_owner).
+        self.manager.release_owner(self.owner, grace_s=RELEASE_GRACE_S, session=self.session)
 
 
 @st.cache_resource(scope="session", on_release=lambda lease: lease.release(), show_spinner=False)
-def _session_lease(owner: str) -> SessionLease:
-    return SessionLease(get_job_manager(), owner)
+def _session_lease(owner: str, session: str) -> SessionLease:
+    return SessionLease(get_job_manager(), owner, session)
 
 
 def attach_session() -> JobManager:
-    owner = st.session_state.setdefault(OWNER, uuid.uuid4().hex)
+    """Register this tab with the browser's runs; a tab new to them (a reload) picks up the latest."""
+    ss = st.session_state
+    session = ss.setdefault(OWNER, uuid.uuid4().hex)
+    owner = ss.setdefault(JOB_OWNER, browser_key())
     manager = get_job_manager()
-    _session_lease(owner)
-    manager.touch_owner(owner)
+    _session_lease(owner, session)
+    manager.touch_owner(owner, session)
+    if CURRENT not in ss:
+        ids, tag = manager.latest_batch(owner)
+        ss[CURRENT] = ids
+        ss[DEMO_BATCH] = (tag, ids) if tag else None
     return manager
 
 
-def submit(runs, data=None) -> bool:
-    """Queue runs [(label, TrainConfig)] for this session (replacing its active ones)."""
+def submit(runs, data=None, tag: str = "") -> bool:
+    """Queue runs [(label, TrainConfig)] for this browser (replacing its active ones)."""
     manager = get_job_manager()
     try:
-        jobs = manager.submit_batch(list(runs), st.session_state[OWNER], data=data)
+        jobs = manager.submit_batch(list(runs), st.session_state[JOB_OWNER], data=data, tag=tag)
     except JobRefused as exc:
         st.error(str(exc), icon="🚦")
         return False
     st.session_state[CURRENT] = [j.id for j in jobs]
     st.session_state[REPLAY] = None
     st.session_state[DEMO_BATCH] = None
-    st.session_state.setdefault(SUBMITTED, []).extend(j.id for j in jobs)
     if data is not None:
         st.session_state.setdefault(RUN_DATA, {}).update({j.id: data for j in jobs})
     return True
@@ -93,7 +108,7 @@ def submit(runs, data=None) -> bool:
 
 def submit_demo(pid: str, runs) -> None:
     """Run a demo's variants live; when all end complete, they are stored for an instant replay."""
-    if submit(runs):
+    if submit(runs, tag=pid):
         st.session_state[DEMO_BATCH] = (pid, list(st.session_state[CURRENT]))
 
 
@@ -131,13 +146,26 @@ def store_finished_demo(snaps: list[JobSnapshot]) -> None:
             st.caption(f"Could not keep these results for a replay: {exc}")
 
 
+def _save_row(store, learner: str, row: dict) -> bool:
+    store.record_lab_run(learner, row)
+    return True
+
+
 def collect_all(manager: JobManager) -> None:
-    """History for every ended run of this session, including runs replaced by a newer Start."""
-    pending = st.session_state.get(SUBMITTED, [])
-    snaps = [s for s in (manager.snapshot(i) for i in pending) if s is not None]
-    collect_ended([s for s in snaps if s.ended])
-    alive = {s.id for s in snaps if not s.ended}
-    st.session_state[SUBMITTED] = [i for i in pending if i in alive]
+    """Store every ended run of this browser in the learner's history (each once, whichever tab sees
+    it end; runs replaced by a newer Start too), then read the history back for the page."""
+    ss = st.session_state
+    store, learner = get_progress_store(), current_learner()
+    stored = safe_store_call(store.lab_runs, learner)
+    known = stored if stored is not None else [r for r in ss.get(HISTORY, []) if r not in ss.get(UNSAVED, [])]
+    rows = list(ss.get(UNSAVED, []))
+    for snap in manager.take_ended(ss[JOB_OWNER]):
+        rows.append(history_row(snap, len(known) + len(rows) + 1))
+        _calibrate(snap)
+    # A row the database refuses stays in this session (shown, retried) instead of being lost.
+    ss[UNSAVED] = [row for row in rows if not safe_store_call(_save_row, store, learner, row)]
+    ids = {r["id"] for r in known}
+    ss[HISTORY] = known + [r for r in rows if r["id"] not in ids]
 
 
 def current_snapshots(manager: JobManager) -> list[JobSnapshot]:
@@ -187,21 +215,35 @@ def _status_line(snap: JobSnapshot, counts: dict) -> None:
 
 
 def _epoch_figures(snap: JobSnapshot) -> tuple:
-    """Accuracy, trainable-parameter and weight-change charts change once per epoch: build them once
-    per epoch (a Plotly figure costs ~50 ms to build, and the live panel redraws every second)."""
+    """Accuracy, trainable-parameter and weight-change charts (and their summaries) change once per
+    epoch: build them once per epoch (a Plotly figure costs ~50 ms to build, and the live panel
+    redraws every second). Each item is (figure, text alternative)."""
     cache = st.session_state.setdefault(FIG_CACHE, {})
     key = (snap.id, len(snap.epochs))
     if key not in cache:
         cache.clear()  # only the newest epoch of the job being watched is worth keeping
-        total = snap.config.epochs
-        cache[key] = (charts.accuracy_figure(snap.epochs, total), charts.trainable_figure(snap.epochs, total),
-                      charts.weight_change_figure(snap.epochs, total))
+        eps, total = snap.epochs, snap.config.epochs
+        cache[key] = tuple((figure(eps, total), summary(eps, total)) for figure, summary in (
+            (charts.accuracy_figure, charts.accuracy_summary), (charts.trainable_figure, charts.trainable_summary),
+            (charts.weight_change_figure, charts.weight_change_summary)))
     return cache[key]
 
 
-def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay=None) -> None:
+def overlay_chart(curves, key: str = "val_acc", title: str = "Validation accuracy (%)") -> tuple:
+    """(figure, text alternative) comparing runs."""
+    return charts.overlay_figure(curves, key, title), charts.overlay_summary(curves, key, title)
+
+
+def show_chart(chart: tuple, key: str, projector: bool = False) -> None:
+    """A (figure, summary) chart with its text alternative under it; projector-styled if asked."""
+    fig, summary = chart
+    chart_with_summary(charts.projector(fig) if projector else fig, summary, config=PLOT_CONFIG, key=key)
+
+
+def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None) -> None:
     acc, trainable, dw = _epoch_figures(snap)
-    loss = charts.loss_figure(snap.epochs, snap.batches, snap.config.epochs)
+    loss = (charts.loss_figure(snap.epochs, snap.batches, snap.config.epochs),
+            charts.loss_summary(snap.epochs, snap.batches, snap.config.epochs))
     figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
     if overlay is not None:
         figures = {"All variants": overlay, **figures}
@@ -210,17 +252,14 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
         names = list(figures)
         pick = st.segmented_control("Chart", names, default=names[0], key=f"{key}_pick", required=True,
                                     label_visibility="collapsed")
-        name = pick if pick in figures else names[0]
-        st.plotly_chart(charts.projector(figures[name]), config=PLOT_CONFIG, key=f"{key}_big")
+        show_chart(figures[pick if pick in figures else names[0]], f"{key}_big", projector=True)
         return
     if overlay is not None:
-        st.plotly_chart(overlay, config=PLOT_CONFIG, key=f"{key}_overlay")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(loss, config=PLOT_CONFIG, key=f"{key}_loss")
-    c2.plotly_chart(acc, config=PLOT_CONFIG, key=f"{key}_acc")
-    c3, c4 = st.columns(2)
-    c3.plotly_chart(trainable, config=PLOT_CONFIG, key=f"{key}_trainable")
-    c4.plotly_chart(dw, config=PLOT_CONFIG, key=f"{key}_dw")
+        show_chart(overlay, f"{key}_overlay")
+    for pair in ((("loss", loss), ("acc", acc)), (("trainable", trainable), ("dw", dw))):
+        for col, (name, chart) in zip(st.columns(2), pair):
+            with col:
+                show_chart(chart, f"{key}_{name}")
 
 
 @st.fragment(run_every=1.0)
@@ -262,7 +301,7 @@ def live_panel(projector: bool = False) -> None:
     overlay = None
     if len(snaps) > 1:
         curves = [(s.label or s.id, s.epochs) for s in snaps if s.epochs]
-        overlay = charts.overlay_figure(curves) if curves else None
+        overlay = overlay_chart(curves) if curves else None
         st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
     draw_run_charts(focus, "lab_live", projector, overlay)
 
@@ -270,17 +309,11 @@ def live_panel(projector: bool = False) -> None:
 # ---- after the run -------------------------------------------------------------------------------
 
 def collect_ended(snaps: list[JobSnapshot]) -> None:
-    """Add ended runs to the session's history (once each) and keep their results."""
-    history = st.session_state.setdefault(HISTORY, [])
-    seen = {row["id"] for row in history}
+    """Keep the results (with their models) of the ended runs on show; the history is collect_all's."""
     results: OrderedDict = st.session_state.setdefault(RESULTS, OrderedDict())
     for snap in snaps:
-        if not snap.ended or snap.id in seen:
-            continue
-        history.append(history_row(snap))
-        if snap.result is not None:
+        if snap.ended and snap.result is not None and snap.id not in results:
             results[snap.id] = snap.result
-            _calibrate(snap)
     # Models are big: only the newest few runs keep theirs (for predictions and exports).
     for old in list(results)[:-KEEP_MODELS]:
         if results[old].model is not None:
@@ -297,11 +330,12 @@ def _calibrate(snap: JobSnapshot) -> None:
         record_run(predicted.seconds, total)
 
 
-def history_row(snap: JobSnapshot) -> dict:
+def history_row(snap: JobSnapshot, number: int) -> dict:
+    """The run as the history keeps it (plain JSON values: it is stored in the progress database)."""
     cfg, final = snap.config, (snap.epochs[-1] if snap.epochs else {})
     groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
     return {
-        "id": snap.id, "label": snap.label or f"run {len(st.session_state.get(HISTORY, [])) + 1}",
+        "id": snap.id, "label": snap.label or f"run {number}",
         "status": snap.status, "dataset": cfg.dataset, "model": cfg.model,
         "pretrained": cfg.pretrained, "trainable": " ".join(groups), "lr": cfg.lr,
         "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "optimizer": cfg.optimizer,
@@ -371,13 +405,13 @@ def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = 
         focus = _pick_run(drawn, "lab_end_pick_curves")
         overlay = None
         if len(drawn) > 1:
-            overlay = charts.overlay_figure([(s.label or s.id, s.epochs) for s in drawn])
+            overlay = overlay_chart([(s.label or s.id, s.epochs) for s in drawn])
         if focus.start.get("notes"):
             st.caption("Notes: " + "; ".join(focus.start["notes"]))
         draw_run_charts(focus, f"lab_end_{focus.id}", projector, overlay)
         if len(drawn) > 1 and not projector:
-            st.plotly_chart(charts.overlay_figure([(s.label or s.id, s.epochs) for s in drawn], "val_loss",
-                                                  "Validation loss"), config=PLOT_CONFIG, key="lab_end_overlay_loss")
+            show_chart(overlay_chart([(s.label or s.id, s.epochs) for s in drawn], "val_loss", "Validation loss"),
+                       "lab_end_overlay_loss")
     with scores_tab:
         focus = _pick_run(drawn, "lab_end_pick_scores")
         _results_part("scores", results.get(focus.id), focus)
@@ -431,10 +465,11 @@ def show_history(projector: bool = False) -> None:
     chosen = st.multiselect("Compare runs", list(labels), format_func=labels.get, key="lab_compare")
     curves = [(labels[row["id"]], row["curve"]) for row in history if row["id"] in chosen and row["curve"]]
     if curves:
-        fig = charts.overlay_figure(curves)
-        st.plotly_chart(charts.projector(fig) if projector else fig, config=PLOT_CONFIG, key="lab_history_overlay")
+        show_chart(overlay_chart(curves), "lab_history_overlay", projector)
     if st.button("Clear history", key="lab_clear_history"):
+        safe_store_call(get_progress_store().clear_lab_runs, current_learner())
         st.session_state[HISTORY] = []
+        st.session_state[UNSAVED] = []
         st.session_state[RESULTS] = OrderedDict()
         st.session_state[COMPARE_SEEN] = []
         st.rerun()

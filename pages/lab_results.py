@@ -13,6 +13,7 @@ import streamlit as st
 from core import analysis, export
 from core.engine import RunResult
 from core.imagefiles import DataError
+from pages.common import chart_with_summary
 
 GALLERY_COLUMNS = 6
 GALLERY_LIMIT = 24
@@ -95,8 +96,20 @@ def _confusion(result: RunResult, key_prefix: str) -> None:
                       xaxis_title="predicted class", yaxis_title="true class",
                       yaxis_autorange="reversed",  # first class on top, like a printed table
                       xaxis_type="category", yaxis_type="category")  # digit names "0".."9" stay labels
-    st.plotly_chart(fig, config=CHART_CONFIG, key=f"{key_prefix}_cm")
+    chart_with_summary(fig, confusion_summary(cm, names), config=CHART_CONFIG, key=f"{key_prefix}_cm")
     st.caption("The diagonal holds correct answers; every other cell is one kind of confusion.")
+
+
+def confusion_summary(cm, names: list[str], top: int = 3) -> str:
+    """The confusion matrix in words: how many right, and the most frequent confusions."""
+    total, right = int(cm.sum()), int(cm.trace())
+    text = f"{right} of {total} validation images on the diagonal (correct)"
+    pairs = sorted(((int(cm[t, p]), names[t], names[p]) for t in range(len(names)) for p in range(len(names))
+                    if t != p and cm[t, p]), reverse=True)[:top]
+    if not pairs:
+        return text + "; no confusions."
+    return text + "; most frequent confusions: " + ", ".join(
+        f"true {t} predicted as {p} ({n} time{'s' if n > 1 else ''})" for n, t, p in pairs) + "."
 
 
 def _per_class(result: RunResult) -> None:

@@ -22,6 +22,7 @@ from core.presets import PRESETS
 from core.weights import WeightsUnavailable
 from pages import lab_charts as charts
 from pages import lab_state as S
+from pages.common import chart_with_summary
 
 KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10}  # without downloading
 UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
@@ -233,7 +234,7 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
                    "classes; the open groups can only bend their features towards a random classifier. "
                    "Switch on the **head**.", icon="🧊")
     fig = charts.params_figure([(c.name, c.total, c.trainable) for c in counts])
-    st.plotly_chart(charts.projector(fig) if projector else fig, config=PLOT_CONFIG, key="lab_params_chart")
+    chart_with_summary(charts.projector(fig) if projector else fig, charts.params_summary([(c.name, c.total, c.trainable) for c in counts]), config=PLOT_CONFIG, key="lab_params_chart")
 
 
 def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
@@ -253,8 +254,9 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
             _run_lr_finder(cfg_for_finder(), data)
         found = ss.get(LRF)
         if found and found.get("lrs"):
-            st.plotly_chart(charts.lr_finder_figure(found["lrs"], found["losses"], found.get("suggested_lr")),
-                            config=PLOT_CONFIG, key="lab_lr_chart")
+            chart_with_summary(charts.lr_finder_figure(found["lrs"], found["losses"], found.get("suggested_lr")),
+                               charts.lr_finder_summary(found["lrs"], found["losses"], found.get("suggested_lr")),
+                               config=PLOT_CONFIG, key="lab_lr_chart")
             if found.get("suggested_lr"):
                 st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}", key="lab_lr_use",
                           on_click=use_suggested_lr)

@@ -602,7 +602,7 @@ def test_coming_back_to_the_lab_after_a_run_does_not_crash():
     from pages import lab_live, lab_state
 
     at = run_ok(lab_page())
-    at.session_state[lab_live.HISTORY] = [{"id": "job-x", "label": "run 1", "status": "finished",
+    at.session_state[lab_live.UNSAVED] = [{"id": "job-x", "label": "run 1", "status": "finished",
                                            "curve": [], "message": "", "val_acc": 0.5}]
     run_ok(at)
     assert at.button(key="lab_clear_history") is not None
@@ -610,7 +610,7 @@ def test_coming_back_to_the_lab_after_a_run_does_not_crash():
     assert not [b.key for b in at.button if b.key in saved], "button keys must never be saved"
     # Another page, then back: widget state is gone, the saved setup is restored.
     fresh = lab_page()
-    for k in (lab_state.SAVED, lab_live.HISTORY):
+    for k in (lab_state.SAVED, "_browser_id"):  # the same browser: its history is in the database
         fresh.session_state[k] = at.session_state[k]
     run_ok(fresh)
 

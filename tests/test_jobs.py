@@ -267,3 +267,48 @@ def test_unexpected_exception_is_reported_with_its_type():
         assert job2.wait(5) and job2.snapshot().status == "failed"
     finally:
         jm.shutdown()
+
+
+# ---- a reload or a second tab of the same browser (issue 10) -----------------------------------------
+
+def test_a_run_survives_a_reload_whichever_session_event_comes_first(gated):
+    runner, make = gated
+    jm = make(max_running=1)
+    a = jm.submit(cfg_named("a"), owner="browser")
+    jm.touch_owner("browser", "tab-1")
+    # Streamlit may close the old session before the reload's new session arrives...
+    jm.release_owner("browser", grace_s=0.2, session="tab-1")
+    jm.touch_owner("browser", "tab-2")
+    # ...or after it: the old session's release must not start a countdown while tab-2 is open.
+    jm.touch_owner("browser", "tab-3")
+    jm.release_owner("browser", grace_s=0.05, session="tab-2")
+    time.sleep(0.4)
+    assert a.snapshot().status in ("queued", "running")
+    jm.release_owner("browser", grace_s=0.05, session="tab-3")  # the last tab closes for good
+    assert a.wait(5) and a.snapshot().status == "stopped"
+
+
+def test_latest_batch_and_its_tag_are_handed_to_a_new_session(gated):
+    runner, make = gated
+    jm = make(max_running=1)
+    assert jm.latest_batch("browser") == ([], "")
+    jm.submit(cfg_named("x"), owner="browser")
+    demo = jm.submit_batch([("v1", cfg_named("a")), ("v2", cfg_named("b"))], owner="browser", tag="layers")
+    jm.submit(cfg_named("y"), owner="someone-else")
+    assert jm.latest_batch("browser") == ([j.id for j in demo], "layers")
+
+
+def test_ended_runs_are_taken_once_and_ids_do_not_repeat_across_servers(gated):
+    runner, make = gated
+    jm = make(max_running=1)
+    runner.gate("a").set()
+    a = jm.submit(cfg_named("a"), owner="browser")
+    assert a.wait(5)
+    b = jm.submit(cfg_named("b"), owner="browser")  # still running: not taken
+    assert [s.id for s in jm.take_ended("browser")] == [a.id]
+    assert jm.take_ended("browser") == []  # a second tab asking gets nothing twice
+    assert jm.take_ended("someone-else") == []
+    runner.gate("b").set()
+    assert b.wait(5) and [s.id for s in jm.take_ended("browser")] == [b.id]
+    restarted = make(max_running=1)
+    assert restarted.submit(cfg_named("c"), owner="browser").id not in (a.id, b.id)

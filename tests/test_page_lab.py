@@ -4,6 +4,7 @@ links, nonsense links, presenter mode, and a real (tiny) run from Start to the s
 AppTest cannot tick a run_every fragment, so the run test waits on the job manager itself and then
 re-runs the page to see the outcome.
 """
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.estimate import group_sizes
@@ -12,6 +13,11 @@ from pages.lab_live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
 
 TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def db(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))  # the run history goes here
 
 
 

@@ -293,7 +293,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(db_path):
     store.claim_name(browser, "ada")  # the first browser to claim an unowned old name gets its rows
     assert store.done_items("ada") == {("concept", "c1")}
     conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     conn.close()
     with pytest.raises(IdentityError, match="reserved"):
         store.claim_name(ident.new_browser_id(), "Guest")  # the old shared pool goes to no one
@@ -418,3 +418,63 @@ def test_two_browsers_claiming_one_name_at_once_get_one_owner(db_path):
         t.join()
     assert len(won) == 1 and len(refused) == len(browsers) - 1
     assert ProgressStore(db_path).name_of(won[0]) == "ada"
+
+
+# ---- the Lab's run history (issue 10: a reload lost it) ----------------------------------------------
+
+def _run(i: int, acc: float = 0.5) -> dict:
+    curve = [{"epoch": 1, "val_acc": acc, "train_acc": acc, "val_loss": float("nan"), "train_loss": 1.0}]
+    return {"id": f"job-abc-{i}", "label": f"run {i}", "lr": 1e-3, "pretrained": True, "curve": curve}
+
+
+def test_lab_history_survives_a_new_store_and_stays_with_its_learner(db_path):
+    mine, other = ident.anonymous_key(ident.new_browser_id()), ident.anonymous_key(ident.new_browser_id())
+    first = ProgressStore(db_path)
+    first.record_lab_run(mine, _run(1, 0.8))
+    first.record_lab_run(mine, _run(2))
+    first.record_lab_run(mine, _run(1, 0.1))  # the same run seen ending by a second tab: kept once
+    again = ProgressStore(db_path)  # a reload on a restarted server: a new store object, the same file
+    rows = again.lab_runs(mine)
+    assert [r["id"] for r in rows] == ["job-abc-1", "job-abc-2"]
+    assert rows[0]["curve"][0]["val_acc"] == 0.8 and rows[0]["pretrained"] is True
+    assert rows[0]["curve"][0]["val_loss"] != rows[0]["curve"][0]["val_loss"]  # NaN comes back as NaN
+    assert again.lab_runs(other) == []  # another browser sees none of it
+    again.clear_lab_runs(mine)
+    assert again.lab_runs(mine) == []
+
+
+def test_lab_history_keeps_the_newest_runs_of_a_learner_only(store, monkeypatch):
+    import core.progress as progress
+
+    monkeypatch.setattr(progress, "MAX_LAB_RUNS", 3)
+    store.record_lab_run("other", _run(0))
+    for i in range(1, 6):
+        store.record_lab_run("ada", _run(i))
+    assert [r["id"] for r in store.lab_runs("ada")] == ["job-abc-3", "job-abc-4", "job-abc-5"]
+    assert len(store.lab_runs("other")) == 1
+
+
+def test_lab_history_follows_a_nickname(store):
+    browser = ident.new_browser_id()
+    store.record_lab_run(store.learner_key(browser), _run(1))
+    store.claim_name(browser, "ada")
+    assert [r["id"] for r in store.lab_runs("ada")] == ["job-abc-1"]
+    assert store.lab_runs(ident.anonymous_key(browser)) == []
+
+
+V2_SCHEMA = V1_SCHEMA_WITH_DATA.replace("INSERT INTO schema_version VALUES (1);", "INSERT INTO schema_version VALUES (2);")
+
+
+def test_a_version_2_database_gets_the_lab_history_table_and_keeps_its_rows(db_path):
+    from core.progress import _MIGRATIONS
+
+    conn = sqlite3.connect(db_path)
+    conn.executescript(V2_SCHEMA + _MIGRATIONS[2])  # the schema this app had before the Lab history
+    conn.close()
+    store = ProgressStore(db_path)
+    store.record_lab_run("ada", _run(1))
+    assert [r["id"] for r in store.lab_runs("ada")] == ["job-abc-1"]
+    assert store.done_items("Ada") == {("concept", "c1")}  # old rows untouched
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)] == [(SCHEMA_VERSION,)]
+    conn.close()
