@@ -140,33 +140,35 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
     Preset(
         "overfit-tiny", "Tiny data, all layers: overfitting, and early stopping as a remedy",
         "With 5 images per class and every layer training for 25 epochs, training accuracy climbs "
-        "to about 100% while validation accuracy stays roughly 10 to 25 points below it: that gap is "
+        "to about 100% while validation accuracy stays roughly 8 to 25 points below it: that gap is "
         "overfitting. The validation loss shows it too, though noisily with so few images: it reaches "
         "its best value somewhere along the way, then ends higher while the training loss keeps "
         "falling, as the network grows confident about the few images it has memorised. Early "
         "stopping watches the validation loss, stops 4 epochs after its best value and restores "
-        "those weights: usually a lower validation loss, about the same accuracy, in a third of the "
-        "epochs. How much it gains varies from run to run (change the seed to see it): tiny data "
-        "makes every curve noisy. Augmentation and weight decay are other remedies: try them with "
+        "those weights: about the same accuracy in a third of the epochs, and a validation loss that "
+        "is often lower and on average no worse. How much it gains varies a lot from run to run "
+        "(change the seed to see it): on so few images every curve is noisy. Augmentation and weight decay are other remedies: try them with "
         "the toggles.",
         (("no remedy", _cfg(per_class=5, val_per_class=20, trainable=MOBILENET_ALL, epochs=25, batch_size=16)),
          ("early stopping", _cfg(per_class=5, val_per_class=20, trainable=MOBILENET_ALL, epochs=25,
                                  batch_size=16, early_stopping=4))),
-        # Seeds 0-4 on a 2-core CPU: gap 12-22 points, loss rise 0.24-0.66, early stopping's loss
-        # gain 0.03-0.62 (mean 0.33, sd 0.24), its accuracy -6 to +9 points (mean +1), 13-17 epochs
-        # saved. Single seeds are fragile (seed 0 gains 0.03 on one CPU, 0.30 on another), so the
-        # claims hold on the mean of four seeds, each threshold about 2.5 standard errors below it.
+        # Seeds 0-4, two threads: gap 12-22 points, loss rise 0.24-0.66, early stopping's loss gain
+        # 0.03-0.62 (mean 0.33), its accuracy -6 to +9 points, 13-17 epochs saved. The same seeds on
+        # one thread (another float path, as another CPU would take) gave a gap of 8-22 points, a loss
+        # rise of 0-0.35 and a gain of -0.26 to +0.35 (mean 0.12): single seeds are fragile and the
+        # loss effects are noisy on so few images, so each claim holds on the mean of six seeds and
+        # the loss claims are modest ("ends above", "no worse").
         claims=(
-            Claim("training accuracy ends well above validation accuracy", train_val_gap("no remedy"), 10),
-            Claim("validation loss ends above its best epoch's", val_loss_rise("no remedy"), 0.1, "loss"),
-            Claim("early stopping hands back a lower validation loss, on average",
-                  val_loss_drop("early stopping", "no remedy"), 0.0, "loss"),
+            Claim("training accuracy ends well above validation accuracy", train_val_gap("no remedy"), 8),
+            Claim("validation loss ends above its best epoch's", val_loss_rise("no remedy"), 0.05, "loss"),
+            Claim("early stopping hands back a validation loss no worse than the full run's, on average",
+                  val_loss_drop("early stopping", "no remedy"), -0.05, "loss"),
             Claim("early stopping keeps about the same accuracy (within 8 points, on average)",
                   val_points("early stopping", "no remedy"), -8),
             Claim("early stopping saves epochs",
                   lambda runs: len(runs["no remedy"].epochs) - len(runs["early stopping"].epochs), 8, "epochs"),
         ),
-        claim_seeds=(0, 1, 2, 3),
+        claim_seeds=(0, 1, 2, 3, 4, 5),
     ),
     Preset(
         "bn-train-mode", "Frozen layers with BatchNorm left in train mode",
