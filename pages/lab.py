@@ -69,7 +69,7 @@ if report is not None:
         what = f"**{PRESETS[report.preset].title}**" if report.preset else "the link's setup"
         if report.changes:
             st.info(f"Loaded {what} from the link. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
-        else:
+        elif report.preset or not report.ignored:  # a link whose every setting was ignored loaded nothing
             st.info(f"Loaded {what} from the link: the form already had these settings.", icon="🔗")
 st.markdown("Choose data, a pretrained model and **which layers train**, then watch the curves. "
             "Every setting is in the page address: copy it to share this exact setup.")

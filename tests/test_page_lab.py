@@ -88,6 +88,8 @@ def test_nonsense_query_parameters_are_ignored_with_a_warning():
     assert at.select_slider(key="lab_lr").value == 1e-3
     assert at.selectbox(key="lab_model").value == "mobilenet_v2"
     assert at.slider(key="lab_epochs").value == 8
+    # Every setting of that link was ignored, so the Lab must not also claim it loaded the link.
+    assert not any("from the link" in i.value for i in at.info), [i.value for i in at.info]
 
 
 def test_projector_mode_lists_demos_with_a_prediction_and_duration_and_hides_advanced_controls():
