@@ -167,25 +167,26 @@ def _identity_action(action, *args) -> str | None:
     return None
 
 
-def _claim() -> None:
-    name = st.session_state.get("identity_name", "")
-    code = _identity_action(get_progress_store().claim_name, browser_id(), name)
+def _name_taken(code: str | None, message: str, clear_field: str) -> None:
+    """After a claim or a recovery: show the new one-time code once and say whose answers these are."""
     if code:
         taken = _resolve_learner()
         st.session_state[_CODE_KEY] = (taken, code)
-        st.session_state[_FLASH_KEY] = ("success", f"Your answers are now kept under “{taken}”.")
-        st.session_state["identity_name"] = ""
+        st.session_state[_FLASH_KEY] = ("success", message.format(name=taken))
+        st.session_state[clear_field] = ""
+
+
+def _claim() -> None:
+    name = st.session_state.get("identity_name", "")
+    code = _identity_action(get_progress_store().claim_name, browser_id(), name)
+    _name_taken(code, "Your answers are now kept under “{name}”.", "identity_name")
 
 
 def _recover() -> None:
     name = st.session_state.get("identity_recover_name", "")
     code = _identity_action(get_progress_store().recover, browser_id(), name,
                             st.session_state.get("identity_recover_code", ""))
-    if code:
-        taken = _resolve_learner()
-        st.session_state[_CODE_KEY] = (taken, code)
-        st.session_state[_FLASH_KEY] = ("success", f"“{taken}” is now on this browser; the old code is used up.")
-        st.session_state["identity_recover_code"] = ""
+    _name_taken(code, "“{name}” is now on this browser; the old code is used up.", "identity_recover_code")
 
 
 def _new_code() -> None:
