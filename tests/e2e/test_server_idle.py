@@ -3,7 +3,9 @@
 Streamlit's default file watcher walks .venv/ (about 4,700 folders), overflows inotify and keeps a core
 busy as long as any page is open: the default Lab run took 35.8 s with it and 17.9 s without. The
 suite's server is started like `./ftlab app` (its settings come from .streamlit/config.toml), so this
-test sees what users get.
+test sees what users get. It guards against any constant idle burn; on the machine where it was
+written the watcher set back to "auto" did not burn CPU within this window, so the config itself is
+pinned by tests/test_server_config.py.
 """
 from __future__ import annotations
 
