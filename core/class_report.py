@@ -205,7 +205,8 @@ def what_ran(row: dict) -> str:
     demo = demo_of_label().get(row.get("label", ""))
     if demo is not None:
         return f"demo: {demo.title}"
-    preset = next((p for p in PRESETS.values() if _started_with(row, p.config)), None)
+    # Single-run presets first: "head only" is both the head-only preset and a demo's first variant.
+    preset = next((p for p in sorted(PRESETS.values(), key=lambda p: p.demo) if _started_with(row, p.config)), None)
     return f"preset: {preset.title}" if preset else OWN_SETTINGS
 
 
