@@ -35,8 +35,14 @@ def learner_labels(activity: dict[str, tuple[float, float]]) -> dict[str, str]:
 
 
 def _short(text: str) -> str:
+    """The first line, cut to LABEL_MAX; a cut inside a `code span` ends before the span."""
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return line if len(line) <= LABEL_MAX else line[:LABEL_MAX - 1].rstrip() + "…"
+    if len(line) <= LABEL_MAX:
+        return line
+    cut = line[:LABEL_MAX - 1]
+    if cut.count("`") % 2:
+        cut = cut[:cut.rindex("`")]
+    return cut.rstrip() + "…"
 
 
 def _when(ts: float) -> str:

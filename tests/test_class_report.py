@@ -154,3 +154,10 @@ def test_an_empty_store_gives_an_empty_report(store, lessons):
     report = cr.build_class_report(store, lessons)
     assert report.learners == report.questions == report.prompts == report.lab_runs == ()
     assert report.unanswered_questions == len(lessons.questions)
+
+
+def test_long_labels_are_cut_outside_code_spans():
+    text = "A model " + "with many words " * 4 + "and `model.parameters()` handed to the optimizer, then more words"
+    cut = cr._short(text + "\nsecond line")
+    assert cut.endswith("…") and len(cut) <= cr.LABEL_MAX and cut.count("`") % 2 == 0
+    assert cr._short("short one\nsecond") == "short one" and cr._short("") == ""
