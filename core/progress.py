@@ -482,7 +482,8 @@ class ProgressStore:
     def class_activity(self) -> dict[str, tuple[float, float]]:
         """Learner key -> (first, last) time it stored anything, over every progress table."""
         union = " UNION ALL ".join(f"SELECT learner, ts FROM {table}" for table in PROGRESS_TABLES)
-        rows = self._read(f"SELECT learner, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({union}) t GROUP BY learner", ())
+        rows = self._read(f"SELECT learner, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({union}) t "
+                          "GROUP BY learner", ())
         return {r["learner"]: (float(r["first_ts"]), float(r["last_ts"])) for r in rows}
 
 

@@ -101,7 +101,8 @@ def test_the_right_passcode_shows_the_class(class_db):
     assert list(explain["prompt id"]) == [class_db.prompts[0].id] and list(explain["mean best score"]) == [0.5]
     assert [b.proto.label for b in at.get("download_button")] == [
         "⬇️ Quiz questions (CSV)", "⬇️ Explain it scores (CSV)", "⬇️ Lab runs (CSV)", "⬇️ Learners (CSV)"]
-    assert not any("browser:" in t for t in texts(at).split())
+    assert "browser:" not in texts(at)
+    assert sorted(at.dataframe[-1].value["learner"]) == ["ada", "bob"]  # the Learners tab
     at.button(key="teacher_lock").click()
     assert len(run(at).metric) == 0 and at.text_input(key="teacher_code") is not None
 
