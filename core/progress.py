@@ -448,6 +448,44 @@ class ProgressStore:
                                 f"{max(1, round(wait / 60))} minute(s).")
         return row
 
+    # ---- class-wide reads for the Teacher page (issue 13) -------------------------------------
+    # The only reads across learners; pages/teacher.py calls them behind FTLAB_TEACHER_CODE, every
+    # other caller stays on its own learner. Read-only, through _read with portable SQL (no
+    # sqlite-only functions), so they carry over to another database engine unchanged.
+
+    def class_quiz_outcomes(self) -> list[dict]:
+        """Per learner and question: how many answers and wrong ones, and whether the first and the
+        latest answer were right (first-try misses and questions still missed)."""
+        rows = self._read(
+            "SELECT g.learner, g.question_id, g.answers, g.wrong, f.correct AS first_correct, "
+            "l.correct AS last_correct FROM ("
+            "  SELECT learner, question_id, COUNT(*) AS answers, "
+            "  SUM(CASE WHEN correct = 0 THEN 1 ELSE 0 END) AS wrong, MIN(id) AS first_id, MAX(id) AS last_id"
+            "  FROM quiz_answers GROUP BY learner, question_id) g "
+            "JOIN quiz_answers f ON f.id = g.first_id JOIN quiz_answers l ON l.id = g.last_id "
+            "ORDER BY g.question_id, g.learner", ())
+        return [{"learner": r["learner"], "question_id": r["question_id"], "answers": int(r["answers"]),
+                 "wrong": int(r["wrong"]), "first_correct": bool(r["first_correct"]),
+                 "last_correct": bool(r["last_correct"])} for r in rows]
+
+    def class_explain_attempts(self) -> list[dict]:
+        """Every "Explain it" score (learner, prompt, found, total), oldest first; no answer texts."""
+        rows = self._read("SELECT learner, prompt_id, found, total FROM explain_attempts ORDER BY id", ())
+        return [{"learner": r["learner"], "prompt_id": r["prompt_id"], "found": int(r["found"]),
+                 "total": int(r["total"])} for r in rows]
+
+    def class_lab_runs(self) -> list[dict]:
+        """Every kept Lab run: its learner, when it was stored and its history row, oldest first."""
+        rows = self._read("SELECT learner, ts, row_json FROM lab_runs ORDER BY id", ())
+        return [{"learner": r["learner"], "ts": float(r["ts"]), "row": json.loads(r["row_json"])} for r in rows]
+
+    def class_activity(self) -> dict[str, tuple[float, float]]:
+        """Learner key -> (first, last) time it stored anything, over every progress table."""
+        union = " UNION ALL ".join(f"SELECT learner, ts FROM {table}" for table in PROGRESS_TABLES)
+        rows = self._read(f"SELECT learner, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({union}) t "
+                          "GROUP BY learner", ())
+        return {r["learner"]: (float(r["first_ts"]), float(r["last_ts"])) for r in rows}
+
 
 def _wrong_code_message(name: str, left: int | None) -> str:
     if left is None:
