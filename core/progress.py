@@ -110,6 +110,10 @@ class ProgressStore:
 
     # ---- connections -------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Close the connections this store keeps open (PostgreSQL's pool); it may be used again after."""
+        self._db.close()
+
     def _ensure_schema(self) -> None:
         if self._schema_ready:
             return

@@ -117,6 +117,9 @@ class SQLiteBackend:
             if conn is not None:
                 conn.close()
 
+    def close(self) -> None:
+        """Nothing to close: each transaction opened and closed its own connection."""
+
     def ddl(self, script: str) -> list[str]:
         # Statement by statement: executescript() would COMMIT our BEGIN first.
         return [s.strip() for s in script.split(";") if s.strip()]
@@ -327,6 +330,13 @@ class PostgresBackend:
     def ddl(self, script: str) -> list[str]:
         return [out for s in script.split(";") if s.strip() for out in pg_ddl(s.strip())]
 
+    def close(self) -> None:
+        """Close the idle pooled connections (those in use close when they come back)."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
     def integrity_ok(self, conn, tables) -> bool:
         """PostgreSQL checks its own pages; here: every table of the schema is there and reads."""
         for table in tables:
@@ -341,6 +351,9 @@ class UnsupportedBackend:
     def __init__(self, scheme: str):
         self.where = f"{scheme}://…"
         self.scheme = scheme
+
+    def close(self) -> None:
+        """Nothing was opened."""
 
     @contextmanager
     def transaction(self, write: bool, setup: bool = False):

@@ -88,22 +88,31 @@ class PgServer:
     port: int
     bindir: str
     started_in_s: float = 0.0
+    _shared_db: str = ""
     _names: itertools.count = field(default_factory=lambda: itertools.count(1))
 
-    def url(self, dbname: str = "postgres", password: str = PASSWORD) -> str:
-        return f"postgresql://{USER}:{password}@127.0.0.1:{self.port}/{dbname}"
+    def url(self, dbname: str = "postgres", password: str = PASSWORD, schema: str | None = None) -> str:
+        """What FTLAB_DB would hold; with `schema`, every connection works in that schema."""
+        options = f"?options=-csearch_path%3D{schema}" if schema else ""
+        return f"postgresql://{USER}:{password}@127.0.0.1:{self.port}/{dbname}{options}"
 
-    def admin(self):
+    def admin(self, dbname: str = "postgres"):
         import psycopg
 
-        return psycopg.connect(self.url(), autocommit=True)
+        return psycopg.connect(self.url(dbname), autocommit=True)
 
     def create_database(self) -> str:
-        """A fresh empty database; returns its URL."""
+        """A fresh empty progress database; returns its URL. It is a schema of its own in one shared
+        database: the same isolation for the store's tables, in 10 ms where CREATE DATABASE takes
+        0.1 s on an idle machine and 1.5 s on this shared one."""
+        if not self._shared_db:
+            with self.admin() as conn:
+                conn.execute("CREATE DATABASE ftlab_tests")
+            self._shared_db = "ftlab_tests"
         name = f"t{os.getpid()}_{next(self._names)}"
-        with self.admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+        with self.admin(self._shared_db) as conn:
+            conn.execute(f"CREATE SCHEMA {name}")
+        return self.url(self._shared_db, schema=name)
 
     def stop(self) -> None:
         _run_as_server(self, [os.path.join(self.bindir, "pg_ctl"), "stop", "-D", self._data, "-m", "fast", "-s"],

@@ -24,7 +24,9 @@ def db_path(tmp_path):
 
 @pytest.fixture
 def store(progress_db):
-    return ProgressStore(progress_db)
+    store = ProgressStore(progress_db)
+    yield store
+    store.close()
 
 
 def test_constructor_does_not_touch_the_file(db_path):
