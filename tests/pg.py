@@ -37,11 +37,13 @@ def required() -> bool:
 
 
 def bin_dir() -> str | None:
-    """The folder holding initdb and pg_ctl: FTLAB_PG_BIN, Debian's newest, or the PATH."""
-    candidates = [os.environ.get("FTLAB_PG_BIN", "")]
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version, reverse=True)
+    """The folder holding initdb and pg_ctl: FTLAB_PG_BIN when set (only it), else Debian's newest,
+    else the PATH's."""
+    chosen = os.environ.get("FTLAB_PG_BIN")
+    candidates = [chosen] if chosen else sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version, reverse=True)
     found = shutil.which("initdb")
-    candidates.append(os.path.dirname(found) if found else "")
+    if found and not chosen:
+        candidates.append(os.path.dirname(found))
     for folder in filter(None, candidates):
         if all(os.access(os.path.join(folder, tool), os.X_OK) for tool in ("initdb", "pg_ctl")):
             return folder
