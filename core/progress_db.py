@@ -15,7 +15,8 @@ scram passwords, a pooled one about nothing) and the placeholder rewrite: both f
 
 Both backends have one writer at a time: SQLite by its write lock, PostgreSQL by one advisory lock
 that each write transaction takes. So a claim race has one winner on either backend, with the same
-code; a write holds the lock for a millisecond or two, far below what a class produces.
+code. A whole write call took 2.9 ms on loopback PostgreSQL (31 ms on SQLite, which syncs the file),
+measured on this shared 2-core machine at load 15: a class's answers are far from keeping it busy.
 """
 from __future__ import annotations
 
