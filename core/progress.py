@@ -21,9 +21,8 @@ from typing import Iterator
 
 from core import identity as ident
 from core.identity import IdentityError
-from core.progress_db import KEPT, ProgressError, open_backend
-
-__all__ = ["ProgressError", "ProgressStore", "build_report", "SCHEMA_VERSION", "DONE_KINDS"]
+# ProgressError lives with the backends that raise it; pages catch it as core.progress.ProgressError.
+from core.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 
 SCHEMA_VERSION = 3
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")

@@ -195,6 +195,7 @@ def redact(url: str) -> str:
 def _driver():
     try:
         import psycopg
+        import psycopg.types.numeric  # noqa: F401  (FloatLoader, below)
     except ImportError as exc:
         raise ProgressError(
             "FTLAB_DB names a PostgreSQL server, but the psycopg package is not installed. Install it "
@@ -267,6 +268,9 @@ class PostgresBackend:
         # libpq's connect_timeout is whole seconds, at least 2.
         conn = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory,
                                connect_timeout=max(2, math.ceil(self.timeout)))
+        # AVG() and integer arithmetic with 1.0 give NUMERIC, which psycopg reads as Decimal; SQLite
+        # gives float. Read them as float, so class-wide figures are the same type on both.
+        conn.adapters.register_loader("numeric", psycopg.types.numeric.FloatLoader)
         try:  # waits for a row or advisory lock end after `timeout`, as SQLite's busy timeout does
             conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
         except BaseException:

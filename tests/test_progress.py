@@ -130,6 +130,16 @@ def test_learners_are_isolated(store):
     assert store.learners() == ["ada", "bob"]
 
 
+def test_class_wide_reads_give_the_same_python_types_on_both_backends(store):
+    # The private _read is how class-wide views query the store: one SQL text for both backends.
+    store.record_quiz_answer("ada", "q1", "a", True)
+    store.record_quiz_answer("bob", "q1", "b", False)
+    rows = store._read("SELECT question_id, COUNT(*) AS n, AVG(correct) AS rate, SUM(correct) AS ok, "
+                       "MAX(ts) AS last FROM quiz_answers WHERE question_id = ? GROUP BY question_id", ("q1",))
+    row = rows[0]
+    assert dict(row) == {"question_id": "q1", "n": 2, "rate": 0.5, "ok": 1, "last": row["last"]}
+    assert [type(v) for v in row] == [str, int, float, int, float] and row[1] == row["n"]
+
 def test_empty_learner_name_is_rejected(store):
     with pytest.raises(ValueError):
         store.mark_done("  ", "concept", "c1")
