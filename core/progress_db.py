@@ -256,8 +256,7 @@ class PostgresBackend:
         self._idle_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(PG_POOL_SIZE)
 
-    def _connect(self):
-        psycopg = _driver()
+    def _check_url(self, psycopg) -> None:
         try:
             psycopg.conninfo.conninfo_to_dict(self.url)
         except psycopg.ProgrammingError as exc:
@@ -265,6 +264,10 @@ class PostgresBackend:
                 f"FTLAB_DB is not a valid PostgreSQL address ({redact(str(exc))}). Write it as "
                 "postgresql://USER:PASSWORD@HOST:5432/DATABASE, or unset it to keep progress in the "
                 f"local SQLite file; {KEPT}") from exc
+
+    def _connect(self):
+        psycopg = _driver()
+        self._check_url(psycopg)
         # libpq's connect_timeout is whole seconds, at least 2.
         conn = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory,
                                connect_timeout=max(2, math.ceil(self.timeout)))
