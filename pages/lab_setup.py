@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
 from core.config import SPECS
+from core.schedules import SCHEDULES, planned_rates
 from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
@@ -87,6 +88,13 @@ def freeze_none() -> None:
 
 def gradual_unfreeze() -> None:
     _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD}, gradual=True)
+
+
+def _schedule_changed() -> None:
+    """One-cycle climbs during its warm-up: picking it with none gives it torch's usual 30%."""
+    ss = st.session_state
+    if SCHEDULES[ss[S.K_SCHED]].needs_warmup and not ss[S.K_WARMUP]:
+        ss[S.K_WARMUP] = S.to_widget("warmup", 0.3)
 
 
 def use_suggested_lr() -> None:
@@ -240,6 +248,7 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
 def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
     ss = st.session_state
     setting_widget(st, "lr", "Learning rate", format_func=_fmt_lr)
+    schedule_section(data, projector=not advanced)
     if advanced:
         st.toggle("Per-group learning rates (discriminative)", key=S.K_DISC,
                   help=SPECS["group_lr"].help)
@@ -258,11 +267,40 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
                                charts.lr_finder_summary(found["lrs"], found["losses"], found.get("suggested_lr")),
                                config=PLOT_CONFIG, key="lab_lr_chart")
             if found.get("suggested_lr"):
-                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}", key="lab_lr_use",
+                peak = " as the peak" if ss[S.K_SCHED] != "constant" else ""  # the schedule's peak: see core.schedules
+                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}{peak}", key="lab_lr_use",
                           on_click=use_suggested_lr)
             st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
                        f"a value a little lower is often safer.")
     _override_note(ss)
+
+
+def schedule_section(data: PreparedData | None, projector: bool = False) -> None:
+    """The schedule picker, its warm-up, and the rate of every step drawn before the run: the chart is
+    computed by the function the engine runs (core.schedules), so what is drawn is what runs."""
+    c1, c2 = st.columns(2)
+    setting_widget(c1, "schedule", "Schedule", format_func=lambda k: SCHEDULES[k].title, on_change=_schedule_changed)
+    setting_widget(c2, "warmup", "Warm-up (share of the run)", format_func=lambda v: f"{v:.0%}")
+    ss = st.session_state
+    st.caption(f"**{SCHEDULES[ss[S.K_SCHED]].title}**: {SCHEDULES[ss[S.K_SCHED]].about}. The learning rate "
+               f"above is the peak.")
+    if ss[S.K_SCHED] == "constant" and not ss[S.K_WARMUP]:
+        return  # a flat line says nothing the slider does not
+    try:
+        cfg = S.config_from_state(ss)
+        cfg.validate()
+    except (ConfigError, ValueError):
+        st.caption("The schedule is drawn once the settings are valid (see the message in red below).")
+        return
+    rates = planned_rates(cfg, len(data.train_y) if data is not None else cfg.per_class * _classes_now())
+    fig = charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
+    chart_with_summary(charts.projector(fig) if projector else fig, charts.rate_summary(rates, cfg.epochs),
+                       config=PLOT_CONFIG, key="lab_sched_chart")
+
+
+def _classes_now() -> int:
+    name = st.session_state[S.K_DATASET]
+    return _num_classes(name) if name in DATASETS else 2
 
 
 def _override_note(ss) -> None:
