@@ -75,6 +75,11 @@ SCHEDULES: dict[str, Schedule] = {
 DEFAULT = "constant"  # existing runs, links and demo claims were measured with a constant rate
 
 
+def moves(cfg) -> bool:
+    """Whether the rate changes during a run (`cfg` a TrainConfig): only then is it worth a chart."""
+    return cfg.schedule != "constant" or cfg.warmup > 0
+
+
 def warmup_steps(total_steps: int, warmup: float) -> int:
     """Warm-up steps for a share of the run; at least one when a warm-up is asked for at all."""
     return min(total_steps - 1, max(1, round(warmup * total_steps))) if warmup > 0 and total_steps > 1 else 0

@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
 from core.config import SPECS
-from core.schedules import SCHEDULES, planned_rates
+from core.schedules import SCHEDULES, moves, planned_rates
 from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
@@ -281,15 +281,18 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
     c1, c2 = st.columns(2)
     setting_widget(c1, "schedule", "Schedule", format_func=lambda k: SCHEDULES[k].title, on_change=_schedule_changed)
     setting_widget(c2, "warmup", "Warm-up (share of the run)", format_func=lambda v: f"{v:.0%}")
-    ss = st.session_state
-    st.caption(f"**{SCHEDULES[ss[S.K_SCHED]].title}**: {SCHEDULES[ss[S.K_SCHED]].about}. The learning rate "
-               f"above is the peak.")
-    if ss[S.K_SCHED] == "constant" and not ss[S.K_WARMUP]:
-        return  # a flat line says nothing the slider does not
     try:
-        cfg = S.config_from_state(ss)
-        cfg.validate()
+        cfg = S.config_from_state(st.session_state)
     except (ConfigError, ValueError):
+        return  # the page says what to fix, under the form
+    if not moves(cfg):
+        st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}.")
+        return  # a flat line says nothing the slider does not
+    st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}. The learning rate "
+               f"above is the peak.")
+    try:
+        cfg.validate()
+    except ConfigError:
         st.caption("The schedule is drawn once the settings are valid (see the message in red below).")
         return
     rates = planned_rates(cfg, len(data.train_y) if data is not None else cfg.per_class * _classes_now())
