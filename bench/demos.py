@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         per_seed, seconds = run_seeds(pid, seeds)
         rows = claim_rows(pid, per_seed)
         out["demos"][pid] = {"seconds_per_seed": [round(s, 1) for s in seconds], "claims": rows,
-                             "val_acc": {label: [round(100 * r[label].final["val_acc"], 1) for r in per_seed]
+                             "val_acc": {label: [round(100 * r[label].final.val_acc, 1) for r in per_seed]
                                          for label in per_seed[0]}}
         print(f"{PRESETS[pid].title}  (per seed: {', '.join(f'{s:.0f} s' for s in seconds)})")
         for label, accs in out["demos"][pid]["val_acc"].items():

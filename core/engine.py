@@ -14,8 +14,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, replace
-from typing import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -26,6 +25,8 @@ from core import models
 from core.cache import FEATURES
 from core.config import OPTIMIZERS, ConfigError, TrainConfig  # noqa: F401  (re-exported: core.engine's public names)
 from core.data import PreparedData, prepare
+from core.events import (BatchEnded, EpochEnded, EventSink, GroupCount, GroupsUnfrozen, RunEnded,  # noqa: F401
+                         RunStarted)
 
 NO_FLIP_DATASETS = {"mnist", "digits"}  # a mirrored digit is a different symbol (or none)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -38,8 +39,8 @@ class RunResult:
     message: str
     config: TrainConfig
     class_names: list[str]
-    epochs: list[dict]  # one row per finished epoch
-    batches: list[dict]  # one row per batch
+    epochs: list[EpochEnded]  # one per finished epoch
+    batches: list[BatchEnded]  # one per batch
     val_true: list[int] = field(default_factory=list)
     val_pred: list[int] = field(default_factory=list)
     best_epoch: int | None = None
@@ -49,19 +50,19 @@ class RunResult:
     model: nn.Module | None = None
 
     @property
-    def final(self) -> dict:
+    def final(self) -> EpochEnded | None:
         """Metrics of the model the run hands back: after early stopping, the restored best epoch."""
         if self.reason == "early_stopped" and self.best_epoch:
             return self.epochs[self.best_epoch - 1]
-        return self.epochs[-1] if self.epochs else {}
+        return self.epochs[-1] if self.epochs else None
 
     def summary(self) -> dict:
         f = self.final
         return {
             "reason": self.reason, "message": self.message, "epochs_run": len(self.epochs),
-            "best_epoch": self.best_epoch, "train_acc": f.get("train_acc"), "val_acc": f.get("val_acc"),
-            "train_loss": f.get("train_loss"), "val_loss": f.get("val_loss"),
-            "trainable_params": f.get("trainable_params"), "total_params": f.get("total_params"),
+            "best_epoch": self.best_epoch, "train_acc": f and f.train_acc, "val_acc": f and f.val_acc,
+            "train_loss": f and f.train_loss, "val_loss": f and f.val_loss,
+            "trainable_params": f and f.trainable_params, "total_params": f and f.total_params,
             "device": self.device, "cache": self.cache,
             "seconds": round(self.timings.get("total_s", 0.0), 2), "timings": self.timings,
         }
@@ -326,12 +327,9 @@ def evaluate(model: models.GroupedNet, inputs: _Inputs, val_y: torch.Tensor, dev
     return sum(losses) / n, float((pred == val_y).float().mean()) if len(pred) else 0.0, pred.tolist()
 
 
-EventSink = Callable[[dict], None]
-
-
 def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: threading.Event | None = None,
                  data: PreparedData | None = None) -> RunResult:
-    """Run one fine-tune. Events: {'type': 'start'|'batch'|'epoch'|'end', ...}. Raises ConfigError,
+    """Run one fine-tune, sending core.events to `on_event`. Raises ConfigError,
     DataError or WeightsUnavailable before training starts; never in the middle of a run."""
     cfg.validate()
     emit = on_event or (lambda e: None)
@@ -384,13 +382,13 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
     start_vectors = _group_vectors(model)
     optimizer = _make_optimizer(cfg, model, trainable)
     train_params, total_params = models.count_params(model)
-    emit({"type": "start", "device": str(device), "train_images": len(data.train_y),
-          "val_images": len(data.val_y), "classes": data.class_names, "cache": cache_note,
-          "trainable_params": train_params, "total_params": total_params, "notes": notes,
-          "groups": [asdict(g) for g in models.group_table(model)], "elapsed": time.perf_counter() - t_start})
+    emit(RunStarted(str(device), len(data.train_y), len(data.val_y), tuple(data.class_names), cache_note,
+                    train_params, total_params, tuple(notes),
+                    tuple(GroupCount(g.name, g.total, g.trainable) for g in models.group_table(model)),
+                    time.perf_counter() - t_start))
 
-    epochs: list[dict] = []
-    batches: list[dict] = []
+    epochs: list[EpochEnded] = []
+    batches: list[BatchEnded] = []
     reason, message = "finished", f"Finished {cfg.epochs} epochs."
     best = (math.inf, None, None)  # (val loss, epoch, state)
     val_pred: list[int] = []
@@ -405,6 +403,7 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
             trainable |= set(cfg.unfreeze_at[epoch])
             models.set_trainable(model, trainable)
             optimizer = _make_optimizer(cfg, model, trainable)  # new parameters need optimizer state
+            emit(GroupsUnfrozen(epoch, tuple(cfg.unfreeze_at[epoch])))
         elif epoch in cfg.unfreeze_at:
             trainable |= set(cfg.unfreeze_at[epoch])
             models.set_trainable(model, trainable)
@@ -437,11 +436,9 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
             seen += len(idx)
             images_seen += len(idx)
             elapsed_train = time.perf_counter() - t_train
-            row = {"type": "batch", "epoch": epoch, "step": step + 1, "steps": steps_per_epoch,
-                   "global_step": (epoch - 1) * steps_per_epoch + step + 1, "loss": loss.item(),
-                   "acc": float((logits.argmax(1) == yb).float().mean()),
-                   "images_per_s": images_seen / max(elapsed_train, 1e-9),
-                   "elapsed": time.perf_counter() - t_start}
+            row = BatchEnded(epoch, step + 1, steps_per_epoch, (epoch - 1) * steps_per_epoch + step + 1,
+                             loss.item(), float((logits.argmax(1) == yb).float().mean()),
+                             images_seen / max(elapsed_train, 1e-9), time.perf_counter() - t_start)
             batches.append(row)
             emit(row)
         timings["train_s"] += time.perf_counter() - t_epoch
@@ -462,13 +459,10 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
             message = (f"The validation loss became {val_loss} in epoch {epoch}: the weights blew up. The "
                        f"learning rate ({cfg.lr:g}) is most likely too high; try 10x smaller.")
         tp, tot = models.count_params(model)
-        row = {"type": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": loss_sum / max(seen, 1),
-               "train_acc": correct / max(seen, 1), "val_loss": val_loss, "val_acc": val_acc,
-               "trainable_params": tp, "total_params": tot, "trainable_groups": sorted(trainable,
-               key=model.group_names.index), "weight_change": _weight_change(model, start_vectors),
-               "lrs": {g["name"]: g["lr"] for g in optimizer.param_groups},
-               "elapsed": time.perf_counter() - t_start,
-               "images_per_s": images_seen / max(time.perf_counter() - t_train, 1e-9)}
+        row = EpochEnded(epoch, cfg.epochs, loss_sum / max(seen, 1), correct / max(seen, 1), val_loss, val_acc,
+                         tp, tot, tuple(sorted(trainable, key=model.group_names.index)),
+                         _weight_change(model, start_vectors), {g["name"]: g["lr"] for g in optimizer.param_groups},
+                         time.perf_counter() - t_start, images_seen / max(time.perf_counter() - t_train, 1e-9))
         epochs.append(row)
         emit(row)
         if reason == "diverged":
@@ -491,7 +485,7 @@ def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: thre
     result = RunResult(reason, message, cfg, data.class_names, epochs, batches,
                        data.val_y.tolist() if val_pred else [], val_pred, best[1], str(device),
                        {k: round(v, 3) for k, v in timings.items()}, cache_note, model.cpu().eval())
-    emit({"type": "end", "reason": reason, "message": message, "summary": result.summary()})
+    emit(RunEnded(reason, message, result.summary()))
     return result
 
 

@@ -310,9 +310,9 @@ def test_batch_larger_than_the_dataset_is_lowered_with_a_note():
     r = run_training(TrainConfig(**{**TINY, "per_class": 2, "batch_size": 64}), on_event=events.append)
     assert r.reason == "finished"
     start = events[0]
-    assert start["train_images"] == 4
-    says(" ".join(start["notes"]), "batch size lowered to 4", "only 4 images")
-    assert sum(1 for b in r.batches if b["epoch"] == 1) == 1  # one batch of all 4 images
+    assert start.train_images == 4
+    says(" ".join(start.notes), "batch size lowered to 4", "only 4 images")
+    assert sum(1 for b in r.batches if b.epoch == 1) == 1  # one batch of all 4 images
 
 
 def test_divergence_to_nan_ends_diverged_naming_the_learning_rate(monkeypatch):
@@ -510,7 +510,6 @@ def test_two_tabs_of_one_learner_keep_every_record(tmp_path):
 # ==== sessions and jobs ============================================================================
 
 def blocking_runner(cfg, on_event, stop, data):
-    on_event({"type": "start"})
     while not stop.wait(0.01):
         pass
     return RunResult("stopped", "Stopped by request during epoch 1.", cfg, [], [], [])

@@ -56,9 +56,9 @@ def test_cached_and_uncached_runs_agree():
     assert "cache off" in uncached.cache
     assert len(FEATURES) == 2  # only the cached run stored features (train and val)
     a, b = cached.final, uncached.final
-    assert abs(a["val_acc"] - b["val_acc"]) <= 0.02
-    assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-2, abs=1e-3)
-    assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-2, abs=1e-3)
+    assert abs(a.val_acc - b.val_acc) <= 0.02
+    assert a.val_loss == pytest.approx(b.val_loss, rel=1e-2, abs=1e-3)
+    assert a.train_loss == pytest.approx(b.train_loss, rel=1e-2, abs=1e-3)
 
 
 def test_new_learning_rate_reuses_the_cache_new_size_or_dataset_does_not():
