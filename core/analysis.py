@@ -17,6 +17,7 @@ import torch
 from core.data import DATASETS, PreparedData, prepare, to_square_tensor
 from core.engine import RunResult, normalise
 from core.events import EpochEnded
+from core.freezing import ever_trainable
 from core.imagefiles import DataError, read_image
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
@@ -229,8 +230,7 @@ def final_epoch(status: str, epochs: list[EpochEnded], best_epoch: int | None = 
 
 
 def head_frozen(cfg) -> bool:
-    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
-    return "head" not in opened
+    return "head" not in ever_trainable(cfg)
 
 
 def _chance_cause(cfg, epochs: list[EpochEnded], floor: float) -> str:

@@ -18,6 +18,7 @@ from core.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, pars
 from core.data import DataError
 from core.engine import ConfigError, TrainConfig, run_training
 from core.events import EpochEnded, Event, RunStarted
+from core.freezing import describe_cache
 from core.presets import PRESETS, preset_config
 from core.weights import WeightsUnavailable
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(event, RunStarted):
                 print(f"device {event.device}: {event.train_images} training / {event.val_images} "
                       f"validation images, {event.trainable_params:,} of {event.total_params:,} "
-                      f"parameters trainable. {event.cache}")
+                      f"parameters trainable. {describe_cache(event.cache, event.prefix)}")
                 for note in event.notes:
                     print(f"note: {note}")
             elif isinstance(event, EpochEnded):

@@ -27,7 +27,8 @@ from pathlib import Path
 from core.engine import TrainConfig
 from core.events import as_row
 
-CODE_FILES = ("engine.py", "models.py", "data.py", "cache.py")  # what decides a run's numbers
+CODE_FILES = ("engine.py", "inputs.py", "evaluation.py", "optim.py", "freezing.py", "models.py", "data.py",
+              "cache.py")  # what decides a run's numbers
 MAX_BATCH_POINTS = 400  # the loss chart thins to 300 points anyway; a record stays ~100 kB
 
 

@@ -33,7 +33,8 @@ class RunStarted:
     train_images: int
     val_images: int
     classes: tuple[str, ...]
-    cache: str  # how the frozen prefix is handled
+    cache: str  # how the frozen prefix is handled: a core.freezing.CACHE_* code
+    prefix: tuple[str, ...]  # the frozen prefix: groups before the first that ever trains
     trainable_params: int
     total_params: int
     notes: tuple[str, ...]  # adjustments the learner should know about (a lowered batch size)

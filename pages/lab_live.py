@@ -26,6 +26,7 @@ import streamlit as st
 from core import analysis, demo_store
 from core.engine import RunResult
 from core.events import BatchEnded, EpochEnded, as_row, from_row
+from core.freezing import describe_cache
 from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
@@ -307,7 +308,7 @@ def live_panel(projector: bool = False) -> None:
         return
     focus = next((s for s in snaps if s.status == "running"), snaps[0])
     if focus.start is not None and focus.start.cache:
-        st.caption(f"{focus.start.cache} Device: {focus.start.device}.")
+        st.caption(f"{describe_cache(focus.start.cache, focus.start.prefix)} Device: {focus.start.device}.")
     overlay = None
     if len(snaps) > 1:
         curves = [(s.label or s.id, rows(s.epochs)) for s in snaps if s.epochs]

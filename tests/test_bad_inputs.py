@@ -316,16 +316,16 @@ def test_batch_larger_than_the_dataset_is_lowered_with_a_note():
 
 
 def test_divergence_to_nan_ends_diverged_naming_the_learning_rate(monkeypatch):
-    from core import engine
+    from core import inputs
 
-    real, calls = engine.normalise, {"n": 0}
+    real, calls = inputs.normalise, {"n": 0}
 
     def overflowing(x, device):
         calls["n"] += 1
         out = real(x, device)
         return out * float("inf") if calls["n"] >= 2 else out
 
-    monkeypatch.setattr(engine, "normalise", overflowing)
+    monkeypatch.setattr(inputs, "normalise", overflowing)
     r = run_training(TrainConfig(**{**TINY, "trainable": ("stem", "head"), "lr": 0.5, "epochs": 2}))
     assert r.reason == "diverged"
     says(r.message, "diverged", "0.5", "too high", "10x smaller")

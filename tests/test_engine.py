@@ -6,6 +6,7 @@ import torch
 
 from core.engine import ConfigError, TrainConfig, lr_range_test, run_training
 from core.events import BatchEnded, EpochEnded, RunEnded, RunStarted
+from core.freezing import CACHE_ALL
 
 TINY = dict(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs=2, batch_size=8, seed=0)
 
@@ -21,7 +22,8 @@ def test_events_and_result_shape():
     assert first_epoch.trainable_params == 1280 * 2 + 2
     assert first_epoch.weight_change["stem"] == 0.0 and first_epoch.weight_change["head"] > 0
     assert len(r.val_pred) == len(r.val_true) == 12
-    assert "ran once per image" in r.cache
+    assert r.cache == CACHE_ALL
+    assert events[0].prefix == ("stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6")
 
 
 def test_stop_flag_ends_within_one_batch():
@@ -35,6 +37,7 @@ def test_stop_flag_ends_within_one_batch():
 
     r = run_training(TrainConfig(trainable=("head",), **{**TINY, "epochs": 5}), on_event=on_event, stop=stop)
     assert r.reason == "stopped" and len(seen) == 1 and r.epochs == []
+    assert r.message == "Stopped by request during epoch 1."
 
 
 # Divergence to NaN (the message names the learning rate) is covered with the other bad inputs in
