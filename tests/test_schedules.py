@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as sched
 
-from core import cli, schedules
+from core import cli, engine, schedules
 from core.config import ConfigError, TrainConfig
+from core.engine import run_training
 from core.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
 from pages import lab_state as S
 from tests.helpers import lab_page, run_ok
@@ -131,3 +132,38 @@ def test_the_lab_draws_the_schedule_before_the_run(tmp_path, monkeypatch):
     summary = next(c.value for c in at.caption if "planned for every step" in c.value)
     assert "peaks at 1.0e-3" in summary and "ends at 4.0e-9" in summary  # OneCycleLR ends at peak/25/1e4
     assert dict(at.query_params) == {"sched": "onecycle", "warmup": "0.3"}
+
+
+# ---- the engine runs the plan -------------------------------------------------------------------------
+
+TINY = dict(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs=3, batch_size=8, seed=0)
+GRADUAL = dict(trainable=("stage6", "head"), unfreeze_at={2: ("stage5",)}, group_lr={"stage6": 1e-4}, lr=1e-3)
+
+
+def test_a_cosine_run_steps_with_the_planned_rates_and_ends_at_the_floor():
+    cfg = TrainConfig(schedule="cosine", warmup=0.2, **GRADUAL, **TINY)
+    r = run_training(cfg)
+    assert r.reason == "finished"
+    ran: dict[str, list] = {}
+    for b in r.batches:
+        for g, lr in b.lrs.items():
+            ran.setdefault(g, []).append((b.epoch - 1 + b.step / b.steps, lr))
+    assert ran == planned_rates(cfg, 16)  # what the Lab draws before the run is what runs, step by step
+    assert r.batches[-1].lrs == pytest.approx({"stage6": FLOOR * 1e-4, "stage5": FLOOR * 1e-3, "head": FLOOR * 1e-3})
+    assert r.epochs[-1].lrs == r.batches[-1].lrs  # the optimizer's own rates at the end
+    assert r.batches[0].lrs == pytest.approx({"stage6": WARMUP_START * 1e-4, "head": WARMUP_START * 1e-3})
+
+
+def test_a_constant_run_is_bit_identical_to_one_the_schedule_never_touches(monkeypatch):
+    """The schedule hook on a constant run changes nothing: same rates, same losses to the last bit as
+    the engine stepping with the optimizer's rates as built (the engine before schedules existed)."""
+    cfg = TrainConfig(**GRADUAL, **TINY)
+    scheduled = run_training(cfg)
+    assert {g: lr for b in scheduled.batches for g, lr in b.lrs.items()} == {"stage6": 1e-4, "stage5": 1e-3, "head": 1e-3}
+    # the hook is live: a schedule that moves the rate gives other losses
+    cosine = run_training(dataclasses.replace(cfg, schedule="cosine"))
+    assert [b.loss for b in cosine.batches][1:] != [b.loss for b in scheduled.batches][1:]
+    monkeypatch.setattr(engine, "set_rates", lambda optimizer, factor: {})
+    untouched = run_training(cfg)
+    assert [b.loss for b in scheduled.batches] == [b.loss for b in untouched.batches]
+    assert [e.val_loss for e in scheduled.epochs] == [e.val_loss for e in untouched.epochs]
