@@ -14,6 +14,7 @@ import math
 
 import plotly.graph_objects as go
 
+from core.schedules import moves
 from pages.common import DASHES, PALETTE
 
 HEIGHT = 340
@@ -245,6 +246,15 @@ def rate_summary(rates: Rates, total_epochs: int | None = None, live: bool = Fal
         parts.append(f"{g}{opens} starts at {_rate(pts[0][1])}, peaks at {_rate(top[1])} at epoch {top[0]:.1f}, "
                      f"ends at {_rate(pts[-1][1])}")
     return "Learning rate per group, planned for every step: " + "; ".join(parts) + "."
+
+
+def live_rate_chart(cfg, batches: list[dict]) -> tuple[go.Figure, str] | None:
+    """(figure, text alternative) of the rate each group stepped with, for a run whose schedule moves
+    the rate (`cfg` its TrainConfig); None for a constant one, whose rates the setup already shows."""
+    if not moves(cfg):
+        return None
+    rates = rates_from_batches(batches)
+    return rate_figure(rates, cfg.epochs), rate_summary(rates, cfg.epochs, live=True)
 
 
 def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", title: str = "Validation accuracy (%)") -> go.Figure:

@@ -256,6 +256,9 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
     loss = (charts.loss_figure(epochs, batches, snap.config.epochs),
             charts.loss_summary(epochs, batches, snap.config.epochs))
     figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
+    rate = charts.live_rate_chart(snap.config, batches)  # only when a schedule moves the rate
+    if rate is not None:
+        figures["Learning rate"] = rate
     if overlay is not None:
         figures = {"All variants": overlay, **figures}
     if projector:
@@ -271,6 +274,9 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
         for col, (name, chart) in zip(st.columns(2), pair):
             with col:
                 show_chart(chart, f"{key}_{name}")
+    if rate is not None:
+        with st.columns(2)[0]:
+            show_chart(rate, f"{key}_lr")
 
 
 @st.fragment(run_every=1.0)

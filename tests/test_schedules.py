@@ -13,7 +13,9 @@ from core import cli, engine, schedules
 from core.config import ConfigError, TrainConfig
 from core.engine import run_training
 from core.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
+from pages import lab_charts as charts
 from pages import lab_state as S
+from pages.lab_live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
 
 STEPS = 40
@@ -167,3 +169,45 @@ def test_a_constant_run_is_bit_identical_to_one_the_schedule_never_touches(monke
     untouched = run_training(cfg)
     assert [b.loss for b in scheduled.batches] == [b.loss for b in untouched.batches]
     assert [e.val_loss for e in scheduled.epochs] == [e.val_loss for e in untouched.epochs]
+
+
+# ---- the Lab: the finder feeds the peak; the run's charts show the rate per group ----------------------
+
+TINY_LINK = {"dataset": "faces", "size": "32", "per_class": "10", "val_per_class": "10", "train": "stage6,head",
+             "epochs": "2", "sched": "onecycle", "warmup": "0.3"}
+
+
+def test_the_lr_finders_suggestion_becomes_the_schedules_peak(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    at = run_ok(lab_page(TINY_LINK))
+    at.button(key="lab_lr_find").click()
+    run_ok(at)
+    suggested = S.snap_lr(at.session_state["_lab_lr_finder"]["suggested_lr"])
+    use = at.button(key="lab_lr_use")
+    assert use.label.endswith("as the peak")
+    use.click()
+    run_ok(at)
+    assert at.select_slider(key="lab_lr").value == suggested
+    summary = next(c.value for c in at.caption if "planned for every step" in c.value)
+    assert f"peaks at {charts._rate(suggested)}" in summary
+
+
+def test_a_scheduled_run_shows_the_rate_each_group_stepped_with(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    at = run_ok(lab_page(dict(TINY_LINK, sched="cosine", warmup="0")))
+    at.toggle(key="lab_discriminative").set_value(True)
+    run_ok(at)
+    at.select_slider(key="lab_lr_stage6").set_value(1e-4)
+    run_ok(at)
+    at.button(key="lab_start").click()
+    run_ok(at)
+    job = get_job_manager().get(at.session_state[CURRENT][0])
+    assert job.config.schedule == "cosine" and job.config.group_lr == {"stage6": 1e-4}
+    assert job.wait(120), "the tiny run did not end in time"
+    assert job.snapshot().status == "finished", job.snapshot().error
+    run_ok(at)
+    chart = next(c for c in at.get("plotly_chart") if '"Learning rate per group"' in c.proto.spec)
+    assert '"stage6"' in chart.proto.spec and '"head"' in chart.proto.spec
+    summary = next(c.value for c in at.caption if c.value.startswith("Chart summary: Learning rate per group at"))
+    assert "epoch 2.0 of 2" in summary
+    assert f"stage6 {charts._rate(FLOOR * 1e-4)}" in summary and f"head {charts._rate(FLOOR * 1e-3)}" in summary
