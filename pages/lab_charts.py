@@ -218,6 +218,7 @@ def rate_figure(rates: Rates, total_epochs: int | None = None, title: str = "Lea
         shown = pts[::step] + ([pts[-1]] if (len(pts) - 1) % step else [])  # keep the last rate (the floor)
         fig.add_scatter(x=[x for x, _ in shown], y=[lr for _, lr in shown], mode="lines", name=g,
                         line=dict(series_line(i), width=2))
+    fig.update_layout(showlegend=True)  # which groups a line is, even when all share one
     if _spread(rates) > 10:
         fig.update_yaxes(type="log", exponentformat="power")
     else:
