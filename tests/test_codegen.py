@@ -224,3 +224,36 @@ def test_keras_script_runs_with_random_weights(tmp_path, cfg, same_network):
     if not same_network:  # opening stage 3 at epoch 2 adds its weights
         assert history[1]["trainable_params"] > history[0]["trainable_params"]
     assert (tmp_path / "model.keras").stat().st_size > 1_000_000
+
+
+KERAS_GROUP_SIZES = """
+import json, sys
+import keras
+import numpy as np
+twins = json.loads(sys.argv[1])
+out = {}
+for model, (app, groups) in twins.items():
+    base = getattr(keras.applications, app)(include_top=False, weights=None, input_shape=(32, 32, 3))
+    sizes, stray = dict.fromkeys(groups, 0), []
+    for layer in base.layers:
+        hits = [g for g, prefixes in groups.items() if layer.name.startswith(tuple(prefixes))]
+        if layer.weights and len(hits) != 1:
+            stray.append([layer.name, hits])
+        for w in layer.trainable_weights:
+            sizes[hits[0]] += int(np.prod(w.shape))
+    out[model] = {"sizes": sizes, "stray": stray}
+print(json.dumps(out))
+"""
+
+
+def test_keras_twins_put_every_layer_in_one_group_and_mobilenet_matches_the_lab():
+    twins = {m: (t.app, t.groups) for m, t in codegen.KERAS_TWINS.items()}
+    proc = subprocess.run([sys.executable, "-c", KERAS_GROUP_SIZES, json.dumps(twins)], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    for model, got in found.items():
+        assert got["stray"] == [], (model, got["stray"][:5])
+        assert all(n > 0 for n in got["sizes"].values()), (model, got["sizes"])
+    lab = {row.name: row.total for row in models.group_table(models.build_model("mobilenet_v2", 10, pretrained=False))}
+    assert found["mobilenet_v2"]["sizes"] == {g: n for g, n in lab.items() if g != models.HEAD}
