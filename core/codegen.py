@@ -201,8 +201,13 @@ def filename(cfg: TrainConfig, framework: str) -> str:
     return f"finetune_{cfg.model}{'_keras' if framework == 'keras' else ''}.py"
 
 
+@lru_cache(maxsize=None)
+def _template(name: str) -> string.Template:
+    return string.Template((TEMPLATES / name).read_text())
+
+
 def _fill(template: str, **values: str) -> str:
-    text = string.Template((TEMPLATES / template).read_text()).substitute(values)
+    text = _template(template).substitute(values)
     return text.rstrip("\n") + "\n"
 
 
