@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core import models
-from core.config import SPECS, TrainConfig
+from core.config import SPECS, ConfigError, TrainConfig
 from core.engine import NO_FLIP_DATASETS
 
 TEMPLATES = Path(__file__).with_name("codegen_templates")
@@ -211,8 +211,19 @@ def _fill(template: str, **values: str) -> str:
     return text.rstrip("\n") + "\n"
 
 
+def check_groups(cfg: TrainConfig) -> None:
+    """ConfigError, in the engine's words, when a setting names a group the model does not have: the
+    script would silently leave it out (validate() cannot know, it does not read the model)."""
+    named = set(cfg.trainable) | set(cfg.group_lr) | {g for gs in cfg.unfreeze_at.values() for g in gs}
+    groups = list(torch_groups(cfg.model))  # models.group_names builds the network on every call
+    unknown = named - set(groups)
+    if unknown:
+        raise ConfigError(f"Unknown layer group(s) {sorted(unknown)}; {cfg.model} has {groups}.")
+
+
 def pytorch_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     """A complete PyTorch script that fine-tunes as the Lab would with `cfg`, on a folder of images."""
+    check_groups(cfg)
     head = TORCH_HEADS[cfg.model]
     return _fill("pytorch.py.tmpl", title=models.backbone_spec(cfg.model).title.split(" (")[0], origin=origin,
                  filename=filename(cfg, "pytorch"), settings=torch_settings(cfg), builder=cfg.model,
@@ -225,6 +236,7 @@ def pytorch_script(cfg: TrainConfig, origin: str = "its current settings") -> st
 
 def keras_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     """The Keras 3 twin of pytorch_script: keras.applications base, the same groups by layer name."""
+    check_groups(cfg)
     twin = KERAS_TWINS[cfg.model]
     note = f"\n\nNot the same network: {twin.note}" if twin.note else ""
     return _fill("keras.py.tmpl", title=twin.app, origin=origin, filename=filename(cfg, "keras"),

@@ -9,7 +9,7 @@ first time that backbone is shown).
 import streamlit as st
 
 from core import codegen
-from core.config import TrainConfig
+from core.config import ConfigError, TrainConfig
 from core.presets import PRESETS
 
 KEY = "lab_code"  # widget keys: lab_code_pytorch, lab_code_keras; the section: lab_code
@@ -40,6 +40,11 @@ def code_section(cfg: TrainConfig, preset_id: str | None = None) -> None:
                     "the same layer groups, which of them train and when, the learning rate of each, "
                     "BatchNorm handling and early stopping. Copy it (top right of the code) or download it.")
         where = origin(cfg, preset_id)
+        try:
+            codegen.check_groups(cfg)
+        except ConfigError as exc:
+            st.info(f"No code for this setup yet: {exc}", icon="⚙️")
+            return
         for tab, (framework, _, make, how) in zip(st.tabs([f[1] for f in FRAMEWORKS]), FRAMEWORKS):
             with tab:
                 script, name = make(cfg, where), codegen.filename(cfg, framework)

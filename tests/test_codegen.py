@@ -22,7 +22,7 @@ import pytest
 from torch import nn
 
 from core import codegen, models
-from core.config import TrainConfig
+from core.config import ConfigError, TrainConfig
 from core.presets import PRESETS
 
 CLASSES = ("cats", "dogs", "owls")
@@ -88,9 +88,16 @@ def test_settings_are_commented_with_the_labs_own_help():
 
 
 def test_the_keras_twin_says_where_it_is_not_the_same_network():
-    assert "has no ResNet18" in codegen.keras_script(TrainConfig(model="resnet18"))
+    assert "has no ResNet18" in codegen.keras_script(TrainConfig(model="resnet18", trainable=("head",)))
     assert "Not the same network" not in codegen.keras_script(TrainConfig())
     assert set(codegen.KERAS_TWINS) == set(models.BACKBONES) == set(codegen.TORCH_HEADS)
+
+
+def test_a_group_the_model_lacks_is_refused_not_left_out():
+    with pytest.raises(ConfigError, match=r"Unknown layer group\(s\) \['stage5', 'stage6'\]; resnet18 has"):
+        codegen.pytorch_script(TrainConfig(model="resnet18"))  # the default groups are MobileNetV2's
+    with pytest.raises(ConfigError, match="stage9"):
+        codegen.keras_script(TrainConfig(trainable=("head",), unfreeze_at={2: ("stage9",)}))
 
 
 def _imagenet_head(net: nn.Module) -> str:

@@ -66,3 +66,9 @@ def test_the_lab_shows_the_code_of_its_form_and_hides_it_in_projector_mode():
     run_ok(at)
     assert not [c for c in at.code if "GROUP_LR" in c.value]
     assert not [e for e in at.expander if e.label.startswith("Code for this setup")]
+
+
+def test_a_group_the_model_lacks_gets_a_message_not_a_script():
+    at = section(replace(PRESETS["gradual-unfreeze"].config, model="resnet18"))  # stage6: MobileNetV2's
+    assert not at.code and not at.get("download_button")
+    assert "Unknown layer group(s) ['stage5', 'stage6']" in at.info[0].value
