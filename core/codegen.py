@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import string
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -147,8 +148,8 @@ def _groups_block(groups: dict[str, tuple[str, ...]], what: str) -> list[str]:
 def _common_settings(cfg: TrainConfig) -> list[str]:
     flip = cfg.dataset not in NO_FLIP_DATASETS
     rows = [
-        _line("IMAGE_SIZE", cfg.image_size, f"pixels a side; {_help('image_size')}"),
-        _line("PER_CLASS", cfg.per_class, f"{_help('per_class')} (--per-class 0: every image)"),
+        _line("IMAGE_SIZE", cfg.image_size, "pixels a side; the time per image grows with its square"),
+        _line("PER_CLASS", cfg.per_class, "training images per class (0: all); fine-tuning shines with few"),
         _line("VAL_PER_CLASS", cfg.val_per_class, "validation images per class (held out, never trained on)"),
         _line("TRAINABLE", _py(list(cfg.trainable)), _help("trainable")),
         _line("UNFREEZE_AT", _py({e: list(g) for e, g in cfg.unfreeze_at.items()}),
@@ -164,7 +165,7 @@ def _common_settings(cfg: TrainConfig) -> list[str]:
         _line("BATCH_SIZE", cfg.batch_size, _help("batch_size")),
         _line("AUGMENT", cfg.augment, _help("augment")),
         _line("FLIP", flip, "mirror images when augmenting" if flip else
-              f"no mirroring: the Lab's {cfg.dataset} images are digits, and a mirrored 2 is no digit"),
+              f"no mirroring: the Lab's {cfg.dataset} images are digits (a mirrored 2 is none)"),
         _line("EARLY_STOPPING", cfg.early_stopping, _help("early_stopping")),
         _line("SEED", cfg.seed, _help("seed")),
     ]
@@ -238,7 +239,7 @@ def keras_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     """The Keras 3 twin of pytorch_script: keras.applications base, the same groups by layer name."""
     check_groups(cfg)
     twin = KERAS_TWINS[cfg.model]
-    note = f"\n\nNot the same network: {twin.note}" if twin.note else ""
+    note = "\n\n" + textwrap.fill(f"Not the same network: {twin.note}", 100) if twin.note else ""
     return _fill("keras.py.tmpl", title=twin.app, origin=origin, filename=filename(cfg, "keras"),
                  settings=keras_settings(cfg), twin_note=note, keras_model=twin.app,
                  preprocess_module=twin.preprocess, example_name=f"{list(twin.groups.values())[-1][0]}...",
