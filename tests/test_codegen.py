@@ -194,6 +194,29 @@ def test_pytorch_script_trains_exactly_what_the_lab_trains(tmp_path, cfg, epochs
     import torch
     saved = torch.load(tmp_path / "model.pt", weights_only=False)
     assert saved["classes"] == list(CLASSES)
+    check_frozen_groups_untouched(cfg, epochs, saved["state_dict"])
+
+
+def check_frozen_groups_untouched(cfg: TrainConfig, epochs: int, state: dict) -> None:
+    """Groups that never opened kept every weight and BatchNorm statistic they started with (frozen,
+    with BatchNorm in eval mode); those that trained moved. The start is rebuilt as the script builds
+    it: seeded, then torchvision's builder (ImageNet weights, or a seeded random init)."""
+    import torch
+
+    spec = models.backbone_spec(cfg.model)
+    torch.manual_seed(cfg.seed)
+    start = spec.builder(weights=spec.weights if cfg.pretrained else None).state_dict()
+    opened = set(cfg.trainable) | {g for e, gs in cfg.unfreeze_at.items() if e <= epochs for g in gs}
+    groups = codegen.torch_groups(cfg.model)
+
+    def keys(names):
+        prefixes = [p + "." for g in names for p in groups[g] if g != models.HEAD]
+        return [k for k in start if k.startswith(tuple(prefixes))]
+
+    kept = keys(set(groups) - opened)
+    assert kept and all(torch.equal(state[k], start[k]) for k in kept)
+    trained = [k for k in keys(opened) if k.endswith("weight")]
+    assert trained and not all(torch.equal(state[k], start[k]) for k in trained)
 
 
 def test_pytorch_script_explains_a_wrong_folder(tmp_path):
