@@ -6,7 +6,7 @@ training and 50 validation images per class, 64 px, 8 epochs, Adam 1e-3) over se
 validation accuracy is printed with its mean, min and max. Needs `pip install elpv-dataset`.
 
     python -m bench.elpv_transfer             # seeds 0-2
-    python -m bench.elpv_transfer --seeds 1 --per-class 100
+    python -m bench.elpv_transfer --seeds 1 --per-class 100 --only 0 1 4   # rows by number
 
 The last line is one JSON object.
 """
@@ -30,9 +30,10 @@ CONFIGS = {  # label -> (pretrained, trainable groups)
 }
 
 
-def measure(base: TrainConfig, seeds: list[int]) -> list[dict]:
+def measure(base: TrainConfig, seeds: list[int], labels: list[str]) -> list[dict]:
     rows = []
-    for label, (pretrained, trainable) in CONFIGS.items():
+    for label in labels:
+        pretrained, trainable = CONFIGS[label]
         accs, t = [], time.perf_counter()
         for seed in seeds:
             cfg = replace(base, pretrained=pretrained, trainable=trainable, seed=seed)
@@ -50,10 +51,12 @@ def main() -> None:
     ap.add_argument("--per-class", type=int, default=20)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--only", type=int, nargs="+", help="configurations by number, 0-4 (default: all)")
     args = ap.parse_args()
+    labels = [list(CONFIGS)[i] for i in args.only] if args.only else list(CONFIGS)
     configure_threads()
     base = TrainConfig(dataset="elpv", per_class=args.per_class, image_size=args.size, epochs=args.epochs)
-    rows = measure(base, list(range(args.seeds)))
+    rows = measure(base, list(range(args.seeds)), labels)
     print(json.dumps({"dataset": "elpv", "per_class": args.per_class, "val_per_class": base.val_per_class,
                       "size": args.size, "epochs": args.epochs, "seeds": args.seeds, "rows": rows}))
 

@@ -64,7 +64,9 @@ def _use_packages_dir() -> None:
 
 def is_installed(pkg: OptionalPackage) -> bool:
     _use_packages_dir()
-    importlib.invalidate_caches()  # another session may have installed it since this process looked
+    if importlib.util.find_spec(pkg.module) is not None:
+        return True
+    importlib.invalidate_caches()  # the finders' directory listings predate a fresh install
     return importlib.util.find_spec(pkg.module) is not None
 
 
@@ -101,8 +103,10 @@ def _run_pip(pkg: OptionalPackage, target: Path | None, on_line: Callable[[str],
         for line in proc.stdout:
             lines.append(line.rstrip())
             on_line(line.rstrip())
-        proc.wait()
     finally:
+        # A page rerun can raise inside on_line: pip still finishes (output drained, or it blocks on a
+        # full pipe) before the lock is released, so a second pip never runs on a half-installed package.
+        proc.communicate()
         timer.cancel()
     if proc.returncode and proc.returncode < 0:
         lines.append(f"pip was stopped after {timeout:.0f} s")

@@ -25,7 +25,8 @@ from pages import lab_charts as charts
 from pages import lab_state as S
 from pages.common import chart_with_summary
 
-KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}  # without downloading
+# Class counts known without downloading (or installing) the data.
+KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}
 UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
 INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is retried on request only
 INSTALL_RETRY = "lab_install_retry"

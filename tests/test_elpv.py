@@ -125,6 +125,18 @@ def test_install_runs_pip_and_reports_its_lines(local_index):
     assert any("Successfully installed ftlab-probe-ok" in ln for ln in lines), lines
 
 
+def test_a_page_rerun_during_install_lets_pip_finish(local_index):
+    pkg = _probe("ftlab-probe-rerun")
+    build_wheel(local_index, pkg)
+
+    def rerun(line):  # what Streamlit does to a script thread when the learner clicks meanwhile
+        raise KeyboardInterrupt("rerun")
+
+    with pytest.raises(KeyboardInterrupt):
+        optional_data.install(pkg, on_line=rerun)
+    assert optional_data.is_installed(pkg)  # pip was not left half-way with the lock released
+
+
 def test_offline_install_says_what_happened_and_the_exact_command(offline):
     pkg = _probe("ftlab-probe-offline")
     with pytest.raises(DatasetUnavailable) as e:
