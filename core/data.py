@@ -232,7 +232,8 @@ DATASETS: dict[str, DatasetSpec] = {
         "elpv", "Solar cells: functional vs defective (ELPV, 1,642 images, 2 classes)", True,
         "Electroluminescence images of solar cells (300x300 grey) from 44 modules: a product-defect "
         "inspection task. Experts' defect probability 0 is 'functional', 2/3 and 1 are 'defective'; "
-        "the uncertain 1/3 cells are left out. Far from ImageNet photos, like factory images often are.",
+        "the uncertain 1/3 cells are left out. Far from ImageNet photos, like factory images often are; "
+        "thin cracks blur away at 64 px, so try 128.",
         _elpv, package=ELPV_PACKAGE,
         licence="Data: ELPV dataset by Buerhop-Lutz, Deitsch et al. (ZAE Bayern), "
                 "https://github.com/zae-bayern/elpv-dataset, licensed CC BY-NC-SA 4.0: "
