@@ -3,7 +3,8 @@
 Every dataset is turned into a ``RawDataset`` (class names, labels, and a way to read image i).
 ``prepare`` then draws a stratified, seeded train/validation split, decodes and resizes each chosen
 image exactly once, and returns uint8 tensors. Prepared data is cached per server, so a class of
-learners on one machine decodes each image once, not once per learner.
+learners on one machine decodes each image once, not once per learner. Optional sets (ELPV solar
+cells) come from pip packages the Lab installs on first use (core.optional_data).
 """
 from __future__ import annotations
 
