@@ -197,4 +197,7 @@ def test_lab_offline_install_fails_with_the_command_and_a_retry(offline, probe_d
     assert any("could not be reached" in e and "-m pip install" in e for e in errors), errors
     run_ok(at)  # a rerun does not call pip again: the message stays, with a button to retry
     assert any("could not be reached" in e.value for e in at.error)
-    assert at.button(key="lab_install_retry") is not None
+    at.button(key="lab_install_retry").click()
+    run_ok(at)  # the retry runs pip again, still offline: the same clear message, no traceback
+    assert any("could not be reached" in e.value for e in at.error)
+    assert not optional_data.is_installed(probe_dataset)
