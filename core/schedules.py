@@ -35,6 +35,7 @@ class Schedule:
     about: str
     build: Callable[[torch.optim.Optimizer, int, int], sched.LRScheduler]  # (optimizer, steps, warm-up steps)
     needs_warmup: bool = False
+    min_steps: int = 1  # a shorter run keeps the rate at the peak
 
 
 def _warmup(opt: torch.optim.Optimizer, warm: int) -> sched.LRScheduler:
@@ -57,8 +58,11 @@ def _cosine(opt, steps: int, warm: int) -> sched.LRScheduler:
     return _then(opt, warm, sched.CosineAnnealingLR(opt, T_max=max(1, steps - warm - 1), eta_min=FLOOR))
 
 
+ONE_CYCLE_MIN = 3  # a climb of two steps (start, peak) and a fall of one
+
+
 def _one_cycle(opt, steps: int, warm: int) -> sched.LRScheduler:
-    if steps < 3:  # OneCycleLR divides by each phase's length: a climb and a fall need 3 steps at least
+    if steps < ONE_CYCLE_MIN:  # OneCycleLR divides by each phase's length
         return _constant(opt, steps, 0)
     warm = min(max(2, warm), steps - 1)  # the climb ends on step warm-1 (at the peak), so 2 at least
     # Only the rate follows the cycle (cycle_momentum=False): the optimizer's momentum stays the learner's.
@@ -70,7 +74,7 @@ SCHEDULES: dict[str, Schedule] = {
     "constant": Schedule("Constant", "the same rate on every batch (after the warm-up, if any)", _constant),
     "cosine": Schedule("Cosine", f"falls from the peak to {FLOOR:.0%} of it along a half cosine", _cosine),
     "onecycle": Schedule("One-cycle", "climbs to the peak during the warm-up, then anneals to almost zero",
-                         _one_cycle, needs_warmup=True),
+                         _one_cycle, needs_warmup=True, min_steps=ONE_CYCLE_MIN),
 }
 DEFAULT = "constant"  # existing runs, links and demo claims were measured with a constant rate
 

@@ -15,7 +15,7 @@ import streamlit as st
 from core.data import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
 from core import optional_data
 from core.config import SPECS
-from core.schedules import SCHEDULES, moves, planned_rates
+from core.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
 from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
@@ -331,7 +331,12 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
     except ConfigError:
         st.caption("The schedule is drawn once the settings are valid (see the message in red below).")
         return
-    rates = planned_rates(cfg, len(data.train_y) if data is not None else cfg.per_class * _classes_now())
+    n_train = len(data.train_y) if data is not None else cfg.per_class * _classes_now()
+    steps, schedule = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size), SCHEDULES[cfg.schedule]
+    if steps < schedule.min_steps:
+        st.caption(f"This run takes only {steps} optimizer step(s), too few for {schedule.title}: the rate "
+                   f"stays at the peak. More images, more epochs or a smaller batch give it room.")
+    rates = planned_rates(cfg, n_train)
     fig = charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
     chart_with_summary(charts.projector(fig) if projector else fig, charts.rate_summary(rates, cfg.epochs),
                        config=PLOT_CONFIG, key="lab_sched_chart")
