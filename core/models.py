@@ -17,9 +17,15 @@ from torch import nn
 from torchvision import models as tvm
 
 from core.cache import LRUCache
+from core.errors import LearnerError
+from core.imagefiles import DataError
 from core.weights import WeightsUnavailable, check_weights_file
 
 HEAD = "head"
+
+
+class UnknownName(LearnerError, ValueError):
+    """A model or layer-group name this app does not know; the message lists the known ones."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def backbone_spec(name: str) -> BackboneSpec:
     try:
         return BACKBONES[name]
     except KeyError:
-        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(BACKBONES)}.") from None
+        raise UnknownName(f"Unknown model {name!r}; choose one of {', '.join(BACKBONES)}.") from None
 
 
 def weights_filename(spec: BackboneSpec) -> str:
@@ -170,7 +176,7 @@ def make_head(in_features: int, num_classes: int, dropout: float = 0.2) -> nn.Se
 def build_model(name: str, num_classes: int, pretrained: bool = True, seed: int | None = None) -> GroupedNet:
     """A backbone with its ImageNet head replaced by a fresh one for `num_classes` classes."""
     if num_classes < 2:
-        raise ValueError("A classifier needs at least two classes.")
+        raise DataError("A classifier needs at least two classes: add a folder of images for another class.")
     if seed is not None:
         torch.manual_seed(seed)  # the new head (and a from-scratch backbone) start the same each run
     base = load_torchvision_model(name, pretrained)
@@ -236,7 +242,7 @@ def set_trainable(model: GroupedNet, trainable_groups) -> None:
     wanted = set(trainable_groups)
     unknown = wanted - set(model.group_names)
     if unknown:
-        raise ValueError(f"Unknown layer group(s) {sorted(unknown)}; this model has {model.group_names}.")
+        raise UnknownName(f"Unknown layer group(s) {sorted(unknown)}; this model has {model.group_names}.")
     for name in model.group_names:
         for p in model.group(name).parameters():
             p.requires_grad_(name in wanted)

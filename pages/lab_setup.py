@@ -14,12 +14,12 @@ import streamlit as st
 
 from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
 from core.config import SPECS
-from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
+from core.engine import TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
 from core.models import BACKBONES, HEAD
 from core.presets import PRESETS
-from core.weights import WeightsUnavailable
+from core.errors import LearnerError
 from pages import lab_charts as charts
 from pages import lab_state as S
 from pages.common import chart_with_summary
@@ -28,7 +28,7 @@ KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10":
 UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
 LRF = "_lab_lr_finder"
 PLOT_CONFIG = {"displayModeBar": False}
-USER_ERRORS = (ConfigError, DataError, WeightsUnavailable, ValueError)
+USER_ERRORS = LearnerError
 
 
 def _fmt_lr(v: float) -> str:
