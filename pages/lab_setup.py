@@ -15,13 +15,13 @@ import streamlit as st
 from core.data import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
 from core import optional_data
 from core.config import SPECS
+from core.engine import TrainConfig, lr_range_test, resolve_device
 from core.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
-from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
 from core.models import BACKBONES, HEAD
 from core.presets import PRESETS
-from core.weights import WeightsUnavailable
+from core.errors import LearnerError
 from pages import lab_charts as charts
 from pages import lab_state as S
 from pages.common import chart_with_summary
@@ -33,7 +33,7 @@ INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is re
 INSTALL_RETRY = "lab_install_retry"
 LRF = "_lab_lr_finder"
 PLOT_CONFIG = {"displayModeBar": False}
-USER_ERRORS = (ConfigError, DataError, WeightsUnavailable, ValueError)
+USER_ERRORS = LearnerError
 
 
 def _fmt_lr(v: float) -> str:
@@ -319,7 +319,7 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
     setting_widget(c2, "warmup", "Warm-up (share of the run)", format_func=lambda v: f"{v:.0%}")
     try:
         cfg = S.config_from_state(st.session_state)
-    except (ConfigError, ValueError):
+    except (LearnerError, ValueError):
         return  # the page says what to fix, under the form
     if not moves(cfg):
         st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}.")
@@ -328,7 +328,7 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
                f"above is the peak.")
     try:
         cfg.validate()
-    except ConfigError:
+    except LearnerError:
         st.caption("The schedule is drawn once the settings are valid (see the message in red below).")
         return
     n_train = len(data.train_y) if data is not None else cfg.per_class * _classes_now()
