@@ -84,6 +84,12 @@ def moves(cfg) -> bool:
     return cfg.schedule != "constant" or cfg.warmup > 0
 
 
+def describe(cfg) -> str:
+    """The schedule in a few words, for tables of runs: 'constant', 'one-cycle, 30% warm-up'."""
+    name = SCHEDULES[cfg.schedule].title.lower()
+    return f"{name}, {cfg.warmup:.0%} warm-up" if cfg.warmup > 0 else name
+
+
 def warmup_steps(total_steps: int, warmup: float) -> int:
     """Warm-up steps for a share of the run; at least one when a warm-up is asked for at all."""
     return min(total_steps - 1, max(1, round(warmup * total_steps))) if warmup > 0 and total_steps > 1 else 0

@@ -23,7 +23,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core import analysis, demo_store
+from core import analysis, demo_store, schedules
 from core.engine import RunResult
 from core.events import BatchEnded, EpochEnded, as_row, from_row
 from core.freezing import describe_cache
@@ -355,8 +355,8 @@ def history_row(snap: JobSnapshot, number: int) -> dict:
         "id": snap.id, "label": snap.label or f"run {number}",
         "status": snap.status, "dataset": cfg.dataset, "model": cfg.model,
         "pretrained": cfg.pretrained, "trainable": " ".join(groups), "lr": cfg.lr,
-        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "optimizer": cfg.optimizer,
-        "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "per_class": cfg.per_class, "size": cfg.image_size,
+        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "schedule": schedules.describe(cfg),
+        "optimizer": cfg.optimizer, "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "per_class": cfg.per_class, "size": cfg.image_size,
         "batch": cfg.batch_size, "augment": cfg.augment, "val_acc": final and final.val_acc,
         "train_acc": final and final.train_acc, "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
         "curve": [{"epoch": e.epoch, "val_acc": e.val_acc, "train_acc": e.train_acc, "val_loss": e.val_loss,

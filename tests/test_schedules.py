@@ -211,3 +211,5 @@ def test_a_scheduled_run_shows_the_rate_each_group_stepped_with(tmp_path, monkey
     summary = next(c.value for c in at.caption if c.value.startswith("Chart summary: Learning rate per group at"))
     assert "epoch 2.0 of 2" in summary
     assert f"stage6 {charts._rate(FLOOR * 1e-4)}" in summary and f"head {charts._rate(FLOOR * 1e-3)}" in summary
+    history = next(d.value for d in at.dataframe if "schedule" in d.value.columns)  # runs stay comparable
+    assert list(history["schedule"]) == ["cosine"]
