@@ -15,7 +15,6 @@ start as one-cycle's (torch's div_factor=25); cosine then falls to FLOOR x peak 
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -106,13 +105,12 @@ def factors(name: str, total_steps: int, warmup: float = 0.0) -> tuple[float, ..
     one-group optimizer whose rate is 1.0, read before each optimizer step, as the run uses it."""
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=1.0)
-    with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": no step is real here
-        warnings.simplefilter("ignore", UserWarning)
-        scheduler = SCHEDULES[name].build(opt, total_steps, warmup_steps(total_steps, warmup))
-        out = []
-        for _ in range(total_steps):
-            out.append(float(opt.param_groups[0]["lr"]))
-            scheduler.step()
+    scheduler = SCHEDULES[name].build(opt, total_steps, warmup_steps(total_steps, warmup))
+    out = []
+    for _ in range(total_steps):
+        out.append(float(opt.param_groups[0]["lr"]))
+        opt.step()  # no gradient, so nothing moves; torch warns when a scheduler steps before its optimizer
+        scheduler.step()
     return tuple(out)
 
 
