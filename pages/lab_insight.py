@@ -51,11 +51,11 @@ def _kept(key: str, result: RunResult, compute, tag=None):
 
 def feature_space(result: RunResult, data, key_prefix: str) -> None:
     st.markdown("#### Feature space, before and after")
-    st.caption("Each dot is a validation image, placed by the vector the head sees (the backbone's pooled "
-               "output), squeezed to 2-D. Where the classes already form separate clumps, a linear head "
-               "can tell them apart: that is why training only a new head on frozen ImageNet features "
-               "works. Under each map: a linear probe, a logistic regression fitted on the training images' "
-               "vectors and scored on the validation images.")
+    st.caption(f"Each dot is a validation image (up to {feature_map.MAP_LIMIT}, every class in equal share), "
+               "placed by the vector the head sees (the backbone's pooled output), squeezed to 2-D. Where the "
+               "classes already form separate clumps, a linear head can tell them apart: that is why training "
+               "only a new head on frozen ImageNet features works. Under each map: a linear probe, a logistic "
+               "regression fitted on the training images' vectors and scored on the mapped validation images.")
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     method = left.radio("Map", list(feature_map.METHODS), format_func=feature_map.METHODS.get, horizontal=True,
                         key=f"{key_prefix}_fmap_method",
@@ -89,7 +89,7 @@ def _scatter(panel: feature_map.Panel, class_names: list[str]) -> go.Figure:
     for c, name in enumerate(class_names):
         idx = np.flatnonzero(panel.labels == c)
         fig.add_trace(go.Scatter(
-            x=panel.xy[idx, 0], y=panel.xy[idx, 1], mode="markers", name=name, customdata=idx,
+            x=panel.xy[idx, 0], y=panel.xy[idx, 1], mode="markers", name=name, customdata=panel.index[idx],
             marker=dict(size=7, color=PALETTE[c % len(PALETTE)], symbol=SYMBOLS[(c // len(PALETTE)) % len(SYMBOLS)],
                         line=dict(width=0.5, color="white")),
             hovertemplate=f"class {name}<br>validation image #%{{customdata}}<br>click to see it<extra></extra>"))
@@ -111,7 +111,7 @@ def _draw_maps(panels: list[feature_map.Panel], data, key_prefix: str, method: s
                            "with no change to the backbone.")
             _selected_image(data, f"{key_prefix}_fmap_{method}_{panel.name}")
     probes = {p.name: p.probe_acc for p in panels}
-    st.caption(_maps_summary(probes, len(data.val_y), method))
+    st.caption(_maps_summary(probes, len(panels[0].index), method))
 
 
 def _selected_image(data, key: str) -> None:

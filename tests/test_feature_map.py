@@ -109,3 +109,12 @@ def test_a_run_without_a_model_says_so(head_only):
     result, data = head_only
     with pytest.raises(ValueError, match="no model"):
         fm.backbone_features(replace(result, model=None), data, fm.FINE_TUNED)
+
+
+def test_a_map_keeps_every_class_in_equal_share_up_to_its_limit():
+    labels = np.repeat(np.arange(10), 50)
+    picked = fm.map_indices(labels, 300)
+    assert len(picked) == 300 and (np.diff(picked) > 0).all()
+    assert np.bincount(labels[picked]).tolist() == [30] * 10
+    few = np.array([0, 1, 1, 2])
+    assert fm.map_indices(few, 300).tolist() == [0, 1, 2, 3]
