@@ -3,6 +3,7 @@
     python -m bench.insight              the default Lab run (TrainConfig() as the Lab opens), then timings
     python -m bench.insight --epochs 1   the same setup, one epoch (the timings do not depend on epochs)
     python -m bench.insight --tsne       also t-SNE (and --umap: UMAP) for the three maps
+    python -m bench.insight --threads 1  torch on one thread (the app uses one per core)
 
 One process, as the server is: the run fills the engine's feature cache, then each answer is timed
 from the request to its arrays, as the page asks for it. "first" is the learner's first click after
@@ -44,8 +45,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     ap.add_argument("--tsne", action="store_true")
     ap.add_argument("--umap", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: one per core, as the app)")
     args = ap.parse_args()
     configure_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = replace(TrainConfig(), epochs=args.epochs)
     report = {"config": {"dataset": cfg.dataset, "size": cfg.image_size, "per_class": cfg.per_class,
                          "val_per_class": cfg.val_per_class, "trainable": list(cfg.trainable),
