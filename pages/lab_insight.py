@@ -149,7 +149,8 @@ def where_it_looks(result: RunResult, data, key_prefix: str) -> None:
     groups = list(result.model.groups)
     default = _kept(f"{key_prefix}_cam_default", result,
                     lambda: gradcam.default_layer(result.model, result.config.image_size))
-    layer = st.selectbox("Layer group", groups, index=groups.index(default), key=f"{key_prefix}_cam_layer",
+    pick, _ = st.columns([1, 2])
+    layer = pick.selectbox("Layer group", groups, index=groups.index(default), key=f"{key_prefix}_cam_layer",
                          help="Grad-CAM's usual pick is the last group; at small inputs its map is only 2x2, so "
                               "the default is the deepest group whose map is at least 4x4.")
     _frozen_note(result, layer)
