@@ -6,7 +6,8 @@
     python -m bench.insight --threads 1  torch on one thread (the app uses one per core)
 
 One process, as the server is: the run fills the engine's feature cache, then each answer is timed
-from the request to its arrays, as the page asks for it. "first" is the learner's first click after
+from the request to its arrays, as the page asks for it, after the libraries the page imports in the
+background when the results appear (their import time is printed on its own). "first" is the learner's first click after
 the run (the start backbones are built, the from-scratch backbone's features are computed); "again"
 is the same question asked again (the section keeps answers per result; this times the core alone).
 The load average is printed before and after: the machine is shared, and torch's two threads slow
@@ -59,6 +60,10 @@ def main() -> None:
     data = data_for(result)
     print(f"default run: {report['train_s']} s, {len(data.train_y)} training and {len(data.val_y)} validation "
           f"images", flush=True)
+    # The page imports scikit-learn and Captum in the background when the results appear (see
+    # pages.lab_insight._preload); timed here on its own, then the answers.
+    report["preload_s"], _ = _timed(lambda: (feature_map.preload(), gradcam.preload()))
+    print(f"imports (done in the background when the results appear): {report['preload_s']} s", flush=True)
     times = {}
     times["feature_map_pca_first"], panels = _timed(lambda: feature_map.feature_maps(result, data, "pca"))
     times["feature_map_pca_again"], _ = _timed(lambda: feature_map.feature_maps(result, data, "pca"))

@@ -20,13 +20,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-# Imported with the module, not on first use: the first import of scikit-learn's estimators took
-# 8 s on the loaded 2-core machine, which a learner's first click would otherwise wait for.
-from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 from torch import nn
 
 from core import models
@@ -174,12 +167,32 @@ def backbone_features(result: RunResult, data: PreparedData, name: str,
 
 
 # ---- scores and layouts ---------------------------------------------------------------------------
+# scikit-learn is imported on first use, not with this module: the Lab page imports this module, and
+# scikit-learn's estimators took 5 s to import on the loaded 2-core machine (8 s inside the first
+# probe). preload() imports them ahead of a learner's first click (pages.lab_insight calls it in a
+# background thread when the results appear).
+
+
+def preload() -> None:
+    """Import what the maps need, so that the first map does not wait for it."""
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.manifold  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+    import threadpoolctl  # noqa: F401
+
+
 # ONE_THREAD: scikit-learn's OpenMP/BLAS threads spin while they wait. On the shared 2-core machine
 # (load average 7) the probe's 8 lbfgs iterations took 1.5-2.4 s with two threads and 0.1 s with one.
-
 def linear_probe(train: np.ndarray, train_y: np.ndarray, val: np.ndarray, val_y: np.ndarray) -> float:
     """Validation accuracy of a logistic regression fitted on the training features: how much a
     linear head can get out of these features, with no fine-tuning at all."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
     if len(np.unique(train_y)) < 2 or not len(val):
         return float("nan")
     # Standardised features: a from-scratch net's raw features are orders of magnitude smaller.
@@ -191,6 +204,8 @@ def linear_probe(train: np.ndarray, train_y: np.ndarray, val: np.ndarray, val_y:
 
 def project(feats: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """[N, 2] layout of the features: PCA (linear, instant), t-SNE or UMAP (neighbourhoods)."""
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(1):  # see ONE_THREAD
         return _project(feats, method, seed)
 
@@ -201,6 +216,8 @@ def _project(feats: np.ndarray, method: str, seed: int) -> np.ndarray:
     n = len(feats)
     if n < 3:
         return np.zeros((n, 2))
+    from sklearn.decomposition import PCA
+
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(feats)
     # Both neighbour methods start from 50 principal components: same picture, a fraction of the time.

@@ -13,12 +13,17 @@ import copy
 
 import numpy as np
 import torch
-from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 
 from core import models
 from core.engine import RunResult, normalise
 from core.feature_map import start_model
+
+def preload() -> None:
+    """Import Captum now (it brings matplotlib: 2 s on the loaded 2-core machine), so that the
+    Lab page does not wait for it on load, nor the first heat map on its first click."""
+    import captum.attr  # noqa: F401
+
 
 MIN_SIDE = 4  # a 2x2 map (the last stage at 64 px) says little; 4x4 is the coarsest worth showing
 
@@ -55,6 +60,8 @@ def default_layer(model: models.GroupedNet, image_size: int) -> str:
 def grad_cam(model: models.GroupedNet, images: torch.Tensor, targets: list[int], layer: str) -> np.ndarray:
     """[N, S, S] Grad-CAM maps (ReLU'd, not rescaled) of uint8 images [N, 3, S, S] for the given
     target classes, at group `layer`, upsampled to the input size."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
     if layer not in model.groups:
         raise ValueError(f"Unknown layer group {layer!r}; this model has {list(model.groups)}.")
     model.eval()

@@ -7,6 +7,8 @@ key_prefix, as in pages.lab_results.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -21,6 +23,20 @@ SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "
 CAM_IMAGES = 4  # validation images shown at once
 CAM_WIDTH = 128  # px on the page; the model's 64 px input is enlarged by the browser
 UPLOAD_MB = 20  # as in pages.lab_results: analysis.MAX_UPLOAD_BYTES
+_PRELOADING = threading.Lock()
+_preloaded = False
+
+
+def _preload() -> None:
+    """Import scikit-learn and Captum once per server, in the background, when results first
+    appear: the Lab page loads without them, and a learner's first click does not wait for them."""
+    global _preloaded
+    with _PRELOADING:
+        if _preloaded:
+            return
+        _preloaded = True
+    threading.Thread(target=lambda: (feature_map.preload(), gradcam.preload()), daemon=True,
+                     name="ftlab-insight-imports").start()
 
 
 def render_insight(result: RunResult | None, key_prefix: str, data=None) -> None:
@@ -28,6 +44,7 @@ def render_insight(result: RunResult | None, key_prefix: str, data=None) -> None
     if result is None or result.model is None or not result.epochs:
         return
     st.subheader("🔬 Why it works")
+    _preload()
     try:
         data = analysis.data_for(result, data)
     except DataError as exc:
