@@ -27,7 +27,7 @@ from core.cache import FEATURES
 from core.data import PreparedData
 from core.engine import RunResult, inference_batch, normalise, resolve_device
 
-METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (a few seconds)", "umap": "UMAP (slower the first time)"}
+METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (seconds per map)", "umap": "UMAP (a minute on first use)"}
 PRETRAINED, SCRATCH, FINE_TUNED = "pretrained", "scratch", "fine-tuned"
 TITLES = {PRETRAINED: "ImageNet backbone (before the run)", SCRATCH: "From-scratch backbone (random init)",
           FINE_TUNED: "Fine-tuned backbone (after the run)"}
@@ -227,9 +227,11 @@ def _project(feats: np.ndarray, method: str, seed: int) -> np.ndarray:
 
         return TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca",
                     random_state=seed).fit_transform(reduced)
-    import umap  # umap-learn; imported on request: its first import compiles code with numba
+    import umap  # umap-learn, imported on request: its first use compiles with numba (78 s here, load 11)
 
-    return umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed).fit_transform(reduced)
+    # n_jobs=1: a seeded UMAP runs on one thread anyway (and warns when asked for more).
+    return umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed,
+                     n_jobs=1).fit_transform(reduced)
 
 
 def panel(result: RunResult, data: PreparedData, name: str, method: str = "pca") -> Panel:
