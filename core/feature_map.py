@@ -29,8 +29,8 @@ from core.engine import RunResult, inference_batch, normalise, resolve_device
 
 METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (seconds per map)", "umap": "UMAP (a minute on first use)"}
 PRETRAINED, SCRATCH, FINE_TUNED = "pretrained", "scratch", "fine-tuned"
-TITLES = {PRETRAINED: "ImageNet backbone (before the run)", SCRATCH: "From-scratch backbone (random init)",
-          FINE_TUNED: "Fine-tuned backbone (after the run)"}
+TITLES = {PRETRAINED: "ImageNet backbone", SCRATCH: "Random backbone (from scratch)",
+          FINE_TUNED: "This run's backbone (after training)"}
 _CPU = torch.device("cpu")
 # Validation images on a map, at most: 30 per class of the default 10-class run. A from-scratch
 # backbone's features cannot come from any cache, and this cut 500 validation images to 300 (its

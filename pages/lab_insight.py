@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core import analysis, feature_map, gradcam
+from core import analysis, feature_map, gradcam, models
 from core.engine import RunResult
 from core.imagefiles import DataError
 from pages.common import PALETTE
@@ -176,9 +176,14 @@ def where_it_looks(result: RunResult, data, key_prefix: str) -> None:
 
 
 def _frozen_note(result: RunResult, layer: str) -> None:
-    names = result.model.group_names
+    names, cfg = result.model.group_names, result.config
+    head_only = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs} <= {models.HEAD}
     prefix = feature_map.frozen_prefix(result)
-    if prefix >= len(names) - 1:
+    if head_only and not cfg.frozen_bn_eval:
+        st.warning("Only the head trained, yet the maps moved: the frozen groups' BatchNorm layers were in "
+                   "training mode, so their running statistics followed the new images (see *BatchNorm in "
+                   "frozen layers*). With **Keep frozen BatchNorm in eval mode** on, they stay identical.", icon="🧊")
+    elif prefix >= len(names) - 1:
         st.info("This run trained only the head, so the backbone is unchanged: the two columns are identical. "
                 "Train the last stages too (Layers section) and compare.", icon="🧊")
     elif names.index(layer) < prefix:

@@ -67,7 +67,8 @@ def test_feature_maps_show_three_backbones_with_a_probe_each(head_only):
     assert len(at.get("plotly_chart")) == 4  # confusion matrix + three maps
     probes = [m for m in at.metric if m.label == "Linear probe (validation)"]
     assert len(probes) == 3 and all(p.value.endswith("%") for p in probes)
-    assert any(t in [m.value for m in at.markdown] for t in ["**ImageNet backbone (before the run)**"])
+    titles = [m.value for m in at.markdown]
+    assert {"**ImageNet backbone**", "**Random backbone (from scratch)**", "**This run's backbone (after training)**"} <= set(titles)
     summary = [c.value for c in at.caption if c.value.startswith("Chart summary: 12 validation images mapped with PCA")]
     assert summary, [c.value for c in at.caption]
     assert sum("Click a dot to see its image." in c.value for c in at.caption) == 3
@@ -109,3 +110,11 @@ def test_an_uploaded_photo_gets_maps_and_a_corrupt_one_a_message(last_stage):
     assert len([c for img in at.image for c in img.captions if c.startswith("predicted ")]) == 1
     at = ok(at.file_uploader(key=f"{P}_cam_photo").set_value(("broken.jpg", b"\xff\xd8 not really a jpeg", "image/jpeg")))
     assert len(at.error) == 1 and at.error[0].value.startswith("Could not use this file")
+
+
+def test_frozen_batchnorm_in_training_mode_is_named_when_a_frozen_backbone_moved():
+    result = run_training(replace(HEAD_ONLY, frozen_bn_eval=False))
+    at = ok(run_page(result).toggle(key=f"{P}_cam_on").set_value(True))
+    assert not any("trained only the head" in i.value for i in at.info)
+    assert any("BatchNorm" in w.value and "running statistics" in w.value for w in at.warning)
+    assert [c for img in at.image for c in img.captions].count("after: the map moved") == 4

@@ -35,6 +35,7 @@ def test_feature_maps_show_the_clicked_image_and_gradcam_says_frozen_maps_match(
     wait_idle(page)
     assert_no_exception(page)
     expect(page.get_by_text("Linear probe (validation)")).to_have_count(3)
+    expect(page.get_by_text("Random backbone (from scratch)", exact=True)).to_be_visible()
     expect(page.get_by_text("Click a dot to see its image.")).to_have_count(3)
 
     # Hover: the class and the image's number.
