@@ -80,20 +80,33 @@ def feature_space(result: RunResult, data, key_prefix: str) -> None:
                              "keep each image's neighbours together; distances between clumps mean little.")
     if not right.toggle("Show the feature maps", key=f"{key_prefix}_fmap_on"):
         return
-    panels = _kept(f"{key_prefix}_fmap_{method}", result, lambda: _compute_maps(result, data, method))
-    if panels is None:
-        return
-    _draw_maps(panels, data, key_prefix, method)
+    key = f"{key_prefix}_fmap_{method}"
+    slot = st.session_state.get(key)
+    panels = slot[1] if slot is not None and slot[0] is result else None
+    bar = None if panels else st.progress(0.0, text="Computing the features…")
+    columns = dict(zip(feature_map.SHOWN, st.columns(len(feature_map.SHOWN))))
+
+    def draw(panel: feature_map.Panel) -> None:
+        _draw_map(columns[panel.name], panel, data, key_prefix, method)
+
+    if panels:
+        for panel in panels:
+            draw(panel)
+    else:
+        panels = _compute_maps(result, data, method, bar, draw)
+        if panels is None:
+            return
+        st.session_state[key] = (result, panels)
+    st.caption(_maps_summary({p.name: p.probe_acc for p in panels}, len(panels[0].index), method))
 
 
-def _compute_maps(result: RunResult, data, method: str):
-    bar = st.progress(0.0, text="Computing the features…")
-
+def _compute_maps(result: RunResult, data, method: str, bar, draw):
+    """The three panels, each drawn as soon as it is ready (two of them come from cached features)."""
     def progress(done: int, total: int, title: str) -> None:
         bar.progress(done / total, text=f"{done} of {total} maps: {title}…" if done < total else "Done.")
 
     try:
-        panels = feature_map.feature_maps(result, data, method, progress)
+        panels = feature_map.feature_maps(result, data, method, progress, on_panel=draw)
     except (ValueError, RuntimeError, MemoryError) as exc:
         st.error(f"Could not compute the feature maps ({exc}). Try PCA, or fewer validation images.")
         panels = None
@@ -116,19 +129,16 @@ def _scatter(panel: feature_map.Panel, class_names: list[str]) -> go.Figure:
     return fig
 
 
-def _draw_maps(panels: list[feature_map.Panel], data, key_prefix: str, method: str) -> None:
-    cols = st.columns(len(panels))
-    for col, panel in zip(cols, panels):
-        with col:
-            st.markdown(f"**{panel.title}**")
-            st.plotly_chart(_scatter(panel, data.class_names), key=f"{key_prefix}_fmap_{method}_{panel.name}",
-                            on_select="rerun", selection_mode="points", config={"displayModeBar": False})
-            st.metric("Linear probe (validation)", f"{panel.probe_acc:.0%}",
-                      help="A logistic regression on these features alone: what a head can reach "
-                           "with no change to the backbone.")
-            _selected_image(data, f"{key_prefix}_fmap_{method}_{panel.name}")
-    probes = {p.name: p.probe_acc for p in panels}
-    st.caption(_maps_summary(probes, len(panels[0].index), method))
+def _draw_map(col, panel: feature_map.Panel, data, key_prefix: str, method: str) -> None:
+    key = f"{key_prefix}_fmap_{method}_{panel.name}"
+    with col:
+        st.markdown(f"**{panel.title}**")
+        st.plotly_chart(_scatter(panel, data.class_names), key=key, on_select="rerun", selection_mode="points",
+                        config={"displayModeBar": False})
+        st.metric("Linear probe (validation)", f"{panel.probe_acc:.0%}",
+                  help="A logistic regression on these features alone: what a head can reach "
+                       "with no change to the backbone.")
+        _selected_image(data, key)
 
 
 def _selected_image(data, key: str) -> None:

@@ -56,10 +56,11 @@ def test_an_unknown_method_is_refused_by_name():
 
 def test_three_panels_and_a_frozen_backbone_keeps_its_features(head_only):
     result, data = head_only
-    calls = []
-    panels = fm.feature_maps(result, data, "pca", lambda done, total, title: calls.append((done, total)))
+    calls, drawn = [], []
+    panels = fm.feature_maps(result, data, "pca", lambda done, total, title: calls.append((done, total)), drawn.append)
     assert [p.name for p in panels] == [fm.PRETRAINED, fm.SCRATCH, fm.FINE_TUNED]
     assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [p.name for p in drawn] == [fm.PRETRAINED, fm.FINE_TUNED, fm.SCRATCH]  # cheapest first
     n_val = len(data.val_y)
     assert all(p.xy.shape == (n_val, 2) and list(p.labels) == data.val_y.tolist() for p in panels)
     assert all(0.0 <= p.probe_acc <= 1.0 for p in panels)
