@@ -124,14 +124,18 @@ def pooled_features(model: models.GroupedNet, images: torch.Tensor, prefix: torc
     return torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)
 
 
+def class_turns(labels: np.ndarray) -> np.ndarray:
+    """Indices taken class by class in turn (first of each class, then second of each...)."""
+    labels = np.asarray(labels)
+    rank = np.zeros(len(labels), int)
+    for c in np.unique(labels):
+        rank[labels == c] = np.arange(int((labels == c).sum()))
+    return np.lexsort((labels, rank))
+
+
 def map_indices(val_y: np.ndarray, limit: int = MAP_LIMIT) -> np.ndarray:
-    """At most `limit` validation images, taken class by class in turn (so every class keeps its
-    share), in their original order."""
-    val_y = np.asarray(val_y)
-    rank = np.zeros(len(val_y), int)
-    for c in np.unique(val_y):
-        rank[val_y == c] = np.arange(int((val_y == c).sum()))
-    return np.sort(np.lexsort((val_y, rank))[:limit])
+    """At most `limit` validation images, every class keeping its share, in their original order."""
+    return np.sort(class_turns(val_y)[:limit])
 
 
 def _split_features(model, result: RunResult, data: PreparedData, split: str, init: str, max_cut: int,

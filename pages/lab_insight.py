@@ -172,14 +172,15 @@ def where_it_looks(result: RunResult, data, key_prefix: str) -> None:
                "model looks.")
     if not st.toggle("Show where the model looks", key=f"{key_prefix}_cam_on"):
         return
-    before = _kept(f"{key_prefix}_cam_before", result, lambda: gradcam.before_model(result))
+    # One "before" network per session (a copy of the backbone, 14 MB for MobileNetV2), whichever run is shown.
+    before = _kept("lab_insight_cam_before", result, lambda: gradcam.before_model(result))
     groups = list(result.model.groups)
     default = _kept(f"{key_prefix}_cam_default", result,
                     lambda: gradcam.default_layer(result.model, result.config.image_size))
     pick, _ = st.columns([1, 2])
     layer = pick.selectbox("Layer group", groups, index=groups.index(default), key=f"{key_prefix}_cam_layer",
-                         help="Grad-CAM's usual pick is the last group; at small inputs its map is only 2x2, so "
-                              "the default is the deepest group whose map is at least 4x4.")
+                           help="Grad-CAM's usual pick is the last group; at small inputs its map is only 2x2, "
+                                "so the default is the deepest group whose map is at least 4x4.")
     _frozen_note(result, layer)
     _validation_maps(result, data, before, layer, key_prefix)
     _photo_maps(result, data, before, layer, key_prefix)
@@ -203,7 +204,7 @@ def _frozen_note(result: RunResult, layer: str) -> None:
 
 def _validation_maps(result: RunResult, data, before, layer: str, key_prefix: str) -> None:
     n = len(data.val_y)
-    order = _one_per_class(data.val_y.numpy())
+    order = feature_map.class_turns(data.val_y.numpy())  # four images show four classes
     start = st.session_state.get(f"{key_prefix}_cam_offset", 0) % max(1, n)
     if st.button("Other validation images", key=f"{key_prefix}_cam_next", icon="🔀"):
         start = (start + CAM_IMAGES) % max(1, n)
@@ -214,14 +215,6 @@ def _validation_maps(result: RunResult, data, before, layer: str, key_prefix: st
     images = [analysis.val_image(data, i) for i in picked]
     truths = [data.class_names[int(data.val_y[i])] for i in picked]
     _draw_rows(images, maps, data.class_names, truths)
-
-
-def _one_per_class(labels: np.ndarray) -> np.ndarray:
-    """Validation indices interleaved by class (0, 1, 2, ..., 0, 1, ...): four images show four classes."""
-    rank = np.zeros(len(labels), int)
-    for c in np.unique(labels):
-        rank[labels == c] = np.arange(int((labels == c).sum()))
-    return np.lexsort((labels, rank))
 
 
 def _draw_rows(images: list[np.ndarray], maps: dict, class_names: list[str], truths: list[str | None]) -> None:

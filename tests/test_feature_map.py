@@ -119,3 +119,7 @@ def test_a_map_keeps_every_class_in_equal_share_up_to_its_limit():
     assert np.bincount(labels[picked]).tolist() == [30] * 10
     few = np.array([0, 1, 1, 2])
     assert fm.map_indices(few, 300).tolist() == [0, 1, 2, 3]
+
+
+def test_class_turns_take_each_class_in_turn():
+    assert fm.class_turns(np.array([0, 0, 0, 1, 1, 2])).tolist() == [0, 3, 5, 1, 4, 2]
