@@ -241,9 +241,11 @@ def _photo_maps(result: RunResult, data, before, layer: str, key_prefix: str) ->
     if upload is None:
         return
     greyscale = analysis.is_greyscale(data)
+    invert = greyscale and st.toggle("Invert the colours (light marks on a dark background, like MNIST)",
+                                     key=f"{key_prefix}_cam_invert")
     try:
         image = analysis.read_image_bytes(upload.getvalue(), upload.name)
-        view = analysis.model_view(image, result.config.image_size, greyscale)
+        view = analysis.model_view(image, result.config.image_size, greyscale, invert)
         maps = gradcam.compare(result, torch.from_numpy(view).permute(2, 0, 1)[None], layer, before)
     except DataError as exc:
         st.error(f"Could not use this file: {exc}")

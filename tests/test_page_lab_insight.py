@@ -108,6 +108,10 @@ def test_an_uploaded_photo_gets_maps_and_a_corrupt_one_a_message(last_stage):
     at = ok(at.file_uploader(key=f"{P}_cam_photo").set_value(("me.png", png(photo), "image/png")))
     assert not at.error
     assert len([c for img in at.image for c in img.captions if c.startswith("predicted ")]) == 1
+    shown = at.image[-1].proto.imgs[0].url
+    assert at.run().image[-1].proto.imgs[0].url == shown  # a plain rerun shows the same picture
+    at = ok(at.toggle(key=f"{P}_cam_invert").set_value(True))  # faces are grey: the photo can be inverted
+    assert not at.error and at.image[-1].proto.imgs[0].url != shown
     at = ok(at.file_uploader(key=f"{P}_cam_photo").set_value(("broken.jpg", b"\xff\xd8 not really a jpeg", "image/jpeg")))
     assert len(at.error) == 1 and at.error[0].value.startswith("Could not use this file")
 
