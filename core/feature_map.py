@@ -33,7 +33,7 @@ TITLES = {PRETRAINED: "ImageNet backbone", SCRATCH: "Random backbone (from scrat
           FINE_TUNED: "This run's backbone (after training)"}
 SHOWN = (PRETRAINED, SCRATCH, FINE_TUNED)  # left to right: before, the alternative, after
 # The engine's cache usually serves the ImageNet and the fine-tuned backbones' frozen prefix; a random
-# backbone's features need a whole forward pass (5.4 of the 8.4 s of a first ask at load average 10).
+# backbone's features need a whole forward pass (2.2 of the 2.7 s of a first ask at load average 7).
 CHEAPEST_FIRST = (PRETRAINED, FINE_TUNED, SCRATCH)
 _CPU = torch.device("cpu")
 # Validation images on a map, at most: 30 per class of the default 10-class run. A from-scratch
