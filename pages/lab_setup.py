@@ -14,13 +14,15 @@ import streamlit as st
 
 from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
 from core.config import SPECS
-from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
+from core.engine import ConfigError, TrainConfig, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
+from core.jobs import JobRefused
 from core.models import BACKBONES, HEAD
 from core.presets import PRESETS
 from core.weights import WeightsUnavailable
 from pages import lab_charts as charts
+from pages import lab_live as live
 from pages import lab_state as S
 from pages.common import chart_with_summary
 
@@ -286,8 +288,10 @@ def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
         return
     try:
         with st.spinner("Running the LR range test…"):
-            found = lr_range_test(cfg, data=data, steps=50)
-    except USER_ERRORS as exc:
+            # through the job queue: it trains in a worker process, never in this server's process
+            owner = st.session_state.get(live.JOB_OWNER, "lab")
+            found = live.get_job_manager().run_lr_range(cfg, owner, data=data, steps=50)
+    except (JobRefused, *USER_ERRORS) as exc:
         st.error(f"The LR range test could not run: {exc}")
         return
     if not found["lrs"]:
