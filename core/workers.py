@@ -23,8 +23,10 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 import traceback
+import types
 from multiprocessing.connection import Connection, wait
 from typing import Callable
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 WORKER_NICE = 10  # the server stays at 0: with both busy, Linux gives it ~9x the CPU share of a worker
 POLL_S = 0.2  # how often a waiting pump looks at the job's Stop flag (events wake it at once)
 TASKS = ("train", "lr_range")
+_MAIN_LOCK = threading.Lock()
 
 
 class WorkerError(RuntimeError):
@@ -61,7 +64,10 @@ class StopFlag(threading.Event):
         with self._relay_lock:
             action = self._relay
         if action is not None:
-            action()
+            try:
+                action()
+            except Exception:  # noqa: BLE001 - a worker already gone is reported by its pump, not by Stop
+                log.warning("Could not pass Stop on to the worker", exc_info=True)
 
 
 def relay_stop(stop, action) -> None:
@@ -154,6 +160,20 @@ def _serve(tasks: Connection, events: Connection, stop, nice: int) -> None:
             send("result", result)
 
 
+def _start_without_main(process) -> None:
+    """Start a spawned process without running the parent's ``__main__`` in it. Spawn re-runs the
+    parent's main module in the child, and Streamlit installs each page script as ``__main__``: the
+    Lab page would run inside the worker (and try to start a pool of its own, which spawn refuses)."""
+    with _MAIN_LOCK:
+        main, stand_in = sys.modules.get("__main__"), types.ModuleType("__main__")
+        sys.modules["__main__"] = stand_in
+        try:
+            process.start()  # the child's preparation data is taken here, synchronously
+        finally:
+            if sys.modules.get("__main__") is stand_in and main is not None:
+                sys.modules["__main__"] = main  # unless a page script installed its own meanwhile
+
+
 class _Worker:
     """The server's handle on one worker process: its pipes and its Stop flag."""
 
@@ -163,7 +183,7 @@ class _Worker:
         self._events, event_writer = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_serve, args=(task_reader, event_writer, self.stop, nice),
                                    name="ftlab-train-worker", daemon=True)
-        self.process.start()
+        _start_without_main(self.process)
         task_reader.close()  # the child holds its own ends; closing ours lets EOF tell each side of a death
         event_writer.close()
 

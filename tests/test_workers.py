@@ -149,3 +149,29 @@ def test_lost_messages_say_what_happened_and_what_to_do():
     assert "exited with code 3" in lost_message(3)
     assert all("press Start" in lost_message(c) for c in (-9, 3, None))
     assert issubclass(WorkerError, RuntimeError)
+
+
+def test_a_worker_does_not_run_the_page_that_started_it(tmp_path, monkeypatch):
+    """Streamlit installs the running page as __main__, and spawn re-runs __main__ in the child:
+    the Lab page then ran inside the worker, which died with exit code 1 (seen in the page tests)."""
+    import sys
+    import types
+
+    from core.workers import _Worker
+
+    marker = tmp_path / "page-ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    import multiprocessing
+
+    worker = _Worker(multiprocessing.get_context("spawn"), nice=0)
+    try:
+        with pytest.raises(ValueError, match="Unknown task 'nothing'"):  # the worker answered
+            worker.run("nothing", None, lambda e: None, StopFlag(), None, {})
+        assert not marker.exists()
+    finally:
+        worker.close()
+    assert sys.modules["__main__"] is fake_main  # put back for the page
