@@ -19,7 +19,7 @@ import time
 from core.data import prepare
 from core.engine import TrainConfig, run_training
 from core.jobs import JobManager
-from core.workers import InProcess, ProcessPool
+from core.workers import InProcess, ProcessPool, dumps
 
 DEFAULT = TrainConfig(dataset="faces", per_class=20, val_per_class=20, image_size=64, epochs=3)
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,
@@ -48,7 +48,7 @@ def time_jobs(backend, cfg: TrainConfig, repeats: int) -> dict:
 def pickled(obj) -> tuple[float, float]:
     """(MB, ms) to pickle and unpickle `obj` once, as the worker pipe does."""
     t = time.perf_counter()
-    blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = dumps(obj)
     pickle.loads(blob)
     return len(blob) / 1e6, (time.perf_counter() - t) * 1e3
 

@@ -175,3 +175,18 @@ def test_a_worker_does_not_run_the_page_that_started_it(tmp_path, monkeypatch):
     finally:
         worker.close()
     assert sys.modules["__main__"] is fake_main  # put back for the page
+
+
+def test_tensors_cross_the_pipe_as_numpy_and_come_back_the_same():
+    from core.models import build_model
+    from core.workers import dumps
+
+    model = build_model("mobilenet_v2", 2, pretrained=False, seed=0).eval()
+    back = pickle.loads(dumps({"model": model, "ints": torch.arange(3), "frozen": torch.ones(2, requires_grad=True)}))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(back["model"](x), model(x), atol=1e-6)
+    params = list(back["model"].parameters())
+    assert all(isinstance(p, torch.nn.Parameter) for p in params) and len(params) == len(list(model.parameters()))
+    params[0].data.add_(1.0)  # writable: a Lab export or analysis may touch the weights
+    assert back["ints"].tolist() == [0, 1, 2] and back["frozen"].requires_grad
