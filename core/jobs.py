@@ -434,4 +434,6 @@ class JobManager:
         if job.kind == "train":
             job._end(result.reason, result.message, result=result)
         else:
-            job._end("stopped" if job.stop.is_set() else "finished", "", result=result)
+            stopped = job.stop.is_set()
+            job._end("stopped" if stopped else "finished", "Stopped before it finished." if stopped else "",
+                     result=result)
