@@ -68,6 +68,15 @@ def import_ray():
     return ray
 
 
+def wants_gpu(device: str, cluster_gpus: float) -> bool:
+    """Whether a run's actor asks Ray for a GPU: always for 'cuda' (refused if the cluster has none),
+    and for 'auto' when the cluster has any, so a school that adds GPU machines changes nothing else."""
+    if device == "cuda" and not cluster_gpus:
+        raise WorkerError("This run asks for a CUDA GPU, but the Ray cluster has none: choose the "
+                          "device 'auto' or 'cpu', or add a machine with a GPU to the cluster.")
+    return device == "cuda" or (device == "auto" and cluster_gpus > 0)
+
+
 class Trainer:
     """The actor: runs one task at a time in a thread and yields its events, then its outcome."""
 
@@ -136,13 +145,16 @@ class RayPool:
             return ray
 
     def _borrow(self, gpu: bool):
-        ray = self._connect()
+        ray = self._ray
         with self._lock:
             if self._idle[gpu]:
                 return self._idle[gpu].pop()
-        if gpu and not ray.cluster_resources().get("GPU", 0):
-            raise WorkerError("This run asks for a CUDA GPU, but the Ray cluster has none: choose the "
-                              "device 'auto' or 'cpu', or add a machine with a GPU to the cluster.")
+            # Idle actors of the other kind hold a CPU (or a GPU) each: free them for this one.
+            spare, self._idle[not gpu] = self._idle[not gpu], []
+            for actor in spare:
+                self._all.remove(actor)
+        for actor in spare:
+            ray.kill(actor, no_restart=True)
         resources = {"num_gpus": 1, "num_cpus": 1} if gpu else {"num_cpus": 1}
         actor = self._actor_class.options(**resources).remote()
         with self._lock:
@@ -154,7 +166,8 @@ class RayPool:
             self._idle[gpu].append(actor)
 
     def run(self, kind: str, cfg, on_event, stop, data=None, options: dict | None = None):
-        gpu = getattr(cfg, "device", "auto") == "cuda"
+        ray = self._connect()
+        gpu = wants_gpu(getattr(cfg, "device", "auto"), ray.cluster_resources().get("GPU", 0))
         actor = self._borrow(gpu)
         try:
             outcome = self._pump(actor, kind, cfg, on_event, stop, data, options or {})

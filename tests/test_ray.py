@@ -189,3 +189,13 @@ def test_ray_not_installed_says_how_to_install_it(monkeypatch):
         assert "pip install -r requirements-cluster.txt" in job.snapshot().error
     finally:
         jm.shutdown()
+
+
+def test_ray_gpu_is_requested_for_cuda_and_for_auto_on_a_cluster_with_gpus():
+    from core.ray_jobs import wants_gpu
+    from core.workers import WorkerError
+
+    assert wants_gpu("cuda", 2) and wants_gpu("auto", 1)
+    assert not wants_gpu("auto", 0) and not wants_gpu("cpu", 4)
+    with pytest.raises(WorkerError, match="the Ray cluster has none"):
+        wants_gpu("cuda", 0)
