@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from core.data import prepare
-from core.engine import RunResult, TrainConfig
+from core.engine import TrainConfig
 from core.jobs import JobManager, JobRefused
 from core.presets import MOBILENET_ALL
 from core.workers import ProcessPool, StopFlag, WorkerError, lost_message, portable
