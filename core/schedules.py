@@ -106,11 +106,11 @@ def factors(name: str, total_steps: int, warmup: float = 0.0) -> tuple[float, ..
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=1.0)
     scheduler = SCHEDULES[name].build(opt, total_steps, warmup_steps(total_steps, warmup))
+    opt.step()  # no gradient, nothing moves: torch warns if its first scheduler step comes before one
     out = []
     for _ in range(total_steps):
         out.append(float(opt.param_groups[0]["lr"]))
-        opt.step()  # no gradient, so nothing moves; torch warns when a scheduler steps before its optimizer
-        scheduler.step()
+        scheduler.step()  # (stepping the dummy optimizer here too: 377 ms for 480 steps, against 2 ms)
     return tuple(out)
 
 
