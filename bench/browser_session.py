@@ -35,6 +35,8 @@ class RunView:
     widgets: list = field(default_factory=list)  # (kind, proto)
     alerts: list = field(default_factory=list)  # (format name, body)
     progress: list = field(default_factory=list)  # progress-bar texts
+    metrics: dict = field(default_factory=dict)  # label -> value
+    markdown: list = field(default_factory=list)
     exceptions: list = field(default_factory=list)
     server_started: bool = False  # a rerun the server began by itself (st.rerun in a fragment)
 
@@ -210,6 +212,10 @@ class Tab:
             view.alerts.append((el.alert.Format.Name(el.alert.format), el.alert.body))
         elif etype == "progress":
             view.progress.append(el.progress.text)
+        elif etype == "metric":
+            view.metrics[el.metric.label] = el.metric.body
+        elif etype == "markdown":
+            view.markdown.append(el.markdown.body)
         elif etype in ("radio", "button", "text_input"):
             view.widgets.append((etype, getattr(el, etype)))
 

@@ -41,6 +41,14 @@ from bench.browser_session import RunView, Tab
 LAB_QUERY = "dataset=faces&size=32&per_class=4&val_per_class=10&epochs=1&train=head&seed={seed}"
 LESSON_PAGES = ["", "concepts", "deep_dive", "pitfalls", "flashcards", "practice", "explain", "progress"]
 OUTCOME_FORMATS = ("SUCCESS", "ERROR")
+# A job that ran all its epochs: "finished N epochs: ..." (success), or "about chance: ..." (an error
+# box, but the run finished; core.analysis.run_verdict). Not: could not start, diverged, stopped.
+FINISHED = ("finished ", "about chance")
+
+
+def job_finished(outcome: tuple[str, str]) -> bool:
+    fmt, text = outcome
+    return fmt in OUTCOME_FORMATS and text.startswith(FINISHED)
 LAB_WAIT_S = 540  # a queued job waits for up to three others (the default run: 18-300 s each here)
 # Issue 13, item 5: (label, key in the figures, limit, "max" = the figure must not exceed the limit).
 TARGETS = (
@@ -62,6 +70,7 @@ class Stats:
     page_runs: list = field(default_factory=list)  # (seconds, page, learner, started by the server)
     errors: list = field(default_factory=list)
     answered: dict = field(default_factory=dict)  # learner -> answers submitted
+    correct: dict = field(default_factory=dict)  # learner -> answers the page called correct
     jobs_started: int = 0
     outcomes: dict = field(default_factory=dict)  # learner -> (format, text)
     chart_gaps: dict = field(default_factory=dict)  # learner -> [seconds between chart redraws]
@@ -105,6 +114,8 @@ async def answer_quiz(tab: Tab, name: str, i: int, answers: int, stats: Stats) -
             stats.errors.append(f"{name}: no feedback after an answer")
             return
         stats.answered[name] = stats.answered.get(name, 0) + 1
+        right = any(body.startswith("**Correct!**") for _, body in view.alerts)
+        stats.correct[name] = stats.correct.get(name, 0) + right
         nxt = view.widget("button", "Next question") or view.widget("button", "See my score")
         if nxt is None:
             stats.errors.append(f"{name}: no next button")
@@ -199,7 +210,7 @@ def figures(stats: Stats, args, answers_in_db: int) -> dict:
     lesson = [r[0] for r in stats.page_runs if r[1] != "lab"]
     lab = [r[0] for r in stats.page_runs if r[1] == "lab"]
     gaps = [g for gs in stats.chart_gaps.values() for g in gs]
-    finished = sum(1 for fmt, _ in stats.outcomes.values() if fmt == "SUCCESS")
+    finished = sum(1 for outcome in stats.outcomes.values() if job_finished(outcome))
     return {
         "lesson_median_s": round(statistics.median(lesson), 2) if lesson else None,
         "lesson_p95_s": round(p95(lesson), 2), "lesson_max_s": round(max(lesson, default=0), 2),
