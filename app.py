@@ -34,6 +34,10 @@ PAGES = {
     "Hands on": [
         st.Page("pages/lab.py", title="Lab", icon="🧪", url_path="lab"),
     ],
+    # The class's progress, behind FTLAB_TEACHER_CODE (closed without it).
+    "Teach": [
+        st.Page("pages/teacher.py", title="Teacher", icon="🧑‍🏫", url_path="teacher"),
+    ],
 }
 
 # Pages that record answers say so when no nickname keeps them (a note above the page's title).

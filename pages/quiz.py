@@ -155,6 +155,15 @@ def summary(R: dict, round_ids: list, level: str, n_right: int) -> None:
 
 
 level = level_filter("quiz_level")
+# ?question=<id> (the Teacher page links each question so) opens a round of that one question; the
+# parameter is used once, so reruns and a reload carry on with the round.
+linked = st.query_params.get("question")
+if linked is not None:
+    del st.query_params["question"]
+    if linked in QUESTIONS:
+        start_round(level, [linked], "linked question")
+    else:
+        st.warning(f"The linked question “{linked}” is not in the quiz (any more): here is the usual round.")
 if level not in S.quiz_rounds:
     start_round(level, [q.id for q in by_level(L.questions, level)], level)
 R = S.quiz_rounds[level]

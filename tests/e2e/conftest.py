@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 HEALTH_TIMEOUT_S = 90
+TEACHER_CODE = "e2e-teacher-passcode"  # the test server's FTLAB_TEACHER_CODE (tests/e2e/test_teacher.py)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
@@ -78,7 +79,7 @@ def app_url(server_tmp):
     tmp = server_tmp
     port = _free_port()
     env = dict(os.environ, FTLAB_DB=str(tmp / "progress.sqlite3"), FTLAB_DATA_DIR=str(tmp / "data"),
-               PYTHONUNBUFFERED="1")
+               FTLAB_TEACHER_CODE=TEACHER_CODE, PYTHONUNBUFFERED="1")
     log_path = tmp / "streamlit.log"
     log = open(log_path, "w")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

@@ -1,0 +1,151 @@
+"""Teacher page: the class's progress behind a passcode (FTLAB_TEACHER_CODE).
+
+The only view across learners: every other page shows a learner their own records. Closed on a
+server started without the passcode (the page says how to open it); a wrong passcode shows nothing
+and slows the next try (core/teacher_gate.py). Once open, the view stays open for this browser
+session until "Lock" or until the server's passcode changes.
+"""
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from core import teacher_gate as gate
+from core.class_report import ClassReport, build_class_report, table, to_csv
+from pages.common import browser_key, get_progress_store, name_md, require_app_frame, safe_store_call
+from pages.lesson_widgets import lessons
+
+require_app_frame()
+
+S = st.session_state
+UNLOCKED = "_teacher_unlocked"  # the digest of the passcode this session typed right
+REFUSED = "_teacher_refused"  # the message of the last refused try, shown once
+
+
+def closed() -> None:
+    st.info("The teacher's view is switched off on this server: it shows every learner's progress, so "
+            f"it opens only with a passcode, set in the environment variable `{gate.ENV}` when the server "
+            "starts. Stop the app and start it again with a passcode of your own:", icon="🔒")
+    st.code(gate.ENABLE_COMMAND, language="bash")
+    st.caption("Then open this page and type the passcode. Learners keep seeing only their own progress.")
+
+
+def try_code(code: str, browser: str) -> None:
+    """Form callback: check the typed passcode, then empty the field (it is never kept)."""
+    verdict = gate.shared_gate().attempt(code, S.get("teacher_code", ""), browser)
+    S["teacher_code"] = ""
+    if verdict.ok:
+        S[UNLOCKED] = gate.digest(code)
+    else:
+        S[REFUSED] = verdict.message
+
+
+def passcode_form(code: str) -> None:
+    st.markdown("This view shows the class's progress. Type the teacher passcode of this server.")
+    with st.form("teacher_login"):
+        st.text_input("Teacher passcode", type="password", key="teacher_code", autocomplete="off")
+        st.form_submit_button("Open the class view", type="primary", on_click=try_code,
+                              args=(code, browser_key()))
+    refused = S.pop(REFUSED, None)
+    if refused:
+        st.error(refused, icon="🚫")
+
+
+def lock() -> None:
+    S.pop(UNLOCKED, None)
+
+
+def question_link(row) -> None:
+    """The question, linked to the Quiz page opened on it (?question=<id>)."""
+    label = f"{round(100 * row.miss_rate)}% missed it · {row.question}"
+    try:
+        st.page_link("pages/quiz.py", label=label, icon="❓", query_params={"question": row.question_id})
+    except StreamlitAPIException:  # page run on its own (tests, single-page mode)
+        st.markdown(f"❓ [{label}](/quiz?question={row.question_id})")
+    st.caption(f"{row.missed_first_try} of {row.learners} learner(s) got it wrong the first time · "
+               f"{row.still_wrong} still wrong at their latest try · {row.answers} answer(s) in all · "
+               f"{row.level}")
+
+
+def download(label: str, section: str, rows, key: str) -> None:
+    st.download_button(f"⬇️ {label} (CSV)", to_csv(section, rows), file_name=f"class-{key}.csv",
+                       mime="text/csv", key=f"teacher_csv_{key}", on_click="ignore")
+
+
+def shown(rows) -> list[dict]:
+    """Rows for st.dataframe, with readable column names."""
+    return [{k.replace("_", " "): v for k, v in r.items()} for r in table(rows)]
+
+
+def quiz_tab(report: ClassReport) -> None:
+    st.caption("The most missed first: the share of learners whose first answer was wrong. Open a question "
+               "to see it as learners do.")
+    if not report.questions:
+        st.info("No quiz answers yet.")
+    for row in report.questions:
+        question_link(row)
+    if report.unanswered_questions:
+        st.caption(f"{report.unanswered_questions} question(s) of the quiz nobody has answered yet.")
+    download("Quiz questions", "quiz answers", report.questions, "quiz")
+
+
+def explain_tab(report: ClassReport) -> None:
+    st.caption("Each learner counts with their best attempt: the share of the prompt's checklist it covered. "
+               "The lowest mean first.")
+    if not report.prompts:
+        st.info("No “Explain it” attempts yet.")
+    else:
+        st.dataframe(shown(report.prompts), hide_index=True, column_config={
+            "mean best score": st.column_config.NumberColumn(format="percent")})
+    download("Explain it scores", "explain attempts", report.prompts, "explain")
+
+
+def lab_tab(report: ClassReport) -> None:
+    st.caption("Runs kept in the learners' Lab histories: a classroom demo, a single run with a preset's "
+               "settings, or settings of their own.")
+    if not report.lab_runs:
+        st.info("No Lab runs yet.")
+    for ran, who, n in report.lab_summary:
+        st.markdown(f"- **{ran}**: {n} run(s) by {', '.join(name_md(w) for w in who)}")
+    if report.lab_runs:
+        st.dataframe(shown(report.lab_runs), hide_index=True, column_config={
+            "val acc": st.column_config.NumberColumn(format="percent")})
+    download("Lab runs", "lab runs", report.lab_runs, "lab")
+
+
+def learners_tab(report: ClassReport) -> None:
+    st.caption("Learners by nickname; those without one are numbered by when they started.")
+    st.dataframe(shown(report.learners), hide_index=True)
+    download("Learners", "learners", report.learners, "learners")
+
+
+def class_view(code: str) -> None:
+    top = st.columns([4, 1])
+    top[0].caption("The class view is open in this browser tab until you lock it.")
+    top[1].button("🔒 Lock", key="teacher_lock", on_click=lock)
+    if len(code) < gate.MIN_GOOD_LENGTH:
+        st.warning(f"This passcode is short ({len(code)} characters): restart the server with one of at least "
+                   f"{gate.MIN_GOOD_LENGTH}, so that it is hard to guess.", icon="⚠️")
+    report = safe_store_call(build_class_report, get_progress_store(), lessons())
+    if report is None:
+        st.stop()
+    if not report.learners:
+        st.info("No learner has stored anything yet. Answers appear here as the class works.")
+        return
+    cols = st.columns(4)
+    cols[0].metric("Learners", len(report.learners))
+    cols[1].metric("Quiz answers", sum(r.quiz_answers for r in report.learners))
+    cols[2].metric("Explain it prompts tried", sum(r.learners for r in report.prompts))
+    cols[3].metric("Lab runs", len(report.lab_runs))
+    tabs = st.tabs(["❓ Quiz questions", "✍️ Explain it", "🧪 Lab runs", "👥 Learners"])
+    for tab, draw in zip(tabs, (quiz_tab, explain_tab, lab_tab, learners_tab)):
+        with tab:
+            draw(report)
+
+
+st.title("🧑‍🏫 Teacher's view")
+CODE = gate.configured_code()
+if not CODE:
+    closed()
+elif S.get(UNLOCKED) == gate.digest(CODE):
+    class_view(CODE)
+else:
+    passcode_form(CODE)

@@ -1,0 +1,88 @@
+"""The Teacher page's passcode gate (core/teacher_gate.py): right and wrong codes, growing waits per
+browser and for the whole server, and tries during a wait refused unchecked. A fake clock makes the
+waits exact."""
+import pytest
+
+from core import teacher_gate as tg
+
+CODE = "correct horse battery"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def gate(clock):
+    return tg.PasscodeGate(clock=clock)
+
+
+def test_right_code_opens_and_a_wrong_one_says_what_to_do(gate):
+    assert gate.attempt(CODE, f"  {CODE} ", "b1").ok  # pasted with spaces
+    wrong = gate.attempt(CODE, "correct horse", "b1")
+    assert not wrong.ok and wrong.wait_s == 1.0
+    assert tg.ENV in wrong.message and "1 s" in wrong.message
+
+
+def test_wrong_tries_double_the_wait_of_that_browser(gate, clock):
+    waits = []
+    for _ in range(5):
+        waits.append(gate.attempt(CODE, "guess", "b1").wait_s)
+        clock.now += waits[-1]
+    assert waits == [1, 2, 4, 8, 16]
+    assert gate.wait_for("b2") == 0  # another browser is not held up (below the server-wide limit)
+
+
+def test_a_try_during_the_wait_is_refused_unchecked_even_when_right(gate, clock):
+    gate.attempt(CODE, "guess", "b1")
+    gate.attempt(CODE, "guess", "b1")  # during the 1 s wait: not counted
+    clock.now += 0.5
+    early = gate.attempt(CODE, CODE, "b1")
+    assert not early.ok and "Too many wrong passcodes" in early.message and early.wait_s == pytest.approx(0.5)
+    clock.now += 0.5
+    assert gate.attempt(CODE, CODE, "b1").ok
+    assert gate.attempt(CODE, "typo", "b1").wait_s == 1.0  # a success starts the count again
+
+
+def test_the_per_browser_wait_stops_growing_at_its_cap(gate, clock):
+    for _ in range(20):
+        verdict = gate.attempt(CODE, "guess", "b1")
+        clock.now += verdict.wait_s
+    assert verdict.wait_s == tg.MAX_WAIT_S
+
+
+def test_new_browsers_cannot_escape_the_server_wide_wait(gate, clock):
+    """A guesser dropping its cookie looks like a new browser each time: after OVERALL_FREE wrong tries
+    in a row on the server, everyone waits, and the wait grows to MAX_OVERALL_WAIT_S."""
+    for i in range(tg.OVERALL_FREE):
+        assert gate.attempt(CODE, "guess", f"fresh-{i}").wait_s == 1.0
+    over = gate.attempt(CODE, "guess", "fresh-x")
+    assert over.wait_s == 1.0 and gate.wait_for("someone-new") == 1.0
+    refused = gate.attempt(CODE, CODE, "the-teacher")
+    assert not refused.ok
+    for i in range(12):
+        clock.now += gate.wait_for(f"fresh-y{i}")
+        last = gate.attempt(CODE, "guess", f"fresh-y{i}")
+    assert gate.wait_for("someone-new") == last.wait_s == tg.MAX_OVERALL_WAIT_S
+
+
+def test_codes_are_compared_as_digests():
+    assert tg.codes_match("abc", "abc") and not tg.codes_match("abc", "abcd") and not tg.codes_match("abc", "")
+    assert tg.digest("abc") != tg.digest("abd") and "abc" not in tg.digest("abc")
+
+
+def test_the_passcode_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(tg.ENV, raising=False)
+    assert tg.configured_code() == ""
+    monkeypatch.setenv(tg.ENV, "  spaced  ")
+    assert tg.configured_code() == "spaced"
+    assert tg.ENV in tg.ENABLE_COMMAND and "./ftlab app" in tg.ENABLE_COMMAND
