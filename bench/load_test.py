@@ -103,12 +103,13 @@ async def claim_nickname(tab: Tab, name: str, stats: Stats) -> bool:
 
 async def answer_quiz(tab: Tab, name: str, i: int, answers: int, stats: Stats) -> None:
     view = await tab.run("quiz")
-    for _ in range(answers):
+    for q in range(answers):
         radio, check = view.widget("radio", "Your answer"), view.widget("button", "Check my answer")
         if radio is None or check is None:
             stats.errors.append(f"{name}: no quiz question on the page")
             return
-        view = await tab.run("quiz", widgets=[("string_value", radio.id, radio.options[i % len(radio.options)]),
+        choice = radio.options[(i + q) % len(radio.options)]  # some right, some wrong
+        view = await tab.run("quiz", widgets=[("string_value", radio.id, choice),
                                               ("trigger_value", check.id, True)])
         if not any(body.startswith(("**Correct!**", "**Not quite.**")) for _, body in view.alerts):
             stats.errors.append(f"{name}: no feedback after an answer")
