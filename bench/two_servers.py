@@ -15,7 +15,8 @@ What runs, all real and all on loopback, stopped at the end:
 Then, at once: learner A takes a nickname and answers quiz questions on server 1, learner B on
 server 2; one Lab learner on each server presses Start (the load test's tiny setup). Checks: the
 same browsers, opened on the OTHER server, are under their nicknames and their Progress page
-counts exactly the answers they gave (right and total); both jobs finish; no errors.
+counts exactly the answers they gave (right and total); both jobs finish, as Ray actors of that
+head (counted under its raylet); no errors.
 
     python -m bench.two_servers [--answers 3]
 
@@ -107,6 +108,29 @@ def stop_ray_head(head: subprocess.Popen, temp_dir: str) -> None:
     head.wait(10)
 
 
+def ray_trainers(temp_dir: str) -> int:
+    """Ray actor processes ("ray::Trainer...", core/ray_jobs.py) under this head's raylet: proof that
+    the servers' jobs ran on the cluster, not in local worker processes. Other Ray heads on the
+    machine (other tests) have raylets of their own, so their actors are not counted."""
+    raylets = {pid for pid in _processes_naming(temp_dir) if b"raylet" in _cmdline(pid)}
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _cmdline(int(entry.name)).startswith(b"ray::Trainer"):
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            count += ppid in raylets
+    return count
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _processes_naming(text: str) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
@@ -177,6 +201,7 @@ def run(answers: int, tmp: Path) -> tuple[Stats, dict, dict]:
               f"app servers on ports {ports[0]} and {ports[1]}")
         asyncio.run(scenario([f"http://127.0.0.1:{p}" for p in ports], answers, stats, checks))
         info["servers_alive"] = all(p.poll() is None for p in procs)
+        info["ray_trainers"] = ray_trainers(ray_tmp)
     finally:
         for proc in procs:
             servers.stop(proc)
@@ -203,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     checks["jobs from both servers finished"] = stats.jobs_started == 2 == finished
     checks["no errors"] = not stats.errors
     checks["both servers alive"] = info["servers_alive"]
+    checks[f"jobs ran on the Ray head ({info['ray_trainers']} Trainer actors under its raylet)"] = \
+        info["ray_trainers"] >= 1
     for who, (fmt, text) in sorted(stats.outcomes.items()):
         print(f"job of {who}: {fmt}: {text[:90]}")
     for label, ok in checks.items():
@@ -214,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         for n, tail in info["logs"].items():
             print(f"--- server {n} log (tail) ---\n{tail}")
     print(json.dumps({"ok": ok, "checks": checks, "errors": len(stats.errors), "jobs_finished": finished,
+                      "ray_trainers": info["ray_trainers"],
                       "load_start": info["load_start"], "load_end": info["load_end"],
                       "commit": servers.git_commit()}))
     return 0 if ok else 1
