@@ -25,7 +25,9 @@ from torch import nn
 from core import models
 from core.cache import FEATURES
 from core.data import PreparedData
-from core.engine import RunResult, inference_batch, normalise, resolve_device
+from core.engine import RunResult
+from core.freezing import ever_trainable
+from core.inputs import inference_batch, normalise, prefix_key, resolve_device
 
 METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (seconds per map)", "umap": "UMAP (a minute on first use)"}
 PRETRAINED, SCRATCH, FINE_TUNED = "pretrained", "scratch", "fine-tuned"
@@ -74,7 +76,7 @@ def start_model(arch: str, pretrained: bool, seed: int) -> models.GroupedNet:
 
 
 def _init_name(pretrained: bool, seed: int) -> str:
-    return "imagenet" if pretrained else f"scratch-seed{seed}"  # as the engine names its cache keys
+    return "imagenet" if pretrained else f"scratch-seed{seed}"  # names this module's own cache keys
 
 
 def frozen_prefix(result: RunResult) -> int:
@@ -83,16 +85,16 @@ def frozen_prefix(result: RunResult) -> int:
     cfg = result.config
     if not cfg.frozen_bn_eval:
         return 0
-    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
     names = models.group_names(cfg.model) if result.model is None else result.model.group_names
-    return min((names.index(g) for g in opened if g in names), default=len(names) - 1)
+    return min((names.index(g) for g in ever_trainable(cfg) if g in names), default=len(names) - 1)
 
 
-def _cached_prefix(cfg, init: str, data: PreparedData, split: str, max_cut: int) -> tuple[int, torch.Tensor | None]:
+def _cached_prefix(cfg, pretrained: bool, data: PreparedData, split: str,
+                   max_cut: int) -> tuple[int, torch.Tensor | None]:
     """The deepest prefix output (cut <= max_cut) the engine already cached for these images."""
-    device = str(resolve_device(cfg.device))
+    device = resolve_device(cfg.device)
     for cut in range(max_cut, 0, -1):
-        feats = FEATURES.get((cfg.model, init, cut, data.key, split, device))
+        feats = FEATURES.get(prefix_key(cfg.model, pretrained, cfg.seed, cut, data.key, split, device))
         if feats is not None:
             return cut, feats
     return 0, None
@@ -138,7 +140,7 @@ def map_indices(val_y: np.ndarray, limit: int = MAP_LIMIT) -> np.ndarray:
     return np.sort(class_turns(val_y)[:limit])
 
 
-def _split_features(model, result: RunResult, data: PreparedData, split: str, init: str, max_cut: int,
+def _split_features(model, result: RunResult, data: PreparedData, split: str, pretrained: bool, max_cut: int,
                     own_key: tuple | None, index: np.ndarray | None) -> np.ndarray:
     images = data.train_x if split == "train" else data.val_x
     chosen = torch.from_numpy(index) if split == "val" and index is not None else None
@@ -147,7 +149,7 @@ def _split_features(model, result: RunResult, data: PreparedData, split: str, in
         hit = FEATURES.get(own_key)
         if hit is not None:
             return hit.numpy()
-    cut, prefix = _cached_prefix(result.config, init, data, split, max_cut)
+    cut, prefix = _cached_prefix(result.config, pretrained, data, split, max_cut)
     if chosen is not None:
         images, prefix = images[chosen], None if prefix is None else prefix[chosen.to(prefix.device)]
     feats = pooled_features(model, images, prefix, cut)
@@ -164,14 +166,14 @@ def backbone_features(result: RunResult, data: PreparedData, name: str,
     if name == FINE_TUNED:
         if result.model is None:
             raise ValueError("This run has no model (it stopped before training): nothing to map.")
-        model, init, max_cut, own = result.model, _init_name(cfg.pretrained, cfg.seed), frozen_prefix(result), None
+        model, pretrained, max_cut, own = result.model, cfg.pretrained, frozen_prefix(result), None
     else:
         pretrained = name == PRETRAINED
-        init = _init_name(pretrained, cfg.seed)
         model = start_model(cfg.model, pretrained, cfg.seed)
         max_cut = len(model.groups)
-        own = ("feature-map", cfg.model, init, data.key)
-    return tuple(_split_features(model, result, data, s, init, max_cut, own, val_index) for s in ("train", "val"))
+        own = ("feature-map", cfg.model, _init_name(pretrained, cfg.seed), data.key)
+    return tuple(_split_features(model, result, data, s, pretrained, max_cut, own, val_index)
+                 for s in ("train", "val"))
 
 
 # ---- scores and layouts ---------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from core import models
-from core.engine import RunResult, normalise
+from core.engine import RunResult
+from core.inputs import normalise
 from core.feature_map import start_model
 
 def preload() -> None:
