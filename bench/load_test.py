@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import resource
 import secrets
@@ -61,8 +62,9 @@ TARGETS = (
 
 
 def p95(values: list[float]) -> float:
+    """Nearest rank: the smallest value with at least 95% of the values at or below it."""
     ordered = sorted(values)
-    return ordered[int(0.95 * (len(ordered) - 1))] if ordered else 0.0
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] if ordered else 0.0
 
 
 @dataclass
@@ -239,7 +241,8 @@ def verdicts(fig: dict, args) -> list[tuple[str, str, bool]]:
 def report(stats: Stats, args, fig: dict, extra: dict) -> dict:
     print(f"sessions: {args.sessions} ({args.sessions - args.jobs} browsing + quiz, {args.jobs} in the Lab), "
           f"page runs: {len(stats.page_runs)} in {extra['wall_s']:.0f} s; load average "
-          f"{extra['load_start']} at start, {extra['load_end']} at end ({extra['cores']} cores)")
+          f"{extra['load_start']} at start, {extra['load_end']} at end ({extra['cores']} cores); the web "
+          f"server used {extra['server_cpu_s']} s of CPU")
     for who, (fmt, text) in sorted(stats.outcomes.items()):
         print(f"job of {who}: {fmt}: {text[:90]}")
     print("Lab page runs (s): " + ", ".join(f"{t:.1f}" for t in fig["lab_runs_s"]))
@@ -281,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(classroom(f"http://127.0.0.1:{port}", args, stats))
             wall = time.perf_counter() - t0
             peak_kb, alive = servers.vm_kb(proc.pid, "VmHWM"), proc.poll() is None
+            server_cpu = servers.cpu_seconds(proc.pid)
         finally:
             servers.stop(proc)
         if not alive:
@@ -290,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     fig = figures(stats, args, answers_in_db)
     extra = {"wall_s": round(wall, 1), "load_start": load_start, "load_end": servers.load_average(),
              "cores": len(os.sched_getaffinity(0)), "commit": servers.git_commit(),
-             "peak_rss_server_mb": round(peak_kb / 1024),
+             "peak_rss_server_mb": round(peak_kb / 1024), "server_cpu_s": round(server_cpu, 1),
              "peak_rss_client_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     summary = report(stats, args, fig, extra)
     if not summary["ok"] and stats.errors:

@@ -48,6 +48,15 @@ def vm_kb(pid: int, field_name: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used (user + system): is the web server itself the bottleneck?"""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def start_app(port: int, env: dict, log_path: Path, address: str = "0.0.0.0") -> subprocess.Popen:
     """`./ftlab app --server.address ADDRESS` on PORT with these extra environment variables."""
     full = dict(os.environ, STREAMLIT_SERVER_PORT=str(port), PYTHONUNBUFFERED="1", **env)

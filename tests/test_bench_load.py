@@ -6,7 +6,7 @@ lenient verdict would quietly report a PASS, so these parts are checked here on 
 from types import SimpleNamespace
 
 from bench.browser_session import FragmentTick
-from bench.load_test import chart_gaps, job_finished, verdicts
+from bench.load_test import chart_gaps, job_finished, p95, verdicts
 
 
 def _tab(ticks):
@@ -55,3 +55,9 @@ def test_every_target_passes_at_its_limit_and_fails_past_it():
 def test_no_chart_measured_is_a_failure_not_a_pass():
     rows = dict((label, ok) for label, _, ok in verdicts(_figures(chart_gap_max_s=None), SimpleNamespace(jobs=4)))
     assert rows["live chart update interval, longest (s)"] is False
+
+
+def test_p95_is_the_nearest_rank_even_for_few_values():
+    assert p95([1.0, 9.0]) == 9.0
+    assert p95([float(i) for i in range(1, 101)]) == 95.0
+    assert p95([]) == 0.0
