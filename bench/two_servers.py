@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -207,6 +208,7 @@ def run(answers: int, tmp: Path) -> tuple[Stats, dict, dict]:
             servers.stop(proc)
         if head is not None:
             stop_ray_head(head, ray_tmp)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
         pg_server.stop()
     info["load_end"] = servers.load_average()
     info["logs"] = {n: (tmp / f"server{n}.log").read_text()[-1500:] for n in (1, 2)}
