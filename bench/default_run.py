@@ -13,7 +13,7 @@ One command does both, in turns (engine first, then the browser, per round):
   Playwright as tests/e2e does; open /lab, wait for the page to be idle, click Start (defaults
   untouched), time until the run's "finished" message is visible.
 
-    python -m bench.default_run [--rounds 1] [--engine-as-worker]
+    python -m bench.default_run [--rounds 1] [--warm N] [--engine-as-worker]
 
 Prints each round, the medians, the ratio browser/engine against the 1.3x target, and a JSON last
 line; the exit status is 0 when the target is met. Load averages are reported: on a busy shared
@@ -54,30 +54,43 @@ def engine_run(nice: int = 0) -> tuple[float, float, dict]:
     return summary["seconds"], wall, summary
 
 
-def browser_run(url: str) -> tuple[float, str]:
-    """(seconds from the click on Start to the outcome message, that message) in Chromium."""
-    from playwright.sync_api import expect, sync_playwright
+def browser_runs(url: str, runs: int) -> list[tuple[float, str]]:
+    """[(seconds from the click on Start to the outcome message, that message)] in Chromium, one
+    fresh browser context (a new learner) per run on the same server: the first run meets a cold
+    server (its worker not started yet), the next ones a warm one."""
+    from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-    from tests.e2e.helpers import assert_no_exception, click_button, open_page
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000}).new_page()
-            open_page(page, "/lab", "Start training")
-            t0 = time.perf_counter()
-            click_button(page, "lab_start")
-            done = page.locator('[data-testid="stAlert"]').filter(has_text=FINISHED)
-            expect(done.first).to_be_visible(timeout=RUN_TIMEOUT_MS)
-            seconds = time.perf_counter() - t0
-            assert_no_exception(page)
-            return seconds, done.first.inner_text().strip()
+            return [_click_to_finished(browser, url) for _ in range(runs)]
         finally:
             browser.close()
 
 
-def one_round(i: int, tmp: Path, nice: int) -> dict:
+def _click_to_finished(browser, url: str) -> tuple[float, str]:
+    from playwright.sync_api import expect
+
+    from tests.e2e.helpers import assert_no_exception, click_button, open_page
+
+    context = browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        open_page(page, "/lab", "Start training")
+        t0 = time.perf_counter()
+        click_button(page, "lab_start")
+        done = page.locator('[data-testid="stAlert"]').filter(has_text=FINISHED)
+        expect(done.first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        seconds = time.perf_counter() - t0
+        assert_no_exception(page)
+        return seconds, done.first.inner_text().strip()
+    finally:
+        context.close()
+
+
+def one_round(i: int, tmp: Path, nice: int, warm: int) -> dict:
     load = servers.load_average()
     engine_s, engine_wall, summary = engine_run(nice)
     print(f"round {i}: engine {engine_s:.1f} s (process {engine_wall:.1f} s, val acc {summary['val_acc']:.3f}, "
@@ -86,17 +99,23 @@ def one_round(i: int, tmp: Path, nice: int) -> dict:
     proc = servers.start_app(port, {"FTLAB_DB": str(tmp / f"progress{i}.sqlite3")}, log_path)
     try:
         servers.wait_healthy(port, proc, log_path)
-        browser_s, message = browser_run(f"http://127.0.0.1:{port}")
+        runs = browser_runs(f"http://127.0.0.1:{port}", 1 + warm)
     finally:
         servers.stop(proc)
-    print(f"round {i}: browser {browser_s:.1f} s, click to \"{message[:70]}\"; ratio {browser_s / engine_s:.2f}")
+    for n, (seconds, message) in enumerate(runs):
+        kind = "cold server" if n == 0 else "warm server"
+        print(f"round {i}: browser {seconds:.1f} s ({kind}), click to \"{' '.join(message.split())[:60]}\"; "
+              f"ratio {seconds / engine_s:.2f}")
     return {"engine_s": round(engine_s, 2), "engine_process_s": round(engine_wall, 2),
-            "browser_s": round(browser_s, 2), "load_start": load, "load_end": servers.load_average()}
+            "browser_s": round(runs[0][0], 2), "browser_warm_s": [round(r[0], 2) for r in runs[1:]],
+            "load_start": load, "load_end": servers.load_average()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Default Lab run: browser click-to-finished vs the engine.")
     parser.add_argument("--rounds", type=int, default=1, help="engine + browser pairs (medians reported)")
+    parser.add_argument("--warm", type=int, default=0, help="more browser runs on the same server after "
+                        "the first (reported apart: the ratio is judged on the first, cold one)")
     parser.add_argument("--engine-as-worker", action="store_true",
                         help="run the engine at the Lab workers' lower CPU priority (core.workers.WORKER_NICE): "
                              "on a machine busy with other work, a like-for-like engine time")
@@ -106,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         from core.workers import WORKER_NICE
         nice = WORKER_NICE
     with tempfile.TemporaryDirectory(prefix="ftlab-default-run-") as tmp:
-        rounds = [one_round(i + 1, Path(tmp), nice) for i in range(args.rounds)]
+        rounds = [one_round(i + 1, Path(tmp), nice, args.warm) for i in range(args.rounds)]
     engine = statistics.median(r["engine_s"] for r in rounds)
     browser = statistics.median(r["browser_s"] for r in rounds)
     ratio = browser / engine
