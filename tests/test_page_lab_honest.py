@@ -52,3 +52,41 @@ def test_projector_keeps_the_band_invisible_edges():
     big = charts.projector(charts.accuracy_figure(EPOCHS, 5, val_n=300))
     (low, high), = band_traces(big)
     assert low.line.width == 0 and high.line.width == 0
+
+
+# ---- Lab results: the interval next to the score, per class, and the too-small warning ----------------
+
+def _results_page():
+    import streamlit as st
+
+    from pages.lab_results import render_scores
+
+    render_scores(st.session_state["result"], key_prefix="h1")
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    from core.engine import TrainConfig, run_training
+
+    return run_training(TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1,
+                                    trainable=("head",)))
+
+
+def test_results_state_the_interval_and_warn_that_8_images_tell_little(tiny_result):
+    from streamlit.testing.v1 import AppTest
+
+    from core.stats import Accuracy
+
+    at = AppTest.from_function(_results_page, default_timeout=60)
+    at.session_state["result"] = tiny_result
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    n = len(tiny_result.val_true)
+    acc = Accuracy.of(tiny_result.summary()["val_acc"], n)
+    captions = " ".join(c.value for c in at.caption)
+    assert f"95% interval {100 * acc.interval[0]:.1f}–{100 * acc.interval[1]:.1f}%, {n} validation images" in captions
+    warning = " ".join(w.value for w in at.warning)
+    assert f"With {n} validation images" in warning and "per class" in warning
+    table = at.dataframe[0].value
+    assert list(table["95% interval"]) == [Accuracy(int(c), int(k)).band()
+                                           for c, k in zip(table["correct"], table["images"])]
