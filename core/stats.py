@@ -89,6 +89,26 @@ def compare(label_a: str, a: Accuracy, label_b: str, b: Accuracy) -> str:
             f"{gap:.1f} points, more than noise: the 95% intervals do not overlap.")
 
 
+def versus_best(accs: list[Accuracy | None]) -> list[str]:
+    """For a table of runs: each run against the most accurate one ("best", "within noise", or how
+    many points lower); '' where a run's validation size is unknown (rows stored before sizes were)."""
+    known = [a for a in accs if a is not None]
+    if len(known) < 2:
+        return ["" for _ in accs]
+    best = max(known, key=lambda a: a.value)
+    out = []
+    for a in accs:
+        if a is None:
+            out.append("")
+        elif a is best:
+            out.append("best")
+        elif within_noise(a, best):
+            out.append("within noise")
+        else:
+            out.append(f"{100 * (best.value - a.value):.1f} points lower")
+    return out
+
+
 # ---- how big a validation set has to be ------------------------------------------------------------
 
 def _pair(acc: float, diff: float) -> tuple[float, float]:

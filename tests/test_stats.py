@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from core.stats import Accuracy, compare, images_needed, resolvable_difference, too_small_warning, wilson, \
-    within_noise
+from core.stats import Accuracy, compare, images_needed, resolvable_difference, too_small_warning, versus_best, \
+    wilson, within_noise
 
 # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Statistics in Medicine
 # 17:857-872, Table I, method 3 (Wilson score interval without continuity correction).
@@ -83,3 +83,9 @@ def test_warning_only_when_the_set_is_too_small():
     assert "300 validation images" in text and "554" in text and "56 per class" in text
     assert too_small_warning(0.9, 2000) == ""
     assert too_small_warning(0.9, 0) == ""
+
+
+def test_versus_best_marks_noise_and_real_gaps_and_skips_unknown_sizes():
+    accs = [Accuracy.of(0.85, 300), None, Accuracy.of(0.87, 300), Accuracy.of(0.70, 300)]
+    assert versus_best(accs) == ["within noise", "", "best", "17.0 points lower"]
+    assert versus_best([Accuracy.of(0.9, 300), None]) == ["", ""]  # nothing to compare with
