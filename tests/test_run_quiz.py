@@ -144,3 +144,15 @@ def test_progress_copes_with_run_quiz_ids(tmp_path):
     assert report.quiz_answers == 2 and report.quiz_correct == 0  # counted like other quiz answers
     assert [qid for qid, _ in report.review_questions] == [lessons.questions[0].id]  # not offered for review
     assert q.id in store.missed_questions("ada")  # the raw record is kept
+
+
+def test_class_report_counts_run_quiz_answers_but_lists_only_lesson_questions(tmp_path):
+    from core.class_report import build_class_report
+
+    store = ProgressStore(str(tmp_path / "p.sqlite3"))
+    lessons = load_lessons()
+    for q in questions_for(run([1.0, 0.6, 0.45, 0.5, 0.6, 0.7])):
+        store.record_quiz_answer("ada", q.id, q.right_option, True)
+    report = build_class_report(store, lessons)
+    assert report.questions == () and report.unanswered_questions == len(lessons.questions)
+    assert report.learners[0].quiz_answers == 3
