@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from core.engine import configure_threads, run_training
+from core.events import as_row
 from core.lesson_figures import bn_batch_stats
 from core.presets import PRESETS
 
@@ -44,7 +45,8 @@ def preset_run(preset_id: str, label: str):
 def record(name: str, preset_id: str, label: str) -> dict:
     cfg = preset_run(preset_id, label)
     result = run_training(cfg)
-    epochs = [{k: (round(e[k], 4) if isinstance(e[k], float) else e[k]) for k in KEYS} for e in result.epochs]
+    rows = [as_row(e) for e in result.epochs]
+    epochs = [{k: (round(e[k], 4) if isinstance(e[k], float) else e[k]) for k in KEYS} for e in rows]
     return {"name": name, "preset": preset_id, "run": label, "config": cfg.to_dict(),
             "reason": result.reason, "seconds": result.timings["total_s"], "epochs": epochs}
 

@@ -24,12 +24,12 @@ def measure(dataset: str, epochs: int) -> dict:
     base = TrainConfig(dataset=dataset, per_class=20, val_per_class=30, image_size=64, epochs=epochs,
                        trainable=MOBILENET_ALL, seed=0)
     t = time.perf_counter()
-    pre = run_training(base).final["val_acc"]
-    scratch = run_training(replace(base, pretrained=False)).final["val_acc"]
-    high = run_training(replace(base, lr=0.1)).final["val_acc"]
+    pre = run_training(base).final.val_acc
+    scratch = run_training(replace(base, pretrained=False)).final.val_acc
+    high = run_training(replace(base, lr=0.1)).final.val_acc
     tiny = run_training(replace(base, per_class=5, epochs=2 * epochs + 4, batch_size=16)).final
     return {"dataset": dataset, "pretrained": pre, "scratch": scratch, "transfer": pre - scratch,
-            "high_lr": pre - high, "overfit": tiny["train_acc"] - tiny["val_acc"],
+            "high_lr": pre - high, "overfit": tiny.train_acc - tiny.val_acc,
             "seconds": round(time.perf_counter() - t, 1)}
 
 

@@ -32,6 +32,7 @@ from core import models
 from core.cache import FEATURES
 from core.data import RawDataset, load_raw, prepare
 from core.engine import TrainConfig, configure_threads, resolve_device, run_training
+from core.events import BatchEnded, Event
 
 PARTIAL = ("stage5", "stage6", "head")
 
@@ -96,14 +97,14 @@ def engine_run(cfg: TrainConfig, data=None) -> dict:
     first: list[float] = []
     t0 = time.perf_counter()
 
-    def on_event(e: dict) -> None:
-        if e["type"] == "batch" and not first:
+    def on_event(e: Event) -> None:
+        if isinstance(e, BatchEnded) and not first:
             first.append(time.perf_counter() - t0)
 
     r = run_training(cfg, on_event=on_event, data=data)
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "first_point_s": first[0] if first else None,
-            "val_acc": r.final.get("val_acc"), "timings": r.timings, "device": r.device,
+            "val_acc": r.final and r.final.val_acc, "timings": r.timings, "device": r.device,
             "cache": r.cache}
 
 

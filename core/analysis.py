@@ -16,6 +16,8 @@ import torch
 
 from core.data import DATASETS, PreparedData, prepare, to_square_tensor
 from core.engine import RunResult, normalise
+from core.events import EpochEnded
+from core.freezing import ever_trainable
 from core.imagefiles import DataError, read_image
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
@@ -220,46 +222,45 @@ def gap_words(train_acc: float, val_acc: float) -> str:
             f"images are made harder) or a small, noisy validation set.")
 
 
-def final_epoch(status: str, epochs: list[dict], best_epoch: int | None = None) -> dict:
+def final_epoch(status: str, epochs: list[EpochEnded], best_epoch: int | None = None) -> EpochEnded | None:
     """The epoch whose weights the run hands back (early stopping restores its best epoch)."""
     if status == "early_stopped" and best_epoch and best_epoch <= len(epochs):
         return epochs[best_epoch - 1]
-    return epochs[-1] if epochs else {}
+    return epochs[-1] if epochs else None
 
 
 def head_frozen(cfg) -> bool:
-    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
-    return "head" not in opened
+    return "head" not in ever_trainable(cfg)
 
 
-def _chance_cause(cfg, epochs: list[dict], floor: float) -> str:
-    peak = max(epochs, key=lambda e: e["val_acc"])
+def _chance_cause(cfg, epochs: list[EpochEnded], floor: float) -> str:
+    peak = max(epochs, key=lambda e: e.val_acc)
     if head_frozen(cfg):
         return "the new head is frozen, so its random outputs never learn your classes"
-    if peak["val_acc"] > floor + WRECK_RISE:
-        return (f"it reached {peak['val_acc']:.1%} in epoch {peak['epoch']} and was then wrecked: "
+    if peak.val_acc > floor + WRECK_RISE:
+        return (f"it reached {peak.val_acc:.1%} in epoch {peak.epoch} and was then wrecked: "
                 f"the learning rate ({cfg.lr:g}) is most likely too high")
     if cfg.lr >= 0.01:
         return f"the learning rate ({cfg.lr:g}) is most likely so high that it wrecked the features at once"
     return "the model learned nothing: try more epochs, more images or a pretrained start"
 
 
-def best_vs_final(status: str, epochs: list[dict], best_epoch: int | None = None) -> str:
+def best_vs_final(status: str, epochs: list[EpochEnded], best_epoch: int | None = None) -> str:
     """A sentence when an earlier epoch beat the weights the run ended with, else ''."""
     if len(epochs) < 2:
         return ""
     final = final_epoch(status, epochs, best_epoch)
-    top = max(epochs, key=lambda e: e["val_acc"])
-    if top["epoch"] == final.get("epoch") or top["val_acc"] - final["val_acc"] < BEST_BEAT:
+    top = max(epochs, key=lambda e: e.val_acc)
+    if top.epoch == final.epoch or top.val_acc - final.val_acc < BEST_BEAT:
         return ""
     what = {"stopped": "the stopped run's weights are from its last epoch",
             "early_stopped": "early stopping kept the epoch with the lowest validation loss instead",
             }.get(status, "early stopping (Training section) would have kept it")
-    return (f"Its best epoch ({top['epoch']}: {top['val_acc']:.1%}) beat the final one "
-            f"({final['val_acc']:.1%}) by {points(top['val_acc'] - final['val_acc'])}: {what}.")
+    return (f"Its best epoch ({top.epoch}: {top.val_acc:.1%}) beat the final one "
+            f"({final.val_acc:.1%}) by {points(top.val_acc - final.val_acc)}: {what}.")
 
 
-def run_verdict(status: str, epochs: list[dict], num_classes: int, cfg, message: str = "",
+def run_verdict(status: str, epochs: list[EpochEnded], num_classes: int, cfg, message: str = "",
                 error: str = "", best_epoch: int | None = None) -> Verdict:
     """What a run's end means, in words, with the level to draw it at."""
     if status == "failed":
@@ -270,7 +271,7 @@ def run_verdict(status: str, epochs: list[dict], num_classes: int, cfg, message:
     if not epochs:
         return Verdict("info", message or "no epoch finished.")
     final = final_epoch(status, epochs, best_epoch)
-    chance, acc = chance_level(num_classes), final["val_acc"]
+    chance, acc = chance_level(num_classes), final.val_acc
     notes = tuple(n for n in [best_vs_final(status, epochs, best_epoch)] if n)
     if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
         return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).",

@@ -17,6 +17,8 @@ from core import models
 from core.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
 from core.data import DataError
 from core.engine import ConfigError, TrainConfig, run_training
+from core.events import EpochEnded, Event, RunStarted
+from core.freezing import describe_cache
 from core.presets import PRESETS, preset_config
 from core.weights import WeightsUnavailable
 
@@ -73,19 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
 
-        def show(event: dict) -> None:
+        def show(event: Event) -> None:
             if args.json:
                 return
-            if event["type"] == "start":
-                print(f"device {event['device']}: {event['train_images']} training / {event['val_images']} "
-                      f"validation images, {event['trainable_params']:,} of {event['total_params']:,} "
-                      f"parameters trainable. {event['cache']}")
-                for note in event["notes"]:
+            if isinstance(event, RunStarted):
+                print(f"device {event.device}: {event.train_images} training / {event.val_images} "
+                      f"validation images, {event.trainable_params:,} of {event.total_params:,} "
+                      f"parameters trainable. {describe_cache(event.cache, event.prefix)}")
+                for note in event.notes:
                     print(f"note: {note}")
-            elif event["type"] == "epoch":
-                print(f"epoch {event['epoch']:>3}/{event['epochs']}  train loss {event['train_loss']:.3f} "
-                      f"acc {event['train_acc']:.1%}  val loss {event['val_loss']:.3f} acc {event['val_acc']:.1%}"
-                      f"  {event['images_per_s']:.0f} img/s  {event['elapsed']:.1f}s")
+            elif isinstance(event, EpochEnded):
+                e = event
+                print(f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.3f} acc {e.train_acc:.1%}  "
+                      f"val loss {e.val_loss:.3f} acc {e.val_acc:.1%}  {e.images_per_s:.0f} img/s  {e.elapsed:.1f}s")
 
         result = run_training(cfg, on_event=show)
     except (ConfigError, DataError, WeightsUnavailable, ValueError) as exc:

@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.cache import LRUCache
 from core.imagefiles import DataError, read_image, scan_class_folders
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -376,38 +376,10 @@ def _decode(raw: RawDataset, idx: np.ndarray, size: int) -> torch.Tensor:
     return torch.stack([_to_square_tensor(raw.read(int(i)), size) for i in idx])
 
 
-class _PreparedCache:
-    """LRU of prepared tensors, bounded in bytes, shared by every session of the server."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, PreparedData] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _nbytes(d: PreparedData) -> int:
-        return d.train_x.numel() + d.val_x.numel()
-
-    def get(self, key: tuple) -> PreparedData | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key: tuple, data: PreparedData) -> None:
-        with self._lock:
-            self._items[key] = data
-            self._items.move_to_end(key)
-            while len(self._items) > 1 and sum(map(self._nbytes, self._items.values())) > self.max_bytes:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-PREPARED_CACHE = _PreparedCache(max_bytes=int(os.environ.get("FTLAB_DATA_CACHE_MB", "1024")) * 1024 * 1024)
+# Prepared tensors, bounded in bytes (uint8), shared by every session of the server; the newest stays
+# even when it alone exceeds the budget (its run is about to use it).
+PREPARED_CACHE = LRUCache(int(os.environ.get("FTLAB_DATA_CACHE_MB", "1024")) * 1024 * 1024,
+                          weigh=lambda d: d.train_x.numel() + d.val_x.numel(), keep_newest=True)
 
 
 def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: int = 50, size: int = 64,

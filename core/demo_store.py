@@ -25,8 +25,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from core.engine import TrainConfig
+from core.events import as_row
 
-CODE_FILES = ("engine.py", "models.py", "data.py", "cache.py")  # what decides a run's numbers
+CODE_FILES = ("engine.py", "inputs.py", "evaluation.py", "optim.py", "freezing.py", "models.py", "data.py",
+              "cache.py")  # what decides a run's numbers
 MAX_BATCH_POINTS = 400  # the loss chart thins to 300 points anyway; a record stays ~100 kB
 
 
@@ -143,7 +145,8 @@ def storable(statuses) -> bool:
 
 def from_result(label: str, result) -> StoredRun:
     start = {"classes": list(result.class_names), "device": result.device, "cache": result.cache}
-    return StoredRun(label, result.config, result.reason, result.message, result.epochs, result.batches, start,
+    epochs, batches = [as_row(e) for e in result.epochs], [as_row(b) for b in result.batches]
+    return StoredRun(label, result.config, result.reason, result.message, epochs, batches, start,
                      result.timings.get("total_s", 0.0), result.best_epoch)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core import models
+from core.freezing import cache_plan, caches_train, ever_trainable, prefix_end
 
 # MobileNetV2 at 64 px, batch 32, 2 CPU cores shared with other work (a classroom server is rarely
 # idle): training and inference images per second, measured with the engine. An idle machine is
@@ -82,9 +83,9 @@ def estimate_run_time(model_name: str, group_order: list[str], trainable: set[st
     train_s_per_img = cost / CPU_TRAIN_IPS_64
     infer_s_per_img = cost / CPU_INFER_IPS_64
     shares = PREFIX_SHARE.get(model_name) or [1.0] * (len(group_order) - 1)
-    first = min((group_order.index(g) for g in trainable if g in group_order), default=len(group_order) - 1)
+    first = prefix_end(group_order, trainable)
     prefix = shares[first - 1] if 0 < first <= len(shares) else (1.0 if first > len(shares) else 0.0)
-    cached = first > 0 and frozen_bn_eval and not augment
+    cached = caches_train(cache_plan(first, frozen_bn_eval, augment))
     rest = 1.0 - prefix
     per_train_img = rest * train_s_per_img + (0.0 if cached else prefix * infer_s_per_img)
     per_epoch = train_images * per_train_img + val_images * infer_s_per_img * (rest if first > 0 else 1.0)
@@ -121,7 +122,6 @@ def record_run(predicted_s: float, actual_s: float) -> float:
 def estimate_config(cfg, train_images: int, val_images: int, device: str = "cpu") -> TimeEstimate:
     """estimate_run_time for a TrainConfig (groups opened at any epoch count as trainable)."""
     groups = [name for name, _ in group_sizes(cfg.model, 2)]
-    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
-    return estimate_run_time(cfg.model, groups, opened, cfg.image_size, train_images, val_images, cfg.epochs,
+    return estimate_run_time(cfg.model, groups, ever_trainable(cfg), cfg.image_size, train_images, val_images, cfg.epochs,
                              cfg.augment, cfg.frozen_bn_eval, device)
 

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from core.engine import IMAGENET_MEAN, IMAGENET_STD, RunResult
+from core.events import as_row
 
 FORMAT = "fine-tuning-lab"
 VERSION = 1
@@ -118,12 +119,13 @@ def export_torchscript(model: torch.nn.Module, size: int, meta: dict | None = No
 def metrics_frame(result: RunResult) -> pd.DataFrame:
     """One row per finished epoch; weight change of each group as change_<group> columns."""
     groups: list[str] = []
-    for row in result.epochs:
-        groups += [g for g in row.get("weight_change", {}) if g not in groups]
+    for epoch in result.epochs:
+        groups += [g for g in epoch.weight_change if g not in groups]
     records = []
-    for row in result.epochs:
+    for epoch in result.epochs:
+        row = as_row(epoch)
         rec = {c: row.get(c) for c in METRIC_COLUMNS}
-        rec.update({f"change_{g}": row.get("weight_change", {}).get(g) for g in groups})
+        rec.update({f"change_{g}": epoch.weight_change.get(g) for g in groups})
         records.append(rec)
     return pd.DataFrame(records, columns=METRIC_COLUMNS + [f"change_{g}" for g in groups])
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from core.engine import RunResult, TrainConfig, run_training
+from core.events import BatchEnded, EpochEnded, Event, RunStarted
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,9 @@ class JobSnapshot:
     config: TrainConfig
     status: str
     position: int | None  # 1-based place in the queue while queued
-    start: dict
-    batches: list[dict]
-    epochs: list[dict]
+    start: RunStarted | None
+    batches: list[BatchEnded]
+    epochs: list[EpochEnded]
     result: RunResult | None
     error: str
     message: str
@@ -98,9 +99,9 @@ class Job:
     data: object | None = None  # optional PreparedData (own uploaded images)
     status: str = "queued"
     position: int | None = None
-    start: dict = field(default_factory=dict)
-    batches: list[dict] = field(default_factory=list)
-    epochs: list[dict] = field(default_factory=list)
+    start: RunStarted | None = None
+    batches: list[BatchEnded] = field(default_factory=list)
+    epochs: list[EpochEnded] = field(default_factory=list)
     result: RunResult | None = None
     error: str = ""
     message: str = ""
@@ -111,21 +112,20 @@ class Job:
     done: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def on_event(self, event: dict) -> None:
+    def on_event(self, event: Event) -> None:
         """The engine's event sink (called in the worker thread)."""
         with self.lock:
-            kind = event.get("type")
-            if kind == "batch":
+            if isinstance(event, BatchEnded):
                 self.batches.append(event)
-            elif kind == "epoch":
+            elif isinstance(event, EpochEnded):
                 self.epochs.append(event)
-            elif kind == "start":
+            elif isinstance(event, RunStarted):
                 self.start = event
 
     def snapshot(self) -> JobSnapshot:
         with self.lock:
             return JobSnapshot(self.id, self.owner, self.label, self.batch, self.config, self.status,
-                               self.position, dict(self.start), list(self.batches), list(self.epochs),
+                               self.position, self.start, list(self.batches), list(self.epochs),
                                self.result, self.error, self.message, self.created, self.started,
                                self.finished)
 

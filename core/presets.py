@@ -47,22 +47,22 @@ class Claim:
 
 def val_points(better: str, worse: str) -> Callable[[Runs], float]:
     """Validation-accuracy lead of one run over another, in percentage points."""
-    return lambda runs: 100 * (runs[better].final["val_acc"] - runs[worse].final["val_acc"])
+    return lambda runs: 100 * (runs[better].final.val_acc - runs[worse].final.val_acc)
 
 
 def train_val_gap(label: str) -> Callable[[Runs], float]:
     """Training minus validation accuracy of a run, in points: overfitting."""
-    return lambda runs: 100 * (runs[label].final["train_acc"] - runs[label].final["val_acc"])
+    return lambda runs: 100 * (runs[label].final.train_acc - runs[label].final.val_acc)
 
 
 def val_loss_rise(label: str) -> Callable[[Runs], float]:
     """How far a run's final validation loss ends above its best epoch's."""
-    return lambda runs: runs[label].epochs[-1]["val_loss"] - min(e["val_loss"] for e in runs[label].epochs)
+    return lambda runs: runs[label].epochs[-1].val_loss - min(e.val_loss for e in runs[label].epochs)
 
 
 def val_loss_drop(better: str, worse: str) -> Callable[[Runs], float]:
     """How much lower the validation loss of the model one run hands back is than another's."""
-    return lambda runs: runs[worse].final["val_loss"] - runs[better].final["val_loss"]
+    return lambda runs: runs[worse].final.val_loss - runs[better].final.val_loss
 
 
 def ratio(label_a: str, label_b: str, of: Callable[["RunResult"], float]) -> Callable[[Runs], float]:
@@ -100,7 +100,7 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
         claims=(
             Claim("pretrained beats from scratch by a wide margin", val_points("pretrained", "from scratch"), 25),
             Claim("the pretrained network reaches high validation accuracy",
-                  lambda runs: 100 * runs["pretrained"].final["val_acc"], 80, "% val acc"),
+                  lambda runs: 100 * runs["pretrained"].final.val_acc, 80, "% val acc"),
         ),
     ),
     Preset(
@@ -134,7 +134,7 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
         claims=(
             Claim("lr 0.001 ends far above lr 0.1", val_points("lr 0.001", "lr 0.1"), 30),
             Claim("lr 0.1 moves the earliest group's weights several times more",
-                  ratio("lr 0.1", "lr 0.001", lambda r: r.final["weight_change"]["stem"]), 5, "x"),
+                  ratio("lr 0.1", "lr 0.001", lambda r: r.final.weight_change["stem"]), 5, "x"),
         ),
     ),
     Preset(

@@ -1,9 +1,10 @@
-"""Learner progress in one SQLite file, shared by every Streamlit session of a server.
+"""Learner progress in one SQLite file, or one PostgreSQL database, shared by every session.
 
-Why SQLite: embedded (no server to run in a classroom), safe for many writer threads when each
-thread uses its own connection, short transactions and WAL. We open a connection per call: it is
-cheap, leaks nothing when Streamlit's script threads come and go, and a database that was fixed or
-moved aside is picked up on the next call without a restart. Every query filters by learner.
+Why SQLite by default: embedded (no server to run in a classroom), safe for many writer threads when
+each thread uses its own connection, short transactions and WAL. Where several app servers serve
+one class, FTLAB_DB=postgresql://... puts the same tables on a PostgreSQL server that all of them
+share (core/progress_db.py holds both backends). The SQL here is written once, in what both
+understand. Every query filters by learner.
 
 A learner key is a nickname owned by one browser, or a browser's anonymous key (core/identity.py);
 the identities table binds names to browsers, storing only hashes of browser ids and recovery codes.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -21,6 +21,8 @@ from typing import Iterator
 
 from core import identity as ident
 from core.identity import IdentityError
+# ProgressError lives with the backends that raise it; pages catch it as core.progress.ProgressError.
+from core.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 
 SCHEMA_VERSION = 3
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
@@ -30,6 +32,7 @@ MAX_STORED_ANSWER = 20_000
 # learner are kept, more than a class session produces, so one learner cannot grow the file unbounded.
 MAX_LAB_RUNS = 100
 
+# Written for SQLite; core/progress_db.pg_ddl derives PostgreSQL's equivalent from the same text.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quiz_answers (
@@ -72,34 +75,9 @@ CREATE INDEX IF NOT EXISTS lab_runs_learner ON lab_runs (learner, id);
 # Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
 PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items", "lab_runs")
 
-_KEPT = "your answers in this session are kept until then."
-
-
-class ProgressError(RuntimeError):
-    """The progress database cannot be used; the message says what happened and what to do."""
-
-
-def _explain_error(path: str, exc: Exception, timeout: float) -> ProgressError:
-    """Turn sqlite3/OS errors into a message a teacher can act on."""
-    text = str(exc).lower()
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        msg = (f"The progress database at {path} is not a valid SQLite file (it may be corrupt). "
-               f"Move it aside or set FTLAB_DB to a new path; {_KEPT}")
-    elif "locked" in text or "busy" in text:
-        msg = (f"The progress database at {path} is locked by another program or process "
-               f"(waited {timeout:g} s). Try again in a moment; if this persists, close whatever "
-               f"holds it or set FTLAB_DB to a new path; {_KEPT}")
-    elif "readonly" in text or "read-only" in text or "permission" in text or "disk" in text \
-            or "full" in text:
-        msg = (f"The progress database at {path} cannot be written ({exc}). Check the file and "
-               f"folder permissions and free disk space, or set FTLAB_DB to a writable path; {_KEPT}")
-    elif "unable to open" in text or isinstance(exc, OSError):
-        msg = (f"The progress database at {path} cannot be opened ({exc}). Check that the folder "
-               f"exists and is writable, or set FTLAB_DB to another path; {_KEPT}")
-    else:
-        msg = (f"The progress database at {path} failed: {exc}. Set FTLAB_DB to a new path if "
-               f"this keeps happening; {_KEPT}")
-    return ProgressError(msg)
+# Columns besides `learner` that make a row unique (the tables' PRIMARY KEY / UNIQUE above): where a
+# move between learner keys can clash.
+_UNIQUE_KEYS = {"card_status": ("card_id",), "done_items": ("kind", "item_id"), "lab_runs": ("run_key",)}
 
 
 def _check_learner(learner: str) -> str:
@@ -110,92 +88,71 @@ def _check_learner(learner: str) -> str:
 
 
 class ProgressStore:
-    """Progress of all learners in the SQLite file at `path` (created, with its schema, on first use).
+    """Progress of all learners in the SQLite file at `path`, or in the PostgreSQL database when
+    `path` is a postgresql:// URL (created, with its schema, on first use).
 
     `timeout` is how long a call waits for another writer's lock before raising ProgressError.
-    Nothing touches the file until the first call, so constructing a store never fails.
+    Nothing touches the database until the first call, so constructing a store never fails.
     """
 
     def __init__(self, path: str, timeout: float = 5.0):
         self.path = os.fspath(path)
         self.timeout = float(timeout)
+        self._db = open_backend(self.path, self.timeout)
         self._schema_ready = False
         self._schema_lock = threading.Lock()
 
+    @property
+    def backend(self) -> str:
+        """"sqlite" or "postgresql" (or "unsupported" for a URL of another database)."""
+        return self._db.kind
+
     # ---- connections -------------------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        # isolation_level=None: we issue BEGIN ourselves, so every transaction is explicit and short.
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                               check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
+    def close(self) -> None:
+        """Close the connections this store keeps open (PostgreSQL's pool); it may be used again after."""
+        self._db.close()
 
-    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+    def _ensure_schema(self) -> None:
         if self._schema_ready:
             return
         with self._schema_lock:
             if self._schema_ready:
                 return
-            # WAL lets readers work while one thread writes; the setting is stored in the file.
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Statement by statement: executescript() would COMMIT our BEGIN first.
-                for statement in filter(str.strip, _SCHEMA.split(";")):
+            with self._db.transaction(write=True, setup=True) as conn:
+                for statement in self._db.ddl(_SCHEMA):
                     conn.execute(statement)
-                row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-                version = row[0]
+                version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
                 if version is None:
                     conn.execute("INSERT INTO schema_version (version) VALUES (1)")
                     version = 1
                 elif version > SCHEMA_VERSION:
                     raise ProgressError(
-                        f"The progress database at {self.path} was written by a newer version of "
+                        f"The progress database at {self._db.where} was written by a newer version of "
                         f"Fine-Tuning Lab (schema {version}, this one knows {SCHEMA_VERSION}). "
-                        f"Update the app or set FTLAB_DB to a new path; {_KEPT}")
+                        f"Update the app or set FTLAB_DB to a new path; {KEPT}")
                 for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in filter(str.strip, _MIGRATIONS[target].split(";")):
+                    for statement in self._db.ddl(_MIGRATIONS[target]):
                         conn.execute(statement)
                     conn.execute("UPDATE schema_version SET version = ?", (target,))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             self._schema_ready = True
 
     @contextmanager
-    def _connection(self, write: bool) -> Iterator[sqlite3.Connection]:
-        """One connection for one short transaction; sqlite/OS errors become ProgressError."""
-        conn = None
-        try:
-            conn = self._open()
-            self._ensure_schema(conn)
-            # IMMEDIATE takes the write lock up front, so a busy database fails here, not mid-way.
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except (sqlite3.Error, OSError) as exc:
-            raise _explain_error(self.path, exc, self.timeout) from exc
-        finally:
-            if conn is not None:
-                conn.close()
+    def _connection(self, write: bool) -> Iterator:
+        """One connection for one short transaction (`conn.execute(sql, params)` with `?`
+        placeholders on either backend); database errors become ProgressError."""
+        self._ensure_schema()
+        with self._db.transaction(write) as conn:
+            yield conn
 
     def _write(self, sql: str, params: tuple) -> None:
+        """One statement in its own write transaction. Portable SQL only: `?` placeholders, no
+        INSERT OR IGNORE / COLLATE NOCASE / PRAGMA (ON CONFLICT DO NOTHING and LOWER() work on both)."""
         with self._connection(write=True) as conn:
             conn.execute(sql, params)
 
-    def _read(self, sql: str, params: tuple) -> list[sqlite3.Row]:
+    def _read(self, sql: str, params: tuple) -> list:
+        """Rows of one query (each readable as row["column"], row[0] or dict(row)); portable SQL only."""
         with self._connection(write=False) as conn:
             return conn.execute(sql, params).fetchall()
 
@@ -225,7 +182,7 @@ class ProgressStore:
 
     def mark_done(self, learner: str, kind: str, item_id: str) -> None:
         self._write(
-            "INSERT OR IGNORE INTO done_items (learner, kind, item_id, ts) VALUES (?,?,?,?)",
+            "INSERT INTO done_items (learner, kind, item_id, ts) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
             (_check_learner(learner), str(kind), str(item_id), time.time()))
 
     def unmark_done(self, learner: str, kind: str, item_id: str) -> None:
@@ -238,7 +195,8 @@ class ProgressStore:
         name = _check_learner(learner)
         data = json.dumps(row)  # before the transaction: a bad row fails without taking the lock
         with self._connection(write=True) as conn:
-            conn.execute("INSERT OR IGNORE INTO lab_runs (learner, run_key, row_json, ts) VALUES (?,?,?,?)",
+            conn.execute("INSERT INTO lab_runs (learner, run_key, row_json, ts) VALUES (?,?,?,?) "
+                         "ON CONFLICT DO NOTHING",
                          (name, str(row["id"]), data, time.time()))
             conn.execute("DELETE FROM lab_runs WHERE learner = ? AND id NOT IN ("
                          "SELECT id FROM lab_runs WHERE learner = ? ORDER BY id DESC LIMIT ?)",
@@ -315,7 +273,7 @@ class ProgressStore:
                 "SELECT kind, COUNT(*) FROM done_items WHERE learner = ? GROUP BY kind", (name,)).fetchall()
             best_round = conn.execute(
                 "SELECT score, total FROM quiz_rounds WHERE learner = ? AND total > 0 "
-                "ORDER BY CAST(score AS REAL) / total DESC, id DESC LIMIT 1", (name,)).fetchone()
+                "ORDER BY score * 1.0 / total DESC, id DESC LIMIT 1", (name,)).fetchone()
             last_round = conn.execute(
                 "SELECT score, total FROM quiz_rounds WHERE learner = ? ORDER BY id DESC LIMIT 1",
                 (name,)).fetchone()
@@ -341,13 +299,13 @@ class ProgressStore:
         rows = self._read(
             "SELECT learner FROM quiz_answers UNION SELECT learner FROM quiz_rounds "
             "UNION SELECT learner FROM card_status UNION SELECT learner FROM explain_attempts "
-            "UNION SELECT learner FROM done_items ORDER BY 1", ())
-        return [r[0] for r in rows]
+            "UNION SELECT learner FROM done_items", ())
+        return sorted(r[0] for r in rows)  # in Python: PostgreSQL's order follows its locale
 
     def integrity_ok(self) -> bool:
-        """PRAGMA integrity_check; for tests and the `ftlab` doctor command."""
-        rows = self._read("PRAGMA integrity_check", ())
-        return [r[0] for r in rows] == ["ok"]
+        """SQLite: PRAGMA integrity_check; PostgreSQL: every table is there and reads. For tests."""
+        with self._connection(write=False) as conn:
+            return self._db.integrity_ok(conn, ("schema_version", "identities", *PROGRESS_TABLES))
 
     # ---- identities: a nickname belongs to the browser that took it ---------------------------
 
@@ -373,7 +331,8 @@ class ProgressStore:
         code = ident.new_recovery_code()
         salt, digest = ident.salted_code_hash(code)  # 0.12 s: outside the write transaction
         with self._connection(write=True) as conn:
-            owner = conn.execute("SELECT name, browser_hash FROM identities WHERE name = ?", (name,)).fetchone()
+            owner = conn.execute("SELECT name, browser_hash FROM identities WHERE LOWER(name) = LOWER(?)",
+                                 (name,)).fetchone()
             if owner is not None and owner["browser_hash"] != mine:
                 raise IdentityError(
                     f"The nickname “{name}” is taken by another browser. Pick another one; if it is "
@@ -413,28 +372,29 @@ class ProgressStore:
         salt, digest = ident.salted_code_hash(fresh)
         with self._connection(write=True) as conn:
             # The code must still be the one checked: two devices racing with one code, one wins.
-            still = conn.execute("SELECT wrong_codes FROM identities WHERE name = ? AND code_hash IS ?",
-                                 (name, row["code_hash"])).fetchone()
+            code_now = ("code_hash = ?", (row["code_hash"],)) if row["code_hash"] else ("code_hash IS NULL", ())
+            still = conn.execute(f"SELECT wrong_codes FROM identities WHERE name = ? AND {code_now[0]}",
+                                 (row["name"], *code_now[1])).fetchone()
             if still is None:
                 ok, left = False, None
             elif not ok:
                 wrong = still["wrong_codes"] + 1
                 lock = time.time() + ident.LOCK_SECONDS if wrong >= ident.MAX_WRONG_CODES else 0
                 conn.execute("UPDATE identities SET wrong_codes = ?, locked_until = ? WHERE name = ?",
-                             (0 if lock else wrong, lock, name))
+                             (0 if lock else wrong, lock, row["name"]))
                 left = ident.MAX_WRONG_CODES - wrong
             else:
                 conn.execute("UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ?, "
-                             "wrong_codes = 0, locked_until = 0 WHERE name = ?", (mine, salt, digest, name))
+                             "wrong_codes = 0, locked_until = 0 WHERE name = ?", (mine, salt, digest, row["name"]))
                 _move_progress(conn, ident.anonymous_key(browser_id), row["name"])
         if not ok:
             raise IdentityError(_wrong_code_message(row["name"], left))
         return fresh
 
-    def _recovery_row(self, name: str, mine: str) -> sqlite3.Row:
+    def _recovery_row(self, name: str, mine: str):
         """The identity row to recover, or IdentityError when recovery cannot even be tried."""
         with self._connection(write=False) as conn:
-            row = conn.execute("SELECT * FROM identities WHERE name = ?", (name,)).fetchone()
+            row = conn.execute("SELECT * FROM identities WHERE LOWER(name) = LOWER(?)", (name,)).fetchone()
             held = conn.execute("SELECT name FROM identities WHERE browser_hash = ?", (mine,)).fetchone()
         if row is None:
             raise IdentityError(f"No one uses the nickname “{name}” yet: take it with “Keep my answers”.")
@@ -496,13 +456,25 @@ def _wrong_code_message(name: str, left: int | None) -> str:
     return f"That recovery code does not match “{name}”. Check it and try again ({left} tries left)."
 
 
-def _move_progress(conn: sqlite3.Connection, source: str, target: str, other_spellings: bool = False) -> None:
+def _move_progress(conn, source: str, target: str, other_spellings: bool = False) -> None:
     """Re-key progress rows from `source` to `target` inside the caller's transaction. Rows that
-    clash (the same card or done item under both keys) keep the moved one: the newer mark."""
-    where = "learner = ? COLLATE NOCASE AND learner != ?" if other_spellings else "learner = ?"
+    clash (the same card or done item under both keys) keep the moved one: the newer mark. With
+    `other_spellings`, the source is every other spelling of `target` ("Ada", "ADA" for "ada")."""
+    if source == target and not other_spellings:
+        return
+    where = "LOWER(learner) = LOWER(?) AND learner != ?" if other_spellings else "learner = ?"
     params = (source, target) if other_spellings else (source,)
+    moved = where.replace("learner", "o.learner")
     for table in PROGRESS_TABLES:
-        conn.execute(f"UPDATE OR REPLACE {table} SET learner = ? WHERE {where}", (target, *params))
+        same_key = " AND ".join(f"o.{k} = {table}.{k}" for k in _UNIQUE_KEYS.get(table, ()))
+        if same_key and other_spellings:  # two spellings with the same card: the newest mark stays
+            conn.execute(f"DELETE FROM {table} WHERE {where} AND EXISTS (SELECT 1 FROM {table} o WHERE "
+                         f"{moved} AND {same_key} AND (o.ts > {table}.ts OR (o.ts = {table}.ts AND "
+                         f"o.learner > {table}.learner)))", params + params)
+        if same_key:  # the moved row replaces the target's row with the same key
+            conn.execute(f"DELETE FROM {table} WHERE learner = ? AND EXISTS (SELECT 1 FROM {table} o "
+                         f"WHERE {moved} AND {same_key})", (target, *params))
+        conn.execute(f"UPDATE {table} SET learner = ? WHERE {where}", (target, *params))
 
 
 # ---- report for the Progress page --------------------------------------------------------------

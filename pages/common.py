@@ -265,7 +265,8 @@ _WRITE_PREFIXES = ("record_", "set_", "mark_", "unmark_")
 
 
 def progress_db_path() -> str:
-    """FTLAB_DB, or progress.sqlite3 in the data folder."""
+    """FTLAB_DB, or progress.sqlite3 in the data folder. FTLAB_DB may be a SQLite file's path or a
+    postgresql:// URL, for several app servers sharing one class (ProgressStore picks the backend)."""
     return os.environ.get("FTLAB_DB") or os.path.join(data_dir(), "progress.sqlite3")
 
 

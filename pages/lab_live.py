@@ -25,6 +25,8 @@ import streamlit as st
 
 from core import analysis, demo_store
 from core.engine import RunResult
+from core.events import BatchEnded, EpochEnded, as_row, from_row
+from core.freezing import describe_cache
 from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
@@ -122,12 +124,16 @@ def replay_snapshots(stored: demo_store.StoredDemo) -> list[JobSnapshot]:
     """Stored runs in the shape the end-of-run views draw (no model: no photo or export)."""
     t = stored.measured_at
 
-    def result(r: demo_store.StoredRun) -> RunResult:
-        return RunResult(r.status, r.message, r.config, list(r.start.get("classes", [])), r.epochs, r.batches,
-                         best_epoch=r.best_epoch, device=stored.device, timings={"total_s": r.seconds})
+    def snapshot(i: int, r: demo_store.StoredRun) -> JobSnapshot:
+        epochs = [from_row(EpochEnded, e) for e in r.epochs]
+        batches = [from_row(BatchEnded, b) for b in r.batches]
+        result = RunResult(r.status, r.message, r.config, list(r.start.get("classes", [])), epochs, batches,
+                           best_epoch=r.best_epoch, device=stored.device, timings={"total_s": r.seconds},
+                           cache=r.start.get("cache", ""))
+        return JobSnapshot(f"replay-{i}", "", r.label, "replay", r.config, r.status, None, None, batches,
+                           epochs, result, "", r.message, t, t, t + r.seconds)
 
-    return [JobSnapshot(f"replay-{i}", "", r.label, "replay", r.config, r.status, None, r.start, r.batches,
-                        r.epochs, result(r), "", r.message, t, t, t + r.seconds) for i, r in enumerate(stored.runs)]
+    return [snapshot(i, r) for i, r in enumerate(stored.runs)]
 
 
 def store_finished_demo(snaps: list[JobSnapshot]) -> None:
@@ -186,13 +192,17 @@ def progress_numbers(snap: JobSnapshot) -> dict:
     if not snap.batches:
         return {"fraction": 0.0, "epoch": 0, "ips": None, "eta": None}
     last = snap.batches[-1]
-    total = last["steps"] * cfg.epochs
-    done = last["global_step"]
-    first_t = snap.batches[0]["elapsed"]
-    per_step = (last["elapsed"] - first_t) / max(1, done - 1) if done > 1 else None
+    total = last.steps * cfg.epochs
+    done = last.global_step
+    first_t = snap.batches[0].elapsed
+    per_step = (last.elapsed - first_t) / max(1, done - 1) if done > 1 else None
     eta = per_step * (total - done) if per_step is not None else None
-    return {"fraction": min(1.0, done / max(1, total)), "epoch": last["epoch"], "ips": last.get("images_per_s"),
-            "eta": eta}
+    return {"fraction": min(1.0, done / max(1, total)), "epoch": last.epoch, "ips": last.images_per_s, "eta": eta}
+
+
+def rows(events: list) -> list[dict]:
+    """Events as the plain rows lab_charts draws."""
+    return [as_row(e) for e in events]
 
 
 def _status_line(snap: JobSnapshot, counts: dict) -> None:
@@ -222,7 +232,7 @@ def _epoch_figures(snap: JobSnapshot) -> tuple:
     key = (snap.id, len(snap.epochs))
     if key not in cache:
         cache.clear()  # only the newest epoch of the job being watched is worth keeping
-        eps, total = snap.epochs, snap.config.epochs
+        eps, total = rows(snap.epochs), snap.config.epochs
         cache[key] = tuple((figure(eps, total), summary(eps, total)) for figure, summary in (
             (charts.accuracy_figure, charts.accuracy_summary), (charts.trainable_figure, charts.trainable_summary),
             (charts.weight_change_figure, charts.weight_change_summary)))
@@ -230,7 +240,7 @@ def _epoch_figures(snap: JobSnapshot) -> tuple:
 
 
 def overlay_chart(curves, key: str = "val_acc", title: str = "Validation accuracy (%)") -> tuple:
-    """(figure, text alternative) comparing runs."""
+    """(figure, text alternative) comparing runs, from (label, epoch rows) pairs."""
     return charts.overlay_figure(curves, key, title), charts.overlay_summary(curves, key, title)
 
 
@@ -242,8 +252,9 @@ def show_chart(chart: tuple, key: str, projector: bool = False) -> None:
 
 def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None) -> None:
     acc, trainable, dw = _epoch_figures(snap)
-    loss = (charts.loss_figure(snap.epochs, snap.batches, snap.config.epochs),
-            charts.loss_summary(snap.epochs, snap.batches, snap.config.epochs))
+    epochs, batches = rows(snap.epochs), rows(snap.batches)
+    loss = (charts.loss_figure(epochs, batches, snap.config.epochs),
+            charts.loss_summary(epochs, batches, snap.config.epochs))
     figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
     if overlay is not None:
         figures = {"All variants": overlay, **figures}
@@ -296,11 +307,11 @@ def live_panel(projector: bool = False) -> None:
         st.rerun()
         return
     focus = next((s for s in snaps if s.status == "running"), snaps[0])
-    if focus.start.get("cache"):
-        st.caption(f"{focus.start['cache']} Device: {focus.start.get('device', '?')}.")
+    if focus.start is not None and focus.start.cache:
+        st.caption(f"{describe_cache(focus.start.cache, focus.start.prefix)} Device: {focus.start.device}.")
     overlay = None
     if len(snaps) > 1:
-        curves = [(s.label or s.id, s.epochs) for s in snaps if s.epochs]
+        curves = [(s.label or s.id, rows(s.epochs)) for s in snaps if s.epochs]
         overlay = overlay_chart(curves) if curves else None
         st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
     draw_run_charts(focus, "lab_live", projector, overlay)
@@ -324,15 +335,15 @@ def collect_ended(snaps: list[JobSnapshot]) -> None:
 def _calibrate(snap: JobSnapshot) -> None:
     """Teach the time estimate how fast this server really is (complete runs only)."""
     total = snap.result.timings.get("total_s") if snap.result else None
-    if snap.status == "finished" and total and snap.start.get("train_images"):
-        predicted = estimate_config(snap.config, snap.start["train_images"], snap.start.get("val_images", 0),
+    if snap.status == "finished" and total and snap.start is not None and snap.start.train_images:
+        predicted = estimate_config(snap.config, snap.start.train_images, snap.start.val_images,
                                     "cpu" if snap.result.device == "cpu" else "gpu")
         record_run(predicted.seconds, total)
 
 
 def history_row(snap: JobSnapshot, number: int) -> dict:
     """The run as the history keeps it (plain JSON values: it is stored in the progress database)."""
-    cfg, final = snap.config, (snap.epochs[-1] if snap.epochs else {})
+    cfg, final = snap.config, (snap.epochs[-1] if snap.epochs else None)
     groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
     return {
         "id": snap.id, "label": snap.label or f"run {number}",
@@ -340,21 +351,23 @@ def history_row(snap: JobSnapshot, number: int) -> dict:
         "pretrained": cfg.pretrained, "trainable": " ".join(groups), "lr": cfg.lr,
         "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "optimizer": cfg.optimizer,
         "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "per_class": cfg.per_class, "size": cfg.image_size,
-        "batch": cfg.batch_size, "augment": cfg.augment, "val_acc": final.get("val_acc"),
-        "train_acc": final.get("train_acc"), "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
-        "curve": [{k: e[k] for k in ("epoch", "val_acc", "train_acc", "val_loss", "train_loss")} for e in snap.epochs],
+        "batch": cfg.batch_size, "augment": cfg.augment, "val_acc": final and final.val_acc,
+        "train_acc": final and final.train_acc, "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
+        "curve": [{"epoch": e.epoch, "val_acc": e.val_acc, "train_acc": e.train_acc, "val_loss": e.val_loss,
+                   "train_loss": e.train_loss} for e in snap.epochs],
         "message": snap.message,
     }
 
 
 def num_classes_of(snap: JobSnapshot) -> int:
-    classes = snap.start.get("classes") or (snap.result.class_names if snap.result else [])
+    classes = (snap.start.classes if snap.start else ()) or (snap.result.class_names if snap.result else [])
     return len(classes) or 10
 
 
 def final_acc(snap: JobSnapshot) -> float | None:
     best = snap.result.best_epoch if snap.result else None
-    return analysis.final_epoch(snap.status, snap.epochs, best).get("val_acc")
+    final = analysis.final_epoch(snap.status, snap.epochs, best)
+    return final.val_acc if final else None
 
 
 def show_outcome(snap: JobSnapshot) -> None:
@@ -405,12 +418,12 @@ def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = 
         focus = _pick_run(drawn, "lab_end_pick_curves")
         overlay = None
         if len(drawn) > 1:
-            overlay = overlay_chart([(s.label or s.id, s.epochs) for s in drawn])
-        if focus.start.get("notes"):
-            st.caption("Notes: " + "; ".join(focus.start["notes"]))
+            overlay = overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn])
+        if focus.start is not None and focus.start.notes:
+            st.caption("Notes: " + "; ".join(focus.start.notes))
         draw_run_charts(focus, f"lab_end_{focus.id}", projector, overlay)
         if len(drawn) > 1 and not projector:
-            show_chart(overlay_chart([(s.label or s.id, s.epochs) for s in drawn], "val_loss", "Validation loss"),
+            show_chart(overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], "val_loss", "Validation loss"),
                        "lab_end_overlay_loss")
     with scores_tab:
         focus = _pick_run(drawn, "lab_end_pick_scores")

@@ -63,7 +63,7 @@ def render_downloads(result: RunResult, key_prefix: str, name: str = "") -> None
 
 def _summary(result: RunResult) -> None:
     final = result.final
-    train, val = final.get("train_acc", 0.0), final.get("val_acc", 0.0)
+    train, val = final.train_acc, final.val_acc
     if result.reason != "finished" and result.message:
         st.info(result.message)
     cols = st.columns(3)

@@ -17,6 +17,7 @@ from functools import lru_cache
 from core import models
 from core.config import GROUP_KINDS, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
 from core.data import DATASETS
+from core.freezing import ever_trainable
 from core.presets import PRESETS
 
 UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
@@ -92,7 +93,7 @@ def apply_config(ss, cfg: TrainConfig) -> None:
         ss[key] = to_widget(name, getattr(cfg, name))
     ss[K_DATASET] = cfg.dataset if cfg.dataset in DATASETS else ss.get(K_DATASET, DEFAULT.dataset)
     groups = groups_of(cfg.model)
-    opened = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs}
+    opened = ever_trainable(cfg)
     for g in groups:
         ss[group_key(g)] = g in opened
     later = sorted(int(e) for e in cfg.unfreeze_at if int(e) > 1)

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = ["pages/home.py", "pages/concepts.py", "pages/deep_dive.py", "pages/pitfalls.py",
          "pages/flashcards.py", "pages/quiz.py", "pages/explain.py", "pages/practice.py",
-         "pages/progress.py", "pages/lab.py"]
+         "pages/progress.py", "pages/lab.py", "pages/teacher.py"]
 
 
 @pytest.fixture(autouse=True)

@@ -310,22 +310,22 @@ def test_batch_larger_than_the_dataset_is_lowered_with_a_note():
     r = run_training(TrainConfig(**{**TINY, "per_class": 2, "batch_size": 64}), on_event=events.append)
     assert r.reason == "finished"
     start = events[0]
-    assert start["train_images"] == 4
-    says(" ".join(start["notes"]), "batch size lowered to 4", "only 4 images")
-    assert sum(1 for b in r.batches if b["epoch"] == 1) == 1  # one batch of all 4 images
+    assert start.train_images == 4
+    says(" ".join(start.notes), "batch size lowered to 4", "only 4 images")
+    assert sum(1 for b in r.batches if b.epoch == 1) == 1  # one batch of all 4 images
 
 
 def test_divergence_to_nan_ends_diverged_naming_the_learning_rate(monkeypatch):
-    from core import engine
+    from core import inputs
 
-    real, calls = engine.normalise, {"n": 0}
+    real, calls = inputs.normalise, {"n": 0}
 
     def overflowing(x, device):
         calls["n"] += 1
         out = real(x, device)
         return out * float("inf") if calls["n"] >= 2 else out
 
-    monkeypatch.setattr(engine, "normalise", overflowing)
+    monkeypatch.setattr(inputs, "normalise", overflowing)
     r = run_training(TrainConfig(**{**TINY, "trainable": ("stem", "head"), "lr": 0.5, "epochs": 2}))
     assert r.reason == "diverged"
     says(r.message, "diverged", "0.5", "too high", "10x smaller")
@@ -510,7 +510,6 @@ def test_two_tabs_of_one_learner_keep_every_record(tmp_path):
 # ==== sessions and jobs ============================================================================
 
 def blocking_runner(cfg, on_event, stop, data):
-    on_event({"type": "start"})
     while not stop.wait(0.01):
         pass
     return RunResult("stopped", "Stopped by request during epoch 1.", cfg, [], [], [])

@@ -11,6 +11,7 @@ import torch
 
 from core import models
 from core.cache import FEATURES
+from core.freezing import CACHE_ALL, CACHE_OFF, prefix_end
 from core.data import prepare
 from core.engine import TrainConfig, normalise, run_training
 
@@ -26,7 +27,7 @@ def empty_cache():
 
 
 def _cached(data_key: str, split: str) -> tuple[tuple, torch.Tensor]:
-    hits = [(k, v) for k, v in FEATURES._items.items() if k[3] == data_key and k[4] == split]
+    hits = [(k, v) for k, v in FEATURES.items() if k[3] == data_key and k[4] == split]
     assert len(hits) == 1, f"expected one cached {split} entry, found {[k for k, _ in hits]}"
     return hits[0]
 
@@ -34,7 +35,7 @@ def _cached(data_key: str, split: str) -> tuple[tuple, torch.Tensor]:
 def test_cached_prefix_features_equal_recomputed_ones():
     r = run_training(SMALL)
     data = prepare(SMALL.dataset, SMALL.per_class, SMALL.val_per_class, SMALL.image_size, SMALL.seed)
-    cut = models.first_trainable_index(r.model, SMALL.trainable)
+    cut = prefix_end(r.model.group_names, SMALL.trainable)
     assert cut == r.model.group_names.index("stage6") > 0
     fresh = models.build_model(SMALL.model, data.num_classes, SMALL.pretrained, seed=SMALL.seed).eval()
     with torch.inference_mode():
@@ -51,14 +52,14 @@ def test_cached_prefix_features_equal_recomputed_ones():
 
 def test_cached_and_uncached_runs_agree():
     cached = run_training(SMALL)
-    assert "ran once per image" in cached.cache
+    assert cached.cache == CACHE_ALL
     uncached = run_training(replace(SMALL, use_cache=False))
-    assert "cache off" in uncached.cache
+    assert uncached.cache == CACHE_OFF
     assert len(FEATURES) == 2  # only the cached run stored features (train and val)
     a, b = cached.final, uncached.final
-    assert abs(a["val_acc"] - b["val_acc"]) <= 0.02
-    assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-2, abs=1e-3)
-    assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-2, abs=1e-3)
+    assert abs(a.val_acc - b.val_acc) <= 0.02
+    assert a.val_loss == pytest.approx(b.val_loss, rel=1e-2, abs=1e-3)
+    assert a.train_loss == pytest.approx(b.train_loss, rel=1e-2, abs=1e-3)
 
 
 def test_new_learning_rate_reuses_the_cache_new_size_or_dataset_does_not():

@@ -41,7 +41,7 @@ def test_demo_claims_hold_on_the_mean_over_seeds(preset_id):
 
 def test_layer_choices_train_nested_parameter_sets():
     runs = runs_of("layers-compare", PRESETS["layers-compare"].claim_seeds[0])
-    counts = [runs[label].final["trainable_params"] for label in ("head only", "last two stages", "all layers")]
+    counts = [runs[label].final.trainable_params for label in ("head only", "last two stages", "all layers")]
     assert counts == sorted(set(counts)), counts
 
 

@@ -5,6 +5,8 @@ import pytest
 import torch
 
 from core.engine import ConfigError, TrainConfig, lr_range_test, run_training
+from core.events import BatchEnded, EpochEnded, RunEnded, RunStarted
+from core.freezing import CACHE_ALL
 
 TINY = dict(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs=2, batch_size=8, seed=0)
 
@@ -12,15 +14,16 @@ TINY = dict(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs
 def test_events_and_result_shape():
     events = []
     r = run_training(TrainConfig(trainable=("head",), **TINY), on_event=events.append)
-    kinds = [e["type"] for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "end"
-    assert kinds.count("epoch") == 2 and kinds.count("batch") == 2 * (16 // 8)
+    kinds = [type(e) for e in events]
+    assert kinds[0] is RunStarted and kinds[-1] is RunEnded
+    assert kinds.count(EpochEnded) == 2 and kinds.count(BatchEnded) == 2 * (16 // 8)
     assert r.reason == "finished" and len(r.epochs) == 2
-    first_epoch = next(e for e in events if e["type"] == "epoch")
-    assert first_epoch["trainable_params"] == 1280 * 2 + 2
-    assert first_epoch["weight_change"]["stem"] == 0.0 and first_epoch["weight_change"]["head"] > 0
+    first_epoch = next(e for e in events if isinstance(e, EpochEnded))
+    assert first_epoch.trainable_params == 1280 * 2 + 2
+    assert first_epoch.weight_change["stem"] == 0.0 and first_epoch.weight_change["head"] > 0
     assert len(r.val_pred) == len(r.val_true) == 12
-    assert "ran once per image" in r.cache
+    assert r.cache == CACHE_ALL
+    assert events[0].prefix == ("stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6")
 
 
 def test_stop_flag_ends_within_one_batch():
@@ -28,12 +31,13 @@ def test_stop_flag_ends_within_one_batch():
     seen = []
 
     def on_event(e):
-        if e["type"] == "batch":
+        if isinstance(e, BatchEnded):
             seen.append(e)
             stop.set()
 
     r = run_training(TrainConfig(trainable=("head",), **{**TINY, "epochs": 5}), on_event=on_event, stop=stop)
     assert r.reason == "stopped" and len(seen) == 1 and r.epochs == []
+    assert r.message == "Stopped by request during epoch 1."
 
 
 # Divergence to NaN (the message names the learning rate) is covered with the other bad inputs in
@@ -60,20 +64,20 @@ def test_batch_larger_than_dataset_is_lowered_with_a_note():
     events = []
     r = run_training(TrainConfig(trainable=("head",), **{**TINY, "batch_size": 500}), on_event=events.append)
     assert r.reason == "finished"
-    assert any("batch size lowered to 16" in n for n in events[0]["notes"])
+    assert any("batch size lowered to 16" in n for n in events[0].notes)
 
 
 def test_gradual_unfreezing_raises_trainable_params():
     cfg = TrainConfig(trainable=("head",), unfreeze_at={2: ("stage6",)}, **TINY)
     r = run_training(cfg)
-    assert r.epochs[1]["trainable_params"] > r.epochs[0]["trainable_params"]
-    assert r.epochs[0]["weight_change"]["stage6"] == 0.0 and r.epochs[1]["weight_change"]["stage6"] > 0
+    assert r.epochs[1].trainable_params > r.epochs[0].trainable_params
+    assert r.epochs[0].weight_change["stage6"] == 0.0 and r.epochs[1].weight_change["stage6"] > 0
 
 
 def test_discriminative_learning_rates_reach_the_optimizer():
     cfg = TrainConfig(trainable=("stage6", "head"), group_lr={"stage6": 1e-5}, lr=1e-3, **TINY)
     r = run_training(cfg)
-    assert r.epochs[-1]["lrs"] == {"stage6": 1e-5, "head": 1e-3}
+    assert r.epochs[-1].lrs == {"stage6": 1e-5, "head": 1e-3}
 
 
 def test_early_stopping_restores_the_best_epoch():
@@ -82,15 +86,15 @@ def test_early_stopping_restores_the_best_epoch():
     r = run_training(cfg)
     assert r.reason == "early_stopped" and len(r.epochs) < 12
     assert r.best_epoch < len(r.epochs)
-    best_loss = min(e["val_loss"] for e in r.epochs)
-    assert r.epochs[r.best_epoch - 1]["val_loss"] == best_loss
+    best_loss = min(e.val_loss for e in r.epochs)
+    assert r.epochs[r.best_epoch - 1].val_loss == best_loss
     assert r.final is r.epochs[r.best_epoch - 1]  # the summary reports the restored weights
 
 
 def test_same_seed_same_result():
     a = run_training(TrainConfig(trainable=("stage6", "head"), **TINY))
     b = run_training(TrainConfig(trainable=("stage6", "head"), **TINY))
-    assert [e["val_loss"] for e in a.epochs] == pytest.approx([e["val_loss"] for e in b.epochs], rel=1e-4)
+    assert [e.val_loss for e in a.epochs] == pytest.approx([e.val_loss for e in b.epochs], rel=1e-4)
 
 
 def test_lr_finder_returns_a_curve_and_a_suggestion():
@@ -110,7 +114,7 @@ def test_a_real_fine_tune_learns_well_above_chance():
     r = run_training(TrainConfig(dataset="mnist", per_class=20, val_per_class=20, image_size=64,
                                  trainable=("stage5", "stage6", "head"), epochs=6, seed=0))
     assert r.reason == "finished"
-    assert r.final["val_acc"] >= 0.75, r.final
+    assert r.final.val_acc >= 0.75, r.final
     assert torch.is_tensor(next(r.model.parameters()))
 
 

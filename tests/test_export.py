@@ -69,7 +69,7 @@ def test_metrics_csv_has_one_row_per_epoch(run):
     for col in export.METRIC_COLUMNS + ["change_head", "change_stem"]:
         assert col in rows[0], col
     assert [int(r["epoch"]) for r in rows] == [1, 2]
-    assert float(rows[1]["val_acc"]) == pytest.approx(run.epochs[1]["val_acc"])
+    assert float(rows[1]["val_acc"]) == pytest.approx(run.epochs[1].val_acc)
     assert float(rows[0]["change_stem"]) == 0.0 < float(rows[0]["change_head"])  # only the head trained
 
 

@@ -100,3 +100,37 @@ def test_a_nickname_with_underscores_is_shown_as_typed():
     at = claim(browser(), "_ada_")
     assert at.session_state["learner"] == "_ada_"
     assert "**👤 \\_ada\\_**" in sidebar_text(at)  # escaped: not rendered as italics
+
+
+# ---- FTLAB_DB=postgresql://... (issue 13): the same sidebar on a server database, and clear words when it fails
+
+def test_a_nickname_taken_on_postgresql_is_refused_to_another_browser(pg_server, monkeypatch):
+    url = pg_server.create_database()
+    monkeypatch.setenv("FTLAB_DB", url)
+    ada = claim(browser(), "ada")
+    ada.switch_page("pages/flashcards.py").run()
+    ada.button("card_flip").click().run()
+    ada.button("card_known").click().run()
+    assert not ada.warning, [w.value for w in ada.warning]
+    other = claim(browser(), "ADA")
+    assert "taken by another browser" in sidebar_text(other)
+    store = ProgressStore(url)
+    assert store.backend == "postgresql" and len(store.card_statuses("ada")) == 1
+    store.close()
+
+
+@pytest.mark.parametrize("url, words", [
+    ("postgresql://teacher:hunter2@127.0.0.1:1/class", "cannot be reached"),
+    ("postgresql://teacher:hunter2@127.0.0.1/class?no_such_option=1", "not a valid PostgreSQL address"),
+    ("mysql://teacher:hunter2@127.0.0.1/class", "only in PostgreSQL"),
+])
+def test_a_wrong_database_address_is_a_message_not_a_traceback(url, words, monkeypatch):
+    monkeypatch.setenv("FTLAB_DB", url)
+    at = browser()
+    at.switch_page("pages/flashcards.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [w.value for w in at.warning]
+    assert len(shown) == 1 and words in shown[0] and "FTLAB_DB" in shown[0], shown
+    claim(at, "ada")  # taking a name needs the database: the sidebar says why it cannot
+    assert "Nicknames cannot be changed right now" in sidebar_text(at) and words in sidebar_text(at)
+    assert "hunter2" not in sidebar_text(at) + "".join(shown)

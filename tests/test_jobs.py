@@ -9,6 +9,7 @@ import time
 import pytest
 
 from core.engine import RunResult, TrainConfig
+from core.events import EpochEnded, RunStarted, from_row
 from core.jobs import JobManager, JobRefused
 from core.presets import MOBILENET_ALL
 from tests.helpers import wait_until
@@ -37,13 +38,13 @@ class GatedRunner:
             self.started.append(label)
             self.running += 1
             self.max_seen = max(self.max_seen, self.running)
-        on_event({"type": "start", "label": label})
+        on_event(from_row(RunStarted, {"device": label}))
         try:
             gate = self.gate(label)
             while not gate.wait(0.01):
                 if stop.is_set():
                     return RunResult("stopped", "stopped", cfg, [], [], [])
-            return RunResult("finished", f"{label} done", cfg, [], [{"epoch": 1, "val_acc": 1.0}], [])
+            return RunResult("finished", f"{label} done", cfg, [], [from_row(EpochEnded, {"epoch": 1, "val_acc": 1.0})], [])
         finally:
             with self.lock:
                 self.running -= 1
@@ -92,7 +93,7 @@ def test_fifo_order_and_positions_with_one_worker(gated):
     assert runner.started == ["a", "b", "c"]
     snap = a.snapshot()
     assert snap.status == "finished" and snap.message == "a done"
-    assert snap.start == {"type": "start", "label": "a"}
+    assert snap.start == from_row(RunStarted, {"device": "a"})
     assert snap.finished >= snap.started >= snap.created
 
 
@@ -209,10 +210,10 @@ def test_real_tiny_run_records_events_and_result():
         assert job.wait(120)
         snap = job.snapshot()
         assert snap.status == "finished", snap.error
-        assert snap.start["train_images"] == 8 and snap.start["classes"] == ["face", "not a face"]
+        assert snap.start.train_images == 8 and snap.start.classes == ("face", "not a face")
         assert len(snap.epochs) == 1 and len(snap.batches) == 2  # 8 images / batch 4
         assert snap.result is not None and snap.result.reason == "finished"
-        assert 0.0 <= snap.epochs[0]["val_acc"] <= 1.0
+        assert 0.0 <= snap.epochs[0].val_acc <= 1.0
     finally:
         jm.shutdown()
 

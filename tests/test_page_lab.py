@@ -282,8 +282,8 @@ def test_own_images_zip_is_read_and_sizes_the_head():
     job = get_job_manager().get(at.session_state[CURRENT][0])
     assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().error
     run_ok(at)
-    assert job.snapshot().start["classes"] == ["blue", "red"]
-    acc = job.snapshot().epochs[-1]["val_acc"]
+    assert job.snapshot().start.classes == ("blue", "red")
+    acc = job.snapshot().epochs[-1].val_acc
     if acc > 0.5 + 0.05:  # two classes: chance is 50%
         assert any("finished 1 epochs" in s.value for s in at.success)
     else:
@@ -301,18 +301,19 @@ def test_a_broken_zip_gives_an_error_not_a_traceback():
 
 def _outcomes_script():
     from core.engine import TrainConfig
+    from core.events import EpochEnded, from_row
     from core.jobs import JobSnapshot
     from pages.lab_live import show_outcome
 
     def snap(status, message, error="", epochs=()):
-        return JobSnapshot("j", "o", "", "b", TrainConfig(lr=0.5), status, None, {}, [], list(epochs), None,
+        return JobSnapshot("j", "o", "", "b", TrainConfig(lr=0.5), status, None, None, [], list(epochs), None,
                            error, message, 0.0, 1.0, 2.0)
 
     show_outcome(snap("diverged", "Training diverged in epoch 1: the loss became nan. The learning rate (0.5) "
                       "is most likely too high for these layers; try 10x smaller."))
     show_outcome(snap("stopped", "Stopped by request during epoch 2."))
     show_outcome(snap("failed", "Could not load weights", error="Could not load weights"))
-    show_outcome(snap("finished", "Finished 1 epochs.", epochs=[{"epoch": 1, "val_acc": 0.875}]))
+    show_outcome(snap("finished", "Finished 1 epochs.", epochs=[from_row(EpochEnded, {"epoch": 1, "val_acc": 0.875})]))
 
 
 def test_end_reasons_are_shown_plainly():
@@ -465,14 +466,16 @@ def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
 
 def _wrong_signal_script():
     from core.engine import TrainConfig
+    from core.events import EpochEnded, RunStarted, from_row
     from core.jobs import JobSnapshot
     from pages.lab_live import show_outcome
 
     def ep(i, acc):
-        return {"epoch": i, "val_acc": acc, "train_acc": acc, "val_loss": 2.3, "train_loss": 2.3}
+        return from_row(EpochEnded, {"epoch": i, "val_acc": acc, "train_acc": acc, "val_loss": 2.3, "train_loss": 2.3})
 
     def snap(cfg, status, epochs, message=""):
-        return JobSnapshot("j", "o", "", "b", cfg, status, None, {"classes": [str(d) for d in range(10)]}, [],
+        start = from_row(RunStarted, {"classes": [str(d) for d in range(10)]})
+        return JobSnapshot("j", "o", "", "b", cfg, status, None, start, [],
                            epochs, None, "", message, 0.0, 1.0, 2.0)
 
     everything = ("stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", "head")

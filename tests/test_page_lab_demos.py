@@ -39,7 +39,7 @@ def test_a_stored_demo_round_trips_and_is_keyed_by_configs_and_code(store_dir):
     back = demo_store.load(PID, RUNS)
     assert [r.label for r in back.runs] == ["gentle", "wild"]
     assert [r.config for r in back.runs] == [cfg for _, cfg in RUNS]
-    assert back.runs[0].epochs[-1]["val_acc"] == results[0][1].epochs[-1]["val_acc"]
+    assert back.runs[0].epochs[-1]["val_acc"] == results[0][1].epochs[-1].val_acc
     assert "measured" in back.describe() and "CPU" in back.describe()
     changed = [("gentle", replace(TINY, epochs=2)), RUNS[1]]
     assert demo_store.load(PID, changed) is None  # other settings: another record

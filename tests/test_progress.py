@@ -1,4 +1,8 @@
-"""ProgressStore: persistence, concurrency, learner isolation and clear errors for broken databases."""
+"""ProgressStore: persistence, concurrency, learner isolation and clear errors for broken databases.
+
+Tests that take `store` or `progress_db` run twice: on a SQLite file and on a PostgreSQL database
+(tests/conftest.py). Those about SQLite files as such (pragmas, a corrupt file, migrations of old
+files) take `db_path`; PostgreSQL's own cases are in tests/test_progress_pg.py."""
 import os
 import sqlite3
 import stat
@@ -19,8 +23,10 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def store(db_path):
-    return ProgressStore(db_path)
+def store(progress_db):
+    store = ProgressStore(progress_db)
+    yield store
+    store.close()
 
 
 def test_constructor_does_not_touch_the_file(db_path):
@@ -28,23 +34,23 @@ def test_constructor_does_not_touch_the_file(db_path):
     assert not os.path.exists(db_path)
 
 
-def test_schema_version_and_pragmas(store, db_path):
-    store.mark_done("ada", "concept", "c1")
+def test_schema_version_and_pragmas(db_path):
+    ProgressStore(db_path).mark_done("ada", "concept", "c1")
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 
 
-def test_records_survive_a_restart(db_path):
-    first = ProgressStore(db_path)
+def test_records_survive_a_restart(progress_db):
+    first = ProgressStore(progress_db)
     first.record_quiz_answer("ada", "q1", "Option A", False)
     first.record_quiz_round("ada", 3, 5, "beginner")
     first.set_card_status("ada", "card-1", True)
     first.record_explain("ada", "p1", 2, 4, "pretrained weights")
     first.mark_done("ada", "concept", "freezing")
 
-    second = ProgressStore(db_path)  # a server restart: new object, same file
+    second = ProgressStore(progress_db)  # a server restart: new object, same file
     assert second.card_statuses("ada") == {"card-1": True}
     assert second.done_items("ada") == {("concept", "freezing")}
     rounds = second.quiz_history("ada")
@@ -124,13 +130,23 @@ def test_learners_are_isolated(store):
     assert store.learners() == ["ada", "bob"]
 
 
+def test_class_wide_reads_give_the_same_python_types_on_both_backends(store):
+    # The private _read is how class-wide views query the store: one SQL text for both backends.
+    store.record_quiz_answer("ada", "q1", "a", True)
+    store.record_quiz_answer("bob", "q1", "b", False)
+    rows = store._read("SELECT question_id, COUNT(*) AS n, AVG(correct) AS rate, SUM(correct) AS ok, "
+                       "MAX(ts) AS last FROM quiz_answers WHERE question_id = ? GROUP BY question_id", ("q1",))
+    row = rows[0]
+    assert dict(row) == {"question_id": "q1", "n": 2, "rate": 0.5, "ok": 1, "last": row["last"]}
+    assert [type(v) for v in row] == [str, int, float, int, float] and row[1] == row["n"]
+
 def test_empty_learner_name_is_rejected(store):
     with pytest.raises(ValueError):
         store.mark_done("  ", "concept", "c1")
 
 
-def test_concurrent_writes_from_many_threads(db_path):
-    store = ProgressStore(db_path)
+def test_concurrent_writes_from_many_threads(progress_db):
+    store = ProgressStore(progress_db)
     threads, errors = 8, []
     per_thread = 100
 
@@ -156,7 +172,7 @@ def test_concurrent_writes_from_many_threads(db_path):
         w.join()
     assert errors == []
 
-    fresh = ProgressStore(db_path)
+    fresh = ProgressStore(progress_db)
     for t in range(threads):
         learner = f"learner{t}"
         assert len(fresh.answer_history(learner)) == per_thread // 4
@@ -164,9 +180,10 @@ def test_concurrent_writes_from_many_threads(db_path):
         assert len(fresh.done_items(learner)) == per_thread // 4
         assert len(fresh.explain_history(learner)) == per_thread // 4
     assert len(fresh.learners()) == threads
-    conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    conn.close()
+    if fresh.backend == "sqlite":
+        conn = sqlite3.connect(progress_db)
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        conn.close()
     assert fresh.integrity_ok()
 
 
@@ -307,15 +324,18 @@ def test_an_unnamed_browser_keeps_its_own_progress(store):
     assert one not in store.learner_key(one)  # the key reveals nothing that would let anyone act as it
 
 
-def test_claim_binds_the_name_and_moves_anonymous_progress(store, db_path):
+def test_claim_binds_the_name_and_moves_anonymous_progress(store, progress_db):
     browser = ident.new_browser_id()
     store.mark_done(store.learner_key(browser), "concept", "c1")
     code = store.claim_name(browser, "  ada ")
     assert store.name_of(browser) == "ada" == store.learner_key(browser)
     assert store.done_items("ada") == {("concept", "c1")}
     assert store.learners() == ["ada"]  # nothing left under the anonymous key
-    raw = b"".join(open(f, "rb").read() for f in (db_path, db_path + "-wal") if os.path.exists(f))
-    assert b"ada" in raw  # the file was really read
+    if store.backend == "sqlite":
+        raw = b"".join(open(f, "rb").read() for f in (progress_db, progress_db + "-wal") if os.path.exists(f))
+    else:  # every stored value of the identities table, as text and bytes
+        raw = repr([tuple(r) for r in store._read("SELECT * FROM identities", ())]).encode()
+    assert b"ada" in raw  # the stored data was really read
     assert browser.encode() not in raw and ident.normalize_code(code).encode() not in raw  # hashed only
 
 
@@ -339,6 +359,36 @@ def test_a_rename_moves_the_progress_and_frees_the_old_name(store):
     assert store.name_of(browser) == "ada" and store.card_statuses("ada") == {"k1": True}
     assert store.card_statuses("adda") == {}
     store.claim_name(ident.new_browser_id(), "adda")  # free again
+
+
+
+def test_claiming_your_own_name_again_keeps_your_progress(store):
+    browser = ident.new_browser_id()
+    store.claim_name(browser, "ada")
+    store.mark_done("ada", "concept", "c1")
+    store.set_card_status("ada", "k1", True)
+    store.record_lab_run("ada", _run(1))
+    store.claim_name(browser, "ada")  # the same name, the same spelling: nothing moves, nothing is lost
+    assert store.done_items("ada") == {("concept", "c1")}
+    assert store.card_statuses("ada") == {"k1": True}
+    assert [r["id"] for r in store.lab_runs("ada")] == ["job-abc-1"]
+
+
+def test_old_spellings_of_a_claimed_name_merge_into_it_newest_mark_first(store, monkeypatch):
+    clock = iter(range(1, 100))
+    monkeypatch.setattr(time, "time", lambda: float(next(clock)))
+    store.set_card_status("Ada", "k1", True)    # from before nicknames had owners: two spellings
+    store.set_card_status("ADA", "k1", False)   # the newer mark of the same card
+    store.mark_done("Ada", "concept", "c1")
+    store.mark_done("ADA", "concept", "c1")
+    store.mark_done("ADA", "concept", "c2")
+    store.record_quiz_answer("Ada", "q1", "a", False)
+    store.record_quiz_answer("bob", "q1", "b", True)
+    store.claim_name(ident.new_browser_id(), "ada")
+    assert store.card_statuses("ada") == {"k1": False}
+    assert store.done_items("ada") == {("concept", "c1"), ("concept", "c2")}
+    assert [a["chosen_text"] for a in store.answer_history("ada")] == ["a"]
+    assert store.learners() == ["ada", "bob"]
 
 
 def test_recovery_code_moves_the_name_once(store):
@@ -397,13 +447,13 @@ def test_recovery_refusals_say_what_to_do(store):
         store.claim_name(browser, "<script>")
 
 
-def test_two_browsers_claiming_one_name_at_once_get_one_owner(db_path):
+def test_two_browsers_claiming_one_name_at_once_get_one_owner(progress_db):
     browsers = [ident.new_browser_id() for _ in range(6)]
     won, refused = [], []
     start = threading.Barrier(len(browsers))
 
     def claim(bid):
-        store = ProgressStore(db_path)  # each server thread has its own connection
+        store = ProgressStore(progress_db)  # each server thread has its own connection
         start.wait()
         try:
             store.claim_name(bid, "ada")
@@ -417,7 +467,7 @@ def test_two_browsers_claiming_one_name_at_once_get_one_owner(db_path):
     for t in threads:
         t.join()
     assert len(won) == 1 and len(refused) == len(browsers) - 1
-    assert ProgressStore(db_path).name_of(won[0]) == "ada"
+    assert ProgressStore(progress_db).name_of(won[0]) == "ada"
 
 
 # ---- the Lab's run history (issue 10: a reload lost it) ----------------------------------------------
@@ -427,13 +477,13 @@ def _run(i: int, acc: float = 0.5) -> dict:
     return {"id": f"job-abc-{i}", "label": f"run {i}", "lr": 1e-3, "pretrained": True, "curve": curve}
 
 
-def test_lab_history_survives_a_new_store_and_stays_with_its_learner(db_path):
+def test_lab_history_survives_a_new_store_and_stays_with_its_learner(progress_db):
     mine, other = ident.anonymous_key(ident.new_browser_id()), ident.anonymous_key(ident.new_browser_id())
-    first = ProgressStore(db_path)
+    first = ProgressStore(progress_db)
     first.record_lab_run(mine, _run(1, 0.8))
     first.record_lab_run(mine, _run(2))
     first.record_lab_run(mine, _run(1, 0.1))  # the same run seen ending by a second tab: kept once
-    again = ProgressStore(db_path)  # a reload on a restarted server: a new store object, the same file
+    again = ProgressStore(progress_db)  # a reload on a restarted server: a new store object, the same file
     rows = again.lab_runs(mine)
     assert [r["id"] for r in rows] == ["job-abc-1", "job-abc-2"]
     assert rows[0]["curve"][0]["val_acc"] == 0.8 and rows[0]["pretrained"] is True

@@ -17,6 +17,7 @@ PAGES = [
     ("/practice", "Practice", "practice"),
     ("/progress", "Progress", "progress"),
     ("/lab", "Lab", "lab"),
+    ("/teacher", "Teacher", "teacher"),
 ]
 
 

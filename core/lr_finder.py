@@ -1,0 +1,74 @@
+"""Leslie Smith's learning-rate range test: a short probe run that suggests a learning rate.
+
+Shares the engine's set-up (inputs, the frozen-prefix plan, the optimizer) so the probe trains the
+same groups on the same inputs the real run will start with.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core import models
+from core.config import TrainConfig
+from core.data import PreparedData, prepare
+from core.optim import make_optimizer
+from core.freezing import cache_plan, caches_train, prefix_end
+from core.inputs import Inputs, configure_threads, resolve_device
+
+
+def lr_range_test(cfg: TrainConfig, data: PreparedData | None = None, min_lr: float = 1e-6,
+                  max_lr: float = 1.0, steps: int = 60, stop: threading.Event | None = None) -> dict:
+    """Leslie Smith's LR range test: raise the LR exponentially over `steps` batches and record the
+    loss. Suggests the LR where the smoothed loss falls fastest (a common, robust pick)."""
+    probe = replace(cfg, lr=min_lr, group_lr={}, epochs=1, early_stopping=0)
+    probe.validate()
+    configure_threads()
+    device = resolve_device(cfg.device)
+    data = data or prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
+    model = models.build_model(cfg.model, data.num_classes, cfg.pretrained, seed=cfg.seed)
+    trainable = set(cfg.trainable) or {models.HEAD}  # the groups that train in the first epoch
+    models.set_trainable(model, trainable)
+    model.to(device).to(memory_format=torch.channels_last)
+    cut = prefix_end(model.group_names, trainable)
+    plan = cache_plan(cut, cfg.frozen_bn_eval, cfg.augment, cfg.use_cache)
+    inputs = Inputs(probe, model, data, device, cut, caches_train(plan), False, {})
+    optimizer = make_optimizer(probe, model, trainable)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    batch = max(1, min(cfg.batch_size, len(data.train_y)))
+    factor = (max_lr / min_lr) ** (1 / max(1, steps - 1))
+    lrs, losses, smooth, best = [], [], None, math.inf
+    perm = torch.randperm(len(data.train_y), generator=gen)
+    models.train_mode(model, cfg.frozen_bn_eval)
+    for i in range(steps):
+        if stop is not None and stop.is_set():
+            break
+        lr = min_lr * factor ** i
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        start = (i * batch) % max(1, len(perm) - batch + 1)
+        idx = perm[start:start + batch]
+        loss = F.cross_entropy(model.forward_from(inputs.train_batch(idx, gen), cut).float(),
+                               data.train_y[idx].to(device))
+        if not torch.isfinite(loss):
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        smooth = loss.item() if smooth is None else 0.7 * smooth + 0.3 * loss.item()
+        lrs.append(lr)
+        losses.append(smooth)
+        best = min(best, smooth)
+        if smooth > 4 * best and i > 5:
+            break  # the loss has blown up: the rest of the range says nothing new
+    suggestion = None
+    if len(losses) >= 5:
+        grads = np.gradient(np.array(losses), np.log10(np.array(lrs)))
+        end = int(np.argmin(losses))  # only look left of the minimum
+        k = int(np.argmin(grads[: max(1, end)]))
+        suggestion = float(lrs[k])
+    return {"lrs": lrs, "losses": losses, "suggested_lr": suggestion}
