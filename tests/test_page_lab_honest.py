@@ -90,3 +90,94 @@ def test_results_state_the_interval_and_warn_that_8_images_tell_little(tiny_resu
     table = at.dataframe[0].value
     assert list(table["95% interval"]) == [Accuracy(int(c), int(k)).band()
                                            for c, k in zip(table["correct"], table["images"])]
+
+
+# ---- the Lab page after a real tiny run: band, interval columns, the quiz tab -------------------------
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = str(tmp_path / "progress.sqlite3")
+    monkeypatch.setenv("FTLAB_DB", path)
+    return path
+
+
+def test_a_finished_run_shows_its_band_interval_columns_and_a_quiz_recorded_in_progress(db):
+    import json
+
+    from core.progress import ProgressStore
+    from core.run_quiz import questions_for
+    from core.stats import Accuracy
+    from pages.lab_live import CURRENT, get_job_manager
+    from tests.helpers import lab_page, run_ok
+
+    at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "8", "val_per_class": "6",
+                          "epochs": "4", "train": "stage6,head", "lr": "0.003"}))
+    at.button(key="lab_start").click()
+    run_ok(at)
+    job = get_job_manager().get(at.session_state[CURRENT][0])
+    assert job.wait(180) and job.snapshot().status == "finished", job.snapshot().error
+    run_ok(at)
+    snap = job.snapshot()
+    n = snap.start.val_images
+
+    assert [t.label for t in at.tabs][:3] == ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run"]
+    accuracy = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                    if "Accuracy" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    band = [t for t in accuracy["data"] if t.get("name") == "validation 95% interval"]
+    assert len(band) == 1 and band[0]["y"][-1] == pytest.approx(100 * Accuracy.of(snap.epochs[-1].val_acc, n)
+                                                                 .interval[1])
+
+    history = next(d.value for d in at.dataframe if "vs best" in d.value.columns)
+    assert history["val 95%"].iloc[-1] == Accuracy.of(snap.epochs[-1].val_acc, n).band()
+
+    questions = questions_for(snap.epochs)
+    assert questions, "a 4-epoch run with two groups training has at least the weight-change question"
+    q = questions[0]
+    at.radio(key=f"{snap.id}_runquiz_pick_{q.kind}").set_value(q.right_option)
+    next(b for b in at.button if b.label == "Check my answer").click()
+    run_ok(at)
+    assert any(s.value.startswith("**Right.**") for s in at.success)
+    store = ProgressStore(db)
+    answers = [a for who in store.learners() for a in store.answer_history(who)]
+    assert [(a["question_id"], a["correct"]) for a in answers] == [(q.id, True)]
+
+
+def _history_rows_script():
+    import streamlit as st
+
+    from pages.lab_live import HISTORY, show_history
+
+    st.session_state.setdefault(HISTORY, [])
+    show_history()
+
+
+def _row(i, acc, n):
+    curve = [{"epoch": 1, "val_acc": acc, "train_acc": acc, "val_loss": 1.0, "train_loss": 1.0}]
+    row = {"id": f"j{i}", "label": f"run {i}", "status": "finished", "val_acc": acc, "curve": curve, "message": ""}
+    return {**row, "val_images": n} if n else row
+
+
+def test_history_says_within_noise_beyond_noise_and_how_many_images_are_needed(db):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers import run_ok
+
+    at = AppTest.from_function(_history_rows_script, default_timeout=30)
+    at.session_state["lab_history"] = [_row(1, 0.85, 300), _row(2, 0.87, 300), _row(3, 0.70, 300),
+                                       _row(4, 0.90, None)]  # stored before sizes were kept
+    run_ok(at)
+    table = at.dataframe[0].value
+    assert list(table["val 95%"]) == ["81–89%", "83–90%", "65–75%", ""]
+    assert list(table["vs best"]) == ["within noise", "best", "17.0 points lower", ""]
+    # The picker starts with the last three runs; the leader's size is unknown: the plain comparison.
+    assert "**4. run 4** won with 90.0%, 3.0 points ahead of **2. run 2**" in " ".join(m.value for m in at.markdown)
+    at.multiselect(key="lab_compare").set_value(["j1", "j2"])
+    run_ok(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**2. run 2** (87.0%, 83–90%) and **1. run 1** (85.0%, 81–89%): 2.0 points apart, **within noise**" in text
+    captions = " ".join(c.value for c in at.caption)
+    assert "With 300 validation images, two runs near 85%" in captions and "about 784 validation images" in captions
+    at.multiselect(key="lab_compare").set_value(["j2", "j3"])
+    run_ok(at)
+    assert "beats **3. run 3** (70.0%, 65–75%) by 17.0 points, more than noise" in " ".join(
+        m.value for m in at.markdown)
