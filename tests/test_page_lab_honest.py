@@ -181,3 +181,36 @@ def test_history_says_within_noise_beyond_noise_and_how_many_images_are_needed(d
     run_ok(at)
     assert "beats **3. run 3** (70.0%, 65–75%) by 17.0 points, more than noise" in " ".join(
         m.value for m in at.markdown)
+
+
+def _replay_script():
+    import streamlit as st
+
+    from pages.lab_live import replay_snapshots, show_ended
+
+    show_ended(replay_snapshots(st.session_state["stored"]))
+
+
+def test_a_replayed_demo_compares_its_variants_with_intervals(tiny_result):
+    from dataclasses import replace
+
+    from streamlit.testing.v1 import AppTest
+
+    from core import demo_store
+    from core.stats import Accuracy
+    from tests.helpers import run_ok
+
+    worse = replace(tiny_result, epochs=[replace(e, val_acc=0.0) for e in tiny_result.epochs])
+    runs = (demo_store.from_result("as run", tiny_result), demo_store.from_result("all wrong", worse))
+    n = len(tiny_result.val_true)
+    assert [r.start["val_images"] for r in runs] == [n, n]
+    at = AppTest.from_function(_replay_script, default_timeout=30)
+    at.session_state["stored"] = demo_store.StoredDemo("demo", 0.0, "cpu", runs)
+    run_ok(at)
+    text = " ".join(m.value for m in at.markdown)
+    top = Accuracy.of(tiny_result.epochs[-1].val_acc, n)
+    assert f"**as run** ({top.value:.1%}, {top.band()})" in text and "**all wrong** (0.0%, 0–" in text
+    from core.stats import within_noise
+
+    assert ("**within noise**" in text) == within_noise(top, Accuracy(0, n))
+    assert ("more than noise" in text) != within_noise(top, Accuracy(0, n))
