@@ -327,7 +327,8 @@ def live_panel(projector: bool = False) -> None:
     overlay = None
     if len(snaps) > 1:
         curves = [(s.label or s.id, rows(s.epochs)) for s in snaps if s.epochs]
-        overlay = overlay_chart(curves) if curves else None
+        sizes = {s.label or s.id: val_images(s) for s in snaps}
+        overlay = overlay_chart(curves, val_n=sizes) if curves else None
         st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
     draw_run_charts(focus, "lab_live", projector, overlay)
 
