@@ -405,7 +405,8 @@ def show_outcome(snap: JobSnapshot) -> None:
 
 
 def _tabs():
-    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo", "💾 Export"]
+    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo",
+             "💾 Export"]
     return st.tabs(names, key="lab_result_tabs")
 
 

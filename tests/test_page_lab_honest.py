@@ -174,7 +174,8 @@ def test_history_says_within_noise_beyond_noise_and_how_many_images_are_needed(d
     at.multiselect(key="lab_compare").set_value(["j1", "j2"])
     run_ok(at)
     text = " ".join(m.value for m in at.markdown)
-    assert "**2. run 2** (87.0%, 83–90%) and **1. run 1** (85.0%, 81–89%): 2.0 points apart, **within noise**" in text
+    assert ("**2. run 2** (87.0%, 83–90%) and **1. run 1** (85.0%, 81–89%): 2.0 points apart, "
+            "**within noise**") in text
     captions = " ".join(c.value for c in at.caption)
     assert "With 300 validation images, two runs near 85%" in captions and "about 784 validation images" in captions
     at.multiselect(key="lab_compare").set_value(["j2", "j3"])
