@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.engine import ConfigError
 from core.presets import PRESETS
+from pages import lab_code as code
 from pages import lab_demos as demos
 from pages import lab_live as live
 from pages import lab_setup as setup
@@ -116,6 +117,8 @@ with col_lr:
     setup.lr_section(advanced, current_config, data)
 
 cfg = current_config()
+if cfg is not None and advanced:  # "Code for this setup" (pages/lab_code.py); not in projector mode
+    code.code_section(cfg, ss.get(S.K_PRESET))
 snaps = live.current_snapshots(manager)
 running = any(s.active for s in snaps)
 

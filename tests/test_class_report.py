@@ -8,6 +8,7 @@ import pytest
 
 from core import class_report as cr
 from core.identity import anonymous_key, new_browser_id
+from core.events import EpochEnded
 from core.jobs import JobSnapshot
 from core.lessons import load_lessons
 from core.presets import PRESETS
@@ -29,8 +30,10 @@ def history_row(cfg, label="", run_id="j1", val_acc=0.5):
     """A Lab history row exactly as the Lab stores it (pages/lab_live.history_row)."""
     from pages.lab_live import history_row as lab_row
 
-    epoch = {"epoch": 1, "val_acc": val_acc, "train_acc": 0.6, "val_loss": 1.0, "train_loss": 0.9}
-    snap = JobSnapshot(run_id, "owner", label, "batch", cfg, "finished", None, {}, [], [epoch], None, "", "",
+    epoch = EpochEnded(epoch=1, epochs=cfg.epochs, train_loss=0.9, train_acc=0.6, val_loss=1.0, val_acc=val_acc,
+                       trainable_params=1, total_params=2, trainable_groups=("head",), weight_change={},
+                       lrs={}, elapsed=1.0, images_per_s=1.0)
+    snap = JobSnapshot(run_id, "owner", label, "batch", cfg, "finished", None, None, [], [epoch], None, "", "",
                        1.0, 2.0, 5.0)
     return lab_row(snap, 1)
 

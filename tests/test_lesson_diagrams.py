@@ -56,8 +56,8 @@ def test_timeline_schedule_is_what_the_engine_trained(engine_runs, preset_id):
     rows = engine_runs[preset_id].epochs
     assert len(sched) == len(rows) == PRESETS[preset_id].config.epochs
     for planned, row in zip(sched, rows):
-        assert set(planned) == set(row["trainable_groups"]), row["epoch"]
-        assert planned == pytest.approx(row["lrs"]), row["epoch"]
+        assert set(planned) == set(row.trainable_groups), row.epoch
+        assert planned == pytest.approx(row.lrs), row.epoch
 
 
 def test_gradual_unfreezing_really_opens_groups_over_time():
