@@ -410,9 +410,8 @@ def _tabs():
     return st.tabs(names, key="lab_result_tabs")
 
 
-def accuracy_of(label_acc_n: tuple) -> stats.Accuracy | None:
-    """(label, final validation accuracy, validation images) -> Accuracy, or None when not known."""
-    _, acc, n = label_acc_n
+def accuracy_of(acc: float | None, n: int | None) -> stats.Accuracy | None:
+    """A final validation accuracy on `n` images as an Accuracy, or None when either is not known."""
     return stats.Accuracy.of(acc, n) if acc is not None and acc == acc and n else None
 
 
@@ -421,7 +420,7 @@ def compare_runs(finals: list[tuple[str, float | None, int | None]]) -> str:
     ranked = sorted((f for f in finals if f[1] is not None), key=lambda f: -f[1])
     if len(ranked) < 2:
         return ""
-    first, second = accuracy_of(ranked[0]), accuracy_of(ranked[1])
+    first, second = accuracy_of(*ranked[0][1:]), accuracy_of(*ranked[1][1:])
     if first is None or second is None:
         return analysis.compare_finals([(label, acc) for label, acc, _ in ranked])
     return stats.compare(ranked[0][0], first, ranked[1][0], second)
@@ -436,12 +435,12 @@ def _pick_run(snaps: list[JobSnapshot], key: str) -> JobSnapshot:
 
 
 def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = "") -> None:
-    """Outcomes first, then the results in tabs (curves, scores, own photo, export)."""
+    """Outcomes first, then the results in tabs (curves, scores, a quiz on the run, own photo, export)."""
     for snap in snaps:
         show_outcome(snap)
-    finals = [(s.label or s.id, final_acc(s), val_images(s)) for s in snaps if s.epochs]
-    if len(finals) > 1 and compare_runs(finals):
-        st.markdown("🏁 " + compare_runs(finals))
+    verdict = compare_runs([(s.label or s.id, final_acc(s), val_images(s)) for s in snaps if s.epochs])
+    if verdict:
+        st.markdown("🏁 " + verdict)
     if reveal:
         st.markdown(reveal)
     drawn = [s for s in snaps if s.epochs]
@@ -507,7 +506,7 @@ def compare_selection(history: list[dict]) -> list[str]:
 def history_table(history: list[dict]) -> pd.DataFrame:
     """The history rows as the table shows them: each validation accuracy with its 95% interval and
     how it stands against the best run (rows stored before sizes were kept show neither)."""
-    accs = [accuracy_of((r["label"], r.get("val_acc"), r.get("val_images"))) for r in history]
+    accs = [accuracy_of(r.get("val_acc"), r.get("val_images")) for r in history]
     table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("curve", "id", "message", "val_images")}
                           for row in history])
     at = list(table.columns).index("val_acc") + 1 if "val_acc" in table.columns else len(table.columns)
@@ -522,9 +521,9 @@ def _compare_picked(finals: list[tuple[str, float | None, int | None]]) -> None:
     text = compare_runs(finals)
     if text:
         st.markdown("⚖️ " + text)
-    known = [f for f in finals if accuracy_of(f) is not None]
+    known = [f for f in finals if accuracy_of(*f[1:]) is not None]
     if len(known) > 1:
-        label, acc, n = min(known, key=lambda f: f[2])
+        _, acc, n = min(known, key=lambda f: f[2])  # the smallest validation set limits the comparison
         warning = stats.too_small_warning(acc, n)
         if warning:
             st.caption(f"📏 {warning}")
