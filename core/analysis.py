@@ -1,8 +1,8 @@
 """After a run: where the model goes wrong, and what it says about a learner's own photo.
 
 Everything works from a finished ``RunResult`` and the ``PreparedData`` it was trained on. The
-validation predictions are recomputed with the final model (rather than read from the run's
-epoch rows) because the gallery needs each image's confidence, which the engine does not keep.
+gallery needs each validation image's confidence: the engine keeps the probabilities of its last
+validation pass (``RunResult.val_probs``), so they are recomputed only for a result without them.
 """
 from __future__ import annotations
 
@@ -85,8 +85,10 @@ def _require_model(result: RunResult) -> torch.nn.Module:
 
 def validation_probabilities(result: RunResult, data: PreparedData | None = None) -> torch.Tensor:
     """Softmax probabilities [N_val, n_classes] of the run's final model, in eval mode."""
-    model = _require_model(result)
     data = data_for(result, data)
+    if result.val_probs is not None and len(result.val_probs) == len(data.val_y):
+        return result.val_probs  # the engine's own validation pass of the model it handed back
+    model = _require_model(result)
     model.eval()  # dropout off and BatchNorm on running statistics, as at validation time
     device = next(model.parameters()).device
     outs = []

@@ -15,12 +15,11 @@ from dataclasses import replace
 
 from core import models
 from core.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
-from core.data import DataError
 from core.engine import ConfigError, TrainConfig, run_training
+from core.errors import LearnerError
 from core.events import EpochEnded, Event, RunStarted
 from core.freezing import describe_cache
 from core.presets import PRESETS, preset_config
-from core.weights import WeightsUnavailable
 
 
 def _help(name: str, spec: Spec) -> str:
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"val loss {e.val_loss:.3f} acc {e.val_acc:.1%}  {e.images_per_s:.0f} img/s  {e.elapsed:.1f}s")
 
         result = run_training(cfg, on_event=show)
-    except (ConfigError, DataError, WeightsUnavailable, ValueError) as exc:
+    except LearnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = result.summary()

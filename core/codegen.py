@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core import models
 from core.config import SPECS, ConfigError, TrainConfig
-from core.engine import NO_FLIP_DATASETS
+from core.inputs import NO_FLIP_DATASETS
 
 TEMPLATES = Path(__file__).with_name("codegen_templates")
 DROPOUT = 0.2  # the Lab's head: Dropout(0.2) then Linear (core.models.make_head)

@@ -18,6 +18,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Callable, Sequence
 
 from core import models
+from core.errors import LearnerError
 from core.data import DATASETS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -25,7 +26,7 @@ NONE = "none"  # the text of an empty group list, schedule or set of per-group r
 ALL = "all"  # every group of the model
 
 
-class ConfigError(ValueError):
+class ConfigError(LearnerError, ValueError):
     """A setting the engine cannot run with; the message says which and what to use instead."""
 
 

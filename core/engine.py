@@ -27,7 +27,7 @@ from core.freezing import cache_plan, caches_train, caches_val, ever_trainable, 
 from core.inputs import (IMAGENET_MEAN, IMAGENET_STD, Inputs, autocast, configure_threads,  # noqa: F401
                          normalise, resolve_device)
 from core.lr_finder import lr_range_test  # noqa: F401  (re-exported)
-from core.optim import make_optimizer
+from core.optim import add_groups, make_optimizer
 
 
 @dataclass
@@ -150,8 +150,8 @@ def _set_up(cfg: TrainConfig, emit: EventSink, stop: threading.Event, data: Prep
     plan = cache_plan(cut, cfg.frozen_bn_eval, cfg.augment, cfg.use_cache)
     inputs = Inputs(cfg, model, data, device, cut, caches_train(plan), caches_val(plan), timings)
     batch_size = max(1, min(int(cfg.batch_size), len(data.train_y)))
-    run = _Run(cfg, emit, stop, t_start, device, data, model, set(cfg.trainable), inputs,
-               make_optimizer(cfg, model, cfg.trainable), gen, batch_size, timings, _group_vectors(model), plan)
+    trainable = _first_trainable(cfg)
+    run = _Run(cfg, emit, stop, t_start, device, data, model, trainable, inputs, make_optimizer(cfg, model, trainable), gen, batch_size, timings, _group_vectors(model), plan)
     _announce(run)
     return run
 
@@ -161,8 +161,16 @@ def _build_model(cfg: TrainConfig, num_classes: int, device: torch.device) -> mo
     unknown = ever_trainable(cfg) - set(model.group_names)
     if unknown:
         raise ConfigError(f"Unknown layer group(s) {sorted(unknown)}; {cfg.model} has {model.group_names}.")
-    models.set_trainable(model, cfg.trainable)
+    if not _first_trainable(cfg):
+        raise ConfigError(f"Nothing trains in epoch 1: no group is trainable at the start, and the schedule opens "
+                          f"groups only from epoch {min(cfg.unfreeze_at)}. Switch on the head for the start.")
+    models.set_trainable(model, _first_trainable(cfg))
     return model.to(device).to(memory_format=torch.channels_last)
+
+
+def _first_trainable(cfg: TrainConfig) -> set[str]:
+    """Groups that train from the first epoch (the schedule may open some at epoch 1 too)."""
+    return set(cfg.trainable) | set(cfg.unfreeze_at.get(1, ()))
 
 
 def _announce(run: _Run) -> None:
@@ -180,13 +188,14 @@ def _announce(run: _Run) -> None:
 
 
 def _unfreeze(run: _Run, epoch: int) -> None:
-    """Open the groups the schedule names for this epoch; they need optimizer state of their own."""
+    """Open the groups the schedule names for this epoch. They join the running optimizer, so the
+    groups already training keep their state (Adam's moment estimates)."""
     opening = run.cfg.unfreeze_at.get(epoch)
-    if not opening:
+    if not opening or epoch == 1:  # epoch 1's groups train from the start
         return
     run.trainable |= set(opening)
     models.set_trainable(run.model, run.trainable)
-    run.optimizer = make_optimizer(run.cfg, run.model, run.trainable)
+    add_groups(run.optimizer, run.cfg, run.model, opening)
     run.emit(GroupsUnfrozen(epoch, tuple(opening)))
 
 

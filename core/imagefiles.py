@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from core.errors import LearnerError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_PIXELS = 40_000_000  # a 100-megapixel photo is refused before it is decoded
 MAX_ZIP_TOTAL = 500 * 1024 * 1024  # uncompressed bytes
@@ -24,7 +26,7 @@ MAX_ZIP_RATIO = 200  # uncompressed/compressed, per member
 MAX_CLASSES = 100
 
 
-class DataError(ValueError):
+class DataError(LearnerError, ValueError):
     """Something is wrong with a dataset; the message says what and what to do about it."""
 
 

@@ -13,13 +13,15 @@ import time
 import torch
 import torch.nn.functional as F
 
+from core import models
 from core.cache import FEATURES
 from core.config import ConfigError
 from core.data import PreparedData
 
 NO_FLIP_DATASETS = {"mnist", "digits"}  # a mirrored digit is a different symbol (or none)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+# What the pretrained weights expect, from torchvision's weights enum; the weights of every backbone
+# here were trained with the same ImageNet statistics (tests/test_models.py checks), so one pair serves all.
+IMAGENET_MEAN, IMAGENET_STD = models.backbone_spec(models.DEFAULT_BACKBONE).normalisation()
 
 
 # ---- device and threads -------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from core.engine import RunResult, TrainConfig, run_training
+from core.errors import LearnerError
 from core.events import BatchEnded, EpochEnded, Event, RunStarted
 
 log = logging.getLogger(__name__)
@@ -354,14 +355,9 @@ class JobManager:
         try:
             result = self._runner(job.config, job.on_event, job.stop, job.data)
         except BaseException as exc:  # noqa: BLE001 - a job's failure must end the job, never the worker
-            # ConfigError, DataError, WeightsUnavailable carry a message written for the learner;
-            # anything else is a bug, so name its type and log the traceback for the teacher.
-            from core.engine import ConfigError
-            from core.imagefiles import DataError
-            from core.weights import WeightsUnavailable
-
-            # (an unknown model name arrives as a plain ValueError from core.models, also worded for people)
-            if isinstance(exc, (ConfigError, DataError, WeightsUnavailable, ValueError)):
+            # A LearnerError carries a message written for the learner; anything else is a bug, so
+            # name its type and log the traceback for the teacher.
+            if isinstance(exc, LearnerError):
                 message = str(exc)
             else:
                 log.exception("Training job %s failed", job.id)

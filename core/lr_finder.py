@@ -30,14 +30,8 @@ def lr_range_test(cfg: TrainConfig, data: PreparedData | None = None, min_lr: fl
     configure_threads()
     device = resolve_device(cfg.device)
     data = data or prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
-    model = models.build_model(cfg.model, data.num_classes, cfg.pretrained, seed=cfg.seed)
-    trainable = set(cfg.trainable) or {models.HEAD}  # the groups that train in the first epoch
-    models.set_trainable(model, trainable)
-    model.to(device).to(memory_format=torch.channels_last)
-    cut = prefix_end(model.group_names, trainable)
-    plan = cache_plan(cut, cfg.frozen_bn_eval, cfg.augment, cfg.use_cache)
-    inputs = Inputs(probe, model, data, device, cut, caches_train(plan), False, {})
-    optimizer = make_optimizer(probe, model, trainable)
+    model, inputs, optimizer = _probe(probe, data, device)
+    cut = inputs.cut
     gen = torch.Generator().manual_seed(cfg.seed)
     batch = max(1, min(cfg.batch_size, len(data.train_y)))
     factor = (max_lr / min_lr) ** (1 / max(1, steps - 1))
@@ -65,10 +59,25 @@ def lr_range_test(cfg: TrainConfig, data: PreparedData | None = None, min_lr: fl
         best = min(best, smooth)
         if smooth > 4 * best and i > 5:
             break  # the loss has blown up: the rest of the range says nothing new
-    suggestion = None
-    if len(losses) >= 5:
-        grads = np.gradient(np.array(losses), np.log10(np.array(lrs)))
-        end = int(np.argmin(losses))  # only look left of the minimum
-        k = int(np.argmin(grads[: max(1, end)]))
-        suggestion = float(lrs[k])
-    return {"lrs": lrs, "losses": losses, "suggested_lr": suggestion}
+    return {"lrs": lrs, "losses": losses, "suggested_lr": suggest_lr(lrs, losses)}
+
+
+def _probe(probe: TrainConfig, data: PreparedData, device: torch.device):
+    """(model, inputs, optimizer) for the groups that train in the first epoch (the head if none)."""
+    model = models.build_model(probe.model, data.num_classes, probe.pretrained, seed=probe.seed)
+    trainable = set(probe.trainable) or {models.HEAD}
+    models.set_trainable(model, trainable)
+    model.to(device).to(memory_format=torch.channels_last)
+    cut = prefix_end(model.group_names, trainable)
+    plan = cache_plan(cut, probe.frozen_bn_eval, probe.augment, probe.use_cache)
+    return model, Inputs(probe, model, data, device, cut, caches_train(plan), False, {}), \
+        make_optimizer(probe, model, trainable)
+
+
+def suggest_lr(lrs: list[float], losses: list[float]) -> float | None:
+    """The LR where the smoothed loss falls fastest, left of its minimum (None with under 5 points)."""
+    if len(losses) < 5:
+        return None
+    grads = np.gradient(np.array(losses), np.log10(np.array(lrs)))
+    end = int(np.argmin(losses))  # only look left of the minimum
+    return float(lrs[int(np.argmin(grads[: max(1, end)]))])

@@ -17,21 +17,43 @@ from torch import nn
 from torchvision import models as tvm
 
 from core.cache import LRUCache
+from core.errors import LearnerError
+from core.imagefiles import DataError
 from core.weights import WeightsUnavailable, check_weights_file
 
 HEAD = "head"
 
 
+class UnknownName(LearnerError, ValueError):
+    """A model or layer-group name this app does not know; the message lists the known ones."""
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
+    """A backbone as the app uses it. Facts about the pretrained weights (parameter count,
+    normalisation) are read from torchvision's weights enum, which carries them without a download."""
     name: str
-    title: str
+    label: str
     builder: Callable[..., nn.Module]
     weights: object  # a torchvision WeightsEnum member
     split: Callable[[nn.Module], list[tuple[str, nn.Module]]]  # feature groups in order
     head_in: Callable[[nn.Module], int]
     offline: bool  # weights ship with the app
     note: str
+
+    @property
+    def num_params(self) -> int:
+        """Parameters of the ImageNet model (1000-class head)."""
+        return self.weights.meta["num_params"]
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} ({self.num_params / 1e6:.1f}M params, {'offline' if self.offline else 'download'})"
+
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(mean, std) per RGB channel that the weights were trained with."""
+        preset = self.weights.transforms()
+        return tuple(preset.mean), tuple(preset.std)
 
 
 def _seq(*mods: nn.Module) -> nn.Sequential:
@@ -68,23 +90,23 @@ def _split_efficientnet(m: nn.Module) -> list[tuple[str, nn.Module]]:
 
 BACKBONES: dict[str, BackboneSpec] = {
     "mobilenet_v2": BackboneSpec(
-        "mobilenet_v2", "MobileNetV2 (3.5M params, offline)", tvm.mobilenet_v2,
+        "mobilenet_v2", "MobileNetV2", tvm.mobilenet_v2,
         tvm.MobileNet_V2_Weights.IMAGENET1K_V1, _split_mobilenet_v2,
         lambda m: m.classifier[-1].in_features, True,
         "Small and fast; its ImageNet weights ship with the app.",
     ),
     "resnet18": BackboneSpec(
-        "resnet18", "ResNet18 (11.7M params, download)", tvm.resnet18,
+        "resnet18", "ResNet18", tvm.resnet18,
         tvm.ResNet18_Weights.IMAGENET1K_V1, _split_resnet, lambda m: m.fc.in_features, False,
         "A classic; trains about as fast as MobileNetV2 on a CPU.",
     ),
     "resnet50": BackboneSpec(
-        "resnet50", "ResNet50 (25.6M params, download)", tvm.resnet50,
+        "resnet50", "ResNet50", tvm.resnet50,
         tvm.ResNet50_Weights.IMAGENET1K_V2, _split_resnet, lambda m: m.fc.in_features, False,
         "Bigger and slower; wants a GPU.",
     ),
     "efficientnet_b0": BackboneSpec(
-        "efficientnet_b0", "EfficientNet-B0 (5.3M params, download)", tvm.efficientnet_b0,
+        "efficientnet_b0", "EfficientNet-B0", tvm.efficientnet_b0,
         tvm.EfficientNet_B0_Weights.IMAGENET1K_V1, _split_efficientnet,
         lambda m: m.classifier[-1].in_features, False,
         "Accurate for its size; slow on a CPU (depthwise convolutions).",
@@ -98,7 +120,7 @@ def backbone_spec(name: str) -> BackboneSpec:
     try:
         return BACKBONES[name]
     except KeyError:
-        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(BACKBONES)}.") from None
+        raise UnknownName(f"Unknown model {name!r}; choose one of {', '.join(BACKBONES)}.") from None
 
 
 def weights_filename(spec: BackboneSpec) -> str:
@@ -170,7 +192,7 @@ def make_head(in_features: int, num_classes: int, dropout: float = 0.2) -> nn.Se
 def build_model(name: str, num_classes: int, pretrained: bool = True, seed: int | None = None) -> GroupedNet:
     """A backbone with its ImageNet head replaced by a fresh one for `num_classes` classes."""
     if num_classes < 2:
-        raise ValueError("A classifier needs at least two classes.")
+        raise DataError("A classifier needs at least two classes: add a folder of images for another class.")
     if seed is not None:
         torch.manual_seed(seed)  # the new head (and a from-scratch backbone) start the same each run
     base = load_torchvision_model(name, pretrained)
@@ -236,7 +258,7 @@ def set_trainable(model: GroupedNet, trainable_groups) -> None:
     wanted = set(trainable_groups)
     unknown = wanted - set(model.group_names)
     if unknown:
-        raise ValueError(f"Unknown layer group(s) {sorted(unknown)}; this model has {model.group_names}.")
+        raise UnknownName(f"Unknown layer group(s) {sorted(unknown)}; this model has {model.group_names}.")
     for name in model.group_names:
         for p in model.group(name).parameters():
             p.requires_grad_(name in wanted)

@@ -18,8 +18,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import LearnerError
 
-class WeightsUnavailable(RuntimeError):
+
+class WeightsUnavailable(LearnerError, RuntimeError):
     """A pretrained weight file is missing or damaged; the message says which file and where."""
 
 

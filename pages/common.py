@@ -3,6 +3,7 @@
 Everything shared between sessions (progress store, job manager) is created once per server with
 st.cache_resource, so a classroom on one server shares one database connection pool and one queue.
 """
+import importlib
 import os
 
 import streamlit as st
@@ -327,6 +328,25 @@ def _replay_pending(store, pending: list):
     return None
 
 
+PAGES_FLAG = "streamlit.runtime.pages_manager.PagesManager.uses_pages_directory"
+
+
+def pages_directory_flag_owner():
+    """The Streamlit class holding PAGES_FLAG, or None when this Streamlit version has no such flag.
+
+    The one place this app touches a private Streamlit attribute (read by require_app_frame). A
+    Streamlit upgrade may remove or rename it: then deep links on a fresh server show the old
+    sidebar again (nothing breaks), and tests/test_app_frame.py fails, naming the attribute.
+    """
+    module, _, attr = PAGES_FLAG.rpartition(".")
+    module, _, cls = module.rpartition(".")
+    try:
+        owner = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError):
+        return None
+    return owner if hasattr(owner, attr) else None
+
+
 def require_app_frame() -> None:
     """Send this run through app.py when Streamlit ran the page script on its own.
 
@@ -337,8 +357,7 @@ def require_app_frame() -> None:
     same URL through app.py (its url_path values equal the file names, so the page is found).
     Every page calls this first; after the first visit it is a no-op.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    owner = pages_directory_flag_owner()
+    if owner is not None and owner.uses_pages_directory:
+        owner.uses_pages_directory = False
         st.rerun()

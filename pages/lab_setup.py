@@ -15,12 +15,12 @@ import streamlit as st
 from core.data import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
 from core import optional_data
 from core.config import SPECS
-from core.engine import ConfigError, TrainConfig, lr_range_test, resolve_device
+from core.engine import TrainConfig, lr_range_test, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
 from core.models import BACKBONES, HEAD
 from core.presets import PRESETS
-from core.weights import WeightsUnavailable
+from core.errors import LearnerError
 from pages import lab_charts as charts
 from pages import lab_state as S
 from pages.common import chart_with_summary
@@ -32,7 +32,7 @@ INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is re
 INSTALL_RETRY = "lab_install_retry"
 LRF = "_lab_lr_finder"
 PLOT_CONFIG = {"displayModeBar": False}
-USER_ERRORS = (ConfigError, DataError, WeightsUnavailable, ValueError)
+USER_ERRORS = LearnerError
 
 
 def _fmt_lr(v: float) -> str:

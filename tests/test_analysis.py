@@ -95,9 +95,16 @@ def test_misclassified_lists_exactly_the_wrong_ones_most_confident_first(run):
     assert image.shape == (32, 32, 3) and image.dtype == np.uint8
 
 
-def test_misclassified_needs_a_model(run):
+def test_the_engines_probabilities_are_used_and_equal_a_recomputation(run):
+    kept = analysis.validation_probabilities(replace(run, model=None))  # no model: read from the run
+    assert kept is run.val_probs
+    recomputed = analysis.validation_probabilities(replace(run, val_probs=None))
+    assert torch.allclose(kept, recomputed, atol=1e-5)
+
+
+def test_misclassified_needs_a_model_or_the_runs_probabilities(run):
     with pytest.raises(ValueError, match="no model"):
-        analysis.misclassified(replace(run, model=None))
+        analysis.misclassified(replace(run, model=None, val_probs=None))
 
 
 # ---- a learner's photo -------------------------------------------------------------------------

@@ -98,3 +98,14 @@ def test_head_is_replaced_for_n_classes():
 def test_unknown_model_message():
     with pytest.raises(ValueError, match="Unknown model"):
         models.backbone_spec("vgg99")
+
+
+@pytest.mark.parametrize("name", list(models.BACKBONES))
+def test_titles_counts_and_normalisation_come_from_the_weights_enum(name):
+    spec = models.BACKBONES[name]
+    assert spec.title.startswith(f"{spec.label} ({spec.num_params / 1e6:.1f}M params, ")
+    net = models.build_model(name, 1000, pretrained=False, seed=0)  # the ImageNet-sized head
+    assert sum(p.numel() for p in net.parameters()) == spec.num_params
+    # inputs.normalise uses one (mean, std) for every backbone: they must all agree
+    from core.inputs import IMAGENET_MEAN, IMAGENET_STD
+    assert spec.normalisation() == (IMAGENET_MEAN, IMAGENET_STD)
