@@ -24,7 +24,8 @@ def test_band_and_a_quiz_on_the_run_counted_in_progress(page):
     wait_idle(page)
     assert_no_exception(page)
 
-    curves = page.locator('[data-testid="stTabs"] [role="tabpanel"]').first
+    results = page.locator('[data-testid="stTabs"]').filter(has=page.get_by_role("tab", name=re.compile("Quiz on")))
+    curves = results.locator('[role="tabpanel"]').first
     expect(curves.locator(".legendtext", has_text="validation 95% interval")).to_have_count(1)
     expect(curves.get_by_text(re.compile(r"validation \d+%, 95% interval \d+–\d+%")).first).to_be_attached()
 
