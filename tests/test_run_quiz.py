@@ -116,19 +116,18 @@ def test_no_epoch_no_questions():
 
 
 def test_a_real_tiny_run_answers_match_its_numbers():
+    # Measured: validation loss lowest in epoch 1 (0.30), 0.45 by epoch 4; training loss 0.64 -> 0.50.
     r = run_training(TrainConfig(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs=4,
-                                 batch_size=8, seed=0, lr=3e-3, trainable=("stage6", "head")))
+                                 batch_size=8, seed=0, lr=3e-4, trainable=("stage6", "head")))
     qs = by_kind(r.epochs)
-    assert "moved_most" in qs  # the head starts random and moves far more than stage6
+    assert set(qs) == {"val_loss_min", "moved_most", "overfitting"}
     change = r.epochs[-1].weight_change
-    assert qs["moved_most"].right_option == max(change, key=change.get)
+    assert qs["moved_most"].right_option == max(change, key=change.get)  # the random new head moves most
     lowest = min(r.epochs, key=lambda e: e.val_loss)
-    if "val_loss_min" in qs:
-        assert qs["val_loss_min"].right_option == f"Epoch {lowest.epoch}"
-    if "overfitting" in qs:
-        q = qs["overfitting"]
-        expect = NOT_OVERFITTING if lowest.epoch == r.epochs[-1].epoch else f"Yes, from epoch {lowest.epoch + 1}"
-        assert q.right_option == expect
+    assert qs["val_loss_min"].right_option == f"Epoch {lowest.epoch}"
+    last = r.epochs[-1]
+    assert last.val_loss >= 1.05 * lowest.val_loss and last.train_loss < lowest.train_loss
+    assert qs["overfitting"].right_option == f"Yes, from epoch {lowest.epoch + 1}"
     assert questions_for(r.epochs) == questions_for(list(r.epochs))
 
 
