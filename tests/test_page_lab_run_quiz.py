@@ -99,3 +99,18 @@ def test_progress_page_counts_run_quiz_answers_but_offers_only_lesson_questions(
     assert {m.label: m.value for m in at.metric}["Quiz answers right"] == "0 / 4"
     text = "\n".join(m.value for m in at.markdown)
     assert "Questions you missed** (1)" in text and lessons.questions[0].prompt in text
+
+
+def test_quiz_page_offers_to_practise_only_missed_lesson_questions(db):
+    lessons = load_lessons()
+    store = ProgressStore(db)
+    for q in questions_for(OVERFIT):  # three missed run questions: not in the lessons, never offered
+        store.record_quiz_answer("ada", q.id, q.options[q.answer - 1], False)
+    at = AppTest.from_file(str(Path(PROGRESS_PAGE).with_name("quiz.py")), default_timeout=30)
+    at.session_state["learner"] = "ada"
+    ok(at)
+    assert not [b for b in at.button if b.key == "quiz_missed_before"]
+    store.record_quiz_answer("ada", lessons.questions[0].id, "x", False)
+    ok(at)
+    assert [b.label for b in at.button if b.key == "quiz_missed_before"] == [
+        "Practise the 1 question(s) you missed before"]
