@@ -96,6 +96,13 @@ def autocast(device: torch.device):
 
 # ---- what the trainable groups see --------------------------------------------------------------
 
+def prefix_key(model: str, pretrained: bool, seed: int, cut: int, data_key, split: str, device) -> tuple:
+    """The feature cache's key for a frozen prefix's output: the one place that spells it, so the
+    Lab's feature maps (core.feature_map) find exactly what a run cached."""
+    init = "imagenet" if pretrained else f"scratch-seed{seed}"
+    return (model, init, cut, data_key, split, str(device))
+
+
 class Inputs:
     """What the trainable part of the network is fed: cached prefix features, or images."""
 
@@ -123,8 +130,7 @@ class Inputs:
         timings["cache_s"] = timings.get("cache_s", 0.0) + time.perf_counter() - t0
 
     def _key(self, data: PreparedData, split: str) -> tuple:
-        init = "imagenet" if self.cfg.pretrained else f"scratch-seed{self.cfg.seed}"
-        return (self.cfg.model, init, self.cut, data.key, split, str(self.device))
+        return prefix_key(self.cfg.model, self.cfg.pretrained, self.cfg.seed, self.cut, data.key, split, self.device)
 
     def _features(self, data: PreparedData, split: str, x: torch.Tensor) -> torch.Tensor:
         key = self._key(data, split)

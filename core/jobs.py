@@ -2,9 +2,11 @@
 
 Why a pool: a classroom of 30 learners pressing Start at once must not start 30 trainings on one CPU
 (each would crawl, and memory would run out). Jobs wait in a FIFO queue and know their place in line;
-at most ``max_running`` train at a time. Workers are plain threads that never touch Streamlit: they
-call ``run_training`` and append its events to a lock-protected ``Job``, which the page reads through
-``Job.snapshot()`` once a second.
+at most ``max_running`` train at a time. Training never runs in the server's process: each of the
+manager's ``max_running`` threads hands its job to a worker (core.workers: a persistent process at a
+lower CPU priority, or a Ray actor with FTLAB_RAY_ADDRESS set) and pumps the events that come back
+into a lock-protected ``Job``, which the page reads through ``Job.snapshot()`` once a second. The LR
+range test takes the same queue (``run_lr_range``), so it never trains beside a full pool either.
 
 Policy for one learner (an "owner": one browser, whatever its tabs and reloads): submitting a new
 run *replaces* that owner's active runs (they are cancelled). A learner who changes a setting and presses Start again
@@ -27,9 +29,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from core.engine import RunResult, TrainConfig, run_training
+from core.engine import RunResult, TrainConfig
 from core.errors import LearnerError
 from core.events import BatchEnded, EpochEnded, Event, RunStarted
+from core.workers import InProcess, StopFlag, WorkerError, default_backend
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ ENDED = ("finished", "stopped", "diverged", "early_stopped", "failed")
 DEFAULT_MAX_QUEUED = 20
 DEFAULT_MAX_PER_OWNER = 4  # the largest classroom demo has 3 variants
 KEEP_ENDED = 30  # ended jobs kept until their sessions collect them (each result holds a model)
+PROBE_QUEUE_WAIT_S = 20.0  # an LR range test waits this long for a worker before the page gives up
+PROBE_RUN_WAIT_S = 120.0  # and this long for the test itself (50 batches: a few seconds on a CPU)
 
 Runner = Callable[..., RunResult]
 
@@ -72,7 +77,7 @@ class JobSnapshot:
     start: RunStarted | None
     batches: list[BatchEnded]
     epochs: list[EpochEnded]
-    result: RunResult | None
+    result: RunResult | dict | None  # a dict for an LR range test
     error: str
     message: str
     created: float
@@ -98,18 +103,20 @@ class Job:
     tag: str = ""  # what the batch is (a demo's preset id), for a session that re-attaches to it
     collected: bool = False  # taken into the owner's history (take_ended), so it is stored once
     data: object | None = None  # optional PreparedData (own uploaded images)
+    kind: str = "train"  # or "lr_range": a probe, never shown as a run nor kept in history
+    options: dict = field(default_factory=dict)  # the task's extra arguments (the LR test's steps)
     status: str = "queued"
     position: int | None = None
     start: RunStarted | None = None
     batches: list[BatchEnded] = field(default_factory=list)
     epochs: list[EpochEnded] = field(default_factory=list)
-    result: RunResult | None = None
+    result: RunResult | dict | None = None  # a dict for an LR range test
     error: str = ""
     message: str = ""
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=StopFlag)  # passed on to the worker the moment it is set
     done: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -144,14 +151,19 @@ class Job:
 
 
 class JobManager:
-    """FIFO queue + ``max_running`` worker threads. Thread-safe; one instance per server."""
+    """FIFO queue + ``max_running`` pump threads, each feeding one worker. Thread-safe; one per server.
+
+    ``runner`` (run_training's signature) runs jobs in the pump thread itself: for tests that need
+    deterministic fakes. ``backend`` replaces the default worker pool (core.workers.default_backend)."""
 
     def __init__(self, max_running: int | None = None, max_queued: int = DEFAULT_MAX_QUEUED,
-                 max_per_owner: int = DEFAULT_MAX_PER_OWNER, runner: Runner = run_training):
+                 max_per_owner: int = DEFAULT_MAX_PER_OWNER, runner: Runner | None = None, backend=None):
         self.max_running = max_running if max_running is not None else default_max_running()
         self.max_queued = max_queued
         self.max_per_owner = max_per_owner
-        self._runner = runner
+        if backend is None:
+            backend = InProcess(runner) if runner is not None else default_backend(self.max_running)
+        self.backend = backend
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
         self._cond = threading.Condition()
@@ -182,7 +194,7 @@ class JobManager:
         with self._cond:
             if self._closed:
                 raise JobRefused("The lab is shutting down; no new runs are accepted.")
-            replaced = [j for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE]
+            replaced = [j for j in self._runs_locked(owner) if j.status in ACTIVE]
             waiting_after = sum(1 for j in self._queue if j.owner != owner) + len(runs)
             if waiting_after > self.max_queued:
                 raise JobRefused(
@@ -203,6 +215,44 @@ class JobManager:
             self._cond.notify_all()
         return jobs
 
+    def run_lr_range(self, config: TrainConfig, owner: str, data=None, **options) -> dict:
+        """Run an LR range test through the queue and wait for it (a page shows a spinner meanwhile):
+        it trains like a run, so it waits its turn like one, but it replaces nothing and is not
+        history. Raises JobRefused, saying why, when the queue is full, the lab stays busy or it fails."""
+        with self._cond:
+            if self._closed:
+                raise JobRefused("The lab is shutting down; no new runs are accepted.")
+            if len(self._queue) >= self.max_queued:
+                raise JobRefused(f"The queue is full: {self.max_queued} runs are already waiting. "
+                                 f"Try again in a minute.")
+            job = Job(id=f"probe-{self._prefix}-{next(self._ids)}", owner=owner, config=config,
+                      label="LR range test", data=data, kind="lr_range", options=options)
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            self._renumber_locked()
+            self._cond.notify_all()
+        try:
+            return self._await_probe(job)
+        finally:
+            with self._cond:
+                self._jobs.pop(job.id, None)
+
+    def _await_probe(self, job: Job) -> dict:
+        if not job.wait(PROBE_QUEUE_WAIT_S) and job.snapshot().status == "queued":
+            ahead = (job.snapshot().position or 1) - 1 + self.counts()["running"]
+            self.cancel(job.id)
+            raise JobRefused(f"The lab is busy: {ahead} run(s) are training or waiting ahead of this test. "
+                             f"Try again when they have finished.")
+        if not job.wait(PROBE_RUN_WAIT_S):
+            self.cancel(job.id)
+            job.wait(10)
+            raise JobRefused(f"The LR range test took longer than {PROBE_RUN_WAIT_S:.0f} s and was stopped: "
+                             f"try smaller images or fewer images per class.")
+        snap = job.snapshot()
+        if snap.status != "finished":
+            raise JobRefused(snap.error or snap.message)
+        return snap.result
+
     # ---- asking and cancelling -----------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
@@ -215,13 +265,13 @@ class JobManager:
 
     def jobs_of(self, owner: str) -> list[Job]:
         with self._cond:
-            return [j for j in self._jobs.values() if j.owner == owner]
+            return self._runs_locked(owner)
 
     def latest_batch(self, owner: str) -> tuple[list[str], str]:
         """(job ids, tag) of the owner's newest batch still kept here, active or ended; ([], "") if
         none. A reloaded page shows these again: live if they still run, else their outcome."""
         with self._cond:
-            mine = [j for j in self._jobs.values() if j.owner == owner]
+            mine = self._runs_locked(owner)
             if not mine:
                 return [], ""
             newest = max(mine, key=lambda j: j.created).batch
@@ -232,7 +282,7 @@ class JobManager:
         """The owner's ended runs not taken before, in the order they were submitted (a demo's
         variants stay in order), each handed out once: two tabs of a browser never record one run twice."""
         with self._cond:
-            ended = [j for j in self._jobs.values() if j.owner == owner and j.status in ENDED and not j.collected]
+            ended = [j for j in self._runs_locked(owner) if j.status in ENDED and not j.collected]
             for job in ended:
                 job.collected = True
         return [j.snapshot() for j in ended]  # self._jobs keeps submission order
@@ -255,7 +305,7 @@ class JobManager:
 
     def cancel_owner(self, owner: str) -> int:
         with self._cond:
-            active = [j for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE]
+            active = [j for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE]  # probes too
             for job in active:
                 self._cancel_locked(job, "Stopped: the learner's session ended.")
             return len(active)
@@ -298,7 +348,8 @@ class JobManager:
         self.cancel_owner(owner)
 
     def shutdown(self, wait: bool = True, timeout: float = 30.0) -> None:
-        """Refuse new runs, cancel every queued and running one, and (optionally) join the workers."""
+        """Refuse new runs, cancel every queued and running one, and (optionally) join the pump threads
+        and end the worker processes. Without `wait`, workers end with the server (they are daemons)."""
         with self._cond:
             self._closed = True
             for job in list(self._jobs.values()):
@@ -312,8 +363,13 @@ class JobManager:
         if wait:
             for w in self._workers:
                 w.join(timeout)
+            self.backend.close()
 
     # ---- internals (call with self._cond held) ---------------------------------------------------
+
+    def _runs_locked(self, owner: str) -> list[Job]:
+        """The owner's training runs (LR range tests are not runs: they replace nothing, show nowhere)."""
+        return [j for j in self._jobs.values() if j.owner == owner and j.kind == "train"]
 
     def _cancel_locked(self, job: Job, queued_message: str) -> None:
         job.stop.set()
@@ -353,7 +409,10 @@ class JobManager:
 
     def _run(self, job: Job) -> None:
         try:
-            result = self._runner(job.config, job.on_event, job.stop, job.data)
+            result = self.backend.run(job.kind, job.config, job.on_event, job.stop, job.data, job.options)
+        except WorkerError as exc:  # the worker died or cannot be reached: its message is for the learner
+            job._end("failed", str(exc), error=str(exc))
+            return
         except BaseException as exc:  # noqa: BLE001 - a job's failure must end the job, never the worker
             # A LearnerError carries a message written for the learner; anything else is a bug, so
             # name its type and log the traceback for the teacher.
@@ -368,4 +427,9 @@ class JobManager:
             return
         finally:
             job.data = None  # uploaded tensors are not needed once the run is over
-        job._end(result.reason, result.message, result=result)
+        if job.kind == "train":
+            job._end(result.reason, result.message, result=result)
+        else:
+            stopped = job.stop.is_set()
+            job._end("stopped" if stopped else "finished", "Stopped before it finished." if stopped else "",
+                     result=result)

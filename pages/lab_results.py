@@ -14,6 +14,7 @@ from core import analysis, export, stats
 from core.engine import RunResult
 from core.imagefiles import DataError
 from pages.common import chart_with_summary
+from pages.lab_insight import render_insight
 
 GALLERY_COLUMNS = 6
 GALLERY_LIMIT = 24
@@ -48,6 +49,7 @@ def render_scores(result: RunResult | None, key_prefix: str, data=None) -> bool:
     data = _data(result, data)
     if data is not None:
         _gallery(result, data, key_prefix)
+        render_insight(result, key_prefix, data)  # why it works: feature space, Grad-CAM (issue 14)
     return True
 
 

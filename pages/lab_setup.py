@@ -15,13 +15,15 @@ import streamlit as st
 from core.data import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
 from core import optional_data
 from core.config import SPECS
-from core.engine import TrainConfig, lr_range_test, resolve_device
+from core.engine import TrainConfig, resolve_device
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
+from core.jobs import JobRefused
 from core.models import BACKBONES, HEAD
 from core.presets import PRESETS
 from core.errors import LearnerError
 from pages import lab_charts as charts
+from pages import lab_live as live
 from pages import lab_state as S
 from pages.common import chart_with_summary
 
@@ -32,7 +34,6 @@ INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is re
 INSTALL_RETRY = "lab_install_retry"
 LRF = "_lab_lr_finder"
 PLOT_CONFIG = {"displayModeBar": False}
-USER_ERRORS = LearnerError
 
 
 def _fmt_lr(v: float) -> str:
@@ -322,8 +323,10 @@ def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
         return
     try:
         with st.spinner("Running the LR range test…"):
-            found = lr_range_test(cfg, data=data, steps=50)
-    except USER_ERRORS as exc:
+            # through the job queue: it trains in a worker process, never in this server's process
+            owner = st.session_state.get(live.JOB_OWNER, "lab")
+            found = live.get_job_manager().run_lr_range(cfg, owner, data=data, steps=50)
+    except (JobRefused, LearnerError) as exc:
         st.error(f"The LR range test could not run: {exc}")
         return
     if not found["lrs"]:

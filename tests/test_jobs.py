@@ -313,3 +313,38 @@ def test_ended_runs_are_taken_once_and_ids_do_not_repeat_across_servers(gated):
     assert b.wait(5) and [s.id for s in jm.take_ended("browser")] == [b.id]
     restarted = make(max_running=1)
     assert restarted.submit(cfg_named("c"), owner="browser").id not in (a.id, b.id)
+
+
+# ---- the LR range test takes the same queue (issue 13) -----------------------------------------------
+
+def test_lr_range_test_waits_its_turn_and_is_not_a_run(gated):
+    runner, make = gated
+    jm = make(max_running=1)
+    a = jm.submit(cfg_named("a"), owner="ada")
+    assert wait_until(lambda: a.snapshot().status == "running")
+    cfg = TrainConfig(dataset="faces", image_size=32, per_class=10, trainable=("head",))
+    out = {}
+    probe = threading.Thread(target=lambda: out.update(found=jm.run_lr_range(cfg, "ada", steps=10)))
+    probe.start()
+    assert wait_until(lambda: jm.counts()["queued"] == 1), "the test waits behind the running job"
+    assert a.snapshot().status == "running"  # and replaced nothing
+    assert jm.jobs_of("ada") == [a] and jm.latest_batch("ada") == ([a.id], "")
+    runner.gate("a").set()
+    probe.join(120)
+    assert len(out["found"]["lrs"]) == 10
+    assert [s.id for s in jm.take_ended("ada")] == [a.id]  # never stored as a run
+    assert jm.counts()["queued"] == 0
+
+
+def test_lr_range_test_gives_up_with_a_clear_message_when_the_lab_stays_busy(gated, monkeypatch):
+    import core.jobs
+
+    runner, make = gated
+    jm = make(max_running=1)
+    a = jm.submit(cfg_named("a"), owner="u1")
+    jm.submit(cfg_named("b"), owner="u2")
+    assert wait_until(lambda: a.snapshot().status == "running")
+    monkeypatch.setattr(core.jobs, "PROBE_QUEUE_WAIT_S", 0.2)
+    with pytest.raises(JobRefused, match=r"The lab is busy: 2 run\(s\) are training or waiting ahead"):
+        jm.run_lr_range(TrainConfig(dataset="faces"), "ada")
+    assert jm.counts()["queued"] == 1  # the test left the queue; the other learner's run did not
