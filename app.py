@@ -1,4 +1,9 @@
 """Fine-Tuning Lab: the frame shared by every page (navigation, learner identity, page config)."""
+# pandas first, before any page draws a chart: Plotly checks for it with a bare look in sys.modules,
+# so a chart drawn while another session was still importing pandas met a half-made module
+# ("partially initialized module 'pandas' has no attribute 'Series'": 9 of 332 page runs of a fresh
+# server in bench/load_test.py). An import statement waits for the other thread's import to finish.
+import pandas  # noqa: F401
 import streamlit as st
 
 from pages.common import accessibility_fixes, learner_sidebar, not_kept_note

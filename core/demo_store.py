@@ -144,7 +144,8 @@ def storable(statuses) -> bool:
 
 
 def from_result(label: str, result) -> StoredRun:
-    start = {"classes": list(result.class_names), "device": result.device, "cache": result.cache}
+    start = {"classes": list(result.class_names), "device": result.device, "cache": result.cache,
+             "val_images": len(result.val_true)}  # the replay's 95% intervals need the validation size
     epochs, batches = [as_row(e) for e in result.epochs], [as_row(b) for b in result.batches]
     return StoredRun(label, result.config, result.reason, result.message, epochs, batches, start,
                      result.timings.get("total_s", 0.0), result.best_epoch)

@@ -14,16 +14,36 @@ import math
 
 import plotly.graph_objects as go
 
+from core.run_quiz import OVERFIT_GAP as GAP_WARN  # the run quiz reads this label: one threshold for both
 from core.schedules import moves
+from core.stats import Accuracy
 from pages.common import DASHES, PALETTE
 
 HEIGHT = 340
-GAP_WARN = 0.10  # train/val accuracy gap (10 points) labelled as overfitting
 MAX_BATCH_POINTS = 300
 TRAIN, VAL = dict(color=PALETTE[0], dash="solid"), dict(color=PALETTE[1], dash="dash")
 MARK = PALETTE[7]  # best epoch: black, apart from both curves' colours
 WARN_TEXT = "#A34A00"  # dark orange, 5.5:1 on white (the overfitting note)
 GAP_FILL = "rgba(230,159,0,0.22)"  # PALETTE orange, see-through
+BAND_ALPHA = 0.16  # a 95% interval band: light enough for the gap fill and the curves to show through
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def interval_band(fig: go.Figure, x: list, accs: list[float], n: int, colour: str, name: str,
+                  legend: bool = True) -> None:
+    """Shade each epoch's 95% Wilson interval of a validation accuracy (in %) measured on `n` images:
+    the width says how far apart two runs must be before the difference is more than noise."""
+    bounds = [Accuracy.of(a, n).interval for a in accs]
+    fig.add_scatter(x=x, y=[100 * lo for lo, _ in bounds], mode="lines", line=dict(width=0), showlegend=False,
+                    hoverinfo="skip")
+    fig.add_scatter(x=x, y=[100 * hi for _, hi in bounds], mode="lines", line=dict(width=0), fill="tonexty",
+                    fillcolor=_rgba(colour, BAND_ALPHA), name=name, showlegend=legend,
+                    customdata=[100 * lo for lo, _ in bounds],
+                    hovertemplate="95% interval %{customdata:.1f}–%{y:.1f}%<extra>" + name + "</extra>")
 
 
 def series_line(i: int) -> dict:
@@ -93,12 +113,16 @@ def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | Non
     return _layout(fig, "Loss", "cross-entropy")
 
 
-def accuracy_figure(epochs: list[dict], total_epochs: int | None = None) -> go.Figure:
+def accuracy_figure(epochs: list[dict], total_epochs: int | None = None, val_n: int | None = None) -> go.Figure:
+    """Train and validation accuracy per epoch; with `val_n` (validation images) the validation
+    curve carries its 95% interval band."""
     fig = go.Figure()
     if epochs:
         x = [e["epoch"] for e in epochs]
         train = [100 * e["train_acc"] for e in epochs]
         val = [100 * e["val_acc"] for e in epochs]
+        if val_n:
+            interval_band(fig, x, [e["val_acc"] for e in epochs], val_n, PALETTE[1], "validation 95% interval")
         # Shade only where training accuracy is above validation accuracy: that gap is what the model
         # learned about its own training images and not about the task (an invisible base trace + fill).
         fig.add_scatter(x=x, y=val, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
@@ -258,10 +282,16 @@ def live_rate_chart(cfg, batches: list[dict]) -> tuple[go.Figure, str] | None:
     return rate_figure(rates, cfg.epochs), rate_summary(rates, cfg.epochs, live=True)
 
 
-def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", title: str = "Validation accuracy (%)") -> go.Figure:
-    """One line per run: compare runs (a demo's variants, or runs chosen from the history)."""
+def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", title: str = "Validation accuracy (%)",
+                   val_n: dict[str, int] | None = None) -> go.Figure:
+    """One line per run: compare runs (a demo's variants, or runs chosen from the history). With
+    `val_n` (label -> validation images) each run's validation accuracy carries its 95% band."""
     fig = go.Figure()
     for i, (label, epochs) in enumerate(curves):
+        n = (val_n or {}).get(label)
+        if key == "val_acc" and n and epochs:
+            interval_band(fig, [e["epoch"] for e in epochs], [e[key] for e in epochs], n,
+                          series_line(i)["color"], f"{label}: 95% interval", legend=False)
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=[100 * e[key] if key.endswith("acc") else e[key] for e in epochs],
                         mode="lines+markers", name=label, line=series_line(i))
     if key.endswith("acc"):
@@ -292,13 +322,17 @@ def loss_summary(epochs: list[dict], batches: list[dict], total_epochs: int | No
     return text + "."
 
 
-def accuracy_summary(epochs: list[dict], total_epochs: int | None = None) -> str:
+def _interval(acc: float | None, n: int | None) -> str:
+    return f", 95% interval {Accuracy.of(acc, n).band()}" if n and acc is not None and acc == acc else ""
+
+
+def accuracy_summary(epochs: list[dict], total_epochs: int | None = None, val_n: int | None = None) -> str:
     if not epochs:
         return "Accuracy: no epoch finished yet."
     last, best = epochs[-1], best_epoch(epochs)
     gap = 100 * (last["train_acc"] - last["val_acc"])
     text = (f"Accuracy, {_of(epochs, total_epochs)}: training {_pct(last['train_acc'])}, validation "
-            f"{_pct(last['val_acc'])} (gap {gap:+.0f} points)")
+            f"{_pct(last['val_acc'])}{_interval(last['val_acc'], val_n)} (gap {gap:+.0f} points)")
     if best is not None:
         text += f"; best validation loss at epoch {best['epoch']} (validation accuracy {_pct(best['val_acc'])})"
     return text + "."
@@ -325,15 +359,18 @@ def weight_change_summary(epochs: list[dict], total_epochs: int | None = None) -
 
 
 def overlay_summary(curves: list[tuple[str, list[dict]]], key: str = "val_acc",
-                    title: str = "Validation accuracy (%)") -> str:
+                    title: str = "Validation accuracy (%)", val_n: dict[str, int] | None = None) -> str:
     shown = [(label, epochs) for label, epochs in curves if epochs]
     if not shown:
         return f"{title}: no run has finished an epoch yet."
     fmt = _pct if key.endswith("acc") else _num
     name = title.replace(" (%)", "")
-    return (f"{name} at each run's last epoch: "
-            + "; ".join(f"{label} {fmt(epochs[-1].get(key))} (epoch {epochs[-1]['epoch']})" for label, epochs in shown)
-            + ".")
+
+    def one(label: str, last: dict) -> str:
+        band = _interval(last.get(key), (val_n or {}).get(label)) if key == "val_acc" else ""
+        return f"{label} {fmt(last.get(key))}{band} (epoch {last['epoch']})"
+
+    return f"{name} at each run's last epoch: " + "; ".join(one(label, epochs[-1]) for label, epochs in shown) + "."
 
 
 def params_summary(rows: list[tuple[str, int, bool]]) -> str:

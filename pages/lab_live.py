@@ -23,7 +23,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core import analysis, demo_store, schedules
+from core import analysis, demo_store, schedules, stats
 from core.engine import RunResult
 from core.events import BatchEnded, EpochEnded, as_row, from_row
 from core.freezing import describe_cache
@@ -47,6 +47,7 @@ STOP_WAIT_S = 5.0
 DEMO_BATCH = "_lab_demo_batch"  # (preset id, job ids) of the demo whose variants were run live
 REPLAY = "_lab_replay"  # (preset id, StoredDemo) shown instead of a live run
 COMPARE_SEEN = "_lab_compare_seen"  # history ids the Compare picker has already offered
+REPLAY_SIZES = "_lab_replay_val_images"  # replay snapshot id -> its stored validation size
 CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
 
@@ -133,7 +134,18 @@ def replay_snapshots(stored: demo_store.StoredDemo) -> list[JobSnapshot]:
         return JobSnapshot(f"replay-{i}", "", r.label, "replay", r.config, r.status, None, None, batches,
                            epochs, result, "", r.message, t, t, t + r.seconds)
 
+    # A replay has no RunStarted; its validation size (for the 95% intervals) is kept in the record.
+    st.session_state[REPLAY_SIZES] = {f"replay-{i}": r.start.get("val_images") for i, r in enumerate(stored.runs)}
     return [snapshot(i, r) for i, r in enumerate(stored.runs)]
+
+
+def val_images(snap: JobSnapshot) -> int | None:
+    """How many validation images the run's accuracies were measured on (None: not known)."""
+    if snap.start is not None and snap.start.val_images:
+        return snap.start.val_images
+    if snap.result is not None and snap.result.val_true:
+        return len(snap.result.val_true)
+    return st.session_state.get(REPLAY_SIZES, {}).get(snap.id) or None
 
 
 def store_finished_demo(snaps: list[JobSnapshot]) -> None:
@@ -232,16 +244,19 @@ def _epoch_figures(snap: JobSnapshot) -> tuple:
     key = (snap.id, len(snap.epochs))
     if key not in cache:
         cache.clear()  # only the newest epoch of the job being watched is worth keeping
-        eps, total = rows(snap.epochs), snap.config.epochs
-        cache[key] = tuple((figure(eps, total), summary(eps, total)) for figure, summary in (
-            (charts.accuracy_figure, charts.accuracy_summary), (charts.trainable_figure, charts.trainable_summary),
+        eps, total, n = rows(snap.epochs), snap.config.epochs, val_images(snap)
+        acc = (charts.accuracy_figure(eps, total, n), charts.accuracy_summary(eps, total, n))
+        cache[key] = (acc,) + tuple((figure(eps, total), summary(eps, total)) for figure, summary in (
+            (charts.trainable_figure, charts.trainable_summary),
             (charts.weight_change_figure, charts.weight_change_summary)))
     return cache[key]
 
 
-def overlay_chart(curves, key: str = "val_acc", title: str = "Validation accuracy (%)") -> tuple:
-    """(figure, text alternative) comparing runs, from (label, epoch rows) pairs."""
-    return charts.overlay_figure(curves, key, title), charts.overlay_summary(curves, key, title)
+def overlay_chart(curves, key: str = "val_acc", title: str = "Validation accuracy (%)",
+                  val_n: dict[str, int] | None = None) -> tuple:
+    """(figure, text alternative) comparing runs, from (label, epoch rows) pairs; `val_n` (label ->
+    validation images) gives each run's validation accuracy its 95% band."""
+    return charts.overlay_figure(curves, key, title, val_n), charts.overlay_summary(curves, key, title, val_n)
 
 
 def show_chart(chart: tuple, key: str, projector: bool = False) -> None:
@@ -318,7 +333,8 @@ def live_panel(projector: bool = False) -> None:
     overlay = None
     if len(snaps) > 1:
         curves = [(s.label or s.id, rows(s.epochs)) for s in snaps if s.epochs]
-        overlay = overlay_chart(curves) if curves else None
+        sizes = {s.label or s.id: val_images(s) for s in snaps}
+        overlay = overlay_chart(curves, val_n=sizes) if curves else None
         st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
     draw_run_charts(focus, "lab_live", projector, overlay)
 
@@ -358,6 +374,7 @@ def history_row(snap: JobSnapshot, number: int) -> dict:
         "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "schedule": schedules.describe(cfg),
         "optimizer": cfg.optimizer, "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "per_class": cfg.per_class,
         "size": cfg.image_size, "batch": cfg.batch_size, "augment": cfg.augment, "val_acc": final and final.val_acc,
+        "val_images": val_images(snap),
         "train_acc": final and final.train_acc, "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
         "curve": [{"epoch": e.epoch, "val_acc": e.val_acc, "train_acc": e.train_acc, "val_loss": e.val_loss,
                    "train_loss": e.train_loss} for e in snap.epochs],
@@ -394,8 +411,25 @@ def show_outcome(snap: JobSnapshot) -> None:
 
 
 def _tabs():
-    names = ["📈 Curves", "🔎 Scores and mistakes", "📷 Try your own photo", "💾 Export"]
+    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo",
+             "💾 Export"]
     return st.tabs(names, key="lab_result_tabs")
+
+
+def accuracy_of(acc: float | None, n: int | None) -> stats.Accuracy | None:
+    """A final validation accuracy on `n` images as an Accuracy, or None when either is not known."""
+    return stats.Accuracy.of(acc, n) if acc is not None and acc == acc and n else None
+
+
+def compare_runs(finals: list[tuple[str, float | None, int | None]]) -> str:
+    """The leader against the runner-up: with intervals ("within noise") when both sizes are known."""
+    ranked = sorted((f for f in finals if f[1] is not None), key=lambda f: -f[1])
+    if len(ranked) < 2:
+        return ""
+    first, second = accuracy_of(*ranked[0][1:]), accuracy_of(*ranked[1][1:])
+    if first is None or second is None:
+        return analysis.compare_finals([(label, acc) for label, acc, _ in ranked])
+    return stats.compare(ranked[0][0], first, ranked[1][0], second)
 
 
 def _pick_run(snaps: list[JobSnapshot], key: str) -> JobSnapshot:
@@ -407,24 +441,25 @@ def _pick_run(snaps: list[JobSnapshot], key: str) -> JobSnapshot:
 
 
 def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = "") -> None:
-    """Outcomes first, then the results in tabs (curves, scores, own photo, export)."""
+    """Outcomes first, then the results in tabs (curves, scores, a quiz on the run, own photo, export)."""
     for snap in snaps:
         show_outcome(snap)
-    finals = [(s.label or s.id, final_acc(s)) for s in snaps if s.epochs]
-    if len(finals) > 1:
-        st.markdown("🏁 " + analysis.compare_finals(finals))
+    verdict = compare_runs([(s.label or s.id, final_acc(s), val_images(s)) for s in snaps if s.epochs])
+    if verdict:
+        st.markdown("🏁 " + verdict)
     if reveal:
         st.markdown(reveal)
     drawn = [s for s in snaps if s.epochs]
     if not drawn:
         return
-    curves_tab, scores_tab, photo_tab, export_tab = _tabs()
+    curves_tab, scores_tab, quiz_tab, photo_tab, export_tab = _tabs()
+    sizes = {s.label or s.id: val_images(s) for s in drawn}
     results = st.session_state.get(RESULTS, {})
     with curves_tab:
         focus = _pick_run(drawn, "lab_end_pick_curves")
         overlay = None
         if len(drawn) > 1:
-            overlay = overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn])
+            overlay = overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], val_n=sizes)
         if focus.start is not None and focus.start.notes:
             st.caption("Notes: " + "; ".join(focus.start.notes))
         draw_run_charts(focus, f"lab_end_{focus.id}", projector, overlay)
@@ -434,6 +469,11 @@ def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = 
     with scores_tab:
         focus = _pick_run(drawn, "lab_end_pick_scores")
         _results_part("scores", results.get(focus.id), focus)
+    with quiz_tab:
+        from pages.lab_run_quiz import render_run_quiz
+
+        focus = _pick_run(drawn, "lab_end_pick_quiz")
+        render_run_quiz(focus.epochs, focus.id)
     with photo_tab:
         focus = _pick_run(drawn, "lab_end_pick_photo")
         _results_part("photo", results.get(focus.id), focus)
@@ -469,22 +509,56 @@ def compare_selection(history: list[dict]) -> list[str]:
     return kept + [i for i in ids if i not in seen and i not in kept]
 
 
+def history_table(history: list[dict]) -> pd.DataFrame:
+    """The history rows as the table shows them: each validation accuracy with its 95% interval and
+    how it stands against the best run (rows stored before sizes were kept show neither)."""
+    accs = [accuracy_of(r.get("val_acc"), r.get("val_images")) for r in history]
+    table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("curve", "id", "message", "val_images")}
+                          for row in history])
+    at = list(table.columns).index("val_acc") + 1 if "val_acc" in table.columns else len(table.columns)
+    table.insert(at, "val 95%", [a.band() if a else "" for a in accs])
+    table.insert(at + 1, "vs best", stats.versus_best(accs))
+    return table
+
+
+def _compare_picked(finals: list[tuple[str, float | None, int | None]]) -> None:
+    """Under the Compare chart: the leader against the runner-up, and whether the validation sets
+    are big enough to tell runs 5 points apart."""
+    text = compare_runs(finals)
+    if text:
+        st.markdown("⚖️ " + text)
+    known = [f for f in finals if accuracy_of(*f[1:]) is not None]
+    if len(known) > 1:
+        _, acc, n = min(known, key=lambda f: f[2])  # the smallest validation set limits the comparison
+        warning = stats.too_small_warning(acc, n)
+        if warning:
+            st.caption(f"📏 {warning}")
+
+
 def show_history(projector: bool = False) -> None:
     history = st.session_state.get(HISTORY, [])
     if not history:
         return
     st.subheader("Your runs")
-    table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("curve", "id", "message")} for row in history])
-    st.dataframe(table, hide_index=True, column_config={
+    st.dataframe(history_table(history), hide_index=True, column_config={
         "val_acc": st.column_config.NumberColumn("val acc", format="percent"),
+        "val 95%": st.column_config.TextColumn(
+            "val 95%", help="The 95% interval of the validation accuracy (Wilson): with this many validation "
+                            "images the model's accuracy most likely lies in this range."),
+        "vs best": st.column_config.TextColumn(
+            "vs best", help="Against the run with the highest validation accuracy: 'within noise' when the two "
+                            "95% intervals overlap, so the validation set cannot tell them apart."),
         "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
         "lr": st.column_config.NumberColumn("lr", format="%.0e")})
     labels = {row["id"]: f"{i + 1}. {row['label']}" for i, row in enumerate(history)}
     st.session_state["lab_compare"] = compare_selection(history)
     chosen = st.multiselect("Compare runs", list(labels), format_func=labels.get, key="lab_compare")
-    curves = [(labels[row["id"]], row["curve"]) for row in history if row["id"] in chosen and row["curve"]]
+    picked = [row for row in history if row["id"] in chosen and row["curve"]]
+    curves = [(labels[row["id"]], row["curve"]) for row in picked]
     if curves:
-        show_chart(overlay_chart(curves), "lab_history_overlay", projector)
+        sizes = {labels[row["id"]]: row.get("val_images") for row in picked}
+        show_chart(overlay_chart(curves, val_n=sizes), "lab_history_overlay", projector)
+        _compare_picked([(labels[row["id"]], row.get("val_acc"), row.get("val_images")) for row in picked])
     if st.button("Clear history", key="lab_clear_history"):
         safe_store_call(get_progress_store().clear_lab_runs, current_learner())
         st.session_state[HISTORY] = []

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import analysis, export
+from core import analysis, export, stats
 from core.engine import RunResult
 from core.imagefiles import DataError
 from pages.common import chart_with_summary
@@ -77,6 +77,19 @@ def _summary(result: RunResult) -> None:
                         "better on images it trained on (a large gap is overfitting). Negative: validation is "
                         "easier than training, e.g. with augmentation or a small validation set.")
     st.caption(analysis.gap_words(train, val))
+    honest_accuracy(val, len(result.val_true), len(result.class_names))
+
+
+def honest_accuracy(val: float, n: int, num_classes: int) -> None:
+    """The validation accuracy's 95% interval, and a warning when the set is too small to tell
+    runs 5 points apart (nothing when the run kept no validation predictions)."""
+    if not n:
+        return
+    st.caption(f"Validation accuracy {stats.Accuracy.of(val, n).words()}: on many more images like these, "
+               f"this model's accuracy would most likely land in that range.")
+    warning = stats.too_small_warning(val, n, num_classes)
+    if warning:
+        st.warning(warning, icon="📏")
 
 
 def _confusion(result: RunResult, key_prefix: str) -> None:
@@ -120,6 +133,8 @@ def _per_class(result: RunResult) -> None:
     st.subheader("Accuracy per class")
     rows = analysis.per_class_accuracy(result.val_true, result.val_pred, result.class_names)
     table = pd.DataFrame(rows, columns=["class", "correct", "images", "accuracy"])
+    # A class has a tenth of the images, so its interval is about three times as wide as the total's.
+    table["95% interval"] = [stats.Accuracy(c, n).band() if n else "" for _, c, n, _ in rows]
     st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(table)), column_config={
         "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0.0, max_value=1.0)})
 

@@ -81,7 +81,7 @@ def test_gradient_flow_matches_the_engine_optimizer(engine_runs):
     first_epoch = engine_runs[lf.FLOW_PRESET].epochs[0]
     in_opt = sorted((g for g in flows if g.opt_group is not None), key=lambda g: g.opt_group)
     # the engine's param_groups, in order, with their rates
-    assert [(g.name, g.lr) for g in in_opt] == list(first_epoch["lrs"].items())
+    assert [(g.name, g.lr) for g in in_opt] == list(first_epoch.lrs.items())
     assert {g.name for g in flows if g.trainable} == set(PRESETS[lf.FLOW_PRESET].config.trainable)
     first = min(i for i, g in enumerate(flows) if g.trainable)
     assert [g.backward for g in flows] == [i >= first for i in range(len(flows))]

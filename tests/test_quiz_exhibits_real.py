@@ -110,5 +110,5 @@ def test_curves_are_what_the_engine_produces(qid):
     result = run_training(config_from_args(build_parser().parse_args(argv[3:])))
     assert len(result.epochs) == q.curves.epochs
     for name, stored in q.curves.series:
-        fresh = [row[name] for row in result.epochs]
+        fresh = [getattr(row, name) for row in result.epochs]
         assert fresh == pytest.approx(list(stored), abs=TOLERANCE), name

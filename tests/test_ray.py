@@ -118,7 +118,7 @@ def test_ray_job_streams_its_events_and_returns_the_model(ray_jm):
     assert job.wait(300), "the Ray job did not end"
     snap = job.snapshot()
     assert snap.status == "finished", snap.error
-    assert snap.start["train_images"] == 8 and len(snap.batches) == 2 and len(snap.epochs) == 1
+    assert snap.start.train_images == 8 and len(snap.batches) == 2 and len(snap.epochs) == 1
     assert snap.result.model is not None and snap.result.val_pred
     (pid,) = ray_jm.backend.pids()
     assert pid != os.getpid()  # it trained in the actor's process, not here

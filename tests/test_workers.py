@@ -46,7 +46,7 @@ def test_the_model_and_uploaded_images_cross_the_boundary(jm):
     assert job.wait(180), "the run did not end"
     snap = job.snapshot()
     assert snap.status == "finished", snap.error
-    assert snap.start["train_images"] == len(data.train_y) and snap.start["classes"] == data.class_names
+    assert snap.start.train_images == len(data.train_y) and list(snap.start.classes) == data.class_names
     model = snap.result.model
     assert isinstance(model, torch.nn.Module)
     with torch.no_grad():  # the model that came back is the trained one: it predicts what the run reported
