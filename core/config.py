@@ -17,7 +17,7 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Callable, Sequence
 
-from core import models
+from core import models, schedules
 from core.errors import LearnerError
 from core.data import DATASETS
 
@@ -107,6 +107,15 @@ class TrainConfig:
                                          widget="groups", **_RATE,
                                          help="Smaller rates for early, general layers; larger for the new "
                                               "head.")
+    schedule: str = setting(schedules.DEFAULT, "learning-rate schedule", url="sched", cli=("--schedule",),
+                            widget="select", choices=lambda: tuple(schedules.SCHEDULES),
+                            help=f"How the rate moves during the run; the learning rate is its peak. Cosine "
+                                 f"falls to {schedules.FLOOR:.0%} of it, one-cycle climbs to it and then anneals.")
+    warmup: float = setting(0.0, "warm-up", url="warmup", cli=("--warmup",), widget="steps", lo=0, hi=0.5,
+                            steps=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
+                            help="Share of the run's steps in which the rate rises from 1/25 of the peak to "
+                                 "the peak: gentle first steps for a random new head. One-cycle needs one "
+                                 "(0.3 is usual).")
     optimizer: str = setting("adam", "optimizer", url="opt", cli=("--optimizer",), widget="select",
                              choices=lambda: OPTIMIZERS, help="how the gradients update the weights")
     momentum: float = setting(0.9, "momentum", cli=("--momentum",), lo=0, hi=1, help="SGD's momentum")
@@ -142,6 +151,10 @@ class TrainConfig:
         if not self.trainable and not self.unfreeze_at:
             raise ConfigError("Every layer group is frozen, the new head too, so nothing can learn. "
                               "Unfreeze at least the head.")
+        if schedules.SCHEDULES[self.schedule].needs_warmup and self.warmup <= 0:
+            raise ConfigError(f"The {schedules.SCHEDULES[self.schedule].title} schedule climbs to its peak during "
+                              f"the warm-up, and the warm-up is 0. Give it a warm-up (0.3 is usual) or pick "
+                              f"cosine or constant.")
         bad_epochs = [e for e in self.unfreeze_at if not 1 <= int(e) <= self.epochs]
         if bad_epochs:
             raise ConfigError(f"Unfreezing is scheduled for epoch(s) {bad_epochs}, outside 1..{self.epochs}.")

@@ -28,7 +28,7 @@ from core.engine import TrainConfig
 from core.events import as_row
 
 CODE_FILES = ("engine.py", "inputs.py", "evaluation.py", "optim.py", "freezing.py", "models.py", "data.py",
-              "cache.py")  # what decides a run's numbers
+              "cache.py", "schedules.py")  # what decides a run's numbers
 MAX_BATCH_POINTS = 400  # the loss chart thins to 300 points anyway; a record stays ~100 kB
 
 
@@ -117,7 +117,7 @@ def _read(path: Path, mtime_ns: int) -> StoredDemo | None:
 
 def _thin(batches: list) -> list:
     step = max(1, len(batches) // MAX_BATCH_POINTS)
-    return [{k: b[k] for k in ("epoch", "step", "steps", "loss") if k in b} for b in batches[::step]]
+    return [{k: b[k] for k in ("epoch", "step", "steps", "loss", "lrs") if k in b} for b in batches[::step]]
 
 
 def save(preset_id: str, runs: list[StoredRun], device: str) -> Path:

@@ -28,6 +28,7 @@ from core.inputs import (IMAGENET_MEAN, IMAGENET_STD, Inputs, autocast, configur
                          normalise, resolve_device)
 from core.lr_finder import lr_range_test  # noqa: F401  (re-exported)
 from core.optim import add_groups, make_optimizer
+from core.schedules import factors, set_rates
 
 
 @dataclass
@@ -212,6 +213,7 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float] | None:
                 run.end("stopped", f"Stopped by request during epoch {epoch}.")
                 return None
             idx = perm[step * run.batch_size:(step + 1) * run.batch_size]
+            lrs = _scheduled_rates(run, epoch, step)
             loss, hits = _train_step(run, idx)
             if not math.isfinite(loss):
                 run.end("diverged", f"Training diverged in epoch {epoch}: the loss became {loss}. The learning "
@@ -219,10 +221,17 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float] | None:
                                     f"(1e-3 or 1e-4 suit fine-tuning).")
                 return None
             loss_sum, correct, seen = loss_sum + loss * len(idx), correct + hits, seen + len(idx)
-            _report_batch(run, epoch, step, loss, hits / len(idx), len(idx))
+            _report_batch(run, epoch, step, loss, hits / len(idx), len(idx), lrs)
     finally:
         run.timings["train_s"] += time.perf_counter() - t_epoch
     return loss_sum / max(seen, 1), correct / max(seen, 1)
+
+
+def _scheduled_rates(run: _Run, epoch: int, step: int) -> dict[str, float]:
+    """Set every group's rate for this step: its own peak x the schedule's factor (core.schedules).
+    A constant schedule's factor is exactly 1.0, so its rates, and runs, are as before."""
+    curve = factors(run.cfg.schedule, run.cfg.epochs * run.steps, run.cfg.warmup)  # cached per run shape
+    return set_rates(run.optimizer, curve[(epoch - 1) * run.steps + step])
 
 
 def _train_step(run: _Run, idx: torch.Tensor) -> tuple[float, int]:
@@ -241,11 +250,11 @@ def _train_step(run: _Run, idx: torch.Tensor) -> tuple[float, int]:
     return loss.item(), int((logits.argmax(1) == yb).sum())
 
 
-def _report_batch(run: _Run, epoch: int, step: int, loss: float, acc: float, n: int) -> None:
+def _report_batch(run: _Run, epoch: int, step: int, loss: float, acc: float, n: int, lrs: dict[str, float]) -> None:
     run.images_seen += n
     row = BatchEnded(epoch, step + 1, run.steps, (epoch - 1) * run.steps + step + 1, loss, acc,
                      run.images_seen / max(time.perf_counter() - run.t_train, 1e-9),
-                     time.perf_counter() - run.t_start)
+                     time.perf_counter() - run.t_start, lrs)
     run.batches.append(row)
     run.emit(row)
 

@@ -53,6 +53,7 @@ class BatchEnded:
     acc: float  # accuracy on this batch
     images_per_s: float  # training images per second since training began
     elapsed: float
+    lrs: dict[str, float]  # the rate each trainable group stepped with (core.schedules: peak x factor)
 
 
 @dataclass(frozen=True)

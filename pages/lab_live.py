@@ -23,7 +23,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core import analysis, demo_store, stats
+from core import analysis, demo_store, schedules, stats
 from core.engine import RunResult
 from core.events import BatchEnded, EpochEnded, as_row, from_row
 from core.freezing import describe_cache
@@ -271,6 +271,9 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
     loss = (charts.loss_figure(epochs, batches, snap.config.epochs),
             charts.loss_summary(epochs, batches, snap.config.epochs))
     figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
+    rate = charts.live_rate_chart(snap.config, batches)  # only when a schedule moves the rate
+    if rate is not None:
+        figures["Learning rate"] = rate
     if overlay is not None:
         figures = {"All variants": overlay, **figures}
     if projector:
@@ -286,6 +289,9 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
         for col, (name, chart) in zip(st.columns(2), pair):
             with col:
                 show_chart(chart, f"{key}_{name}")
+    if rate is not None:
+        with st.columns(2)[0]:
+            show_chart(rate, f"{key}_lr")
 
 
 @st.fragment(run_every=1.0)
@@ -365,9 +371,9 @@ def history_row(snap: JobSnapshot, number: int) -> dict:
         "id": snap.id, "label": snap.label or f"run {number}",
         "status": snap.status, "dataset": cfg.dataset, "model": cfg.model,
         "pretrained": cfg.pretrained, "trainable": " ".join(groups), "lr": cfg.lr,
-        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "optimizer": cfg.optimizer,
-        "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "per_class": cfg.per_class, "size": cfg.image_size,
-        "batch": cfg.batch_size, "augment": cfg.augment, "val_acc": final and final.val_acc,
+        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "schedule": schedules.describe(cfg),
+        "optimizer": cfg.optimizer, "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "per_class": cfg.per_class,
+        "size": cfg.image_size, "batch": cfg.batch_size, "augment": cfg.augment, "val_acc": final and final.val_acc,
         "val_images": val_images(snap),
         "train_acc": final and final.train_acc, "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
         "curve": [{"epoch": e.epoch, "val_acc": e.val_acc, "train_acc": e.train_acc, "val_loss": e.val_loss,

@@ -16,6 +16,7 @@ from core.data import DATASETS, DataError, DatasetSpec, PreparedData, folder_dat
 from core import optional_data
 from core.config import SPECS
 from core.engine import TrainConfig, resolve_device
+from core.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
 from core.estimate import estimate_config, param_counts
 from core.imagefiles import safe_extract_zip
 from core.jobs import JobRefused
@@ -92,6 +93,13 @@ def freeze_none() -> None:
 
 def gradual_unfreeze() -> None:
     _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD}, gradual=True)
+
+
+def _schedule_changed() -> None:
+    """One-cycle climbs during its warm-up: picking it with none gives it torch's usual 30%."""
+    ss = st.session_state
+    if SCHEDULES[ss[S.K_SCHED]].needs_warmup and not ss[S.K_WARMUP]:
+        ss[S.K_WARMUP] = S.to_widget("warmup", 0.3)
 
 
 def use_suggested_lr() -> None:
@@ -277,6 +285,7 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
 def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
     ss = st.session_state
     setting_widget(st, "lr", "Learning rate", format_func=_fmt_lr)
+    schedule_section(data, projector=not advanced)
     if advanced:
         st.toggle("Per-group learning rates (discriminative)", key=S.K_DISC,
                   help=SPECS["group_lr"].help)
@@ -295,11 +304,48 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
                                charts.lr_finder_summary(found["lrs"], found["losses"], found.get("suggested_lr")),
                                config=PLOT_CONFIG, key="lab_lr_chart")
             if found.get("suggested_lr"):
-                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}", key="lab_lr_use",
+                peak = " as the peak" if ss[S.K_SCHED] != "constant" else ""  # the schedule's peak: see core.schedules
+                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}{peak}", key="lab_lr_use",
                           on_click=use_suggested_lr)
             st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
                        f"a value a little lower is often safer.")
     _override_note(ss)
+
+
+def schedule_section(data: PreparedData | None, projector: bool = False) -> None:
+    """The schedule picker, its warm-up, and the rate of every step drawn before the run: the chart is
+    computed by the function the engine runs (core.schedules), so what is drawn is what runs."""
+    c1, c2 = st.columns(2)
+    setting_widget(c1, "schedule", "Schedule", format_func=lambda k: SCHEDULES[k].title, on_change=_schedule_changed)
+    setting_widget(c2, "warmup", "Warm-up (share of the run)", format_func=lambda v: f"{v:.0%}")
+    try:
+        cfg = S.config_from_state(st.session_state)
+    except (LearnerError, ValueError):
+        return  # the page says what to fix, under the form
+    if not moves(cfg):
+        st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}.")
+        return  # a flat line says nothing the slider does not
+    st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}. The learning rate "
+               f"above is the peak.")
+    try:
+        cfg.validate()
+    except LearnerError:
+        st.caption("The schedule is drawn once the settings are valid (see the message in red below).")
+        return
+    n_train = len(data.train_y) if data is not None else cfg.per_class * _classes_now()
+    steps, schedule = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size), SCHEDULES[cfg.schedule]
+    if steps < schedule.min_steps:
+        st.caption(f"This run takes only {steps} optimizer step(s), too few for {schedule.title}: the rate "
+                   f"stays at the peak. More images, more epochs or a smaller batch give it room.")
+    rates = planned_rates(cfg, n_train)
+    fig = charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
+    chart_with_summary(charts.projector(fig) if projector else fig, charts.rate_summary(rates, cfg.epochs),
+                       config=PLOT_CONFIG, key="lab_sched_chart")
+
+
+def _classes_now() -> int:
+    name = st.session_state[S.K_DATASET]
+    return _num_classes(name) if name in DATASETS else 2
 
 
 def _override_note(ss) -> None:

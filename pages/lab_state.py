@@ -32,11 +32,12 @@ K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT = "lab_pretrained", "lab_seed", "lab_l
 K_WD, K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE = "lab_wd", "lab_epochs", "lab_batch", "lab_augment", "lab_patience"
 K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET = "lab_bn_eval", "lab_gradual", "lab_gradual_every", "lab_lastk", "lab_preset"
 K_PRESENTER = "lab_presenter"
+K_SCHED, K_WARMUP = "lab_schedule", "lab_warmup"
 # The widget of each config field the form shows directly (the groups have one toggle and rate each).
 KEYS = {"model": K_MODEL, "pretrained": K_PRETRAINED, "dataset": K_DATASET, "per_class": K_PER_CLASS,
         "val_per_class": K_VAL, "image_size": K_SIZE, "lr": K_LR, "optimizer": K_OPT, "weight_decay": K_WD,
         "epochs": K_EPOCHS, "batch_size": K_BATCH, "augment": K_AUG, "early_stopping": K_PATIENCE,
-        "seed": K_SEED, "frozen_bn_eval": K_BN}
+        "seed": K_SEED, "frozen_bn_eval": K_BN, "schedule": K_SCHED, "warmup": K_WARMUP}
 SAVED = "_lab_saved_setup"  # copy of the widget values: widget state is dropped on a page change
 LAST_QUERY = "_lab_last_query"  # the query this page last wrote into the address bar
 MODE, PROJECTOR = "mode", "projector"  # ?mode=projector: a teacher's link opens in projector mode
@@ -131,7 +132,8 @@ def ensure_group_keys(ss) -> None:
 
 
 SETUP_KEYS = (K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL, K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT, K_WD,
-              K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE, K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET, K_PRESENTER)
+              K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE, K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET, K_PRESENTER,
+              K_SCHED, K_WARMUP)
 
 
 def _is_setup_key(k) -> bool:
