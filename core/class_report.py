@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+from core import schedules
 from core.identity import is_anonymous
 from core.presets import PRESETS, Preset
 from core.progress import ProgressStore, item_label
@@ -188,21 +189,24 @@ def demo_of_label() -> dict[str, Preset]:
 
 
 def settings_of(cfg) -> dict:
-    """The settings a Lab history row keeps (pages/lab_live.history_row), in the same form, so a single
-    run can be matched to the preset it was started from."""
+    """The settings a Lab history row keeps, in plain JSON values: pages/lab_live.history_row writes
+    them with this function, so a single run can be matched to the preset it was started from."""
     groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
     return {"dataset": cfg.dataset, "model": cfg.model, "pretrained": cfg.pretrained,
             "trainable": " ".join(groups), "lr": cfg.lr,
-            "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "optimizer": cfg.optimizer,
+            "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()),
+            "schedule": schedules.describe(cfg), "optimizer": cfg.optimizer,
             "epochs": str(cfg.epochs), "per_class": cfg.per_class, "size": cfg.image_size,
             "batch": cfg.batch_size, "augment": cfg.augment}
 
 
 def _started_with(row: dict, cfg) -> bool:
-    """Whether a history row's settings are those of `cfg` (its epochs read "3/10" when it stopped early)."""
+    """Whether a history row's settings are those of `cfg` (its epochs read "3/10" when it stopped early;
+    rows stored before schedules existed ran at a constant rate)."""
     want = settings_of(cfg)
     have = {k: row.get(k) for k in want}
     have["epochs"] = str(row.get("epochs", "")).rpartition("/")[2]
+    have["schedule"] = row.get("schedule", "constant")
     return have == want
 
 

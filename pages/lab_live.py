@@ -23,10 +23,11 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core import analysis, demo_store, schedules, stats
+from core import analysis, demo_store, stats
 from core.engine import RunResult
 from core.events import BatchEnded, EpochEnded, as_row, from_row
 from core.freezing import describe_cache
+from core.class_report import settings_of
 from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
@@ -366,14 +367,9 @@ def _calibrate(snap: JobSnapshot) -> None:
 def history_row(snap: JobSnapshot, number: int) -> dict:
     """The run as the history keeps it (plain JSON values: it is stored in the progress database)."""
     cfg, final = snap.config, (snap.epochs[-1] if snap.epochs else None)
-    groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
     return {
-        "id": snap.id, "label": snap.label or f"run {number}",
-        "status": snap.status, "dataset": cfg.dataset, "model": cfg.model,
-        "pretrained": cfg.pretrained, "trainable": " ".join(groups), "lr": cfg.lr,
-        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()), "schedule": schedules.describe(cfg),
-        "optimizer": cfg.optimizer, "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "per_class": cfg.per_class,
-        "size": cfg.image_size, "batch": cfg.batch_size, "augment": cfg.augment, "val_acc": final and final.val_acc,
+        "id": snap.id, "label": snap.label or f"run {number}", "status": snap.status,
+        **settings_of(cfg), "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "val_acc": final and final.val_acc,
         "val_images": val_images(snap),
         "train_acc": final and final.train_acc, "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
         "curve": [{"epoch": e.epoch, "val_acc": e.val_acc, "train_acc": e.train_acc, "val_loss": e.val_loss,

@@ -138,6 +138,15 @@ def test_a_run_stopped_early_still_matches_its_preset():
     assert cr.what_ran({"label": "run 1"}) == cr.OWN_SETTINGS  # a row from an older version
 
 
+def test_a_preset_run_with_another_schedule_is_own_settings_and_old_rows_ran_constant():
+    cfg = PRESETS["head-only"].config
+    assert cr.what_ran(history_row(replace(cfg, schedule="cosine"))) == cr.OWN_SETTINGS
+    row = history_row(cfg)
+    assert row["schedule"] == "constant"
+    del row["schedule"]  # stored before schedules existed: those runs had a constant rate
+    assert cr.what_ran(row) == f"preset: {PRESETS['head-only'].title}"
+
+
 def test_demo_variant_labels_name_one_demo_each():
     labels = [label for p in PRESETS.values() if p.demo for label, _ in p.runs]
     assert len(labels) == len(set(labels)) == len(cr.demo_of_label())
