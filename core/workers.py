@@ -233,6 +233,11 @@ class _Worker:
     def pid(self) -> int | None:
         return self.process.pid
 
+    def ended(self) -> bool:
+        """Whether the process has ended. Its sentinel is readable once it exits, whoever reaps it;
+        is_alive() alone answered "alive" for a worker killed while idle (tests/test_workers.py)."""
+        return bool(wait([self.process.sentinel], timeout=0)) or not self.process.is_alive()
+
     def run(self, kind, cfg, on_event, stop, data, options):
         """Send one task and pump its events into `on_event` until its result; runs in the manager's thread."""
         self.stop.clear()
@@ -317,16 +322,29 @@ class ProcessPool:
 
     def run(self, kind: str, cfg, on_event, stop, data=None, options: dict | None = None):
         worker = self._idle.get()
-        if not worker.process.is_alive():  # died while idle: no job was on it, so nobody is told
+        if worker.ended():  # died while idle: no job was on it, so nobody is told
             log.warning("Training worker %s had ended (exit code %s); starting a new one",
                         worker.pid, worker.process.exitcode)
             worker = self._replace(worker)
+        heard = []  # whether the task got as far as its first event
+
+        def relay(event) -> None:
+            heard.append(True)
+            on_event(event)
+
         try:
-            return worker.run(kind, cfg, on_event, stop, data, options or {})
-        except WorkerError:
-            log.error("Training worker %s was lost; starting a new one", worker.pid)
-            worker = self._replace(worker)
-            raise
+            for attempt in (1, 2):
+                try:
+                    return worker.run(kind, cfg, relay, stop, data, options or {})
+                except WorkerError:
+                    log.error("Training worker %s was lost; starting a new one", worker.pid)
+                    worker = self._replace(worker)
+                    # Lost before its first event: most likely a worker that had already died while
+                    # idle unseen (a replacement killed right after it started passed the check
+                    # above in tests/test_workers.py). One more try on the fresh worker; a task that
+                    # kills its worker again, or one that had started, fails with the message.
+                    if heard or attempt == 2 or stop.is_set():
+                        raise
         finally:
             self._idle.put(worker)
 

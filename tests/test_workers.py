@@ -2,6 +2,7 @@
 
 One pool serves the module's tests, as one serves a server: its worker pays torch's import once.
 """
+import multiprocessing as mp
 import os
 import pickle
 import signal
@@ -190,3 +191,15 @@ def test_tensors_cross_the_pipe_as_numpy_and_come_back_the_same():
     assert all(isinstance(p, torch.nn.Parameter) for p in params) and len(params) == len(list(model.parameters()))
     params[0].data.add_(1.0)  # writable: a Lab export or analysis may touch the weights
     assert back["ints"].tolist() == [0, 1, 2] and back["frozen"].requires_grad
+
+
+def test_a_dead_idle_worker_is_seen_by_its_sentinel_even_when_is_alive_says_yes(jm, monkeypatch):
+    """is_alive() answered "alive" for a worker killed while idle after another had been replaced, and
+    the next learner's run failed: the pool reads the process's sentinel, which exits cannot hide."""
+    (pid,) = jm.backend.pids()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: _dead(pid), 10)
+    monkeypatch.setattr(mp.process.BaseProcess, "is_alive", lambda self: True)
+    job = jm.submit(TINY, owner="unseen")
+    assert job.wait(180) and job.snapshot().status == "finished", job.snapshot().error
+    assert jm.backend.pids() != [pid]
