@@ -7,6 +7,11 @@ text (nanoGPT's style), and the Lab's layer groups spelled as the framework's mo
 The PyTorch groups are derived from core.models' split of the real torchvision network, so they
 cannot drift from what the Lab trains; tests/test_codegen.py runs both scripts and checks that the
 PyTorch one trains exactly the parameters the Lab reports as trainable.
+
+A learning-rate schedule (core.schedules) adds a few functions to each script, only when the rate
+moves: a constant-rate setup keeps its plain script. The PyTorch one computes the Lab's factor curve
+with torch's own schedulers (equal, step for step, to core.schedules); the Keras one with Keras's
+CosineDecay (equal to float32 precision, except one-cycle's climb, which Keras cannot draw).
 """
 from __future__ import annotations
 
@@ -263,6 +268,27 @@ def pytorch_script(cfg: TrainConfig, origin: str = "its current settings") -> st
                  optimizer_line=_TORCH_OPTIMIZERS[cfg.optimizer], **_torch_schedule(cfg))
 
 
+_KERAS_SCHEDULE_HOOKS = {  # where the schedule enters the Keras script; all empty for a constant rate
+    "schedule_setup": "\n    # fit() also trains an epoch's last, smaller batch (the Lab and the PyTorch script skip it), so the\n"
+                      "    # curve spans Keras's own batches: one more per epoch where BATCH_SIZE does not divide the images.\n"
+                      "    per_epoch = (len(x_train) + batch - 1) // batch\n"
+                      "    rates = ScheduledRates(args.epochs * per_epoch)",
+    "fit_callbacks": ", callbacks=[rates]",
+    "history_rates": ",\n                        \"lr_factors\": rates.used[(epoch - 1) * per_epoch:]",
+}
+
+
+def _keras_schedule(cfg: TrainConfig) -> dict[str, str]:
+    """The schedule's functions and hooks for the Keras template, or empty strings for a constant rate."""
+    if not schedules.moves(cfg):
+        return {"schedule_functions": "", **dict.fromkeys(_KERAS_SCHEDULE_HOOKS, "")}
+    start = f"1 / {1 / schedules.WARMUP_START:g}"
+    functions = _template("keras_schedule.py.tmpl").substitute(
+        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR, floor_text=f"{schedules.FLOOR:.0%}",
+        warmup_start=start, one_cycle_end=f"{start} / 1e4")
+    return {"schedule_functions": "\n\n\n" + functions.strip("\n"), **_KERAS_SCHEDULE_HOOKS}
+
+
 def keras_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     """The Keras 3 twin of pytorch_script: keras.applications base, the same groups by layer name."""
     check_groups(cfg)
@@ -271,4 +297,4 @@ def keras_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     return _fill("keras.py.tmpl", title=twin.app, origin=origin, filename=filename(cfg, "keras"),
                  settings=keras_settings(cfg), twin_note=note, keras_model=twin.app,
                  preprocess_module=twin.preprocess, example_name=f"{list(twin.groups.values())[-1][0]}...",
-                 optimizer_line=_KERAS_OPTIMIZERS[cfg.optimizer])
+                 optimizer_line=_KERAS_OPTIMIZERS[cfg.optimizer], **_keras_schedule(cfg))

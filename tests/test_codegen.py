@@ -5,8 +5,9 @@ the wrong thing under the Lab's name. So the settings block is read back and com
 config for every preset and backbone; the PyTorch script is run on a tiny image folder and must
 train, epoch by epoch, exactly the parameters (names and count) the Lab's own model has trainable,
 at the Lab's learning rate per group, and a scheduled run at the Lab's rate per group per step
-(core.schedules); the Keras script runs under KERAS_BACKEND=torch with random
-weights, and its MobileNetV2 must train exactly as many parameters as the Lab's.
+(core.schedules); the Keras script runs under KERAS_BACKEND=torch with random weights, and its
+MobileNetV2 must train exactly as many parameters as the Lab's (a scheduled Keras script is read,
+not run: its curve is Keras's CosineDecay, checked by hand against core.schedules).
 """
 from __future__ import annotations
 
@@ -83,6 +84,9 @@ def test_both_scripts_parse_and_declare_the_configs_settings(cfg):
     k = settings_of(keras_src)
     assert k["WEIGHTS"] == ("imagenet" if cfg.pretrained else None)
     assert list(k["GROUPS"]) == models.group_names(cfg.model)
+    assert ("callbacks=[rates]" in keras_src) is ("class ScheduledRates(" in keras_src) is schedules.moves(cfg)
+    if cfg.schedule == "onecycle":  # Keras has none: the script must say what it does instead
+        assert "Keras has no one-cycle schedule; this is the nearest" in keras_src
 
 
 def test_settings_are_commented_with_the_labs_own_help():
