@@ -237,10 +237,11 @@ def check_groups(cfg: TrainConfig) -> None:
 
 
 _TORCH_SCHEDULE_HOOKS = {  # where the schedule enters the PyTorch script; all empty for a constant rate
-    "schedule_setup": "\n    # One factor per step of the whole run (--epochs sets its length); rates_used: what each step used.\n"
-                      "    factors, rates_used = lr_factors(args.epochs * len(train_dl)), []",
+    "schedule_setup": "\n    # One factor per step of the whole run (--epochs sets its length); rates_used: what each"
+                      " step used.\n    factors, rates_used = lr_factors(args.epochs * len(train_dl)), []",
     "train_params": ", factors, rates_used",
-    "set_rates": "\n        rates_used.append(set_rates(optimizer, factors[len(rates_used)]))  # step n trains at factor n",
+    "set_rates": "\n        rates_used.append(set_rates(optimizer, factors[len(rates_used)]))"
+                 "  # step n trains at factor n",
     "train_args": ", factors, rates_used",
     "history_rates": ",\n                        \"step_lrs\": rates_used[(epoch - 1) * len(train_dl):]",
 }
@@ -251,7 +252,8 @@ def _torch_schedule(cfg: TrainConfig) -> dict[str, str]:
     if not schedules.moves(cfg):
         return {"schedule_functions": "", **dict.fromkeys(_TORCH_SCHEDULE_HOOKS, "")}
     functions = _template("pytorch_schedule.py.tmpl").substitute(
-        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR, warmup_start=f"1 / {1 / schedules.WARMUP_START:g}")
+        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR,
+        warmup_start=f"1 / {1 / schedules.WARMUP_START:g}")
     return {"schedule_functions": "\n\n\n" + functions.strip("\n"), **_TORCH_SCHEDULE_HOOKS}
 
 
@@ -269,8 +271,9 @@ def pytorch_script(cfg: TrainConfig, origin: str = "its current settings") -> st
 
 
 _KERAS_SCHEDULE_HOOKS = {  # where the schedule enters the Keras script; all empty for a constant rate
-    "schedule_setup": "\n    # fit() also trains an epoch's last, smaller batch (the Lab and the PyTorch script skip it), so the\n"
-                      "    # curve spans Keras's own batches: one more per epoch where BATCH_SIZE does not divide the images.\n"
+    "schedule_setup": "\n    # fit() also trains an epoch's last, smaller batch (the Lab and the PyTorch script skip"
+                      " it), so\n    # the curve spans Keras's own batches: one more per epoch where BATCH_SIZE"
+                      " does not divide the images.\n"
                       "    per_epoch = (len(x_train) + batch - 1) // batch\n"
                       "    rates = ScheduledRates(args.epochs * per_epoch)",
     "fit_callbacks": ", callbacks=[rates]",
