@@ -7,6 +7,11 @@ text (nanoGPT's style), and the Lab's layer groups spelled as the framework's mo
 The PyTorch groups are derived from core.models' split of the real torchvision network, so they
 cannot drift from what the Lab trains; tests/test_codegen.py runs both scripts and checks that the
 PyTorch one trains exactly the parameters the Lab reports as trainable.
+
+A learning-rate schedule (core.schedules) adds a few functions to each script, only when the rate
+moves: a constant-rate setup keeps its plain script. The PyTorch one computes the Lab's factor curve
+with torch's own schedulers (equal, step for step, to core.schedules); the Keras one with Keras's
+CosineDecay (equal to float32 precision, except one-cycle's climb, which Keras cannot draw).
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core import models
+from core import models, schedules
 from core.config import SPECS, ConfigError, TrainConfig
 from core.inputs import NO_FLIP_DATASETS
 
@@ -145,6 +150,14 @@ def _groups_block(groups: dict[str, tuple[str, ...]], what: str) -> list[str]:
     return rows + ["}"]
 
 
+def _schedule_settings(cfg: TrainConfig) -> list[str]:
+    """SCHEDULE and WARMUP, only when the rate moves: a constant-rate setup keeps its plain script."""
+    if not schedules.moves(cfg):
+        return []
+    return [_line("SCHEDULE", json.dumps(cfg.schedule), "constant, cosine or onecycle; each group's rate is its peak"),
+            _line("WARMUP", _num(float(cfg.warmup)), "share of the run's steps that climb from 1/25 of the peak")]
+
+
 def _common_settings(cfg: TrainConfig) -> list[str]:
     flip = cfg.dataset not in NO_FLIP_DATASETS
     rows = [
@@ -156,6 +169,7 @@ def _common_settings(cfg: TrainConfig) -> list[str]:
               "gradual unfreezing: epoch -> groups that open then"),
         _line("LR", _num(float(cfg.lr)), "learning rate of every group not in GROUP_LR"),
         _line("GROUP_LR", _py({g: float(v) for g, v in cfg.group_lr.items()}), _help("group_lr")),
+        *_schedule_settings(cfg),
         _line("WEIGHT_DECAY", _num(float(cfg.weight_decay)), _help("weight_decay")),
     ]
     if cfg.optimizer == "sgd":
@@ -222,6 +236,27 @@ def check_groups(cfg: TrainConfig) -> None:
         raise ConfigError(f"Unknown layer group(s) {sorted(unknown)}; {cfg.model} has {groups}.")
 
 
+_TORCH_SCHEDULE_HOOKS = {  # where the schedule enters the PyTorch script; all empty for a constant rate
+    "schedule_setup": "\n    # One factor per step of the whole run (--epochs sets its length); rates_used: what each"
+                      " step used.\n    factors, rates_used = lr_factors(args.epochs * len(train_dl)), []",
+    "train_params": ", factors, rates_used",
+    "set_rates": "\n        rates_used.append(set_rates(optimizer, factors[len(rates_used)]))"
+                 "  # step n trains at factor n",
+    "train_args": ", factors, rates_used",
+    "history_rates": ",\n                        \"step_lrs\": rates_used[(epoch - 1) * len(train_dl):]",
+}
+
+
+def _torch_schedule(cfg: TrainConfig) -> dict[str, str]:
+    """The schedule's functions and hooks for the PyTorch template, or empty strings for a constant rate."""
+    if not schedules.moves(cfg):
+        return {"schedule_functions": "", **dict.fromkeys(_TORCH_SCHEDULE_HOOKS, "")}
+    functions = _template("pytorch_schedule.py.tmpl").substitute(
+        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR,
+        warmup_start=f"1 / {1 / schedules.WARMUP_START:g}")
+    return {"schedule_functions": "\n\n\n" + functions.strip("\n"), **_TORCH_SCHEDULE_HOOKS}
+
+
 def pytorch_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     """A complete PyTorch script that fine-tunes as the Lab would with `cfg`, on a folder of images."""
     check_groups(cfg)
@@ -232,7 +267,29 @@ def pytorch_script(cfg: TrainConfig, origin: str = "its current settings") -> st
                  head_line=f"model.{head.attr} = nn.Sequential(nn.Dropout({DROPOUT}), "
                            f"nn.Linear({head.in_features}, num_classes))",
                  example_name=next(n for n, _ in _torch_net(cfg.model).named_parameters()),
-                 optimizer_line=_TORCH_OPTIMIZERS[cfg.optimizer])
+                 optimizer_line=_TORCH_OPTIMIZERS[cfg.optimizer], **_torch_schedule(cfg))
+
+
+_KERAS_SCHEDULE_HOOKS = {  # where the schedule enters the Keras script; all empty for a constant rate
+    "schedule_setup": "\n    # fit() also trains an epoch's last, smaller batch (the Lab and the PyTorch script skip"
+                      " it), so\n    # the curve spans Keras's own batches: one more per epoch where BATCH_SIZE"
+                      " does not divide the images.\n"
+                      "    per_epoch = (len(x_train) + batch - 1) // batch\n"
+                      "    rates = ScheduledRates(args.epochs * per_epoch)",
+    "fit_callbacks": ", callbacks=[rates]",
+    "history_rates": ",\n                        \"lr_factors\": rates.used[(epoch - 1) * per_epoch:]",
+}
+
+
+def _keras_schedule(cfg: TrainConfig) -> dict[str, str]:
+    """The schedule's functions and hooks for the Keras template, or empty strings for a constant rate."""
+    if not schedules.moves(cfg):
+        return {"schedule_functions": "", **dict.fromkeys(_KERAS_SCHEDULE_HOOKS, "")}
+    start = f"1 / {1 / schedules.WARMUP_START:g}"
+    functions = _template("keras_schedule.py.tmpl").substitute(
+        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR, floor_text=f"{schedules.FLOOR:.0%}",
+        warmup_start=start, one_cycle_end=f"{start} / 1e4")
+    return {"schedule_functions": "\n\n\n" + functions.strip("\n"), **_KERAS_SCHEDULE_HOOKS}
 
 
 def keras_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
@@ -243,4 +300,4 @@ def keras_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     return _fill("keras.py.tmpl", title=twin.app, origin=origin, filename=filename(cfg, "keras"),
                  settings=keras_settings(cfg), twin_note=note, keras_model=twin.app,
                  preprocess_module=twin.preprocess, example_name=f"{list(twin.groups.values())[-1][0]}...",
-                 optimizer_line=_KERAS_OPTIMIZERS[cfg.optimizer])
+                 optimizer_line=_KERAS_OPTIMIZERS[cfg.optimizer], **_keras_schedule(cfg))

@@ -4,8 +4,10 @@ Why: a generated script that does not run, or that trains other layers than the 
 the wrong thing under the Lab's name. So the settings block is read back and compared with the
 config for every preset and backbone; the PyTorch script is run on a tiny image folder and must
 train, epoch by epoch, exactly the parameters (names and count) the Lab's own model has trainable,
-at the Lab's learning rate per group; the Keras script runs under KERAS_BACKEND=torch with random
-weights, and its MobileNetV2 must train exactly as many parameters as the Lab's.
+at the Lab's learning rate per group, and a scheduled run at the Lab's rate per group per step
+(core.schedules); the Keras script runs under KERAS_BACKEND=torch with random weights, and its
+MobileNetV2 must train exactly as many parameters as the Lab's (a scheduled Keras script is read,
+not run: its curve is Keras's CosineDecay, checked by hand against core.schedules).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import numpy as np
 import pytest
 from torch import nn
 
-from core import codegen, models
+from core import codegen, models, schedules
 from core.config import ConfigError, TrainConfig
 from core.presets import PRESETS
 
@@ -47,14 +49,17 @@ def expect_settings(cfg: TrainConfig) -> dict:
             "TRAINABLE": list(cfg.trainable), "UNFREEZE_AT": {e: list(g) for e, g in cfg.unfreeze_at.items()},
             "LR": cfg.lr, "GROUP_LR": dict(cfg.group_lr), "WEIGHT_DECAY": cfg.weight_decay, "EPOCHS": cfg.epochs,
             "BATCH_SIZE": cfg.batch_size, "AUGMENT": cfg.augment, "EARLY_STOPPING": cfg.early_stopping,
-            "SEED": cfg.seed, "FROZEN_BN_EVAL": cfg.frozen_bn_eval}
+            "SEED": cfg.seed, "FROZEN_BN_EVAL": cfg.frozen_bn_eval,
+            **({"SCHEDULE": cfg.schedule, "WARMUP": cfg.warmup} if schedules.moves(cfg) else {})}
 
 
 CONFIGS = [pytest.param(p.config, id=pid) for pid, p in PRESETS.items()] + [
     pytest.param(TrainConfig(model=m, pretrained=False, optimizer="sgd", momentum=0.8, augment=True,
                              dataset="faces", trainable=("stage4", "head"), group_lr={"stage4": 1e-4},
                              unfreeze_at={2: ("stage3",)}, early_stopping=3, weight_decay=1e-4), id=m)
-    for m in models.BACKBONES if m != "mobilenet_v2"]
+    for m in models.BACKBONES if m != "mobilenet_v2"] + [
+    pytest.param(TrainConfig(schedule=s, warmup=w, trainable=("head",), unfreeze_at={2: ("stage6",)}), id=f"{s}-{w}")
+    for s, w in (("cosine", 0.0), ("cosine", 0.1), ("onecycle", 0.3), ("constant", 0.2))]
 
 
 # ---- generated text, for every preset and every backbone ----------------------------------------------
@@ -69,14 +74,19 @@ def test_both_scripts_parse_and_declare_the_configs_settings(cfg):
         assert got["FLIP"] is (cfg.dataset not in ("mnist", "digits"))
         assert ("MOMENTUM" in got) is (cfg.optimizer == "sgd")
         assert "$" not in src and "TODO" not in src
+        assert ("SCHEDULE" in got) is ("WARMUP" in got) is schedules.moves(cfg)
     t = settings_of(torch_src)
     assert t["MODEL"] == cfg.model and t["PRETRAINED"] is cfg.pretrained and t["PRECISE_BN"] is cfg.precise_bn
     assert t["WEIGHTS"] == f"models.{type(models.backbone_spec(cfg.model).weights).__name__}." \
                            f"{models.backbone_spec(cfg.model).weights.name}"
     assert list(t["GROUPS"]) == models.group_names(cfg.model)
+    assert ("def lr_factors(" in torch_src) is ("set_rates(optimizer" in torch_src) is schedules.moves(cfg)
     k = settings_of(keras_src)
     assert k["WEIGHTS"] == ("imagenet" if cfg.pretrained else None)
     assert list(k["GROUPS"]) == models.group_names(cfg.model)
+    assert ("callbacks=[rates]" in keras_src) is ("class ScheduledRates(" in keras_src) is schedules.moves(cfg)
+    if cfg.schedule == "onecycle":  # Keras has none: the script must say what it does instead
+        assert "Keras has no one-cycle schedule; this is the nearest" in keras_src
 
 
 def test_settings_are_commented_with_the_labs_own_help():
@@ -217,6 +227,41 @@ def check_frozen_groups_untouched(cfg: TrainConfig, epochs: int, state: dict) ->
     assert kept and all(torch.equal(state[k], start[k]) for k in kept)
     trained = [k for k in keys(opened) if k.endswith("weight")]
     assert trained and not all(torch.equal(state[k], start[k]) for k in trained)
+
+
+def script_functions(cfg: TrainConfig) -> dict:
+    """The generated PyTorch script's top-level names, its settings and functions, without running main."""
+    namespace = {"__name__": "generated"}
+    exec(compile(codegen.pytorch_script(cfg), "<generated>", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("name,warmup", [("cosine", 0.0), ("cosine", 0.2), ("onecycle", 0.3), ("onecycle", 0.05),
+                                         ("constant", 0.1)])
+@pytest.mark.parametrize("steps", [1, 2, 3, 17, 40])
+def test_the_scripts_factor_curve_is_the_labs(name, warmup, steps):
+    cfg = TrainConfig(schedule=name, warmup=warmup)
+    assert script_functions(cfg)["lr_factors"](steps) == list(schedules.factors(name, steps, warmup))
+
+
+def test_pytorch_script_trains_each_group_at_the_labs_scheduled_rate_per_step(tmp_path):
+    """One-cycle over two epochs of six steps; stage 3 joins at epoch 2 (a group the optimizer gets
+    later) and stage 4 has a rate of its own: every step's rate per group is core.schedules' plan."""
+    cfg = TrainConfig(model="resnet18", pretrained=False, dataset="faces", image_size=32, trainable=("stage4", "head"),
+                      group_lr={"stage4": 1e-4}, unfreeze_at={2: ("stage3",)}, schedule="onecycle", warmup=0.3,
+                      epochs=2, batch_size=2)
+    data = image_folder(tmp_path / "data")
+    proc = run_script(tmp_path, codegen.pytorch_script(cfg), "finetune.py", str(data), "--history", "history.json",
+                      "--out", "model.pt")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    history = json.loads((tmp_path / "history.json").read_text())
+    steps = [rates for h in history for rates in h["step_lrs"]]
+    plan = schedules.planned_rates(cfg, n_train=len(CLASSES) * 4)
+    assert len(steps) == 12 and set(plan) == {"stage3", "stage4", "head"}
+    for group, planned in plan.items():
+        assert [s[group] for s in steps if group in s] == [rate for _, rate in planned], group
+    assert max(s["head"] for s in steps) == pytest.approx(cfg.lr)  # one-cycle reaches the peak, and
+    assert steps[0]["head"] == pytest.approx(cfg.lr / 25)  # starts at 1/25 of it
 
 
 def test_pytorch_script_explains_a_wrong_folder(tmp_path):
