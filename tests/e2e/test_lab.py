@@ -55,7 +55,7 @@ def test_tiny_finetune_runs_to_the_end_with_curves_and_confusion_matrix(page):
 
     # Curves of the run (loss, accuracy, trainable parameters, weight change), with their titles, in
     # the results' first tab.
-    curves = page.locator('[data-testid="stTabs"] [role="tabpanel"]').first
+    curves = key(page, "lab_result_tabs").locator('[role="tabpanel"]').first
     expect(curves.locator('[data-testid="stPlotlyChart"]')).to_have_count(4)
     for title in ("Loss", "Accuracy"):
         expect(curves.locator(".gtitle", has_text=re.compile(rf"^{title}"))).to_have_count(1)

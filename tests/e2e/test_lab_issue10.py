@@ -103,7 +103,7 @@ def test_projector_mode_reads_from_the_back_of_the_room(page):
     assert float(ticks.evaluate("t => parseFloat(t.style.fontSize || getComputedStyle(t).fontSize)")) >= 20
 
     start_and_wait(page)
-    curves = page.locator('[data-testid="stTabs"] [role="tabpanel"]').first
+    curves = key(page, "lab_result_tabs").locator('[role="tabpanel"]').first
     charts = curves.locator('[data-testid="stPlotlyChart"]')
     expect(charts).to_have_count(1)  # one large chart at a time
     expect(charts.locator(".gtitle")).to_have_text(re.compile("^Loss"))
@@ -156,7 +156,8 @@ def test_two_runs_compare_exports_sticky_bar_and_the_models_view(page):
     # The Compare chart picks up the new run without the learner re-selecting it.
     tags = key(page, "lab_compare").locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]')
     expect(tags).to_have_count(2)
-    expect(key(page, "lab_history_overlay").locator(".scatterlayer .trace")).to_have_count(2)
+    # two runs, each a line and the two edges of its 95% band
+    expect(key(page, "lab_history_overlay").locator(".scatterlayer .trace")).to_have_count(2 * 3)
 
     # The predict tab: what the model sees, and the warnings about labels and polarity.
     page.get_by_role("tab", name=re.compile("photo")).click()

@@ -29,6 +29,9 @@ def outcome(page: Page, text: str = r"finished \d+ epochs|about chance"):
     return page.locator('[data-testid="stAlert"]').filter(has_text=re.compile(text))
 
 
+TRACES_PER_RUN = 3  # a run's validation-accuracy line and the two edges of its 95% band
+
+
 def history_traces(page: Page):
     return key(page, "lab_history_overlay").locator(".scatterlayer .trace")
 
@@ -48,12 +51,12 @@ def test_history_and_its_chart_come_back_after_a_reload_but_not_in_another_brows
     click_button(page, "lab_start")
     expect(outcome(page).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
     wait_idle(page)
-    expect(history_traces(page)).to_have_count(1)
+    expect(history_traces(page)).to_have_count(TRACES_PER_RUN)
 
     reload(page)
     wait_idle(page)
     expect(page.get_by_role("heading", name="Your runs")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-    expect(history_traces(page)).to_have_count(1)  # the chart, drawn from the stored row
+    expect(history_traces(page)).to_have_count(TRACES_PER_RUN)  # the chart, drawn from the stored row
     expect(key(page, "lab_compare")).to_contain_text("1. run 1")
     expect(page.get_by_text(re.compile(r"Chart summary: Validation accuracy at each run's last epoch: 1\. run 1 "
                                        r"\d+%"))).to_be_visible()
