@@ -486,7 +486,9 @@ def test_two_tabs_of_one_learner_keep_every_record(tmp_path):
     errors = []
 
     def tab(n: int) -> None:
-        store = ProgressStore(path)  # each tab: own thread (a server has one store; two is harsher)
+        # each tab: own thread (a server has one store; two is harsher). The busy timeout is the
+        # point here, not speed: at 5 s a fresh CI machine under full load once gave up waiting.
+        store = ProgressStore(path, timeout=30.0)
         try:
             for i in range(40):
                 store.record_quiz_answer("ada", f"tab{n}-q{i}", "x", i % 2 == 0)

@@ -55,18 +55,28 @@ def ray_head():
     pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-cluster.txt")
     ray_bin = Path(sys.executable).with_name("ray")
     temp_dir = tempfile.mkdtemp(prefix="ftlab-ray-")
-    port = free_port()
-    ports = {f"--{name}": str(free_port()) for name in (
-        "ray-client-server-port", "dashboard-port", "dashboard-agent-listen-port",
-        "dashboard-agent-grpc-port", "metrics-export-port", "runtime-env-agent-port")}
-    cmd = [str(ray_bin), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1",
-           "--num-gpus=0", "--include-dashboard=false", f"--temp-dir={temp_dir}", "--disable-usage-stats",
-           "--block", *[x for kv in ports.items() for x in kv]]
-    head = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
-    try:
+    log_path = Path(temp_dir) / "ray-start.log"
+    # Two tries with fresh ports: on a fresh CI machine one `ray start` exited with code 1 (a port
+    # taken between free_port() and Ray binding it is the likely cause); its output is kept for the message.
+    for attempt in (1, 2):
+        port = free_port()
+        ports = {f"--{name}": str(free_port()) for name in (
+            "ray-client-server-port", "dashboard-port", "dashboard-agent-listen-port",
+            "dashboard-agent-grpc-port", "metrics-export-port", "runtime-env-agent-port")}
+        cmd = [str(ray_bin), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1",
+               "--num-gpus=0", "--include-dashboard=false", f"--temp-dir={temp_dir}", "--disable-usage-stats",
+               "--block", *[x for kv in ports.items() for x in kv]]
+        with open(log_path, "ab") as log:
+            head = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                    env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
         up = wait_until(lambda: _answers(port) or head.poll() is not None, timeout=HEAD_START_S)
-        assert up and head.poll() is None, f"the Ray head did not start (exit code {head.poll()})"
+        if up and head.poll() is None:
+            break
+        if head.poll() is None:  # alive but never answered: end it before the second try
+            os.killpg(head.pid, signal.SIGKILL)
+    try:
+        tail = log_path.read_text(errors="replace")[-2000:]
+        assert up and head.poll() is None, f"the Ray head did not start (exit code {head.poll()}):\n{tail}"
         yield f"127.0.0.1:{port}"
     finally:
         import ray
