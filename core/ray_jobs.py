@@ -23,7 +23,7 @@ import socket
 import threading
 from pathlib import Path
 
-from core.workers import WORKER_NICE, WorkerError, dumps, lower_priority, portable, relay_stop, reraise, run_task
+from core.workers import WORKER_NICE, WorkerError, dumps, lower_priority, portable, receive, relay_stop, run_task
 
 log = logging.getLogger(__name__)
 
@@ -185,12 +185,8 @@ class RayPool:
         try:
             for ref in actor.run.remote(dumps((kind, cfg, data, options))):
                 tag, payload = pickle.loads(ray.get(ref))
-                if tag == "event":
-                    on_event(payload)
-                elif tag == "result":
+                if receive(tag, payload, on_event):
                     return payload
-                else:
-                    reraise(payload)
             raise WorkerError("The Ray worker ended the run without a result. Press Start to try again.")
         except ray.exceptions.RayError as exc:
             log.error("Ray job lost: %s", exc)

@@ -124,6 +124,17 @@ def reraise(exc: BaseException):
     raise exc from (RemoteTraceback(tb) if tb else None)
 
 
+def receive(tag: str, payload, on_event) -> bool:
+    """One message from where a task runs (a worker's pipe, a Ray actor's stream): an event goes to
+    `on_event`, an error is raised here; True when it is the task's result."""
+    if tag == "event":
+        on_event(payload)
+        return False
+    if tag == "result":
+        return True
+    reraise(payload)
+
+
 # ---- what crosses the pipe --------------------------------------------------------------------------
 
 def _tensor(array, parameter: bool, requires_grad: bool):
@@ -261,12 +272,8 @@ class _Worker:
                     tag, payload = pickle.loads(self._events.recv_bytes())
                 except (EOFError, OSError):
                     raise self._lost() from None
-                if tag == "event":
-                    on_event(payload)
-                elif tag == "result":
+                if receive(tag, payload, on_event):
                     return payload
-                else:
-                    reraise(payload)
             elif ready:  # only the sentinel: the process ended with nothing left to read
                 raise self._lost()
 

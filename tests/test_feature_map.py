@@ -10,21 +10,7 @@ from core.analysis import data_for
 from core.cache import FEATURES
 from core.engine import TrainConfig, run_training
 
-# faces at 32 px: two classes, a run in about a second on the 2-core CPU.
-HEAD_ONLY = TrainConfig(dataset="faces", image_size=32, per_class=8, val_per_class=6, epochs=2, trainable=("head",))
-LAST_STAGE = replace(HEAD_ONLY, trainable=("stage6", "head"), epochs=3)
-
-
-@pytest.fixture(scope="module")
-def head_only():
-    result = run_training(HEAD_ONLY)
-    return result, data_for(result)
-
-
-@pytest.fixture(scope="module")
-def last_stage():
-    result = run_training(LAST_STAGE)
-    return result, data_for(result)
+from tests.insight_runs import HEAD_ONLY, head_only, last_stage  # noqa: F401  (fixtures)
 
 
 def test_probe_reads_separable_features_and_not_noise():

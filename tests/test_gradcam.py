@@ -1,29 +1,13 @@
 """core.gradcam: Captum's Grad-CAM on real runs, and the page's claim that only a trained backbone
 moves the maps."""
-from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from core import gradcam, models
-from core.analysis import data_for
-from core.engine import TrainConfig, run_training
 
-HEAD_ONLY = TrainConfig(dataset="faces", image_size=32, per_class=8, val_per_class=6, epochs=2, trainable=("head",))
-LAST_STAGE = replace(HEAD_ONLY, trainable=("stage6", "head"), epochs=3)
-
-
-@pytest.fixture(scope="module")
-def head_only():
-    result = run_training(HEAD_ONLY)
-    return result, data_for(result)
-
-
-@pytest.fixture(scope="module")
-def last_stage():
-    result = run_training(LAST_STAGE)
-    return result, data_for(result)
+from tests.insight_runs import HEAD_ONLY, head_only, last_stage  # noqa: F401  (fixtures)
 
 
 def test_a_frozen_backbone_gives_identical_maps(head_only):
