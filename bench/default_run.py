@@ -6,8 +6,8 @@ panel's redraws, the outcome rerun) is overhead the learner pays. Issue 13 asks 
 1.3x the engine's time.
 
 One command does both, in turns (engine first, then the browser, per round):
-- engine: `python -m core.cli --json` with no flags (TrainConfig(), which is what the Lab opens
-  with); its own time is the JSON's `seconds` (request to an evaluated model, RunResult.timings);
+- engine: `python -m core.cli --json` with the flags that make TrainConfig() the Lab's opening config
+  (lab_default_flags: the Lab validates on 30 images per class, the CLI on 50); its own time is the JSON's `seconds` (request to an evaluated model, RunResult.timings);
   the process's wall time (torch import included) is shown too;
 - browser: the app started as the README starts it (bench/servers.py), Debian's Chromium driven by
   Playwright as tests/e2e does; open /lab, wait for the page to be idle, click Start (defaults
@@ -41,11 +41,31 @@ RUN_TIMEOUT_MS = 900_000  # the default run is 15-60 s on an idle 2-core CPU, mi
 FINISHED = re.compile(r"finished \d+ epochs|stopped early|about chance")
 
 
+def lab_default_flags() -> list[str]:
+    """CLI flags that turn TrainConfig() into the config the Lab opens with (pages.lab_state.DEFAULT:
+    30 validation images per class where the CLI holds out 50), so both sides run the same thing."""
+    from dataclasses import fields
+
+    from core.config import SPECS, TrainConfig, format_value
+    from pages.lab_state import DEFAULT
+
+    base, flags = TrainConfig(), []
+    for f in fields(TrainConfig):
+        value = getattr(DEFAULT, f.name)
+        if value == getattr(base, f.name):
+            continue
+        cli = SPECS[f.name].cli
+        if not cli:
+            raise RuntimeError(f"The Lab's default {f.name}={value!r} has no CLI flag: the engine cannot run it")
+        flags += ([cli[0] if value else cli[1]] if isinstance(value, bool) else [cli[0], format_value(f.name, value)])
+    return flags
+
+
 def engine_run(nice: int = 0) -> tuple[float, float, dict]:
-    """(engine seconds, process wall seconds, summary) of the default config from the CLI, at this
-    CPU priority (niceness added to ours)."""
+    """(engine seconds, process wall seconds, summary) of the Lab's default config from the CLI, at
+    this CPU priority (niceness added to ours)."""
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "core.cli", "--json"], cwd=servers.ROOT, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "core.cli", "--json", *lab_default_flags()], cwd=servers.ROOT, capture_output=True,
                          text=True, timeout=1800, preexec_fn=(lambda: os.nice(nice)) if nice else None)
     wall = time.perf_counter() - t0
     if out.returncode != 0:

@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+import torch
+
 from core import models
 from core.freezing import cache_plan, caches_train, ever_trainable, prefix_end
 
@@ -44,8 +46,10 @@ class GroupCount:
 
 @lru_cache(maxsize=16)
 def group_sizes(model_name: str, num_classes: int) -> tuple[tuple[str, int], ...]:
-    """(group, parameter count) in network order; the head is sized for `num_classes`."""
-    model = models.build_model(model_name, num_classes, pretrained=False, seed=0)
+    """(group, parameter count) in network order; the head is sized for `num_classes`. Built on the
+    meta device: shapes only, no memory, no random init (and the server's random state untouched)."""
+    with torch.device("meta"):
+        model = models.build_model(model_name, num_classes, pretrained=False)
     return tuple((g.name, g.total) for g in models.group_table(model))
 
 

@@ -30,12 +30,22 @@ _threads_set = False
 
 
 def configure_threads() -> None:
-    """Use one thread per available core, once (2 threads are ~1.5x one on a 2-core machine)."""
+    """Use one thread per available core, once (2 threads are ~1.5x one on a 2-core machine), or
+    FTLAB_TORCH_THREADS where set."""
     global _threads_set
     if not _threads_set:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        torch.set_num_threads(max(1, cores))
+        torch.set_num_threads(torch_threads())
         _threads_set = True
+
+
+def torch_threads(default: int | None = None) -> int:
+    """FTLAB_TORCH_THREADS, else `default`, else one per available core."""
+    value = os.environ.get("FTLAB_TORCH_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    if default is not None:
+        return default
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def resolve_device(name: str = "auto") -> torch.device:

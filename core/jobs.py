@@ -19,6 +19,7 @@ session of their owner has come back within a grace period after the last one cl
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import os
@@ -433,3 +434,21 @@ class JobManager:
             stopped = job.stop.is_set()
             job._end("stopped" if stopped else "finished", "Stopped before it finished." if stopped else "",
                      result=result)
+
+
+# ---- the server's one manager -----------------------------------------------------------------------
+
+_SERVER_MANAGER: JobManager | None = None
+_SERVER_LOCK = threading.Lock()
+
+
+def server_manager() -> JobManager:
+    """This process's job manager, made on first use: by serve.py before the server listens (so the
+    training workers are warm by the first Start), else by the first Lab page. A manager that could
+    not be made (Ray unreachable) raises here and is tried again on the next call."""
+    global _SERVER_MANAGER
+    with _SERVER_LOCK:
+        if _SERVER_MANAGER is None:
+            _SERVER_MANAGER = JobManager()
+            atexit.register(_SERVER_MANAGER.shutdown, wait=False)  # a stopped server stops its runs
+        return _SERVER_MANAGER

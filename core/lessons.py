@@ -716,8 +716,13 @@ def _inner_model(annotation: Any) -> Any:
 def load_lessons(folder: Union[str, Path, None] = None) -> Lessons:
     """Load and validate every lesson file in `folder` (default: the repo's lessons/). Cached per
     folder path; call `load_lessons.cache_clear()` after editing files in a running process."""
-    path = Path(folder) if folder is not None else DEFAULT_FOLDER
-    return _load_cached(str(path.resolve()))
+    return _load_cached(_resolved(str(folder if folder is not None else DEFAULT_FOLDER)))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(folder: str) -> str:
+    """Every page run asks for the lessons: resolve() costs system calls per path component."""
+    return str(Path(folder).resolve())
 
 
 def _read_yaml(path: Path) -> Any:

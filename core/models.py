@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import urllib.error
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import torch
@@ -286,5 +287,14 @@ def train_mode(model: GroupedNet, frozen_bn_eval: bool = True) -> None:
 
 def group_names(name: str) -> list[str]:
     """Layer-group names of a backbone, without loading any weights."""
+    return list(_group_names(name))
+
+
+@lru_cache(maxsize=None)
+def _group_names(name: str) -> tuple[str, ...]:
+    # Lesson figures and every Lab page ask for these. The empty model is built on the meta device
+    # (shapes only, no memory, no random init): ResNet-50 took 0.28 s on the CPU, 0.08 s on meta.
     spec = backbone_spec(name)
-    return [g for g, _ in spec.split(spec.builder(weights=None))] + [HEAD]
+    with torch.device("meta"):
+        net = spec.builder(weights=None)
+    return tuple(g for g, _ in spec.split(net)) + (HEAD,)

@@ -15,7 +15,6 @@ key), so it comes back after a reload and follows a nickname, and no other brows
 """
 from __future__ import annotations
 
-import atexit
 import uuid
 from collections import OrderedDict
 from dataclasses import replace
@@ -23,7 +22,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core import analysis, demo_store, stats
+from core import analysis, demo_store, jobs, stats
 from core.engine import RunResult
 from core.events import BatchEnded, EpochEnded, as_row, from_row
 from core.freezing import describe_cache
@@ -54,12 +53,9 @@ CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
 # ---- the server's manager and this session's lease -------------------------------------------------
 
-@st.cache_resource(show_spinner=False)
 def get_job_manager() -> JobManager:
     """One pool for the whole server (max concurrent runs: FTLAB_MAX_JOBS, default 1 on a CPU)."""
-    manager = JobManager()
-    atexit.register(manager.shutdown, wait=False)  # a stopped server stops its runs between batches
-    return manager
+    return jobs.server_manager()
 
 
 class SessionLease:

@@ -43,13 +43,8 @@ LAST_QUERY = "_lab_last_query"  # the query this page last wrote into the addres
 MODE, PROJECTOR = "mode", "projector"  # ?mode=projector: a teacher's link opens in projector mode
 
 
-@lru_cache(maxsize=None)
-def _group_names(model_name: str) -> tuple[str, ...]:
-    return tuple(models.group_names(model_name))  # builds an empty model: worth caching
-
-
 def groups_of(model_name: str) -> list[str]:
-    return list(_group_names(model_name))
+    return models.group_names(model_name)
 
 
 def group_key(group: str) -> str:

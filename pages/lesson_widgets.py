@@ -120,10 +120,14 @@ def code_diff(wrong: str, correct: str) -> None:
     st.markdown(_diff_html(correct_lines, "correct"), unsafe_allow_html=True)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def _diagram(kind: str):
     """(figure, its numbers in words), built once per server from presets, parameter counts and the
-    stored runs. Imported here, not at the top: the quiz and flashcard pages need no torch."""
+    stored runs. Imported here, not at the top: the quiz and flashcard pages need no torch.
+
+    cache_resource, not cache_data: cache_data unpickles a copy per page run, and rebuilding a
+    Plotly figure re-validates every property (a tenth of the server's CPU under the load test).
+    The figure is only read (st.plotly_chart serialises it), so one shared object is safe."""
     from core.lesson_figures import describe
     from pages.lesson_diagrams import DIAGRAMS
 

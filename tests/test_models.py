@@ -109,3 +109,20 @@ def test_titles_counts_and_normalisation_come_from_the_weights_enum(name):
     # inputs.normalise uses one (mean, std) for every backbone: they must all agree
     from core.inputs import IMAGENET_MEAN, IMAGENET_STD
     assert spec.normalisation() == (IMAGENET_MEAN, IMAGENET_STD)
+
+
+@pytest.mark.parametrize("name", models.BACKBONES)
+def test_group_names_built_on_the_meta_device_match_a_real_model(name):
+    spec = models.backbone_spec(name)
+    real = [g for g, _ in spec.split(spec.builder(weights=None))] + [models.HEAD]
+    assert models.group_names(name) == real
+    models.group_names(name).append("mutated")  # callers get a copy of the cached names
+    assert models.group_names(name) == real
+
+
+@pytest.mark.parametrize("name", models.BACKBONES)
+def test_parameter_counts_from_the_meta_device_match_a_real_model(name):
+    from core.estimate import group_sizes
+
+    real = models.build_model(name, 7, pretrained=False, seed=0)
+    assert group_sizes(name, 7) == tuple((g.name, g.total) for g in models.group_table(real))

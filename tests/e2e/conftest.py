@@ -1,6 +1,6 @@
 """Browser end-to-end fixtures: one Streamlit server for the whole session, one headless Chromium.
 
-The server runs the real app (`streamlit run app.py`) on a free port, with its progress database and
+The server runs the real app as the README starts it (`./ftlab app`) on a free port, with its progress database and
 data folder in a temporary directory (TORCH_HOME is left alone so the offline ImageNet weights are
 found). Chromium is Debian's /usr/bin/chromium driven by Playwright; without it the tests skip
 locally and fail on CI (CI=true), where they must run.
@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-HEALTH_TIMEOUT_S = 90
+HEALTH_TIMEOUT_S = 600  # `./ftlab app` first checks the install: minutes where it must install
 TEACHER_CODE = "e2e-teacher-passcode"  # the test server's FTLAB_TEACHER_CODE (tests/e2e/test_teacher.py)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -82,9 +82,10 @@ def app_url(server_tmp):
                FTLAB_TEACHER_CODE=TEACHER_CODE, PYTHONUNBUFFERED="1")
     log_path = tmp / "streamlit.log"
     log = open(log_path, "w")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    # No --server.fileWatcherType here: the server must run as users start it, with .streamlit/config.toml.
+    # The README's command (its config, serve.py's warm start), in this interpreter's environment;
+    # only where it listens is set here.
+    env["FTLAB_VENV"] = sys.prefix
+    cmd = ["./ftlab", "app", "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,0 +1,44 @@
+"""The warm start that serve.py does before the server listens (core.warmup): torch and the pages'
+modules imported, the training workers started, and a step that fails only logged."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from core import jobs, warmup
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# In a fresh interpreter, as the server does it: what is imported, and the pool's workers.
+SCRIPT = """
+import json, sys
+from core import jobs, warmup
+steps = warmup.warm_server()
+manager = jobs.server_manager()
+alive = [p.is_alive() for p in (w.process for w in manager.backend._all)]
+same = manager is jobs.server_manager()
+manager.shutdown(wait=True, timeout=30)
+print(json.dumps({"steps": steps, "modules": [m for m in ("torch", "torchvision", "sklearn", "captum", "plotly")
+                                               if m in sys.modules], "alive": alive, "same": same}))
+"""
+
+
+def test_warm_start_imports_the_engine_and_starts_the_workers():
+    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "FTLAB_MAX_JOBS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(report["steps"]) == {"imports", "workers", "cached_data", "insight_imports"}
+    assert report["modules"] == ["torch", "torchvision", "sklearn", "captum", "plotly"]
+    assert report["alive"] == [True]
+    assert report["same"]
+
+
+def test_a_failing_step_is_logged_and_the_rest_still_runs(monkeypatch, caplog):
+    def unreachable():
+        raise ConnectionError("no Ray head at 10.0.0.9:6379")
+
+    monkeypatch.setattr(jobs, "server_manager", unreachable)
+    steps = warmup.warm_server()
+    assert set(steps) == {"imports", "workers", "cached_data", "insight_imports"}
+    assert "Warm-up step 'workers' failed" in caplog.text
