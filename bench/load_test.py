@@ -133,12 +133,14 @@ async def browsing_learner(tab: Tab, name: str, i: int, answers: int, stats: Sta
     await tab.run("progress")
 
 
-def chart_gaps(tab: Tab, job_end: float) -> list[float]:
+def chart_gaps(tab: Tab, job_end: float, started: float) -> list[float]:
     """Seconds between chart redraws while the job ran (its first progress bar to its end; a queued
-    job shows its place in line instead)."""
+    job shows its place in line instead). A job no tick saw training (the tiny setup can train in
+    less than a tick) trained between two ticks: the learner's wait without a redraw is then from the
+    last tick before its end (or the Start click's page run, `started`) to the end."""
     training = [t.at for t in tab.fragment_ticks if t.progress]
     if not training:
-        return []
+        return [job_end - max([t.at for t in tab.fragment_ticks if started <= t.at <= job_end] + [started])]
     drawn = [t.at for t in tab.fragment_ticks if t.charts and training[0] <= t.at <= job_end]
     return [b - a for a, b in zip([training[0]] + drawn, drawn + [job_end])]
 
@@ -151,6 +153,7 @@ async def lab_learner(tab: Tab, name: str, query: str, gate: asyncio.Event, stat
         return
     await gate.wait()  # every Lab learner presses Start at the same moment
     view = await tab.run("lab", query=query, widgets=[("trigger_value", start.id, True)])
+    started = time.perf_counter()
     stats.jobs_started += 1
     deadline = time.monotonic() + LAB_WAIT_S
     # The tab now only ticks its fragments; the server reruns the page itself when the job ends.
@@ -161,7 +164,7 @@ async def lab_learner(tab: Tab, name: str, query: str, gate: asyncio.Event, stat
         view = await tab.next_full_run(max(1.0, deadline - time.monotonic()))
     job_end = time.perf_counter() - view.seconds  # when the server began the outcome rerun
     stats.outcomes[name] = outcome[0]
-    stats.chart_gaps[name] = chart_gaps(tab, job_end)
+    stats.chart_gaps[name] = chart_gaps(tab, job_end, started)
 
 
 async def learner(url: str, i: int, jobs: int, args, gate: asyncio.Event, stats: Stats) -> None:

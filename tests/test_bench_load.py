@@ -21,11 +21,15 @@ def test_chart_gaps_count_only_while_the_job_runs_and_up_to_its_end():
         (6.5, 0, ["epoch 1/1"]),  # a tick without charts does not end a gap
         (7.0, 4, ["epoch 1/1"]),
     ])
-    assert chart_gaps(tab, job_end=8.0) == [0.0, 1.0, 4.0, 1.0]
+    assert chart_gaps(tab, job_end=8.0, started=0.5) == [0.0, 1.0, 4.0, 1.0]
 
 
-def test_no_running_tick_means_no_gaps():
-    assert chart_gaps(_tab([(1.0, 4, [])]), job_end=2.0) == []
+def test_a_job_no_tick_saw_training_counts_its_wait_from_the_last_tick_before_its_end():
+    # Queued at the ticks of 1.0 and 2.0, then trained and ended at 2.6 between two ticks.
+    assert chart_gaps(_tab([(1.0, 4, []), (2.0, 0, []), (3.0, 0, [])]), job_end=2.6, started=0.4) == [0.6000000000000001]
+    # No tick at all between Start's page run (ended at 0.4) and the end at 3.1: a 2.7 s wait, not "no gap".
+    gaps = chart_gaps(_tab([(3.5, 0, [])]), job_end=3.1, started=0.4)
+    assert [round(g, 2) for g in gaps] == [2.7]
 
 
 def test_a_run_at_chance_finished_but_a_diverged_one_did_not():
