@@ -118,3 +118,19 @@ def slide_to(page: Page, widget_key: str, target_text: str, max_steps: int = 40)
 def is_on(page: Page, widget_key: str) -> bool:
     """State of a toggle or checkbox."""
     return key(page, widget_key).locator('input[type="checkbox"]').first.is_checked()
+
+
+def server_pid(app_url: str) -> int:
+    """The pid of the app server listening on `app_url`'s port: `./ftlab app` execs serve.py, which
+    runs Streamlit in the same process."""
+    port = app_url.rsplit(":", 1)[1].encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg.endswith(b"serve.py") for arg in cmd) and b"--server.port" in cmd and port in cmd:
+            return int(entry.name)
+    raise AssertionError(f"no app server (serve.py) on port {port.decode()}")

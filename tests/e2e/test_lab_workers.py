@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.models import group_names
-from tests.e2e.helpers import assert_no_exception, click_button, open_page, wait_idle
+from tests.e2e.helpers import assert_no_exception, click_button, open_page, server_pid, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -26,18 +26,6 @@ TICK = os.sysconf("SC_CLK_TCK")
 def _stat(pid: int) -> list[str]:
     text = Path(f"/proc/{pid}/stat").read_text()
     return text.rsplit(")", 1)[1].split()  # fields from the 3rd (state) on: the name may hold spaces
-
-
-def server_pid(app_url: str) -> int:
-    port = app_url.rsplit(":", 1)[1]
-    for entry in Path("/proc").iterdir():
-        try:
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(cmd) and b"--server.port" in cmd and port.encode() in cmd:
-            return int(entry.name)
-    raise AssertionError(f"no streamlit server on port {port}")
 
 
 def children(pid: int) -> list[int]:

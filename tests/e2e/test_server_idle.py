@@ -12,27 +12,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.helpers import open_page
+from tests.e2e.helpers import open_page, server_pid
 
 pytestmark = pytest.mark.browser
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def server_pid(port: int) -> int:
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(cmd) and str(port).encode() in cmd:
-            return int(proc.name)
-    raise AssertionError(f"no streamlit process serves port {port}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -42,7 +28,7 @@ def cpu_seconds(pid: int) -> float:
 
 def test_an_open_page_costs_the_server_almost_no_cpu(page, app_url):
     open_page(page, "/concepts")
-    pid = server_pid(urlparse(app_url).port)
+    pid = server_pid(app_url)
     time.sleep(2)  # let the page's own run finish its tail work
     before, t0 = cpu_seconds(pid), time.monotonic()
     time.sleep(8)
