@@ -15,6 +15,7 @@ import pytest
 from core import identity as ident
 from core.identity import IdentityError
 from core.progress import SCHEMA_VERSION, ProgressError, ProgressStore, build_report
+from core.progress_db import SQLiteBackend
 
 
 @pytest.fixture
@@ -211,6 +212,28 @@ def test_store_recovers_once_the_bad_file_is_moved_aside(db_path):
     os.replace(db_path, db_path + ".broken")
     store.mark_done("ada", "concept", "c1")  # no restart needed
     assert store.done_items("ada") == {("concept", "c1")}
+
+
+def test_a_kept_connection_is_not_used_once_the_file_is_replaced(tmp_path):
+    # SQLiteBackend keeps a few connections open between transactions. One still open on a replaced
+    # file reads the old, unlinked file: the check is on the file's identity (device, inode).
+    path = str(tmp_path / "progress.sqlite3")
+    db = SQLiteBackend(path, timeout=5.0)
+    with db.transaction(write=True) as conn:
+        conn.execute("CREATE TABLE t (v TEXT)")
+        conn.execute("INSERT INTO t VALUES ('old')")
+    other = sqlite3.connect(tmp_path / "other.sqlite3")
+    other.execute("CREATE TABLE t (v TEXT)")
+    other.execute("INSERT INTO t VALUES ('new')")
+    other.commit()
+    other.close()
+    os.replace(tmp_path / "other.sqlite3", path)
+    with db.transaction(write=False) as conn:
+        assert [r[0] for r in conn.execute("SELECT v FROM t")] == ["new"]
+        first = conn
+    with db.transaction(write=False) as conn:  # while the file stays, a kept connection is reused
+        assert conn is first
+    db.close()
 
 
 def test_locked_database_raises_a_clear_error(db_path):
