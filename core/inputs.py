@@ -38,13 +38,11 @@ def configure_threads() -> None:
         _threads_set = True
 
 
-def torch_threads(default: int | None = None) -> int:
-    """FTLAB_TORCH_THREADS, else `default`, else one per available core."""
+def torch_threads() -> int:
+    """FTLAB_TORCH_THREADS, else one per available core."""
     value = os.environ.get("FTLAB_TORCH_THREADS", "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
-    if default is not None:
-        return default
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 

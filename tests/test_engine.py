@@ -1,6 +1,8 @@
 """The training engine on tiny inputs: events, stop flag, divergence, freezing, schedules."""
 import threading
 
+import os
+
 import pytest
 import torch
 
@@ -132,3 +134,14 @@ def test_stop_during_evaluation_ends_the_run():
     with mock.patch.object(engine, "evaluate", evaluate_then_stop):
         r = run_training(TrainConfig(trainable=("stage6", "head"), **{**TINY, "epochs": 4}), stop=stop)
     assert r.reason == "stopped" and "end of epoch 1" in r.message and r.epochs == []
+
+
+def test_torch_threads_follow_ftlab_torch_threads_else_one_per_core(monkeypatch):
+    from core.inputs import torch_threads
+
+    monkeypatch.setenv("FTLAB_TORCH_THREADS", "1")
+    assert torch_threads() == 1
+    monkeypatch.setenv("FTLAB_TORCH_THREADS", "many")  # not a number: one per core, as when unset
+    assert torch_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.delenv("FTLAB_TORCH_THREADS")
+    assert torch_threads() == len(os.sched_getaffinity(0))

@@ -120,6 +120,19 @@ def is_on(page: Page, widget_key: str) -> bool:
     return key(page, widget_key).locator('input[type="checkbox"]').first.is_checked()
 
 
+def run_to_the_end(page: Page, epochs: int, timeout_ms: int, settle: bool = True) -> Locator:
+    """Press Start and wait for the run's outcome: "finished N epochs" (above chance) or "about
+    chance" (a warning; the run still finished). With `settle`, then wait for the page to be idle and
+    check it shows no exception. Returns the outcome message."""
+    click_button(page, "lab_start")
+    done = page.locator('[data-testid="stAlert"]').filter(
+        has_text=re.compile(rf"finished {epochs} epochs: final validation accuracy|about chance: validation accuracy"))
+    expect(done).to_be_visible(timeout=timeout_ms)
+    if settle:
+        wait_idle(page)
+        assert_no_exception(page)
+    return done
+
 def server_pid(app_url: str) -> int:
     """The pid of the app server listening on `app_url`'s port: `./ftlab app` execs serve.py, which
     runs Streamlit in the same process."""

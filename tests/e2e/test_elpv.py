@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.data import DATASETS
-from tests.e2e.helpers import assert_no_exception, choose, click_button, fill_number, open_page, slide_to, wait_idle
+from tests.e2e.helpers import choose, fill_number, open_page, slide_to, wait_idle, run_to_the_end
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +30,7 @@ def test_elpv_is_picked_with_its_licence_and_trains(page):
     slide_to(page, "lab_size", "32")
     slide_to(page, "lab_epochs", "1")
     wait_idle(page)
-    click_button(page, "lab_start")
-    done = page.locator('[data-testid="stAlert"]').filter(
-        has_text=re.compile(r"finished 1 epochs: final validation accuracy|about chance: validation accuracy"))
-    expect(done).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    wait_idle(page)
-    assert_no_exception(page)
+    run_to_the_end(page, 1, RUN_TIMEOUT_MS)
     page.get_by_role("tab", name=re.compile("Scores")).click()
     cm = page.locator('[class*="_cm "] [data-testid="stPlotlyChart"], [class$="_cm"] [data-testid="stPlotlyChart"]')
     expect(cm.locator(".xtick", has_text="defective")).to_have_count(1)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from core.models import group_names
 from tests.e2e.helpers import (
     assert_no_exception, choose, click_button, fill_number, is_on, key, open_page, shot, slide_to, slider_value,
-    wait_idle,
+    run_to_the_end, wait_idle,
 )
 
 pytestmark = pytest.mark.browser
@@ -42,13 +42,8 @@ def test_tiny_finetune_runs_to_the_end_with_curves_and_confusion_matrix(page):
     # The form is mirrored in the address bar, so this setup could be shared.
     assert re.search(r"dataset=faces", page.url) and "epochs=2" in page.url, page.url
 
-    click_button(page, "lab_start")
     # A finished run says what its accuracy means: above chance (a tick) or about chance (a warning).
-    done = page.locator('[data-testid="stAlert"]').filter(
-        has_text=re.compile(r"finished 2 epochs: final validation accuracy|about chance: validation accuracy"))
-    expect(done).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    wait_idle(page)
-    assert_no_exception(page)
+    done = run_to_the_end(page, 2, RUN_TIMEOUT_MS)
     acc = float(re.search(r"accuracy (\d+(?:\.\d+)?)%", done.inner_text()).group(1))
     assert 0 <= acc <= 100
     assert ("about chance" in done.inner_text()) == (acc <= 55.0), done.inner_text()  # 2 classes: chance 50%

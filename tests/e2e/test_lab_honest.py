@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import assert_no_exception, click_button, open_page, shot, wait_idle
+from tests.e2e.helpers import open_page, shot, wait_idle, run_to_the_end
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +17,7 @@ SETUP = "/lab?dataset=faces&size=32&per_class=8&val_per_class=6&epochs=4&train=s
 
 def test_band_and_a_quiz_on_the_run_counted_in_progress(page):
     open_page(page, SETUP, "Start training")
-    click_button(page, "lab_start")
-    done = page.locator('[data-testid="stAlert"]').filter(
-        has_text=re.compile(r"finished 4 epochs: final validation accuracy|about chance: validation accuracy"))
-    expect(done).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    wait_idle(page)
-    assert_no_exception(page)
+    run_to_the_end(page, 4, RUN_TIMEOUT_MS)
 
     results = page.locator('[data-testid="stTabs"]').filter(has=page.get_by_role("tab", name=re.compile("Quiz on")))
     curves = results.locator('[role="tabpanel"]').first

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, click_button, key, open_page, shot, slider_value, wait_idle
+from tests.e2e.helpers import assert_no_exception, key, open_page, shot, slider_value, wait_idle, run_to_the_end
 
 pytestmark = pytest.mark.browser
 
@@ -42,12 +42,7 @@ def test_one_cycle_is_drawn_before_the_run_and_its_rates_after(page: Page):
     assert "sched=onecycle" in page.url and "warmup=0.3" in page.url, page.url
     assert_no_exception(page)
 
-    click_button(page, "lab_start")
-    done = page.locator('[data-testid="stAlert"]').filter(
-        has_text=re.compile(r"finished 2 epochs: final validation accuracy|about chance: validation accuracy"))
-    expect(done).to_be_visible(timeout=RUN_TIMEOUT_MS)
-    wait_idle(page)
-    assert_no_exception(page)
+    run_to_the_end(page, 2, RUN_TIMEOUT_MS)
     curves = key(page, "lab_result_tabs").locator('[role="tabpanel"]').first  # not the code section's tabs
     rate = curves.locator('[data-testid="stPlotlyChart"]').filter(has=page.locator(".gtitle", has_text="Learning rate per group"))
     expect(rate).to_have_count(1)
