@@ -1,7 +1,6 @@
 """The training engine on tiny inputs: events, stop flag, divergence, freezing, schedules."""
-import threading
-
 import os
+import threading
 
 import pytest
 import torch
