@@ -7,6 +7,7 @@ server's real JobManager and the history in a real SQLite file.
 """
 import pytest
 
+from core import models
 from core.engine import TrainConfig
 from core.identity import browser_hash, new_browser_id
 from core.progress import ProgressStore
@@ -71,7 +72,11 @@ def test_history_comes_back_after_a_reload_and_no_other_browser_sees_it(db):
 def test_a_reload_mid_run_shows_the_run_live_again_and_keeps_it(db):
     bid = new_browser_id()
     manager = lab_live.get_job_manager()
-    long_run = TrainConfig(**{**TINY.__dict__, "epochs": 30})
+    # Long enough to outlast two page loads on any machine: every layer trains (nothing cached) on
+    # 40 images per class at 64 px, about 1.5 s an epoch here. 30 head-only epochs of TINY took 1.2 s
+    # on a warm worker, and the run had finished before the reload looked. Stop ends it below.
+    long_run = TrainConfig(**{**TINY.__dict__, "epochs": 30, "image_size": 64, "per_class": 40,
+                              "trainable": tuple(models.group_names(TINY.model))})
     job = manager.submit(long_run, owner=owner_of(bid))
     try:
         reloaded = browser_page(bid)
