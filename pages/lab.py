@@ -1,8 +1,10 @@
 """The Lab: set up a fine-tune, watch it train live, compare runs.
 
 A thin view: setup widgets (pages.lab_setup), state and shareable URL (pages.lab_state), the live
-panel and history (pages.lab_live), classroom demos (pages.lab_demos). Training runs in the
-server's job pool (core.jobs), never in this script's thread.
+view, the results and history (pages.lab_live), classroom demos (pages.lab_demos). Training runs
+in the server's job pool (core.jobs), never in this script's thread. Top to bottom: the sticky
+Start/Stop bar, the run (live while it trains, then its outcome and results, in the same place),
+the setup (a one-line summary while a run trains), the history.
 """
 import streamlit as st
 
@@ -74,27 +76,11 @@ if report is not None:
             st.info(f"Loaded {what} from the link: the form already had these settings.", icon="🔗")
 st.markdown("Choose data, a pretrained model and **which layers train**, then watch the curves. "
             "Every setting is in the page address: copy it to share this exact setup.")
-bar = st.container(key="lab_runbar")
+snaps = live.current_snapshots(manager)
+running = any(s.active for s in snaps)
 
 if projector:
-    demos.demo_list(expanded=not any(s.active for s in live.current_snapshots(manager)))
-
-# ---- setup -------------------------------------------------------------------------------------------
-setup.preset_picker(projector)
-pid = ss.get(S.K_PRESET)
-if pid in PRESETS and len(PRESETS[pid].runs) > 1 and not projector:
-    demos.demo_controls(pid, key="lab")
-
-col_data, col_model = st.columns(2)
-with col_data:
-    st.subheader("Data")
-    data, num_classes = setup.data_section(advanced)
-with col_model:
-    st.subheader("Model")
-    setup.model_section(advanced)
-
-st.subheader("Layers")
-setup.layers_section(num_classes, projector)
+    demos.demo_list(expanded=not running)
 
 
 def current_config():
@@ -108,49 +94,77 @@ def current_config():
         return None
 
 
-col_lr, col_train = st.columns(2)
-with col_train:
-    st.subheader("Training")
-    setup.training_section(advanced)
-with col_lr:
-    st.subheader("Learning rate")
-    setup.lr_section(advanced, current_config, data)
-
-cfg = current_config()
-if cfg is not None and advanced:  # "Code for this setup" (pages/lab_code.py); not in projector mode
-    code.code_section(cfg, ss.get(S.K_PRESET))
-snaps = live.current_snapshots(manager)
-running = any(s.active for s in snaps)
-
-# ---- the sticky Start/Stop bar ------------------------------------------------------------------------
-with bar:
-    if running:
-        live.run_bar()
-    elif cfg is not None:
-        go, note = st.columns([1, 4], vertical_alignment="center")
-        with note:
-            setup.estimate_caption(cfg, num_classes, short=projector)
-        if go.button("Start training", key="lab_start", type="primary", icon="▶️", width="stretch"):
-            if cfg.dataset == S.UPLOAD and data is None:
-                st.error("Upload a zip of class folders first (or pick another dataset).", icon="🗂️")
-            elif live.submit([("", cfg)], data=data):
-                st.rerun()  # draw the bar and the panel as running at once
+def show_last_run() -> None:
+    """Where the live view was: the outcome and results of the latest run, or a stored demo's replay."""
+    replay = ss.get(live.REPLAY)
+    if replay:
+        demos.show_replay(*replay, projector=projector)
+    elif snaps:
+        live.collect_ended(snaps)
+        live.store_finished_demo(snaps)
+        live.show_ended(snaps, projector, reveal=demos.reveal_for(snaps))
+    elif ss.get(live.CURRENT):
+        st.info("The record of your last run has expired on the server; your history below keeps its numbers.")
     else:
-        st.caption("⚙️ Fix the setting named in red below the layers to start.")
+        return
+    st.divider()
 
-# ---- the run -------------------------------------------------------------------------------------------
-st.divider()
-replay = ss.get(live.REPLAY)
+
 if running:
-    live.live_panel(projector)
-elif replay:
-    demos.show_replay(*replay, projector=projector)
-elif snaps:
-    live.collect_ended(snaps)
-    live.store_finished_demo(snaps)
-    live.show_ended(snaps, projector, reveal=demos.reveal_for(snaps))
-elif ss.get(live.CURRENT):
-    st.info("The record of your last run has expired on the server; your history below keeps its numbers.")
+    # While a run trains, the form gives way to what is running: a change would only apply to the
+    # next run, and the page the browser redraws every second stays small (on a small machine that
+    # redraw takes CPU from the training). The widget values wait in S.SAVED (S.init_state).
+    running_cfg = next(s for s in snaps if s.active).config
+    st.markdown("**This run:** " + S.describe_run(running_cfg))
+    st.caption("The setup comes back below the results when the run ends; press Stop to change it now.")
+    live.live_view(projector)
+else:
+    bar = st.container(key="lab_runbar")
+    show_last_run()  # in the live view's place, so the end of a run does not move the learner's eyes
+    # ---- setup ---------------------------------------------------------------------------------------
+    setup.preset_picker(projector)
+    pid = ss.get(S.K_PRESET)
+    if pid in PRESETS and len(PRESETS[pid].runs) > 1 and not projector:
+        demos.demo_controls(pid, key="lab")
+
+    col_data, col_model = st.columns(2)
+    with col_data:
+        st.subheader("Data")
+        data, num_classes = setup.data_section(advanced)
+    with col_model:
+        st.subheader("Model")
+        setup.model_section(advanced)
+
+    st.subheader("Layers")
+    setup.layers_section(num_classes, projector)
+
+    col_lr, col_train = st.columns(2)
+    with col_train:
+        st.subheader("Training")
+        setup.training_section(advanced)
+    with col_lr:
+        st.subheader("Learning rate")
+        setup.lr_section(advanced, current_config, data)
+
+    cfg = current_config()
+    if cfg is not None and advanced:  # "Code for this setup" (pages/lab_code.py); not in projector mode
+        code.code_section(cfg, ss.get(S.K_PRESET))
+
+    # ---- the sticky Start bar ------------------------------------------------------------------------
+    with bar:
+        if cfg is not None:
+            go, note = st.columns([1, 4], vertical_alignment="center")
+            with note:
+                setup.estimate_caption(cfg, num_classes, short=projector)
+            if go.button("Start training", key="lab_start", type="primary", icon="▶️", width="stretch"):
+                if cfg.dataset == S.UPLOAD and data is None:
+                    st.error("Upload a zip of class folders first (or pick another dataset).", icon="🗂️")
+                elif live.submit([("", cfg)], data=data):
+                    st.rerun()  # draw the page as running at once
+        else:
+            st.caption("⚙️ Fix the setting named in red below the layers to start.")
+
+# ---- the learner's earlier runs ------------------------------------------------------------------------
 live.collect_all(manager)
 live.show_history(projector)
 

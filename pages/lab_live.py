@@ -1,9 +1,9 @@
 """The Lab while and after a run: the shared job manager, the live panel, the end of a run, history.
 
 The page never trains in its own thread (a widget change would cut the run): it submits runs to the
-server's JobManager and two ``run_every`` fragments redraw a snapshot of them once a second: the
-progress and Stop in the sticky bar at the top, the charts below. When the runs have ended a
-fragment calls ``st.rerun()`` once, so the page leaves the timer loop and shows the outcome (what it
+server's JobManager and one ``run_every`` fragment, the live view, redraws a snapshot of them once
+a second: the progress and Stop in the sticky bar at the top, the charts below. When the runs have
+ended it calls ``st.rerun()`` once, so the page leaves the timer loop and shows the outcome (what it
 means: chance level, a better earlier epoch), the results in tabs and the learner's run history.
 Finished demos are handed to core.demo_store; stored ones come back here as replay snapshots.
 
@@ -44,6 +44,7 @@ RELEASE_GRACE_S = 30.0
 PLOT_CONFIG = {"displayModeBar": False}
 FIG_CACHE = "_lab_fig_cache"
 STOP_WAIT_S = 5.0
+TICK_S = 1.0  # the live view's redraw interval (issue 13: charts update at least every 2 s)
 DEMO_BATCH = "_lab_demo_batch"  # (preset id, job ids) of the demo whose variants were run live
 REPLAY = "_lab_replay"  # (preset id, StoredDemo) shown instead of a live run
 COMPARE_SEEN = "_lab_compare_seen"  # history ids the Compare picker has already offered
@@ -291,39 +292,33 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
             show_chart(rate, f"{key}_lr")
 
 
-@st.fragment(run_every=1.0)
-def run_bar() -> None:
-    """Progress and Stop, inside the sticky bar: reachable wherever the learner has scrolled."""
+@st.fragment(run_every=TICK_S)
+def live_view(projector: bool = False) -> None:
+    """Progress and Stop in the sticky bar (reachable wherever the learner has scrolled), then the
+    charts. One fragment: each tick re-renders the page in the browser, which on a small machine
+    takes CPU from the training beside it."""
     manager = get_job_manager()
     snaps = current_snapshots(manager)
     if not snaps or all(s.ended for s in snaps):
         st.rerun()  # leave the timer loop: the full page shows the outcome
         return
     counts = manager.counts()
-    left, right = st.columns([5, 1], vertical_alignment="center")
-    with left:
-        for snap in snaps:
-            if snap.active:
-                _status_line(snap, counts)
-    if right.button("Stop", key="lab_stop", type="secondary", icon="⏹️", width="stretch"):
-        for snap in snaps:
-            manager.cancel(snap.id)
-        # The engine stops within one batch: wait for that here and leave the loop at once, rather
-        # than one more timer tick later (on a busy machine each tick can take a second or more).
-        for snap in snaps:
-            job = manager.get(snap.id)
-            if job is not None:
-                job.wait(STOP_WAIT_S)
-        st.rerun()
-
-
-@st.fragment(run_every=1.0)
-def live_panel(projector: bool = False) -> None:
-    manager = get_job_manager()
-    snaps = current_snapshots(manager)
-    if not snaps or all(s.ended for s in snaps):
-        st.rerun()
-        return
+    with st.container(key="lab_runbar"):
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        with left:
+            for snap in snaps:
+                if snap.active:
+                    _status_line(snap, counts)
+        if right.button("Stop", key="lab_stop", type="secondary", icon="⏹️", width="stretch"):
+            for snap in snaps:
+                manager.cancel(snap.id)
+            # The engine stops within one batch: wait for that here and leave the loop at once, rather
+            # than one more timer tick later (on a busy machine each tick can take a second or more).
+            for snap in snaps:
+                job = manager.get(snap.id)
+                if job is not None:
+                    job.wait(STOP_WAIT_S)
+            st.rerun()
     focus = next((s for s in snaps if s.status == "running"), snaps[0])
     if focus.start is not None and focus.start.cache:
         st.caption(f"{describe_cache(focus.start.cache, focus.start.prefix)} Device: {focus.start.device}.")
@@ -334,6 +329,16 @@ def live_panel(projector: bool = False) -> None:
         overlay = overlay_chart(curves, val_n=sizes) if curves else None
         st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
     draw_run_charts(focus, "lab_live", projector, overlay)
+    if _in_last_epoch(focus) and all(s.ended or s.id == focus.id for s in snaps):
+        # The outcome at once rather than at the next tick (up to TICK_S later): everything is drawn,
+        # so waiting here holds nothing back. A Stop pressed meanwhile is handled when the wait ends.
+        job = manager.get(focus.id)
+        if job is not None and job.wait(TICK_S):
+            st.rerun()
+
+
+def _in_last_epoch(snap: JobSnapshot) -> bool:
+    return snap.status == "running" and bool(snap.batches) and snap.batches[-1].epoch >= snap.config.epochs
 
 
 # ---- after the run -------------------------------------------------------------------------------
@@ -531,6 +536,7 @@ def show_history(projector: bool = False) -> None:
     history = st.session_state.get(HISTORY, [])
     if not history:
         return
+    st.divider()
     st.subheader("Your runs")
     st.dataframe(history_table(history), hide_index=True, column_config={
         "val_acc": st.column_config.NumberColumn("val acc", format="percent"),

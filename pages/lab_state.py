@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from core import models
+from core import models, schedules
 from core.config import GROUP_KINDS, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
 from core.data import DATASETS
 from core.freezing import ever_trainable
@@ -277,6 +277,18 @@ def describe_changes(old: TrainConfig, new: TrainConfig) -> list[str]:
     """What a loaded link changed in the form, in words ("learning rate 0.001 → 0.1")."""
     return [f"{label} {_show(getattr(old, name))} → {_show(getattr(new, name))}"
             for name, label in CHANGE_LABELS.items() if getattr(old, name) != getattr(new, name)]
+
+
+def describe_run(cfg: TrainConfig) -> str:
+    """The run's setup in one Markdown line: what the Lab shows in place of the form while it trains."""
+    data = DATASETS[cfg.dataset].title if cfg.dataset in DATASETS else "your uploaded images"
+    model = models.BACKBONES[cfg.model].label if cfg.model in models.BACKBONES else cfg.model
+    groups = _show(cfg.trainable) + "".join(f"; from epoch {e}: {_show(gs)}" for e, gs in sorted(cfg.unfreeze_at.items()))
+    rates = f"learning rate {cfg.lr:g}" + (f" ({_show(cfg.group_lr)})" if cfg.group_lr else "")
+    return (f"**{model}** ({'pretrained' if cfg.pretrained else 'from scratch'}) on **{data}**, {cfg.per_class} "
+            f"images per class at {cfg.image_size} px · training **{groups}** · {rates} with {cfg.optimizer}, "
+            f"schedule: {schedules.describe(cfg)} · {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of batch {cfg.batch_size}"
+            + (" · augmented" if cfg.augment else ""))
 
 
 def config_from_query(params: dict[str, str]) -> tuple[TrainConfig | None, str, list[str]]:

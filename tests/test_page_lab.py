@@ -175,6 +175,42 @@ def test_start_runs_a_tiny_job_to_a_success_message():
     assert any(d.value is not None for d in at.dataframe)  # the run history table
 
 
+def _in_page_order(node) -> list:
+    """Every element of an AppTest tree, top to bottom as the page shows them."""
+    children = getattr(node, "children", None)
+    if not children:
+        return [node]
+    return [el for child in children.values() for el in _in_page_order(child)]
+
+
+def test_while_a_run_trains_the_form_gives_way_to_its_summary_and_comes_back_unchanged_below_the_outcome():
+    # Every layer trains for 30 epochs: minutes on a CPU, so still training at the next page run.
+    groups = ",".join(name for name, _ in group_sizes("mobilenet_v2", 10))
+    at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "12", "epochs": "30", "train": groups}))
+    at.number_input(key="lab_per_class").set_value(10)  # a change by hand, besides the link's settings
+    run_ok(at)
+    at.button(key="lab_start").click()
+    run_ok(at)
+    job = get_job_manager().get(at.session_state[CURRENT][0])
+    try:
+        run_ok(at)
+        assert job.snapshot().active
+        summary = " ".join(m.value for m in at.markdown)
+        assert "**This run:**" in summary and "30 epochs" in summary and "10 images per class at 32 px" in summary
+        assert not at.slider and not at.selectbox, "the form is drawn while the run trains"
+        assert at.button(key="lab_stop") is not None
+    finally:
+        get_job_manager().cancel(job.id)
+        assert job.wait(60)
+    run_ok(at)
+    assert at.slider(key="lab_epochs").value == 30 and at.selectbox(key="lab_dataset").value == "faces"
+    assert at.number_input(key="lab_per_class").value == 10
+    order = _in_page_order(at.main)
+    outcome = next(i for i, el in enumerate(order) if el.type == "info" and "Stopped by request" in str(el.value))
+    form = next(i for i, el in enumerate(order) if getattr(el, "key", None) == "lab_epochs")
+    assert outcome < form, "the outcome is drawn below the form, away from where the live view was"
+
+
 def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
     at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "10", "train": "head"}))
     at.button(key="lab_lr_find").click()
