@@ -49,6 +49,7 @@ DEMO_BATCH = "_lab_demo_batch"  # (preset id, job ids) of the demo whose variant
 REPLAY = "_lab_replay"  # (preset id, StoredDemo) shown instead of a live run
 COMPARE_SEEN = "_lab_compare_seen"  # history ids the Compare picker has already offered
 REPLAY_SIZES = "_lab_replay_val_images"  # replay snapshot id -> its stored validation size
+REFUSED = "_lab_refused"  # (message, icon): why the last Start did not start
 CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
 
@@ -92,12 +93,13 @@ def attach_session() -> JobManager:
 
 
 def submit(runs, data=None, tag: str = "") -> bool:
-    """Queue runs [(label, TrainConfig)] for this browser (replacing its active ones)."""
+    """Queue runs [(label, TrainConfig)] for this browser (replacing its active ones). Called from
+    button callbacks, which run before the page: a refusal is kept for the page to show (refusal)."""
     manager = get_job_manager()
     try:
         jobs = manager.submit_batch(list(runs), st.session_state[JOB_OWNER], data=data, tag=tag)
     except JobRefused as exc:
-        st.error(str(exc), icon="🚦")
+        refuse(str(exc), "🚦")
         return False
     st.session_state[CURRENT] = [j.id for j in jobs]
     st.session_state[REPLAY] = None
@@ -105,6 +107,17 @@ def submit(runs, data=None, tag: str = "") -> bool:
     if data is not None:
         st.session_state.setdefault(RUN_DATA, {}).update({j.id: data for j in jobs})
     return True
+
+
+def refuse(message: str, icon: str) -> None:
+    """Why a Start did not start, for the page to show once (show_refusal) where the Start bar is."""
+    st.session_state[REFUSED] = (message, icon)
+
+
+def show_refusal() -> None:
+    refused = st.session_state.pop(REFUSED, None)
+    if refused:
+        st.error(refused[0], icon=refused[1])
 
 
 def submit_demo(pid: str, runs) -> None:

@@ -211,6 +211,31 @@ def test_while_a_run_trains_the_form_gives_way_to_its_summary_and_comes_back_unc
     assert outcome < form, "the outcome is drawn below the form, away from where the live view was"
 
 
+def test_a_start_that_cannot_start_says_why_in_the_bar_and_the_form_stays(monkeypatch):
+    from core.jobs import JobManager, JobRefused
+
+    at = run_ok(lab_page())
+    at.selectbox(key="lab_dataset").set_value("upload")
+    run_ok(at)
+    at.button(key="lab_start").click()
+    run_ok(at)
+    assert any("Upload a zip of class folders first" in e.value for e in at.error)
+    assert not at.session_state[CURRENT]
+
+    def busy(*args, **kwargs):
+        raise JobRefused("The lab is busy: 2 run(s) are training or waiting ahead of you.")
+
+    monkeypatch.setattr(JobManager, "submit_batch", busy)
+    at.selectbox(key="lab_dataset").set_value("faces")
+    run_ok(at)
+    at.button(key="lab_start").click()
+    run_ok(at)
+    assert [e.value for e in at.error] == ["The lab is busy: 2 run(s) are training or waiting ahead of you."]
+    assert at.slider(key="lab_epochs") is not None and not at.session_state[CURRENT]
+    run_ok(at)
+    assert not at.error, "the refusal is shown once, not on every later run of the page"
+
+
 def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
     at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "10", "train": "head"}))
     at.button(key="lab_lr_find").click()
