@@ -175,6 +175,12 @@ class Tab:
             fid = fm.auto_rerun.fragment_id
             if fid not in self._timers:
                 self._timers[fid] = asyncio.create_task(self._tick(fid, fm.auto_rerun.interval))
+        elif kind == "navigation" and fm.navigation.page_script_hash:
+            # The page st.navigation chose. new_session names the main script's hash when a run was
+            # asked for by page name; a fragment tick sent with that hash would, on st.rerun() from
+            # the fragment, rerun the home page instead of this one (the real frontend tracks the
+            # page from this message too).
+            self.page_hash = fm.navigation.page_script_hash
         elif kind == "stop_auto_rerun":
             self._stop_timers(list(fm.stop_auto_rerun.fragment_ids))
         elif kind == "script_finished":

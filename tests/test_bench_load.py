@@ -65,3 +65,19 @@ def test_p95_is_the_nearest_rank_even_for_few_values():
     assert p95([1.0, 9.0]) == 9.0
     assert p95([float(i) for i in range(1, 101)]) == 95.0
     assert p95([]) == 0.0
+
+
+def test_a_tab_ticks_its_fragments_for_the_page_navigation_chose_not_the_main_script():
+    # A run asked for by page name announces the main script's hash in new_session; the page is
+    # in the navigation message. A fragment tick (and the st.rerun it may call) must name the page.
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    from bench.browser_session import Tab
+
+    tab = Tab("http://127.0.0.1:1", "b")
+    started, nav = ForwardMsg(), ForwardMsg()
+    started.new_session.page_script_hash = "main-script"
+    nav.navigation.page_script_hash = "lab-page"
+    tab._handle(started)
+    tab._handle(nav)
+    assert tab.page_hash == "lab-page"
