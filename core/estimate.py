@@ -103,7 +103,12 @@ def estimate_run_time(model_name: str, group_order: list[str], trainable: set[st
 # ---- learning from finished runs -------------------------------------------------------------------
 
 _calibration = 1.0
+_runs_seen = 0
 _calibration_lock = threading.Lock()
+# How far the learned factor may move from the built-in speeds. A quiet 2-core machine runs the Lab's
+# default setup about 8x faster than the busy one they were measured on (4.3 s against "about 37 s"),
+# so a floor of 0.2 kept every estimate there at 1.7x or more, however many runs had finished.
+CALIBRATION_RANGE = (0.02, 5.0)
 
 
 def calibration() -> float:
@@ -111,16 +116,27 @@ def calibration() -> float:
 
 
 def record_run(predicted_s: float, actual_s: float) -> float:
-    """Move the correction factor towards actual/predicted (a moving average in log space, bounded),
-    so estimates on this server follow its real speed and load. Returns the new factor."""
-    global _calibration
-    if predicted_s <= 0 or actual_s <= 0 or not math.isfinite(actual_s):
+    """Move the correction factor towards actual/predicted, so estimates on this server follow its
+    real speed and load. The first finished run sets it (the built-in speeds are only a starting
+    point); later ones move it halfway, a moving average in log space that follows a change of load
+    without jumping at one slow run. Bounded by CALIBRATION_RANGE. Returns the new factor."""
+    global _calibration, _runs_seen
+    if predicted_s <= 0 or actual_s <= 0 or not math.isfinite(actual_s) or not math.isfinite(predicted_s):
         return _calibration
     with _calibration_lock:
         ratio = actual_s / (predicted_s / _calibration)  # against the uncorrected model
-        log_k = 0.5 * math.log(_calibration) + 0.5 * math.log(ratio)
-        _calibration = min(5.0, max(0.2, math.exp(log_k)))
+        weight = 1.0 if _runs_seen == 0 else 0.5
+        log_k = (1 - weight) * math.log(_calibration) + weight * math.log(ratio)
+        _calibration = min(CALIBRATION_RANGE[1], max(CALIBRATION_RANGE[0], math.exp(log_k)))
+        _runs_seen += 1
         return _calibration
+
+
+def reset_calibration() -> None:
+    """Back to the built-in speeds (tests; a server whose hardware changed under it)."""
+    global _calibration, _runs_seen
+    with _calibration_lock:
+        _calibration, _runs_seen = 1.0, 0
 
 
 def estimate_config(cfg, train_images: int, val_images: int, device: str = "cpu") -> TimeEstimate:
