@@ -481,6 +481,28 @@ def test_a_learner_sees_only_their_own_progress(tmp_path):
     assert store.missed_questions("bob") == ["q2"]
 
 
+def test_two_stores_opening_a_new_database_at_once_both_work(tmp_path):
+    # Turning a new file to WAL needs it to itself, and SQLite said "locked" at once, without its
+    # busy timeout: 24 of 150 such pairs failed (and this suite's two-tabs test, once in CI).
+    failures = []
+    for trial in range(60):
+        path, errors = str(tmp_path / f"new{trial}.sqlite3"), []
+
+        def store(n: int) -> None:
+            try:
+                ProgressStore(path, timeout=30.0).record_quiz_answer("ada", f"q{n}", "x", True)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=store, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        failures += errors
+    assert not failures, failures[:1]
+
+
 def test_two_tabs_of_one_learner_keep_every_record(tmp_path):
     path = str(tmp_path / "p.sqlite3")
     errors = []
