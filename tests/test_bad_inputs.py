@@ -481,49 +481,48 @@ def test_a_learner_sees_only_their_own_progress(tmp_path):
     assert store.missed_questions("bob") == ["q2"]
 
 
+def _in_two_threads(work) -> list[Exception]:
+    """work(0) and work(1) at the same time, each in its own thread; what they raised."""
+    errors: list[Exception] = []
+
+    def run(n: int) -> None:
+        try:
+            work(n)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
 def test_two_stores_opening_a_new_database_at_once_both_work(tmp_path):
     # Turning a new file to WAL needs it to itself, and SQLite said "locked" at once, without its
     # busy timeout: 24 of 150 such pairs failed (and this suite's two-tabs test, once in CI).
     failures = []
     for trial in range(60):
-        path, errors = str(tmp_path / f"new{trial}.sqlite3"), []
-
-        def store(n: int) -> None:
-            try:
-                ProgressStore(path, timeout=30.0).record_quiz_answer("ada", f"q{n}", "x", True)
-            except Exception as exc:  # noqa: BLE001
-                errors.append(exc)
-
-        threads = [threading.Thread(target=store, args=(n,)) for n in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        failures += errors
+        path = str(tmp_path / f"new{trial}.sqlite3")
+        failures += _in_two_threads(
+            lambda n, path=path: ProgressStore(path, timeout=30.0).record_quiz_answer("ada", f"q{n}", "x", True))
     assert not failures, failures[:1]
 
 
 def test_two_tabs_of_one_learner_keep_every_record(tmp_path):
     path = str(tmp_path / "p.sqlite3")
-    errors = []
 
     def tab(n: int) -> None:
         # each tab: own thread (a server has one store; two is harsher). The busy timeout is the
         # point here, not speed: at 5 s a fresh CI machine under full load once gave up waiting.
         store = ProgressStore(path, timeout=30.0)
-        try:
-            for i in range(40):
-                store.record_quiz_answer("ada", f"tab{n}-q{i}", "x", i % 2 == 0)
-                store.set_card_status("ada", f"card{i}", n == 0)
-            store.record_quiz_round("ada", n, 40)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+        for i in range(40):
+            store.record_quiz_answer("ada", f"tab{n}-q{i}", "x", i % 2 == 0)
+            store.set_card_status("ada", f"card{i}", n == 0)
+        store.record_quiz_round("ada", n, 40)
 
-    threads = [threading.Thread(target=tab, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = _in_two_threads(tab)
     assert not errors, errors
     store = ProgressStore(path)
     assert len(store.answer_history("ada")) == 80
