@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from bench import servers
@@ -127,10 +128,28 @@ def _click_to_finished(browser, url: str) -> tuple[float, str]:
         click_button(page, "lab_start")
         page.wait_for_function("() => window.__ftlabRun.outcome !== null", polling=250, timeout=RUN_TIMEOUT_MS)
         seen = page.evaluate("() => window.__ftlabRun")
+        # The run is stored in the learner's history after the outcome is drawn (job_seconds reads it):
+        # closing the tab before then would end that page run.
+        page.get_by_text("Your runs", exact=True).wait_for(timeout=60_000)
         assert_no_exception(page)
         return (seen["outcome"] - seen["clicked"]) / 1000, seen["text"].strip()
     finally:
         context.close()
+
+
+def job_seconds(db: Path, runs: int, wait_s: float = 15.0) -> list[float]:
+    """Each browser run's job, start to end in the worker, as the Lab's history stored it: what is
+    left of the click-to-finished time is the page's (queue, events, redraws, the outcome). The page
+    stores a run after drawing its outcome, so the last one may still be on its way."""
+    import sqlite3
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        with closing(sqlite3.connect(db)) as conn:
+            rows = conn.execute("SELECT row_json FROM lab_runs ORDER BY id").fetchall()
+        if len(rows) >= runs or time.monotonic() > deadline:
+            return [json.loads(r[0])["seconds"] for r in rows]
+        time.sleep(0.2)
 
 
 def one_round(i: int, tmp: Path, nice: int, warm: int) -> dict:
@@ -138,19 +157,22 @@ def one_round(i: int, tmp: Path, nice: int, warm: int) -> dict:
     engine_s, engine_wall, summary = engine_run(nice)
     print(f"round {i}: engine {engine_s:.1f} s (process {engine_wall:.1f} s, val acc {summary['val_acc']:.3f}, "
           f"{summary['epochs_run']} epochs on {summary['device']})")
-    port, log_path = servers.free_port(), tmp / f"server{i}.log"
-    proc = servers.start_app(port, {"FTLAB_DB": str(tmp / f"progress{i}.sqlite3")}, log_path)
+    port, log_path, db = servers.free_port(), tmp / f"server{i}.log", tmp / f"progress{i}.sqlite3"
+    proc = servers.start_app(port, {"FTLAB_DB": str(db)}, log_path)
     try:
         servers.wait_healthy(port, proc, log_path)
         runs = browser_runs(f"http://127.0.0.1:{port}", 1 + warm)
+        jobs = job_seconds(db, len(runs))
     finally:
         servers.stop(proc)
     for n, (seconds, message) in enumerate(runs):
         kind = "cold server" if n == 0 else "warm server"
+        job = f"; the job itself {jobs[n]:.1f} s, the rest {seconds - jobs[n]:.1f} s" if n < len(jobs) else ""
         print(f"round {i}: browser {seconds:.1f} s ({kind}), click to \"{' '.join(message.split())[:60]}\"; "
-              f"ratio {seconds / engine_s:.2f}")
+              f"ratio {seconds / engine_s:.2f}{job}")
     return {"engine_s": round(engine_s, 2), "engine_process_s": round(engine_wall, 2),
             "browser_s": round(runs[0][0], 2), "browser_warm_s": [round(r[0], 2) for r in runs[1:]],
+            "job_s": [round(j, 2) for j in jobs],
             "load_start": load, "load_end": servers.load_average()}
 
 

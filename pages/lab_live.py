@@ -1,4 +1,4 @@
-"""The Lab while and after a run: the shared job manager, the live panel, the end of a run, history.
+"""The Lab while and after a run: the shared job manager, the live view, the end of a run, history.
 
 The page never trains in its own thread (a widget change would cut the run): it submits runs to the
 server's JobManager and one ``run_every`` fragment, the live view, redraws a snapshot of them once
@@ -94,7 +94,7 @@ def attach_session() -> JobManager:
 
 def submit(runs, data=None, tag: str = "") -> bool:
     """Queue runs [(label, TrainConfig)] for this browser (replacing its active ones). Called from
-    button callbacks, which run before the page: a refusal is kept for the page to show (refusal)."""
+    button callbacks, which run before the page: a refusal is kept for the page to show (show_refusal)."""
     manager = get_job_manager()
     try:
         jobs = manager.submit_batch(list(runs), st.session_state[JOB_OWNER], data=data, tag=tag)
