@@ -31,6 +31,7 @@ from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
 from pages.common import browser_key, chart_with_summary, current_learner, get_progress_store, safe_store_call
+from pages.live_chart import live_chart
 
 OWNER = "lab_owner"  # this session's own id (one tab): which sessions of a browser are open
 JOB_OWNER = "_lab_job_owner"  # who owns the runs: the browser, so a reload or a new tab finds them
@@ -270,13 +271,19 @@ def overlay_chart(curves, key: str = "val_acc", title: str = "Validation accurac
     return charts.overlay_figure(curves, key, title, val_n), charts.overlay_summary(curves, key, title, val_n)
 
 
-def show_chart(chart: tuple, key: str, projector: bool = False) -> None:
-    """A (figure, summary) chart with its text alternative under it; projector-styled if asked."""
+def show_chart(chart: tuple, key: str, projector: bool = False, live: bool = False) -> None:
+    """A (figure, summary) chart with its text alternative under it; projector-styled if asked. A
+    `live` chart is redrawn in place on every tick (pages/live_chart.py), not rebuilt."""
     fig, summary = chart
-    chart_with_summary(charts.projector(fig) if projector else fig, summary, config=PLOT_CONFIG, key=key)
+    fig = charts.projector(fig) if projector else fig
+    if live and live_chart(fig, summary, key):
+        st.caption(f"Chart summary: {summary}")
+        return
+    chart_with_summary(fig, summary, config=PLOT_CONFIG, key=key)
 
 
-def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None) -> None:
+def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None,
+                    live: bool = False) -> None:
     acc, trainable, dw = _epoch_figures(snap)
     epochs, batches = rows(snap.epochs), rows(snap.batches)
     loss = (charts.loss_figure(epochs, batches, snap.config.epochs),
@@ -292,17 +299,17 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
         names = list(figures)
         pick = st.segmented_control("Chart", names, default=names[0], key=f"{key}_pick", required=True,
                                     label_visibility="collapsed")
-        show_chart(figures[pick if pick in figures else names[0]], f"{key}_big", projector=True)
+        show_chart(figures[pick if pick in figures else names[0]], f"{key}_big", projector=True, live=live)
         return
     if overlay is not None:
-        show_chart(overlay, f"{key}_overlay")
+        show_chart(overlay, f"{key}_overlay", live=live)
     for pair in ((("loss", loss), ("acc", acc)), (("trainable", trainable), ("dw", dw))):
         for col, (name, chart) in zip(st.columns(2), pair):
             with col:
-                show_chart(chart, f"{key}_{name}")
+                show_chart(chart, f"{key}_{name}", live=live)
     if rate is not None:
         with st.columns(2)[0]:
-            show_chart(rate, f"{key}_lr")
+            show_chart(rate, f"{key}_lr", live=live)
 
 
 @st.fragment(run_every=TICK_S)
@@ -341,7 +348,7 @@ def live_view(projector: bool = False) -> None:
         sizes = {s.label or s.id: val_images(s) for s in snaps}
         overlay = overlay_chart(curves, val_n=sizes) if curves else None
         st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
-    draw_run_charts(focus, "lab_live", projector, overlay)
+    draw_run_charts(focus, "lab_live", projector, overlay, live=True)
     if _in_last_epoch(focus) and all(s.ended or s.id == focus.id for s in snaps):
         # The outcome at once rather than at the next tick (up to TICK_S later): everything is drawn,
         # so waiting here holds nothing back. A Stop pressed meanwhile is handled when the wait ends.

@@ -606,3 +606,69 @@ def test_compare_picks_up_each_new_run_and_keeps_the_learners_choice():
     at.session_state["lab_history"] = [_row(1), _row(2), _row(3)]
     run_ok(at)
     assert at.multiselect(key="lab_compare").value == ["j2", "j3"]  # the learner's removal stands
+
+
+def _live_charts(at) -> dict[str, dict]:
+    """The live view's in-place charts (pages/live_chart.py): key -> the figure it was sent."""
+    import json
+
+    out = {}
+    for el in at.get("bidi_component"):
+        data = json.loads(el.proto.json) if el.proto.json else {}
+        if data.get("figure"):
+            out[el.proto.id.rsplit("-", 1)[-1]] = json.loads(data["figure"])
+    return out
+
+
+def _wait_for_an_epoch(job, timeout: float = TIMEOUT) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not job.snapshot().epochs:
+        assert job.snapshot().active and time.monotonic() < end, "no epoch ended in time"
+        time.sleep(0.2)
+
+
+def test_the_live_view_draws_its_charts_in_place_and_the_ended_run_as_plotly_charts():
+    # st.plotly_chart would rebuild each chart in the browser on every tick (issue 13's default run).
+    groups = ",".join(name for name, _ in group_sizes("mobilenet_v2", 10))
+    at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "12", "epochs": "30", "train": groups}))
+    at.button(key="lab_start").click()
+    run_ok(at)
+    job = get_job_manager().get(at.session_state[CURRENT][0])
+    try:
+        _wait_for_an_epoch(job)
+        run_ok(at)
+        live = _live_charts(at)
+        titles = {k: fig["layout"]["title"]["text"] for k, fig in live.items()}
+        assert set(titles) >= {"lab_live_loss", "lab_live_acc", "lab_live_trainable", "lab_live_dw"}, titles
+        loss = live["lab_live_loss"]
+        assert any(t.get("name") == "validation loss" and t["y"] for t in loss["data"]), "no epoch drawn"
+        assert not at.get("plotly_chart"), "a live chart was drawn as st.plotly_chart"
+        summaries = [c.value for c in at.caption if c.value.startswith("Chart summary: ")]
+        assert len(summaries) >= 4  # each chart keeps its text alternative
+    finally:
+        get_job_manager().cancel(job.id)
+        assert job.wait(60)
+    run_ok(at)
+    assert not _live_charts(at)
+    assert len(at.get("plotly_chart")) >= 4  # the ended run: drawn once, with Streamlit's own chart
+
+
+def test_live_charts_fall_back_to_plotly_charts_where_plotly_js_cannot_be_served(monkeypatch):
+    from pages import live_chart
+
+    monkeypatch.setattr(live_chart, "served", lambda: False)
+    groups = ",".join(name for name, _ in group_sizes("mobilenet_v2", 10))
+    at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "12", "epochs": "30", "train": groups}))
+    at.button(key="lab_start").click()
+    run_ok(at)
+    job = get_job_manager().get(at.session_state[CURRENT][0])
+    try:
+        _wait_for_an_epoch(job)
+        run_ok(at)
+        assert not _live_charts(at)
+        assert len(at.get("plotly_chart")) >= 4
+    finally:
+        get_job_manager().cancel(job.id)
+        assert job.wait(60)
