@@ -19,11 +19,23 @@ What is not simulated: rendering and JavaScript (a page time is request to `scri
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 
 BROWSER_COOKIE = "ftlab_browser"  # pages/common.py BROWSER_COOKIE
 CHART_TYPES = ("plotly_chart",)
+
+
+def is_chart(etype: str, el) -> bool:
+    """A chart drawn: a Plotly chart, or a live chart sent a figure (not its plotly.js preload)."""
+    if etype in CHART_TYPES:
+        return True
+    from pages.live_chart import COMPONENT_NAME  # the live view's charts, redrawn in place
+
+    if etype != "bidi_component" or el.bidi_component.component_name != COMPONENT_NAME:
+        return False
+    return bool(json.loads(el.bidi_component.json or "{}").get("figure"))
 
 
 @dataclass
@@ -226,7 +238,7 @@ class Tab:
             view.widgets.append((etype, getattr(el, etype)))
 
     def _fragment_element(self, etype: str, el) -> None:
-        if etype in CHART_TYPES:
+        if is_chart(etype, el):
             self._frag.charts += 1
         elif etype == "progress":
             self._frag.progress.append(el.progress.text)

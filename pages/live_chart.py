@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # Streamlit serves it at app/static/
 PLOTLY_FILE = "plotly.min.js"
 PACKAGED_PLOTLY = Path(plotly.__file__).parent / "package_data" / PLOTLY_FILE
+COMPONENT_NAME = "ftlab_live_chart"  # bench/browser_session.py counts its redraws by this name
 
 # Loads plotly.js once per page. Streamlit serves a .js file from app/static as text/plain with
 # nosniff (a <script src> to it is refused), so it is fetched as text and run from a Blob URL.
@@ -100,7 +101,7 @@ def served() -> bool:
 
 def _component():
     # Registered on every call, as pages/common.py does: the same definition again is no change.
-    return st.components.v2.component("ftlab_live_chart", js=_JS, isolate_styles=False)
+    return st.components.v2.component(COMPONENT_NAME, js=_JS, isolate_styles=False)
 
 
 def preload() -> None:

@@ -81,3 +81,24 @@ def test_a_tab_ticks_its_fragments_for_the_page_navigation_chose_not_the_main_sc
     tab._handle(started)
     tab._handle(nav)
     assert tab.page_hash == "lab-page"
+
+
+def test_a_live_chart_sent_a_figure_counts_as_a_chart_redraw_and_its_preload_does_not():
+    # The live view draws its charts with pages/live_chart.py's component, not st.plotly_chart.
+    import json
+
+    from streamlit.proto.Element_pb2 import Element
+
+    from bench.browser_session import is_chart
+    from pages.live_chart import COMPONENT_NAME
+
+    def live(data) -> Element:
+        el = Element()
+        el.bidi_component.component_name = COMPONENT_NAME
+        el.bidi_component.json = json.dumps(data)
+        return el
+
+    assert is_chart("bidi_component", live({"figure": '{"data": [], "layout": {}}', "alt": "Loss"}))
+    assert not is_chart("bidi_component", live({"figure": None}))
+    assert is_chart("plotly_chart", Element())
+    assert not is_chart("markdown", Element())
