@@ -8,10 +8,12 @@ took 1.46x the engine's own time (issue 13 asks for at most 1.3x).
 
 Here a small st.components.v2 script (in the page, no iframe) is keyed by chart, so it stays mounted,
 and it hands each new figure to ``Plotly.react`` on the same plot: Plotly redraws only what changed.
-The script loads plotly.js itself, the copy that ships with the Plotly Python package, served by the
-app's static file serving (.streamlit/config.toml); ``preload()`` starts that download while the
-learner is still setting up a run. Where the copy cannot be served (a read-only install), the live
-view falls back to st.plotly_chart: slower, same charts.
+plotly.js: once a Streamlit chart has been drawn on the page (the Lab's setup has one), its bundle
+has set ``window.Plotly`` and the script uses it. Otherwise (a reload during a run draws the live
+view first) it loads the copy that ships with the Plotly Python package, served by the app's static
+file serving (.streamlit/config.toml); ``preload()`` starts that while the learner sets up a run.
+Where the copy cannot be written (a read-only install), the live view falls back to
+st.plotly_chart: slower, same charts. Where it cannot be fetched, each chart says so in its place.
 
 The end-of-run charts stay st.plotly_chart (drawn once, with Streamlit's full-screen button).
 """
@@ -65,6 +67,9 @@ export default function (component) {
     parentElement.appendChild(plot);
   }
   plot.setAttribute("aria-label", data.alt);
+  // Most charts change once per epoch, not once per tick: an unchanged figure costs nothing.
+  if (plot.__ftlabFigure === data.figure) return;
+  plot.__ftlabFigure = data.figure;
   const figure = JSON.parse(data.figure);
   // The page's own font and text colour, and bold titles, as st.plotly_chart's theme draws the
   // end-of-run charts: the chart keeps its look when the run ends.
@@ -72,8 +77,14 @@ export default function (component) {
   figure.layout.font = Object.assign({ family: page.fontFamily, color: page.color }, figure.layout.font);
   if (figure.layout.title) figure.layout.title.font = Object.assign({ weight: 600 }, figure.layout.title.font);
   loadPlotly()
-    .then((Plotly) => Plotly.react(plot, figure.data, figure.layout, { displayModeBar: false, responsive: true }))
+    .then((Plotly) => {
+      if (plot.__ftlabFailed) { plot.textContent = ""; plot.__ftlabFailed = false; }
+      return Plotly.react(plot, figure.data, figure.layout, { displayModeBar: false, responsive: true });
+    })
     .catch((err) => {
+      if (window.Plotly) window.Plotly.purge(plot);
+      plot.__ftlabFigure = null;  // the next tick tries again
+      plot.__ftlabFailed = true;
       plot.textContent = `This chart could not be drawn (${err.message}). Its numbers are in the summary ` +
         "below, and the full charts appear when the run ends.";
     });

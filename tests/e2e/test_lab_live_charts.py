@@ -45,3 +45,27 @@ def test_live_charts_are_updated_in_place_while_the_run_trains(page, app_url):
     expect(page.get_by_text("Stopped by request").first).to_be_visible(timeout=30_000)
     expect(page.locator(".ftlab-live-chart")).to_have_count(0)
     assert_no_exception(page)
+
+
+def test_after_a_reload_the_live_charts_fetch_plotly_and_say_so_when_they_cannot(page):
+    # A reload during a run draws the live view first: no chart of Streamlit's own has brought
+    # plotly.js to the page (it sets window.Plotly), so the live charts fetch the app's copy; when
+    # that fails, each says so and the run goes on.
+    groups = ",".join(group_names("mobilenet_v2"))
+    open_page(page, f"/lab?epochs=30&size=32&batch=8&per_class=20&train={groups}", "Start training")
+    click_button(page, "lab_start")
+    expect(page.get_by_text(re.compile(r"epoch \d+/30"))).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    with page.expect_response("**/app/static/plotly.min.js") as fetched:
+        page.reload()
+    assert fetched.value.ok
+    expect(page.locator(".ftlab-live-chart .main-svg").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+
+    page.route("**/app/static/plotly.min.js", lambda route: route.fulfill(status=404, body="gone"))
+    page.reload()
+    message = page.get_by_text(re.compile(r"This chart could not be drawn \(HTTP 404"))
+    expect(message.first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_text(re.compile(r"^Chart summary: Loss")).first).to_be_visible()  # the numbers stay
+    expect(page.get_by_text(re.compile(r"epoch \d+/30"))).to_be_visible()
+    click_button(page, "lab_stop")
+    expect(page.get_by_text("Stopped by request").first).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
