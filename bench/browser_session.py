@@ -28,7 +28,7 @@ CHART_TYPES = ("plotly_chart",)
 
 
 def is_chart(etype: str, el) -> bool:
-    """A chart drawn: a Plotly chart, or a live chart sent a figure (not its plotly.js preload)."""
+    """A chart drawn: a Plotly chart, or a live chart sent a figure (not an empty one)."""
     if etype in CHART_TYPES:
         return True
     from pages.live_chart import COMPONENT_NAME  # the live view's charts, redrawn in place

@@ -16,7 +16,6 @@ from pages import lab_live as live
 from pages import lab_setup as setup
 from pages import lab_state as S
 from pages.common import require_app_frame
-from pages.live_chart import preload as preload_live_charts
 
 require_app_frame()
 
@@ -173,8 +172,6 @@ else:
                       on_click=start_clicked, args=(data,))
         else:
             st.caption("⚙️ Fix the setting named in red below the layers to start.")
-    with st.sidebar:  # out of sight, like the frame's other page scripts
-        preload_live_charts()  # plotly.js loads while the learner sets up, not in the run's first second
 
 # ---- the learner's earlier runs ------------------------------------------------------------------------
 live.collect_all(manager)

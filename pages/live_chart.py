@@ -11,7 +11,7 @@ and it hands each new figure to ``Plotly.react`` on the same plot: Plotly redraw
 plotly.js: once a Streamlit chart has been drawn on the page (the Lab's setup has one), its bundle
 has set ``window.Plotly`` and the script uses it. Otherwise (a reload during a run draws the live
 view first) it loads the copy that ships with the Plotly Python package, served by the app's static
-file serving (.streamlit/config.toml); ``preload()`` starts that while the learner sets up a run.
+file serving (.streamlit/config.toml).
 Where the copy cannot be written (a read-only install), the live view falls back to
 st.plotly_chart: slower, same charts. Where it cannot be fetched, each chart says so in its place.
 
@@ -58,7 +58,7 @@ function loadPlotly() {
 
 export default function (component) {
   const { data, parentElement } = component;
-  if (!data || !data.figure) { loadPlotly().catch(() => {}); return; }  // preload only
+  if (!data || !data.figure) return;
   let plot = parentElement.querySelector(".ftlab-live-chart");
   if (!plot) {
     plot = document.createElement("div");
@@ -113,12 +113,6 @@ def served() -> bool:
 def _component():
     # Registered on every call, as pages/common.py does: the same definition again is no change.
     return st.components.v2.component(COMPONENT_NAME, js=_JS, isolate_styles=False)
-
-
-def preload() -> None:
-    """Start loading plotly.js in the browser now, so a run's first live tick does not pay for it."""
-    if served():
-        _component()(data={"figure": None}, key="ftlab_live_chart_preload")
 
 
 def live_chart(fig, summary: str, key: str) -> bool:

@@ -83,7 +83,7 @@ def test_a_tab_ticks_its_fragments_for_the_page_navigation_chose_not_the_main_sc
     assert tab.page_hash == "lab-page"
 
 
-def test_a_live_chart_sent_a_figure_counts_as_a_chart_redraw_and_its_preload_does_not():
+def test_a_live_chart_sent_a_figure_counts_as_a_chart_redraw_and_an_empty_one_does_not():
     # The live view draws its charts with pages/live_chart.py's component, not st.plotly_chart.
     import json
 
