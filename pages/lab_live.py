@@ -348,7 +348,12 @@ def live_view(projector: bool = False) -> None:
         sizes = {s.label or s.id: val_images(s) for s in snaps}
         overlay = overlay_chart(curves, val_n=sizes) if curves else None
         st.caption(f"Charts: **{focus.label}**" + (" (and all variants compared)" if overlay else "") + ".")
-    draw_run_charts(focus, "lab_live", projector, overlay, live=True)
+    if focus.batches or overlay is not None:
+        draw_run_charts(focus, "lab_live", projector, overlay, live=True)
+    else:
+        # Empty charts would cost the browser about half a second of drawing while the run is
+        # preparing its data and model: the busiest part of a short run (issue 13's default run).
+        st.caption("📈 The charts start with the first batch.")
     if _in_last_epoch(focus) and all(s.ended or s.id == focus.id for s in snaps):
         # The outcome at once rather than at the next tick (up to TICK_S later): everything is drawn,
         # so waiting here holds nothing back. A Stop pressed meanwhile is handled when the wait ends.

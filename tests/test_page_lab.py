@@ -672,3 +672,32 @@ def test_live_charts_fall_back_to_plotly_charts_where_plotly_js_cannot_be_served
     finally:
         get_job_manager().cancel(job.id)
         assert job.wait(60)
+
+
+def _live_view_of_one_snapshot():
+    from pages import lab_live
+
+    lab_live.live_view()
+
+
+def test_the_live_view_draws_no_charts_before_the_first_batch(monkeypatch):
+    # Empty charts cost the browser about half a second while a short run prepares its data.
+    from core.config import TrainConfig
+    from core.events import BatchEnded, from_row
+    from core.jobs import JobSnapshot
+    from pages import lab_live
+
+    batch = from_row(BatchEnded, {"epoch": 1, "step": 1, "steps": 10, "global_step": 1, "loss": 2.3, "elapsed": 1.0})
+    shown = {"batches": []}
+
+    def snapshots(manager):
+        return [JobSnapshot("j", "o", "", "b", TrainConfig(), "running", None, None, shown["batches"], [], None,
+                            "", "", 0.0, 1.0, None)]
+
+    monkeypatch.setattr(lab_live, "current_snapshots", snapshots)
+    at = run_ok(AppTest.from_function(_live_view_of_one_snapshot, default_timeout=TIMEOUT))
+    assert not _live_charts(at) and not at.get("plotly_chart")
+    assert any("The charts start with the first batch" in c.value for c in at.caption)
+    shown["batches"] = [batch]
+    run_ok(at)
+    assert {"lab_live_loss", "lab_live_acc", "lab_live_trainable", "lab_live_dw"} <= set(_live_charts(at))
