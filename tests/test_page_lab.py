@@ -4,6 +4,8 @@ links, nonsense links, presenter mode, and a real (tiny) run from Start to the s
 AppTest cannot tick a run_every fragment, so the run test waits on the job manager itself and then
 re-runs the page to see the outcome.
 """
+from contextlib import contextmanager
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -629,8 +631,10 @@ def _wait_for_an_epoch(job, timeout: float = TIMEOUT) -> None:
         time.sleep(0.2)
 
 
-def test_the_live_view_draws_its_charts_in_place_and_the_ended_run_as_plotly_charts():
-    # st.plotly_chart would rebuild each chart in the browser on every tick (issue 13's default run).
+@contextmanager
+def _training_past_its_first_epoch():
+    """The Lab with every layer training for 30 epochs (minutes on a CPU), drawn after its first
+    epoch; the run is stopped on leaving."""
     groups = ",".join(name for name, _ in group_sizes("mobilenet_v2", 10))
     at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "12", "epochs": "30", "train": groups}))
     at.button(key="lab_start").click()
@@ -638,7 +642,15 @@ def test_the_live_view_draws_its_charts_in_place_and_the_ended_run_as_plotly_cha
     job = get_job_manager().get(at.session_state[CURRENT][0])
     try:
         _wait_for_an_epoch(job)
-        run_ok(at)
+        yield run_ok(at)
+    finally:
+        get_job_manager().cancel(job.id)
+        assert job.wait(60)
+
+
+def test_the_live_view_draws_its_charts_in_place_and_the_ended_run_as_plotly_charts():
+    # st.plotly_chart would rebuild each chart in the browser on every tick (issue 13's default run).
+    with _training_past_its_first_epoch() as at:
         live = _live_charts(at)
         titles = {k: fig["layout"]["title"]["text"] for k, fig in live.items()}
         assert set(titles) >= {"lab_live_loss", "lab_live_acc", "lab_live_trainable", "lab_live_dw"}, titles
@@ -647,9 +659,6 @@ def test_the_live_view_draws_its_charts_in_place_and_the_ended_run_as_plotly_cha
         assert not at.get("plotly_chart"), "a live chart was drawn as st.plotly_chart"
         summaries = [c.value for c in at.caption if c.value.startswith("Chart summary: ")]
         assert len(summaries) >= 4  # each chart keeps its text alternative
-    finally:
-        get_job_manager().cancel(job.id)
-        assert job.wait(60)
     run_ok(at)
     assert not _live_charts(at)
     assert len(at.get("plotly_chart")) >= 4  # the ended run: drawn once, with Streamlit's own chart
@@ -659,19 +668,9 @@ def test_live_charts_fall_back_to_plotly_charts_where_plotly_js_cannot_be_served
     from pages import live_chart
 
     monkeypatch.setattr(live_chart, "served", lambda: False)
-    groups = ",".join(name for name, _ in group_sizes("mobilenet_v2", 10))
-    at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "12", "epochs": "30", "train": groups}))
-    at.button(key="lab_start").click()
-    run_ok(at)
-    job = get_job_manager().get(at.session_state[CURRENT][0])
-    try:
-        _wait_for_an_epoch(job)
-        run_ok(at)
+    with _training_past_its_first_epoch() as at:
         assert not _live_charts(at)
         assert len(at.get("plotly_chart")) >= 4
-    finally:
-        get_job_manager().cancel(job.id)
-        assert job.wait(60)
 
 
 def _live_view_of_one_snapshot():
