@@ -211,6 +211,11 @@ def chart_with_summary(fig, summary: str, **kwargs) -> None:
     "3 quiz rounds from 2 Nov to 9 Nov: 40% first, 80% latest, best 80%"."""
     kwargs.setdefault("config", {"displayModeBar": False})
     st.plotly_chart(fig, **kwargs)
+    chart_summary(summary)
+
+
+def chart_summary(summary: str) -> None:
+    """The text alternative under a chart (chart_with_summary's, and the Lab's live charts')."""
     st.caption(f"Chart summary: {summary}")
 
 

@@ -30,7 +30,7 @@ from core.class_report import settings_of
 from core.estimate import estimate_config, record_run
 from core.jobs import JobManager, JobRefused, JobSnapshot
 from pages import lab_charts as charts
-from pages.common import browser_key, chart_with_summary, current_learner, get_progress_store, safe_store_call
+from pages.common import browser_key, chart_summary, chart_with_summary, current_learner, get_progress_store, safe_store_call
 from pages.live_chart import live_chart
 
 OWNER = "lab_owner"  # this session's own id (one tab): which sessions of a browser are open
@@ -277,7 +277,7 @@ def show_chart(chart: tuple, key: str, projector: bool = False, live: bool = Fal
     fig, summary = chart
     fig = charts.projector(fig) if projector else fig
     if live and live_chart(fig, summary, key):
-        st.caption(f"Chart summary: {summary}")
+        chart_summary(summary)
         return
     chart_with_summary(fig, summary, config=PLOT_CONFIG, key=key)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -101,9 +102,11 @@ def served() -> bool:
     try:
         if not target.is_file() or target.stat().st_size != PACKAGED_PLOTLY.stat().st_size:
             STATIC_DIR.mkdir(exist_ok=True)
-            partial = target.with_suffix(".part")
+            # Each process writes its own partial file, then renames it into place (atomic): two servers
+            # starting together never write into one file, and neither serves half a copy.
+            partial = target.with_name(f"{PLOTLY_FILE}.{os.getpid()}.part")
             shutil.copyfile(PACKAGED_PLOTLY, partial)
-            partial.replace(target)  # atomic: a second server starting beside this one sees all or nothing
+            partial.replace(target)
         return True
     except OSError as exc:
         log.warning("live charts fall back to st.plotly_chart: cannot serve %s (%s)", target, exc)
