@@ -16,6 +16,10 @@ from tests.e2e.helpers import assert_no_exception, click_button, open_page
 pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_MS = 150_000
+# Every layer, 500 images, 30 epochs: minutes on a CPU, so the run is still training when Stop is
+# pressed, after the reloads and the waits below (with 200 images, one run of this file missed its
+# Stop message once).
+LONG_RUN = "epochs=30&size=32&batch=8&per_class=50"
 POINTS = "el => (el.data || []).filter(t => t.name === 'validation loss').map(t => t.y.length)[0] || 0"
 
 
@@ -24,7 +28,7 @@ def test_live_charts_are_updated_in_place_while_the_run_trains(page, app_url):
     assert plotly_js.ok and "plotly.js v" in plotly_js.text()[:200], plotly_js.status
 
     groups = ",".join(group_names("mobilenet_v2"))
-    open_page(page, f"/lab?epochs=30&size=32&batch=8&per_class=20&train={groups}", "Start training")
+    open_page(page, f"/lab?{LONG_RUN}&train={groups}", "Start training")
     click_button(page, "lab_start")
     loss = page.get_by_role("img", name=re.compile(r"^Loss, Epoch \d+ of 30"))
     expect(loss).to_be_visible(timeout=RUN_TIMEOUT_MS)
@@ -52,7 +56,7 @@ def test_after_a_reload_the_live_charts_fetch_plotly_and_say_so_when_they_cannot
     # plotly.js to the page (it sets window.Plotly), so the live charts fetch the app's copy; when
     # that fails, each says so and the run goes on.
     groups = ",".join(group_names("mobilenet_v2"))
-    open_page(page, f"/lab?epochs=30&size=32&batch=8&per_class=20&train={groups}", "Start training")
+    open_page(page, f"/lab?{LONG_RUN}&train={groups}", "Start training")
     click_button(page, "lab_start")
     expect(page.get_by_text(re.compile(r"epoch \d+/30"))).to_be_visible(timeout=RUN_TIMEOUT_MS)
     with page.expect_response("**/app/static/plotly.min.js") as fetched:
