@@ -78,8 +78,9 @@ def engine_run(nice: int = 0) -> tuple[float, float, dict]:
 
 def browser_runs(url: str, runs: int) -> list[tuple[float, str]]:
     """[(seconds from the click on Start to the outcome message, that message)] in Chromium, one
-    fresh browser context (a new learner) per run on the same server: the first run meets a cold
-    server (its worker not started yet), the next ones a warm one."""
+    fresh browser context (a new learner) per run on the same server: the first run meets a server
+    just started ("cold": its worker has only warmed up, core.engine.warm_up), the next ones a server
+    that has run it before ("warm")."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS

@@ -180,6 +180,10 @@ TYPES: dict[str, type] = {f.name: f.type for f in fields(TrainConfig)}
 DEFAULTS: dict = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(TrainConfig)}
 GROUP_KINDS = (tuple[str, ...], dict[int, tuple[str, ...]], dict[str, float])  # read against a model's groups
 
+# The Lab's starting point: the demos' base (MNIST, 20 per class, 64 px), last two stages + head. Here, not
+# in pages/, because the server's training workers warm up on it (core.workers) before the first Start.
+LAB_DEFAULT = TrainConfig(dataset="mnist", per_class=20, val_per_class=30, image_size=64, epochs=8)
+
 
 # ---- limits: one check for validation, links and the command line -------------------------------------
 

@@ -30,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from core.config import LAB_DEFAULT
 from core.engine import RunResult, TrainConfig
 from core.errors import LearnerError
 from core.events import BatchEnded, EpochEnded, Event, RunStarted
@@ -155,15 +156,17 @@ class JobManager:
     """FIFO queue + ``max_running`` pump threads, each feeding one worker. Thread-safe; one per server.
 
     ``runner`` (run_training's signature) runs jobs in the pump thread itself: for tests that need
-    deterministic fakes. ``backend`` replaces the default worker pool (core.workers.default_backend)."""
+    deterministic fakes. ``backend`` replaces the default worker pool (core.workers.default_backend),
+    whose workers warm up on the ``warm_up`` config when one is given."""
 
     def __init__(self, max_running: int | None = None, max_queued: int = DEFAULT_MAX_QUEUED,
-                 max_per_owner: int = DEFAULT_MAX_PER_OWNER, runner: Runner | None = None, backend=None):
+                 max_per_owner: int = DEFAULT_MAX_PER_OWNER, runner: Runner | None = None, backend=None,
+                 warm_up: TrainConfig | None = None):
         self.max_running = max_running if max_running is not None else default_max_running()
         self.max_queued = max_queued
         self.max_per_owner = max_per_owner
         if backend is None:
-            backend = InProcess(runner) if runner is not None else default_backend(self.max_running)
+            backend = InProcess(runner) if runner is not None else default_backend(self.max_running, warm_up)
         self.backend = backend
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
@@ -449,6 +452,6 @@ def server_manager() -> JobManager:
     global _SERVER_MANAGER
     with _SERVER_LOCK:
         if _SERVER_MANAGER is None:
-            _SERVER_MANAGER = JobManager()
+            _SERVER_MANAGER = JobManager(warm_up=LAB_DEFAULT)
             atexit.register(_SERVER_MANAGER.shutdown, wait=False)  # a stopped server stops its runs
         return _SERVER_MANAGER

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 def warm_server() -> dict[str, float]:
     """Import the engine and the modules the pages use, read the lessons and the layer-group names every page
     reads, and start the job manager's workers (they import torch in their own
-    processes, at their own priority, while the server starts). Returns seconds per step.
+    processes, at their own priority, while the server starts, then warm up on the Lab's opening run:
+    core.engine.warm_up). Returns seconds per step.
 
     A step that fails is logged and skipped: the page that needs it shows the problem to the learner
     (a Ray cluster that cannot be reached, say) instead of the server refusing to start."""

@@ -6,10 +6,13 @@ learner's page. Here each run goes to a worker process at a lower CPU priority (
 operating system serves pages first and the server's interpreter only relays events.
 
 Workers are spawned once and kept: torch's import, the pretrained weights and the engine's feature
-cache (core.cache) are paid once per worker, not once per run. A job's events come back over a pipe
-that the job manager's thread for that worker reads (the "pump"); Stop is a multiprocessing Event the
-engine polls between batches (it only calls ``is_set()``). A worker that dies (a crash, the kernel's
-out-of-memory killer, ``kill -9``) ends its job with ``WorkerError`` and is replaced by a fresh one.
+cache (core.cache) are paid once per worker, not once per run. The server's workers pay them before
+its first learner does: each runs one throwaway epoch of the Lab's opening config as it starts.
+
+A job's events come back over a pipe that the job manager's thread for that worker reads (the
+"pump"); Stop is a multiprocessing Event the engine polls between batches (it only calls
+``is_set()``). A worker that dies (a crash, the kernel's out-of-memory killer, ``kill -9``) ends its
+job with ``WorkerError`` and is replaced by a fresh one.
 
 Backends share one method, ``run(kind, cfg, on_event, stop, data, options)``: ``ProcessPool`` (the
 default), ``InProcess`` (a runner injected by tests, in the manager's thread), and
@@ -189,13 +192,21 @@ def lost_message(exitcode: int | None) -> str:
 
 # ---- the worker process ------------------------------------------------------------------------------
 
-def _serve(tasks: Connection, events: Connection, stop, nice: int) -> None:
-    """A worker's whole life: lower its priority, import the engine once, then run tasks until told to end."""
+def _serve(tasks: Connection, events: Connection, stop, nice: int, warm_up=None) -> None:
+    """A worker's whole life: lower its priority, import the engine once, warm up on the `warm_up` config
+    (core.engine.warm_up), then run tasks until told to end."""
     lower_priority(nice)
-    import core.engine  # noqa: F401  (torch's import, ~2 s, paid here and not by the first run)
+    import core.engine  # torch's import, ~2 s, paid here and not by the first run
 
     def send(tag: str, payload) -> None:
         events.send_bytes(dumps((tag, payload)))
+
+    if warm_up is not None:
+        try:
+            report = core.engine.warm_up(warm_up)
+        except Exception as exc:  # noqa: BLE001 - a run of that config meets the same problem and reports it
+            report = f"{type(exc).__name__}: {exc}"
+        send("warmed", report)  # read, and logged by the server, with the first task's events
 
     while True:
         try:
@@ -211,6 +222,14 @@ def _serve(tasks: Connection, events: Connection, stop, nice: int) -> None:
             send("error", portable(exc))
         else:
             send("result", result)
+
+
+def log_warm_up(pid: int | None, report: dict | str) -> None:
+    """The server's record of a worker's warm-up: its timings, or why it failed (the worker lives on)."""
+    if isinstance(report, str):
+        log.warning("Training worker %s could not warm up (%s); its first run starts cold", pid, report)
+    else:
+        log.info("Training worker %s warmed up: %s", pid, ", ".join(f"{k} {v:.2f}" for k, v in report.items()))
 
 
 def _start_without_main(process) -> None:
@@ -230,11 +249,11 @@ def _start_without_main(process) -> None:
 class _Worker:
     """The server's handle on one worker process: its pipes and its Stop flag."""
 
-    def __init__(self, ctx, nice: int):
+    def __init__(self, ctx, nice: int, warm_up=None):
         self.stop = ctx.Event()
         task_reader, self._tasks = ctx.Pipe(duplex=False)
         self._events, event_writer = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_serve, args=(task_reader, event_writer, self.stop, nice),
+        self.process = ctx.Process(target=_serve, args=(task_reader, event_writer, self.stop, nice, warm_up),
                                    name="ftlab-train-worker", daemon=True)
         _start_without_main(self.process)
         task_reader.close()  # the child holds its own ends; closing ours lets EOF tell each side of a death
@@ -272,7 +291,9 @@ class _Worker:
                     tag, payload = pickle.loads(self._events.recv_bytes())
                 except (EOFError, OSError):
                     raise self._lost() from None
-                if receive(tag, payload, on_event):
+                if tag == "warmed":
+                    log_warm_up(self.pid, payload)
+                elif receive(tag, payload, on_event):
                     return payload
             elif ready:  # only the sentinel: the process ended with nothing left to read
                 raise self._lost()
@@ -297,13 +318,17 @@ class _Worker:
 class ProcessPool:
     """`size` persistent worker processes; `run` borrows an idle one for the duration of a task.
 
-    The job manager runs at most `size` tasks at once, so a caller never waits for a worker here."""
+    The job manager runs at most `size` tasks at once, so a caller never waits for a worker here.
+    With `warm_up` (a TrainConfig), each worker runs one throwaway epoch of it as it starts: the
+    server passes the Lab's opening config, the run a learner is most likely to start first. A task
+    sent meanwhile waits in the worker's pipe until the warm-up ends."""
 
-    def __init__(self, size: int, nice: int = WORKER_NICE, start_method: str = "spawn"):
+    def __init__(self, size: int, nice: int = WORKER_NICE, start_method: str = "spawn", warm_up=None):
         # spawn, not fork: the server has threads (Streamlit's, the pumps), and forking a threaded
         # process can copy a held lock into the child.
         self._ctx = mp.get_context(start_method)
         self._nice = nice
+        self._warm_up = warm_up
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -311,7 +336,7 @@ class ProcessPool:
             self._idle.put(self._new())
 
     def _new(self) -> _Worker:
-        worker = _Worker(self._ctx, self._nice)
+        worker = _Worker(self._ctx, self._nice, self._warm_up)
         with self._lock:
             self._all.append(worker)
         return worker
@@ -377,11 +402,12 @@ class InProcess:
         pass
 
 
-def default_backend(size: int):
-    """Ray when FTLAB_RAY_ADDRESS is set (core.ray_jobs), else local worker processes."""
+def default_backend(size: int, warm_up=None):
+    """Ray when FTLAB_RAY_ADDRESS is set (core.ray_jobs), else local worker processes that warm up on
+    `warm_up` (ProcessPool). Ray's actors start cold: they may sit on machines far from this server."""
     from core import ray_jobs
 
     address = ray_jobs.address_from_env()
     if address:
         return ray_jobs.RayPool(address, size)
-    return ProcessPool(size)
+    return ProcessPool(size, warm_up=warm_up)

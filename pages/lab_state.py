@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from core import models, schedules
-from core.config import GROUP_KINDS, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
+from core.config import GROUP_KINDS, LAB_DEFAULT, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
 from core.data import DATASETS
 from core.freezing import ever_trainable
 from core.presets import PRESETS
@@ -23,8 +23,7 @@ from core.presets import PRESETS
 UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
 LR_STEPS = list(SPECS["lr"].steps)
 
-# The lab's starting point: the demos' base (MNIST, 20 per class, 64 px), last two stages + head.
-DEFAULT = TrainConfig(dataset="mnist", per_class=20, val_per_class=30, image_size=64, epochs=8)
+DEFAULT = LAB_DEFAULT  # the form's starting point (core.config says what it is)
 
 # Widget keys that are not per-group (browser tests rely on these names).
 K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL = "lab_dataset", "lab_per_class", "lab_val_per_class", "lab_size", "lab_model"

@@ -77,3 +77,19 @@ def test_new_learning_rate_reuses_the_cache_new_size_or_dataset_does_not():
 
     run_training(replace(SMALL, trainable=("stage5", "stage6", "head"), epochs=1))  # another cut
     assert (FEATURES.hits, FEATURES.misses) == (2, 8)
+
+
+def test_a_warm_up_fills_the_caches_and_changes_no_result():
+    """What a training worker does before its first task (core.workers): the run after it reuses the
+    warm-up's features, and its numbers are those of a run in a process that never warmed up."""
+    from core.engine import warm_up
+
+    cold = run_training(SMALL)
+    FEATURES.clear()
+    timings = warm_up(replace(SMALL, unfreeze_at={3: ("stage5",)}, early_stopping=2))  # schedules beyond epoch 1 are dropped
+    assert timings["train_s"] > 0 and (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (0, 2, 2)
+    warm = run_training(SMALL)
+    assert (FEATURES.hits, FEATURES.misses) == (2, 2)
+    assert [(e.train_loss, e.val_loss, e.val_acc) for e in warm.epochs] == \
+        [(e.train_loss, e.val_loss, e.val_acc) for e in cold.epochs]
+    assert warm.val_pred == cold.val_pred

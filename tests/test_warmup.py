@@ -1,5 +1,6 @@
 """The warm start that serve.py does before the server listens (core.warmup): torch and the pages'
-modules imported, the training workers started, and a step that fails only logged."""
+modules imported, the training workers started (warming up on the Lab's opening config), and a step
+that fails only logged."""
 import json
 import subprocess
 import sys
@@ -17,9 +18,12 @@ steps = warmup.warm_server()
 manager = jobs.server_manager()
 alive = [p.is_alive() for p in (w.process for w in manager.backend._all)]
 same = manager is jobs.server_manager()
+from core.config import LAB_DEFAULT
+warms_default = manager.backend._warm_up == LAB_DEFAULT
 manager.shutdown(wait=True, timeout=30)
 print(json.dumps({"steps": steps, "modules": [m for m in ("torch", "torchvision", "sklearn", "captum", "plotly")
-                                               if m in sys.modules], "alive": alive, "same": same}))
+                                               if m in sys.modules], "alive": alive, "same": same,
+                  "warms_default": warms_default}))
 """
 
 
@@ -32,6 +36,7 @@ def test_warm_start_imports_the_engine_and_starts_the_workers():
     assert report["modules"] == ["torch", "torchvision", "sklearn", "captum", "plotly"]
     assert report["alive"] == [True]
     assert report["same"]
+    assert report["warms_default"]  # the workers warm up on the run the Lab opens with (core.engine.warm_up)
 
 
 def test_a_failing_step_is_logged_and_the_rest_still_runs(monkeypatch, caplog):

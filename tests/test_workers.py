@@ -117,6 +117,28 @@ def test_lr_range_test_runs_in_a_worker_and_is_not_a_run(jm):
         jm.run_lr_range(TrainConfig(dataset="faces", model="nope"), "finder")
 
 
+@pytest.mark.parametrize("warm_up, logged", [
+    (TINY, "warmed up: data_s"),
+    (TrainConfig(dataset="faces", model="nope"), "could not warm up (ConfigError: Unknown model 'nope'"),
+])
+def test_a_worker_warms_up_before_its_first_task_and_a_failed_warm_up_costs_nothing(jm, caplog, warm_up, logged):
+    """The server's pool warms its workers on the Lab's opening config (core.jobs.server_manager).
+    The first run is the same run as on a cold worker; a warm-up that fails is logged and the worker serves."""
+    cold = jm.submit(TINY, owner="cold")
+    assert cold.wait(180) and cold.snapshot().status == "finished", cold.snapshot().error
+    warmed = JobManager(max_running=1, warm_up=warm_up)
+    try:
+        assert warmed.backend._warm_up == warm_up
+        with caplog.at_level("INFO", logger="core.workers"):
+            job = warmed.submit(TINY, owner="warm")
+            assert job.wait(180) and job.snapshot().status == "finished", job.snapshot().error
+        assert logged in caplog.text
+        assert [e.val_loss for e in job.snapshot().epochs] == [e.val_loss for e in cold.snapshot().epochs]
+        assert job.snapshot().result.val_pred == cold.snapshot().result.val_pred
+    finally:
+        warmed.shutdown(wait=True, timeout=30)
+
+
 # ---- the parts, without a process ------------------------------------------------------------------
 
 def test_stop_flag_passes_set_on_at_once():
