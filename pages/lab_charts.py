@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from core.run_quiz import OVERFIT_GAP as GAP_WARN  # the run quiz reads this label: one threshold for both
 from core.schedules import moves
 from core.stats import Accuracy
-from pages.common import DASHES, PALETTE
+from pages.common import DASHES, PALETTE, WHITE
 
 HEIGHT = 340
 MAX_BATCH_POINTS = 300
@@ -68,7 +68,7 @@ def _epoch_axis(fig: go.Figure, total_epochs: int | None, start: float = 0.8) ->
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "epoch", height: int = HEIGHT) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
                       margin=dict(l=50, r=15, t=40, b=40), legend=dict(orientation="h", y=-0.3, yanchor="top"),
-                      xaxis_title=x_title, yaxis_title=y_title, template="plotly_white")
+                      xaxis_title=x_title, yaxis_title=y_title, template=WHITE)
     # Margins leave room for every tick label, so Plotly's default check of each label against the
     # chart's edge ("hide past div": a layout read per label, ~15% of a redraw) finds nothing to hide.
     fig.update_xaxes(ticklabeloverflow="allow")

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from core import lesson_figures as lf
 from core import models
 from core.presets import PRESETS
+from pages.common import WHITE
 
 BLUE, ORANGE, SKY, GREEN, VERMILLION = "#0072B2", "#E69F00", "#56B4E9", "#009E73", "#D55E00"
 FROZEN_GREY, INK = "#D9D9D9", "#222222"
@@ -23,7 +24,7 @@ FONT = dict(size=13, color=INK)
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), height=height, font=FONT,
-                      margin=dict(l=20, r=20, t=50, b=20), template="plotly_white")
+                      margin=dict(l=20, r=20, t=50, b=20), template=WHITE)
     return fig
 
 
