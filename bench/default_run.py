@@ -54,12 +54,11 @@ def lab_default_flags() -> list[str]:
     30 validation images per class where the CLI holds out 50), so both sides run the same thing."""
     from dataclasses import fields
 
-    from core.config import SPECS, TrainConfig, format_value
-    from core.config import LAB_DEFAULT as DEFAULT
+    from core.config import LAB_DEFAULT, SPECS, TrainConfig, format_value
 
     base, flags = TrainConfig(), []
     for f in fields(TrainConfig):
-        value = getattr(DEFAULT, f.name)
+        value = getattr(LAB_DEFAULT, f.name)
         if value == getattr(base, f.name):
             continue
         cli = SPECS[f.name].cli

@@ -6,6 +6,8 @@ st.cache_resource, so a classroom on one server shares one database connection p
 import importlib
 import os
 
+import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 
 LEARNER_KEY = "learner"  # the progress key of this run: a nickname, or this browser's anonymous key
@@ -203,23 +205,14 @@ def _new_code() -> None:
 # this order for series, and pair colour with a second cue (dash, marker) where lines may cross.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
-# Trace types the app's figures use: the template keeps plotly_white's defaults for these.
+# Trace types the app's figures use, and the charts' template: plotly_white's layout and its defaults
+# for these types only. The name "plotly_white" made Plotly copy and validate the defaults of all ~50
+# trace types into every figure: about a quarter of the time to build a Lab chart (the live view builds
+# one to four a second while a run trains) and 40% of its JSON (the loss chart's went from 8.2 KB to
+# 4.9 KB). It draws the same: tests/test_chart_template.py.
 TRACE_TYPES = ("bar", "heatmap", "scatter", "table")
-
-
-def _white_template():
-    """plotly_white's layout and its defaults for TRACE_TYPES only. The name "plotly_white" made Plotly
-    copy and validate the defaults of all ~50 trace types into every figure: about a quarter of the time
-    to build a Lab chart (the live view builds one to four a second while a run trains) and 40% of its
-    JSON (the loss chart's went from 8.2 KB to 4.9 KB). It draws the same: tests/test_chart_template.py."""
-    import plotly.graph_objects as go
-    import plotly.io as pio
-
-    white = pio.templates["plotly_white"]
-    return go.layout.Template(layout=white.layout, data={t: white.data[t] for t in TRACE_TYPES})
-
-
-WHITE = _white_template()
+WHITE = go.layout.Template(layout=pio.templates["plotly_white"].layout,
+                           data={t: pio.templates["plotly_white"].data[t] for t in TRACE_TYPES})
 
 
 def chart_with_summary(fig, summary: str, **kwargs) -> None:

@@ -130,7 +130,7 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
     ss = st.session_state
     choices = S.dataset_choices()
     if ss.get(S.K_DATASET) not in choices:
-        ss[S.K_DATASET] = S.DEFAULT.dataset
+        ss[S.K_DATASET] = S.LAB_DEFAULT.dataset
 
     def title(k: str) -> str:
         if k == S.UPLOAD:

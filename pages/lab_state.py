@@ -23,8 +23,6 @@ from core.presets import PRESETS
 UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
 LR_STEPS = list(SPECS["lr"].steps)
 
-DEFAULT = LAB_DEFAULT  # the form's starting point (core.config says what it is)
-
 # Widget keys that are not per-group (browser tests rely on these names).
 K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL = "lab_dataset", "lab_per_class", "lab_val_per_class", "lab_size", "lab_model"
 K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT = "lab_pretrained", "lab_seed", "lab_lr", "lab_discriminative", "lab_optimizer"
@@ -86,7 +84,7 @@ def apply_config(ss, cfg: TrainConfig) -> None:
     """Write a config into the widget keys (call before the widgets are drawn, or in a callback)."""
     for name, key in KEYS.items():
         ss[key] = to_widget(name, getattr(cfg, name))
-    ss[K_DATASET] = cfg.dataset if cfg.dataset in DATASETS else ss.get(K_DATASET, DEFAULT.dataset)
+    ss[K_DATASET] = cfg.dataset if cfg.dataset in DATASETS else ss.get(K_DATASET, LAB_DEFAULT.dataset)
     groups = groups_of(cfg.model)
     opened = ever_trainable(cfg)
     for g in groups:
@@ -108,7 +106,7 @@ def init_state(ss) -> None:
             ss[k] = v
     if K_MODEL not in ss:
         fresh: dict = {}
-        apply_config(fresh, DEFAULT)
+        apply_config(fresh, LAB_DEFAULT)
         for k, v in fresh.items():
             ss.setdefault(k, v)
     ss.setdefault(K_PRESET, "")
@@ -184,7 +182,7 @@ def config_from_state(ss) -> TrainConfig:
 
 def link_base(preset: str = "") -> TrainConfig:
     """What a link's other parameters are read against: the preset it names, else the lab's defaults."""
-    return PRESETS[preset].config if preset in PRESETS else DEFAULT
+    return PRESETS[preset].config if preset in PRESETS else LAB_DEFAULT
 
 
 def config_to_query(cfg: TrainConfig, preset: str = "") -> dict[str, str]:
@@ -295,7 +293,7 @@ def config_from_query(params: dict[str, str]) -> tuple[TrainConfig | None, str, 
     A preset is the base; other parameters override it, each held to what the Lab can show. Never raises."""
     ignored: list[str] = []
     preset = params.get("preset", "")
-    cfg = DEFAULT
+    cfg = LAB_DEFAULT
     if preset:
         if preset in PRESETS:
             cfg = PRESETS[preset].config

@@ -42,7 +42,7 @@ def link_fields() -> list[str]:
 
 @pytest.mark.parametrize("name", link_fields())
 def test_every_link_setting_round_trips_url_config_url(name):
-    cfg = dataclasses.replace(S.DEFAULT, **{name: sample(name, S.DEFAULT)})
+    cfg = dataclasses.replace(S.LAB_DEFAULT, **{name: sample(name, S.LAB_DEFAULT)})
     query = S.config_to_query(cfg)
     assert query == {SPECS[name].url: format_value(name, getattr(cfg, name))}  # only what differs
     back, preset, ignored = S.config_from_query(query)
@@ -57,7 +57,7 @@ def test_emptied_lists_and_preset_bases_survive_a_link(name):
     base = S.link_base(preset)
     value = {"trainable": (), "unfreeze_at": {}, "group_lr": {}}.get(name, sample(name, base))
     if value == getattr(base, name):
-        value = sample(name, S.DEFAULT)
+        value = sample(name, S.LAB_DEFAULT)
     cfg = dataclasses.replace(base, **{name: value})
     query = S.config_to_query(cfg, preset)
     assert query["preset"] == preset and SPECS[name].url in query
@@ -66,7 +66,7 @@ def test_emptied_lists_and_preset_bases_survive_a_link(name):
 
 
 def test_another_model_in_a_link_carries_its_groups():
-    cfg = dataclasses.replace(S.DEFAULT, model="resnet18", trainable=("stage4", "head"),
+    cfg = dataclasses.replace(S.LAB_DEFAULT, model="resnet18", trainable=("stage4", "head"),
                               unfreeze_at={4: ("stage3",)}, group_lr={"stage4": 1e-4})
     query = S.config_to_query(cfg)
     assert query == {"model": "resnet18", "train": "stage4,head", "unfreeze": "4:stage3", "group_lr": "stage4:0.0001"}

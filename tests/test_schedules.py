@@ -109,7 +109,7 @@ def test_one_cycle_without_warmup_is_refused_with_what_to_do():
 
 
 def test_schedule_and_warmup_travel_in_a_link_and_on_the_command_line():
-    cfg = dataclasses.replace(S.DEFAULT, schedule="onecycle", warmup=0.3, lr=2e-3)
+    cfg = dataclasses.replace(S.LAB_DEFAULT, schedule="onecycle", warmup=0.3, lr=2e-3)
     query = S.config_to_query(cfg)
     assert query == {"sched": "onecycle", "warmup": "0.3", "lr": "0.002"}
     assert S.config_from_query(query) == (cfg, "", [])
