@@ -6,7 +6,7 @@
 import pandas  # noqa: F401
 import streamlit as st
 
-from pages.common import accessibility_fixes, learner_sidebar, not_kept_note
+from ui.common import accessibility_fixes, learner_sidebar, not_kept_note
 
 st.set_page_config(page_title="Fine-Tuning Lab", page_icon="🔬", layout="wide")
 

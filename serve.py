@@ -1,5 +1,5 @@
 """The app's web server, as `./ftlab app` starts it: Streamlit running app.py, with the imports and
-the training workers' start done once before the port opens (core.warmup says why).
+the training workers' start done once before the port opens (core.jobs.warmup says why).
 
 Arguments are Streamlit's own and are passed on: `python serve.py --server.port 8502` is
 `streamlit run app.py --server.port 8502` with a warm start.
@@ -14,7 +14,7 @@ APP = Path(__file__).resolve().with_name("app.py")
 
 
 def main(argv: list[str]) -> None:
-    from core.warmup import warm_server
+    from core.jobs.warmup import warm_server
 
     t0 = time.perf_counter()
     steps = warm_server()

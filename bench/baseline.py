@@ -4,8 +4,8 @@ https://pytorch.org/tutorials/beginner/transfer_learning_tutorial.html: a Datase
 torchvision transforms applied per sample in ``__getitem__``, a shuffling DataLoader, ``model.train()``
 on the whole model, every parameter handed to the optimizer (frozen ones have requires_grad False,
 as in the tutorial's fixed-feature-extractor variant), and an evaluation pass over a DataLoader after
-every epoch. It uses the same network (core.models.build_model), the same images and split
-(core.data.stratified_split), size, epochs, batch size, optimizer and threads as the engine, so the
+every epoch. It uses the same network (core.models.backbones.build_model), the same images and split
+(core.data.datasets.stratified_split), size, epochs, batch size, optimizer and threads as the engine, so the
 benchmark compares only *how* the work is done. Augmentation is off.
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from core import models
-from core.data import load_raw, stratified_split
-from core.engine import IMAGENET_MEAN, IMAGENET_STD, TrainConfig, configure_threads, resolve_device
+from core.models import backbones as models
+from core.data.datasets import load_raw, stratified_split
+from core.train.engine import IMAGENET_MEAN, IMAGENET_STD, TrainConfig, configure_threads, resolve_device
 
 
 class PILDataset(Dataset):

@@ -5,7 +5,7 @@ by themselves, so the clients would measure their own slowness. This client cost
 session and still makes the server do exactly what a tab makes it do. It speaks what the frontend
 speaks (BackMsg/ForwardMsg protobufs on `/_stcore/stream`):
 
-- it sends the browser-id cookie with the handshake (pages/common.py reads it), so a learner is one
+- it sends the browser-id cookie with the handshake (ui/common.py reads it), so a learner is one
   stable browser across its page runs;
 - it asks for pages by URL path and answers widgets by their ids and values (forms included);
 - it keeps the frontend's timers: each `auto_rerun` message (an `st.fragment(run_every=...)`) starts a
@@ -23,7 +23,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-BROWSER_COOKIE = "ftlab_browser"  # pages/common.py BROWSER_COOKIE
+BROWSER_COOKIE = "ftlab_browser"  # ui/common.py BROWSER_COOKIE
 CHART_TYPES = ("plotly_chart",)
 
 
@@ -31,7 +31,7 @@ def is_chart(etype: str, el) -> bool:
     """A chart drawn: a Plotly chart, or a live chart sent a figure (not an empty one)."""
     if etype in CHART_TYPES:
         return True
-    from pages.live_chart import COMPONENT_NAME  # the live view's charts, redrawn in place
+    from ui.live_chart import COMPONENT_NAME  # the live view's charts, redrawn in place
 
     if etype != "bidi_component" or el.bidi_component.component_name != COMPONENT_NAME:
         return False

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def child(db: str, learner: str) -> None:
     """Write forever; print the id of each committed row (flushed, so the parent sees it)."""
     sys.path.insert(0, str(ROOT))
-    from core.progress import ProgressStore
+    from core.classroom.progress import ProgressStore
 
     store = ProgressStore(db)
     i = 0

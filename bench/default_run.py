@@ -10,7 +10,7 @@ One command does both, in turns (engine first, then the browser, per round):
   (lab_default_flags: the Lab validates on 30 images per class, the CLI on 50); its own time is the JSON's `seconds` (request to an evaluated model, RunResult.timings);
   the process's wall time (torch import included) is shown too, and the engine's set-up (data,
   weights, features) apart from its training and evaluation: the Lab's workers do that set-up before
-  the first Start (core.engine.warm_up), so each job is also compared with the engine's training alone;
+  the first Start (core.train.engine.warm_up), so each job is also compared with the engine's training alone;
 - browser: the app started as the README starts it (bench/servers.py), Debian's Chromium driven by
   Playwright as tests/e2e does; open /lab, wait for the page to be idle, click Start (defaults
   untouched), time until the run's "finished" message is visible. Both moments are taken inside the
@@ -21,7 +21,7 @@ One command does both, in turns (engine first, then the browser, per round):
 Prints each round, the medians, the ratio browser/engine against the 1.3x target, and a JSON last
 line; the exit status is 0 when the target is met. Load averages are reported: on a busy shared
 machine both figures grow. The Lab trains in a worker at a lower CPU priority than the web server
-(core.workers), so other work on the machine slows it more than the CLI at normal priority;
+(core.jobs.workers), so other work on the machine slows it more than the CLI at normal priority;
 `--engine-as-worker` runs the CLI at the workers' priority for a like-for-like figure.
 """
 from __future__ import annotations
@@ -44,17 +44,17 @@ TARGET_RATIO = 1.3
 RUN_TIMEOUT_MS = 900_000  # the default run is 15-60 s on an idle 2-core CPU, minutes on a busy one
 FINISHED = re.compile(r"finished \d+ epochs|stopped early|about chance")
 # The engine's set-up (RunResult.timings). The Lab's workers do it before the first Start
-# (core.engine.warm_up), so a learner does not wait for it; the rest of the engine's time, training and
+# (core.train.engine.warm_up), so a learner does not wait for it; the rest of the engine's time, training and
 # evaluation, is what the Lab's job does while the browser and the server share the machine with it.
 SETUP_TIMINGS = ("data_s", "model_s", "cache_s")
 
 
 def lab_default_flags() -> list[str]:
-    """CLI flags that turn TrainConfig() into the config the Lab opens with (core.config.LAB_DEFAULT:
+    """CLI flags that turn TrainConfig() into the config the Lab opens with (core.train.config.LAB_DEFAULT:
     30 validation images per class where the CLI holds out 50), so both sides run the same thing."""
     from dataclasses import fields
 
-    from core.config import LAB_DEFAULT, SPECS, TrainConfig, format_value
+    from core.train.config import LAB_DEFAULT, SPECS, TrainConfig, format_value
 
     base, flags = TrainConfig(), []
     for f in fields(TrainConfig):
@@ -84,7 +84,7 @@ def engine_run(nice: int = 0) -> tuple[float, float, dict]:
 def browser_runs(url: str, runs: int) -> list[tuple[float, str]]:
     """[(seconds from the click on Start to the outcome message, that message)] in Chromium, one
     fresh browser context (a new learner) per run on the same server: the first run meets a server
-    just started ("cold": its worker has only warmed up, core.engine.warm_up), the next ones a server
+    just started ("cold": its worker has only warmed up, core.train.engine.warm_up), the next ones a server
     that has run it before ("warm")."""
     from playwright.sync_api import sync_playwright
 
@@ -192,12 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=0, help="more browser runs on the same server after "
                         "the first (reported apart: the ratio is judged on the first, cold one)")
     parser.add_argument("--engine-as-worker", action="store_true",
-                        help="run the engine at the Lab workers' lower CPU priority (core.workers.WORKER_NICE): "
+                        help="run the engine at the Lab workers' lower CPU priority (core.jobs.workers.WORKER_NICE): "
                              "on a machine busy with other work, a like-for-like engine time")
     args = parser.parse_args(argv)
     nice = 0
     if args.engine_as_worker:
-        from core.workers import WORKER_NICE
+        from core.jobs.workers import WORKER_NICE
         nice = WORKER_NICE
     with tempfile.TemporaryDirectory(prefix="ftlab-default-run-") as tmp:
         rounds = [one_round(i + 1, Path(tmp), nice, args.warm) for i in range(args.rounds)]

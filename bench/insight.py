@@ -23,12 +23,12 @@ from dataclasses import replace
 
 import torch
 
-from core import feature_map, gradcam
-from core.analysis import data_for
-from core.engine import TrainConfig, configure_threads, run_training
+from core.runs import feature_map, gradcam
+from core.runs.analysis import data_for
+from core.train.engine import TrainConfig, configure_threads, run_training
 
 TARGET_S = 2.0
-VAL_IMAGES = 4  # the page shows four validation images at once (pages.lab_insight.CAM_IMAGES)
+VAL_IMAGES = 4  # the page shows four validation images at once (ui.lab.insight.CAM_IMAGES)
 
 
 def _timed(fn) -> tuple[float, object]:
@@ -61,7 +61,7 @@ def main() -> None:
     print(f"default run: {report['train_s']} s, {len(data.train_y)} training and {len(data.val_y)} validation "
           f"images", flush=True)
     # The page imports scikit-learn and Captum in the background when the results appear (see
-    # pages.lab_insight._preload); timed here on its own, then the answers.
+    # ui.lab.insight._preload); timed here on its own, then the answers.
     report["preload_s"], _ = _timed(lambda: (feature_map.preload(), gradcam.preload()))
     print(f"imports (done in the background when the results appear): {report['preload_s']} s", flush=True)
     times = {}

@@ -16,10 +16,10 @@ import pickle
 import statistics
 import time
 
-from core.data import prepare
-from core.engine import TrainConfig, run_training
-from core.jobs import JobManager
-from core.workers import InProcess, ProcessPool, dumps
+from core.data.datasets import prepare
+from core.train.engine import TrainConfig, run_training
+from core.jobs.manager import JobManager
+from core.jobs.workers import InProcess, ProcessPool, dumps
 
 DEFAULT = TrainConfig(dataset="faces", per_class=20, val_per_class=20, image_size=64, epochs=3)
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,
@@ -63,7 +63,7 @@ def main() -> None:
     ways = {"thread in the server (before)": lambda: InProcess(run_training),
             "worker process (after)": lambda: ProcessPool(1)}
     if args.ray:
-        from core.ray_jobs import RayPool
+        from core.jobs.ray_pool import RayPool
 
         ways["Ray actor"] = lambda: RayPool(args.ray, 1)
     print(f"config: {cfg.dataset}, {cfg.image_size} px, {cfg.per_class}/class, {cfg.epochs} epochs, "

@@ -43,7 +43,7 @@ LAB_QUERY = "dataset=faces&size=32&per_class=4&val_per_class=10&epochs=1&train=h
 LESSON_PAGES = ["", "concepts", "deep_dive", "pitfalls", "flashcards", "practice", "explain", "progress"]
 OUTCOME_FORMATS = ("SUCCESS", "ERROR")
 # A job that ran all its epochs: "finished N epochs: ..." (success), or "about chance: ..." (an error
-# box, but the run finished; core.analysis.run_verdict). Not: could not start, diverged, stopped.
+# box, but the run finished; core.runs.analysis.run_verdict). Not: could not start, diverged, stopped.
 FINISHED = ("finished ", "about chance")
 
 
@@ -206,7 +206,7 @@ async def classroom(url: str, args, stats: Stats) -> None:
 
 def stored_answers(db: str, learners) -> int:
     """Quiz answers the progress store holds for these learners (read through the app's own store)."""
-    from core.progress import ProgressStore
+    from core.classroom.progress import ProgressStore
 
     store = ProgressStore(db)
     return sum(len(store.answer_history(name)) for name in learners)

@@ -14,8 +14,8 @@ import json
 import time
 from dataclasses import replace
 
-from core.engine import TrainConfig, run_training
-from core.presets import MOBILENET_ALL
+from core.train.engine import TrainConfig, run_training
+from core.lab.presets import MOBILENET_ALL
 
 CANDIDATES = ("mnist", "textures", "faces", "digits")
 

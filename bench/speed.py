@@ -27,12 +27,12 @@ import numpy as np
 import torch
 
 from bench.baseline import run_baseline
-from core import data as data_mod
-from core import models
+from core.data import datasets as data_mod
+from core.models import backbones as models
 from core.cache import FEATURES
-from core.data import RawDataset, load_raw, prepare
-from core.engine import TrainConfig, configure_threads, resolve_device, run_training
-from core.events import BatchEnded, Event
+from core.data.datasets import RawDataset, load_raw, prepare
+from core.train.engine import TrainConfig, configure_threads, resolve_device, run_training
+from core.train.events import BatchEnded, Event
 
 PARTIAL = ("stage5", "stage6", "head")
 

@@ -110,7 +110,7 @@ def stop_ray_head(head: subprocess.Popen, temp_dir: str) -> None:
 
 
 def ray_trainers(temp_dir: str) -> int:
-    """Ray actor processes ("ray::Trainer...", core/ray_jobs.py) under this head's raylet: proof that
+    """Ray actor processes ("ray::Trainer...", core/jobs/ray_pool.py) under this head's raylet: proof that
     the servers' jobs ran on the cluster, not in local worker processes. Other Ray heads on the
     machine (other tests) have raylets of their own, so their actors are not counted."""
     raylets = {pid for pid in _processes_naming(temp_dir) if b"raylet" in _cmdline(pid)}

@@ -2,7 +2,7 @@
 
 For classroom preparation (check a demo before the lesson), scripts and benchmarks. Prints one line
 per epoch and a summary; `--json` prints the summary as one JSON object on the last line instead.
-Every setting's flag, help and choices come from its declaration in core.config; values are read
+Every setting's flag, help and choices come from its declaration in core.train.config; values are read
 with the same text form a shared link uses (`--unfreeze 3:stage6;5:stage5`, `--group-lr stage6:1e-05`)
 and checked by TrainConfig.validate, so a limit reads the same here as in the engine.
 """
@@ -13,13 +13,13 @@ import json
 import sys
 from dataclasses import replace
 
-from core import models
-from core.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
-from core.engine import ConfigError, TrainConfig, run_training
+from core.models import backbones as models
+from core.train.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
+from core.train.engine import ConfigError, TrainConfig, run_training
 from core.errors import LearnerError
-from core.events import EpochEnded, Event, RunStarted
-from core.freezing import describe_cache
-from core.presets import PRESETS, preset_config
+from core.train.events import EpochEnded, Event, RunStarted
+from core.train.freezing import describe_cache
+from core.lab.presets import PRESETS, preset_config
 
 
 def _help(name: str, spec: Spec) -> str:

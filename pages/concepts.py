@@ -3,9 +3,9 @@ diagrams and figures, PyTorch and Keras code in tabs, a link into the lab, and t
 use cases at the end."""
 import streamlit as st
 
-from pages.lesson_widgets import (LEVEL_FILTER, badge, by_level, code_tabs, done_ids, figure_block, lab_link, lessons,
+from ui.lesson_widgets import (LEVEL_FILTER, badge, by_level, code_tabs, done_ids, figure_block, lab_link, lessons,
                                   mark_done)
-from pages.common import require_app_frame
+from ui.common import require_app_frame
 
 require_app_frame()
 

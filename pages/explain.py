@@ -1,6 +1,6 @@
 """Explain it: the learner explains a concept in their own words and sees which claims it made.
 
-Each checklist item is a claim (core.scoring): the page shows which ones the answer states, names
+Each checklist item is a claim (core.content.scoring): the page shows which ones the answer states, names
 any misconception it matched (quoting the learner's sentence), and for what text matching cannot
 decide it asks the learner to compare with the model answer and tick the item themselves. Those
 ticks are stored as self-assessed ("explain-self" done items), apart from the graded score that
@@ -8,9 +8,9 @@ goes into the progress store.
 """
 import streamlit as st
 
-from core.scoring import COVERED, MISCONCEPTION, MISSING, UNCLEAR, score_explanation
-from pages.common import current_learner, require_app_frame
-from pages.lesson_widgets import badge, lessons, store_call
+from core.content.scoring import COVERED, MISCONCEPTION, MISSING, UNCLEAR, score_explanation
+from ui.common import current_learner, require_app_frame
+from ui.lesson_widgets import badge, lessons, store_call
 
 SELF_KIND = "explain-self"  # done-item kind for items the learner ticked after comparing
 

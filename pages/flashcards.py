@@ -8,8 +8,8 @@ import random
 
 import streamlit as st
 
-from pages.common import current_learner, require_app_frame
-from pages.lesson_widgets import badge, by_level, lessons, level_filter, store_call
+from ui.common import current_learner, require_app_frame
+from ui.lesson_widgets import badge, by_level, lessons, level_filter, store_call
 
 require_app_frame()
 

@@ -1,8 +1,8 @@
 """Home: what Fine-Tuning Lab teaches, and where to start."""
 import streamlit as st
 
-from core.lessons import load_lessons
-from pages.common import require_app_frame
+from core.content.lessons import load_lessons
+from ui.common import require_app_frame
 
 require_app_frame()
 

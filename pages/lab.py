@@ -1,21 +1,21 @@
 """The Lab: set up a fine-tune, watch it train live, compare runs.
 
-A thin view: setup widgets (pages.lab_setup), state and shareable URL (pages.lab_state), the live
-view, the results and history (pages.lab_live), classroom demos (pages.lab_demos). Training runs
-in the server's job pool (core.jobs), never in this script's thread. Top to bottom: the sticky
+A thin view: setup widgets (ui.lab.setup), state and shareable URL (ui.lab.state), the live
+view, the results and history (ui.lab.live), classroom demos (ui.lab.demos). Training runs
+in the server's job pool (core.jobs.manager), never in this script's thread. Top to bottom: the sticky
 Start/Stop bar, the run (live while it trains, then its outcome and results, in the same place),
 the setup (a one-line summary while a run trains), the history.
 """
 import streamlit as st
 
-from core.engine import ConfigError
-from core.presets import PRESETS
-from pages import lab_code as code
-from pages import lab_demos as demos
-from pages import lab_live as live
-from pages import lab_setup as setup
-from pages import lab_state as S
-from pages.common import require_app_frame
+from core.train.engine import ConfigError
+from core.lab.presets import PRESETS
+from ui.lab import code
+from ui.lab import demos
+from ui.lab import live
+from ui.lab import setup
+from ui.lab import state as S
+from ui.common import require_app_frame
 
 require_app_frame()
 
@@ -158,7 +158,7 @@ else:
         setup.lr_section(advanced, current_config, data)
 
     cfg = current_config()
-    if cfg is not None and advanced:  # "Code for this setup" (pages/lab_code.py); not in projector mode
+    if cfg is not None and advanced:  # "Code for this setup" (ui/lab/code.py); not in projector mode
         code.code_section(cfg, ss.get(S.K_PRESET))
 
     # ---- the sticky Start bar ------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.common import current_learner, require_app_frame
-from pages.lesson_widgets import LEVELS, badge, by_level, lessons, level_filter, store_call
+from ui.common import current_learner, require_app_frame
+from ui.lesson_widgets import LEVELS, badge, by_level, lessons, level_filter, store_call
 
 require_app_frame()
 

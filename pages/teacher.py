@@ -2,16 +2,16 @@
 
 The only view across learners: every other page shows a learner their own records. Closed on a
 server started without the passcode (the page says how to open it); a wrong passcode shows nothing
-and slows the next try (core/teacher_gate.py). Once open, the view stays open for this browser
+and slows the next try (core/classroom/teacher_gate.py). Once open, the view stays open for this browser
 session until "Lock" or until the server's passcode changes.
 """
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from core import teacher_gate as gate
-from core.class_report import ClassReport, build_class_report, table, to_csv
-from pages.common import browser_key, get_progress_store, name_md, require_app_frame, safe_store_call
-from pages.lesson_widgets import lessons
+from core.classroom import teacher_gate as gate
+from core.classroom.class_report import ClassReport, build_class_report, table, to_csv
+from ui.common import browser_key, get_progress_store, name_md, require_app_frame, safe_store_call
+from ui.lesson_widgets import lessons
 
 require_app_frame()
 

@@ -1,4 +1,4 @@
-"""core.analysis: confusion counts, per-class accuracy, the mistake gallery and photo predictions."""
+"""core.runs.analysis: confusion counts, per-class accuracy, the mistake gallery and photo predictions."""
 import io
 import math
 from dataclasses import replace
@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from core import analysis
-from core.data import prepare
-from core.engine import TrainConfig, run_training
-from core.imagefiles import DataError
+from core.runs import analysis
+from core.data.datasets import prepare
+from core.train.engine import TrainConfig, run_training
+from core.data.imagefiles import DataError
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))
 

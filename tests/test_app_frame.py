@@ -1,14 +1,14 @@
 """Deep links on a fresh server rely on one private Streamlit attribute: fail loudly when it goes."""
 from streamlit.testing.v1 import AppTest
 
-from pages.common import PAGES_FLAG, pages_directory_flag_owner
+from ui.common import PAGES_FLAG, pages_directory_flag_owner
 
 
 def test_streamlit_still_has_the_pages_directory_flag():
     import streamlit
 
     assert pages_directory_flag_owner() is not None, (
-        f"Streamlit {streamlit.__version__} no longer has {PAGES_FLAG}. pages.common.require_app_frame "
+        f"Streamlit {streamlit.__version__} no longer has {PAGES_FLAG}. ui.common.require_app_frame "
         f"turns it off so that a fresh server's first deep link (/quiz) runs through app.py; without it "
         f"such a visit shows Streamlit's old pages/ sidebar. Find the new switch (or st.navigation's "
         f"public replacement) and update pages_directory_flag_owner.")
@@ -17,7 +17,7 @@ def test_streamlit_still_has_the_pages_directory_flag():
 PAGE = """
 import streamlit as st
 
-from pages.common import require_app_frame
+from ui.common import require_app_frame
 
 st.session_state["runs"] = st.session_state.get("runs", 0) + 1
 require_app_frame()

@@ -20,14 +20,14 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import data as D
-from core.analysis import predict_image, read_image_bytes
-from core.engine import ConfigError, RunResult, TrainConfig, run_training
-from core.export import load_checkpoint
-from core.imagefiles import DataError, read_image, safe_extract_zip, scan_class_folders
-from core.jobs import JobManager, JobRefused
-from core.progress import ProgressError, ProgressStore
-from core.weights import WeightsUnavailable
+from core.data import datasets as D
+from core.runs.analysis import predict_image, read_image_bytes
+from core.train.engine import ConfigError, RunResult, TrainConfig, run_training
+from core.runs.export import load_checkpoint
+from core.data.imagefiles import DataError, read_image, safe_extract_zip, scan_class_folders
+from core.jobs.manager import JobManager, JobRefused
+from core.classroom.progress import ProgressError, ProgressStore
+from core.models.weights import WeightsUnavailable
 from tests import badinput_helpers as H
 from tests.helpers import lab_page, run_ok, wait_until
 
@@ -316,7 +316,7 @@ def test_batch_larger_than_the_dataset_is_lowered_with_a_note():
 
 
 def test_divergence_to_nan_ends_diverged_naming_the_learning_rate(monkeypatch):
-    from core import inputs
+    from core.train import inputs
 
     real, calls = inputs.normalise, {"n": 0}
 
@@ -351,7 +351,7 @@ def offline(monkeypatch, tmp_path):
 
 
 def test_no_network_for_a_downloadable_model(offline):
-    from core.models import build_model
+    from core.models.backbones import build_model
 
     with pytest.raises(WeightsUnavailable) as e:
         build_model("resnet18", 3, pretrained=True)
@@ -380,7 +380,7 @@ def test_offline_dataset_in_a_job_fails_cleanly_and_the_pool_keeps_working(offli
 
 
 def test_missing_weights_file(offline):
-    from core.models import build_model
+    from core.models.backbones import build_model
 
     with pytest.raises(WeightsUnavailable) as e:
         build_model("mobilenet_v2", 3, pretrained=True)
@@ -388,8 +388,8 @@ def test_missing_weights_file(offline):
 
 
 def test_corrupt_weights_file(offline):
-    from core.models import build_model
-    from core.weights import checkpoint_dir
+    from core.models.backbones import build_model
+    from core.models.weights import checkpoint_dir
 
     folder = checkpoint_dir()
     assert str(offline) in str(folder)
@@ -539,7 +539,7 @@ def blocking_runner(cfg, on_event, stop, data):
 
 
 def test_a_session_that_closes_mid_run_cancels_its_jobs(monkeypatch):
-    from pages import lab_live
+    from ui.lab import live as lab_live
 
     manager = JobManager(max_running=1, runner=blocking_runner)
     try:
@@ -576,7 +576,7 @@ def test_a_reconnecting_session_keeps_its_run():
 def test_the_lab_registers_the_session_release_hook():
     import inspect
 
-    from pages import lab_live
+    from ui.lab import live as lab_live
 
     src = inspect.getsource(lab_live)
     assert re.search(r'cache_resource\(scope="session", on_release=lambda lease: lease.release\(\)', src)
@@ -621,7 +621,7 @@ def test_nonsense_link_parameters_give_a_warning_and_defaults():
 def test_coming_back_to_the_lab_after_a_run_does_not_crash():
     """Found by bench/load_test: after a run, the saved setup held the 'Clear history' button's
     key; coming back to the Lab restored it into session state and Streamlit refused the button."""
-    from pages import lab_live, lab_state
+    from ui.lab import live as lab_live, state as lab_state
 
     at = run_ok(lab_page())
     at.session_state[lab_live.UNSAVED] = [{"id": "job-x", "label": "run 1", "status": "finished",
@@ -680,11 +680,11 @@ def test_a_good_upload_is_read_into_memory_and_its_folder_removed(upload_tmp):
 
 def test_every_torch_load_in_the_app_uses_weights_only():
     calls = []
-    for folder in ("core", "pages", "bench"):
+    for folder in ("core", "ui", "pages", "bench"):
         for py in (ROOT / folder).rglob("*.py"):
             for m in re.finditer(r"torch\.load\((.*)", py.read_text()):
                 calls.append((py.name, m.group(1)))
-    assert calls, "expected at least core/export.py's load"
+    assert calls, "expected at least core/runs/export.py's load"
     for name, args in calls:
         if "weights_only" not in args and args.strip().startswith(("'", '"')):
             continue  # a string in a code sample shown to learners is checked below

@@ -84,13 +84,13 @@ def test_a_tab_ticks_its_fragments_for_the_page_navigation_chose_not_the_main_sc
 
 
 def test_a_live_chart_sent_a_figure_counts_as_a_chart_redraw_and_an_empty_one_does_not():
-    # The live view draws its charts with pages/live_chart.py's component, not st.plotly_chart.
+    # The live view draws its charts with ui/live_chart.py's component, not st.plotly_chart.
     import json
 
     from streamlit.proto.Element_pb2 import Element
 
     from bench.browser_session import is_chart
-    from pages.live_chart import COMPONENT_NAME
+    from ui.live_chart import COMPONENT_NAME
 
     def live(data) -> Element:
         el = Element()

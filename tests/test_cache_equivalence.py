@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from core import models
+from core.models import backbones as models
 from core.cache import FEATURES
-from core.freezing import CACHE_ALL, CACHE_OFF, prefix_end
-from core.data import prepare
-from core.engine import TrainConfig, normalise, run_training
+from core.train.freezing import CACHE_ALL, CACHE_OFF, prefix_end
+from core.data.datasets import prepare
+from core.train.engine import TrainConfig, normalise, run_training
 
 SMALL = TrainConfig(dataset="faces", per_class=10, val_per_class=30, image_size=32, epochs=3, batch_size=8,
                     trainable=("stage6", "head"), seed=0, device="cpu")
@@ -80,9 +80,9 @@ def test_new_learning_rate_reuses_the_cache_new_size_or_dataset_does_not():
 
 
 def test_a_warm_up_fills_the_caches_and_changes_no_result():
-    """What a training worker does before its first task (core.workers): the run after it reuses the
+    """What a training worker does before its first task (core.jobs.workers): the run after it reuses the
     warm-up's features, and its numbers are those of a run in a process that never warmed up."""
-    from core.engine import warm_up
+    from core.train.engine import warm_up
 
     cold = run_training(SMALL)
     FEATURES.clear()

@@ -1,4 +1,4 @@
-"""The charts' template (pages.common.WHITE) draws as plotly_white did: the same layout, and the same
+"""The charts' template (ui.common.WHITE) draws as plotly_white did: the same layout, and the same
 defaults for every trace type a figure of the app has. It carries only those types, so each figure
 is cheaper to build and to send (the Lab's live view builds up to four a second)."""
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import plotly.io as pio
 import pytest
 
-from pages import lab_charts as charts
-from pages import lesson_diagrams as ld
-from pages.common import TRACE_TYPES, WHITE
+from ui.lab import charts
+from ui import lesson_diagrams as ld
+from ui.common import TRACE_TYPES, WHITE
 
 EPOCHS = [dict(epoch=e, train_loss=1.5 / e, val_loss=1.6 / e + 0.05 * e, train_acc=0.5 + 0.06 * e,
                val_acc=0.5 + 0.04 * e, trainable_params=1_234_567,

@@ -1,4 +1,4 @@
-"""The teacher's class report (core/class_report.py) and the class-wide reads of the progress store,
+"""The teacher's class report (core/classroom/class_report.py) and the class-wide reads of the progress store,
 on a real SQLite store in a temporary folder."""
 import csv
 import io
@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from core import class_report as cr
-from core.identity import anonymous_key, new_browser_id
-from core.events import EpochEnded
-from core.jobs import JobSnapshot
-from core.lessons import load_lessons
-from core.presets import PRESETS
-from core.progress import ProgressStore
+from core.classroom import class_report as cr
+from core.classroom.identity import anonymous_key, new_browser_id
+from core.train.events import EpochEnded
+from core.jobs.manager import JobSnapshot
+from core.content.lessons import load_lessons
+from core.lab.presets import PRESETS
+from core.classroom.progress import ProgressStore
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,8 @@ def store(progress_db):
 
 
 def history_row(cfg, label="", run_id="j1", val_acc=0.5):
-    """A Lab history row exactly as the Lab stores it (pages/lab_live.history_row)."""
-    from pages.lab_live import history_row as lab_row
+    """A Lab history row exactly as the Lab stores it (ui/lab/live.history_row)."""
+    from ui.lab.live import history_row as lab_row
 
     epoch = EpochEnded(epoch=1, epochs=cfg.epochs, train_loss=0.9, train_acc=0.6, val_loss=1.0, val_acc=val_acc,
                        trainable_params=1, total_params=2, trainable_groups=("head",), weight_change={},

@@ -1,13 +1,13 @@
-"""core.codegen: the Lab's settings as a PyTorch script and a Keras 3 script, generated and run.
+"""core.lab.codegen: the Lab's settings as a PyTorch script and a Keras 3 script, generated and run.
 
 Why: a generated script that does not run, or that trains other layers than the Lab does, teaches
 the wrong thing under the Lab's name. So the settings block is read back and compared with the
 config for every preset and backbone; the PyTorch script is run on a tiny image folder and must
 train, epoch by epoch, exactly the parameters (names and count) the Lab's own model has trainable,
 at the Lab's learning rate per group, and a scheduled run at the Lab's rate per group per step
-(core.schedules); the Keras script runs under KERAS_BACKEND=torch with random weights, and its
+(core.train.schedules); the Keras script runs under KERAS_BACKEND=torch with random weights, and its
 MobileNetV2 must train exactly as many parameters as the Lab's (a scheduled Keras script is read,
-not run: its curve is Keras's CosineDecay, checked by hand against core.schedules).
+not run: its curve is Keras's CosineDecay, checked by hand against core.train.schedules).
 """
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ import numpy as np
 import pytest
 from torch import nn
 
-from core import codegen, models, schedules
-from core.config import ConfigError, TrainConfig
-from core.presets import PRESETS
+from core.lab import codegen
+from core.models import backbones as models
+from core.train import schedules
+from core.train.config import ConfigError, TrainConfig
+from core.lab.presets import PRESETS
 
 CLASSES = ("cats", "dogs", "owls")
 
@@ -159,7 +161,7 @@ def run_script(tmp_path: Path, src: str, name: str, *args: str, keras: bool = Fa
 
 def lab_trainable(name: str, groups: set[str], num_classes: int) -> tuple[set[str], int]:
     """What the Lab trains: its GroupedNet with these groups open, its parameters named as in the
-    torchvision network they come from (the groups share its modules), and core.models' count."""
+    torchvision network they come from (the groups share its modules), and core.models.backbones' count."""
     spec = models.backbone_spec(name)
     base = spec.builder(weights=None)
     head_path = _imagenet_head(base).split(".")[0]
@@ -246,7 +248,7 @@ def test_the_scripts_factor_curve_is_the_labs(name, warmup, steps):
 
 def test_pytorch_script_trains_each_group_at_the_labs_scheduled_rate_per_step(tmp_path):
     """One-cycle over two epochs of six steps; stage 3 joins at epoch 2 (a group the optimizer gets
-    later) and stage 4 has a rate of its own: every step's rate per group is core.schedules' plan."""
+    later) and stage 4 has a rate of its own: every step's rate per group is core.train.schedules' plan."""
     cfg = TrainConfig(model="resnet18", pretrained=False, dataset="faces", image_size=32, trainable=("stage4", "head"),
                       group_lr={"stage4": 1e-4}, unfreeze_at={2: ("stage3",)}, schedule="onecycle", warmup=0.3,
                       epochs=2, batch_size=2)

@@ -1,4 +1,4 @@
-"""The training config is declared once (core.config); these tests hold the four places that read the
+"""The training config is declared once (core.train.config); these tests hold the four places that read the
 declaration to it: every field survives a shared link (config -> URL -> config -> URL) and the command
 line (flags -> config), and every limit is enforced the same way by validation, links, the CLI and
 the Lab's widgets. Issue 12 found them disagreeing (200 epochs vs 30, a link message naming a range it
@@ -11,8 +11,8 @@ import dataclasses
 import pytest
 
 from core import cli
-from core.config import SPECS, TYPES, ConfigError, TrainConfig, format_value
-from pages import lab_state as S
+from core.train.config import SPECS, TYPES, ConfigError, TrainConfig, format_value
+from ui.lab import state as S
 from tests.helpers import lab_page, run_ok
 
 # Values that differ from the Lab's defaults for the fields whose value depends on the model's groups

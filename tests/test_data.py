@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import data
-from core.imagefiles import DataError
+from core.data import datasets as data
+from core.data.imagefiles import DataError
 
 
 def test_split_is_stratified_and_seeded():

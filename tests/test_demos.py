@@ -1,6 +1,6 @@
 """Each classroom demo's claims, checked by running it (seeded, small, on the CPU).
 
-A claim (core.presets.Claim) is a number measured from the demo's runs and the least it must reach.
+A claim (core.lab.presets.Claim) is a number measured from the demo's runs and the least it must reach.
 Seeded runs agree on one CPU only, so thresholds sit below the lowest value measured over several
 seeds (`python -m bench.demos --seeds 6` prints each claim's mean, min and max), and a demo whose
 single seeds are fragile is judged on the mean over its `claim_seeds`. A demo is tuned until its
@@ -10,7 +10,7 @@ from functools import cache
 
 import pytest
 
-from core.presets import DEMO_IDS, PRESETS, run_preset
+from core.lab.presets import DEMO_IDS, PRESETS, run_preset
 
 pytestmark = pytest.mark.demo
 

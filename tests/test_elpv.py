@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import data, optional_data
-from core.optional_data import DatasetUnavailable, OptionalPackage
+from core.data import datasets as data, optional_data
+from core.data.optional_data import DatasetUnavailable, OptionalPackage
 from tests.helpers import lab_page, run_ok
 
 PROBE_VERSION = "1.0"

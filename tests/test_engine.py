@@ -5,9 +5,9 @@ import threading
 import pytest
 import torch
 
-from core.engine import ConfigError, TrainConfig, lr_range_test, run_training
-from core.events import BatchEnded, EpochEnded, RunEnded, RunStarted
-from core.freezing import CACHE_ALL
+from core.train.engine import ConfigError, TrainConfig, lr_range_test, run_training
+from core.train.events import BatchEnded, EpochEnded, RunEnded, RunStarted
+from core.train.freezing import CACHE_ALL
 
 TINY = dict(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs=2, batch_size=8, seed=0)
 
@@ -121,7 +121,7 @@ def test_a_real_fine_tune_learns_well_above_chance():
 
 def test_stop_during_evaluation_ends_the_run():
     stop = threading.Event()
-    from core import engine
+    from core.train import engine
 
     real = engine.evaluate
 
@@ -136,7 +136,7 @@ def test_stop_during_evaluation_ends_the_run():
 
 
 def test_torch_threads_follow_ftlab_torch_threads_else_one_per_core(monkeypatch):
-    from core.inputs import torch_threads
+    from core.train.inputs import torch_threads
 
     monkeypatch.setenv("FTLAB_TORCH_THREADS", "1")
     assert torch_threads() == 1

@@ -1,10 +1,10 @@
-"""The run-time estimate learns this server's speed from its finished runs (core.estimate.record_run)."""
+"""The run-time estimate learns this server's speed from its finished runs (core.runs.estimate.record_run)."""
 import math
 
 import pytest
 
-from core import estimate
-from core.config import TrainConfig
+from core.runs import estimate
+from core.train.config import TrainConfig
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from core.lessons import Direction, LessonError, Misconception, load_lessons
+from core.content.lessons import Direction, LessonError, Misconception, load_lessons
 from tests.test_lessons_schema import MINIMAL, write_folder
 
 ITEM = ("explain", "prompts", 0, "checklist", 0)
@@ -63,7 +63,7 @@ def test_claim_field_errors_name_file_item_and_field(tmp_path, name, fields, exp
 def test_no_phrase_shrinks_to_one_word_when_stop_words_are_dropped():
     """"from the head" would match any mention of "head": a phrase of several words must keep at
     least two that the scorer matches on (a one-word phrase is written as one word)."""
-    from core.scoring import _phrase_words, _tokens, pattern_words
+    from core.content.scoring import _phrase_words, _tokens, pattern_words
 
     def words(text):  # "the head" is one word written with its article
         return [w for w in _tokens(text.replace("...", " ")) if w not in ("a", "an", "the")]

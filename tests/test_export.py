@@ -1,4 +1,4 @@
-"""core.export: a real tiny run exported and loaded back must compute exactly what it computed."""
+"""core.runs.export: a real tiny run exported and loaded back must compute exactly what it computed."""
 import csv
 import io
 import pickle
@@ -7,9 +7,9 @@ import warnings
 import pytest
 import torch
 
-from core import export
-from core.engine import IMAGENET_MEAN, TrainConfig, run_training
-from core.models import build_model
+from core.runs import export
+from core.train.engine import IMAGENET_MEAN, TrainConfig, run_training
+from core.models.backbones import build_model
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=2, trainable=("head",))
 

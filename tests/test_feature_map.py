@@ -1,14 +1,14 @@
-"""core.feature_map on real runs: the three backbones' features, the linear probe and the 2-D maps."""
+"""core.runs.feature_map on real runs: the three backbones' features, the linear probe and the 2-D maps."""
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from core import feature_map as fm
-from core.analysis import data_for
+from core.runs import feature_map as fm
+from core.runs.analysis import data_for
 from core.cache import FEATURES
-from core.engine import TrainConfig, run_training
+from core.train.engine import TrainConfig, run_training
 
 from tests.insight_runs import HEAD_ONLY, head_only, last_stage  # noqa: F401  (fixtures)
 

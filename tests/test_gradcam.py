@@ -1,11 +1,12 @@
-"""core.gradcam: Captum's Grad-CAM on real runs, and the page's claim that only a trained backbone
+"""core.runs.gradcam: Captum's Grad-CAM on real runs, and the page's claim that only a trained backbone
 moves the maps."""
 
 import numpy as np
 import pytest
 import torch
 
-from core import gradcam, models
+from core.runs import gradcam
+from core.models import backbones as models
 
 from tests.insight_runs import HEAD_ONLY, head_only, last_stage  # noqa: F401  (fixtures)
 

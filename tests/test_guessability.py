@@ -14,7 +14,7 @@ from statistics import median
 
 import pytest
 
-from core.lessons import load_lessons
+from core.content.lessons import load_lessons
 
 MARGIN = 0.07
 

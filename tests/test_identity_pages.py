@@ -6,7 +6,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.progress import ProgressStore
+from core.classroom.progress import ProgressStore
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from core.engine import RunResult, TrainConfig
-from core.events import EpochEnded, RunStarted, from_row
-from core.jobs import JobManager, JobRefused
-from core.presets import MOBILENET_ALL
+from core.train.engine import RunResult, TrainConfig
+from core.train.events import EpochEnded, RunStarted, from_row
+from core.jobs.manager import JobManager, JobRefused
+from core.lab.presets import MOBILENET_ALL
 from tests.helpers import wait_until
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,
@@ -337,14 +337,14 @@ def test_lr_range_test_waits_its_turn_and_is_not_a_run(gated):
 
 
 def test_lr_range_test_gives_up_with_a_clear_message_when_the_lab_stays_busy(gated, monkeypatch):
-    import core.jobs
+    import core.jobs.manager
 
     runner, make = gated
     jm = make(max_running=1)
     a = jm.submit(cfg_named("a"), owner="u1")
     jm.submit(cfg_named("b"), owner="u2")
     assert wait_until(lambda: a.snapshot().status == "running")
-    monkeypatch.setattr(core.jobs, "PROBE_QUEUE_WAIT_S", 0.2)
+    monkeypatch.setattr(core.jobs.manager, "PROBE_QUEUE_WAIT_S", 0.2)
     with pytest.raises(JobRefused, match=r"The lab is busy: 2 run\(s\) are training or waiting ahead"):
         jm.run_lr_range(TrainConfig(dataset="faces"), "ada")
     assert jm.counts()["queued"] == 1  # the test left the queue; the other learner's run did not

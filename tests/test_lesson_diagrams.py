@@ -17,13 +17,13 @@ import torch
 import yaml
 from torch import nn
 
-from core import lesson_figures as lf
-from core.codediff import changed_lines
-from core.engine import run_training
-from core.lessons import FIGURE_KINDS, LessonError, load_lessons
-from core.presets import PRESETS
+from core.lab import lesson_figures as lf
+from core.content.codediff import changed_lines
+from core.train.engine import run_training
+from core.content.lessons import FIGURE_KINDS, LessonError, load_lessons
+from core.lab.presets import PRESETS
 from bench.lesson_data import CURVES, preset_run
-from pages import lesson_diagrams as ld
+from ui import lesson_diagrams as ld
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,7 @@ def test_gradient_flow_matches_the_engine_optimizer(engine_runs):
 def test_gradient_flow_parameter_counts_are_the_real_network():
     flows = lf.preset_flow()
     cfg = PRESETS[lf.FLOW_PRESET].config
-    from core import models
+    from core.models import backbones as models
     model = models.build_model(cfg.model, 10, pretrained=False, seed=0)
     assert [(g.name, g.params) for g in flows] == [(r.name, r.total) for r in models.group_table(model)]
 
@@ -184,9 +184,9 @@ def test_stored_bn_stats_equal_a_fresh_measurement(fresh_bn_stats):
 def test_bn_stats_are_what_the_layer_normalises_with():
     """Train mode divides by the batch's own statistics, eval mode by the running ones: the two
     series the figure draws are the ones PyTorch uses."""
-    from core import models
-    from core.data import prepare
-    from core.engine import normalise
+    from core.models import backbones as models
+    from core.data.datasets import prepare
+    from core.train.engine import normalise
 
     cfg = dict(PRESETS[lf.BN_STATS_RUN[0]].runs)[lf.BN_STATS_RUN[1]]
     data = prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)

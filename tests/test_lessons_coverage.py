@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.lessons import load_lessons
+from core.content.lessons import load_lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ROOT / "lessons"

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from core.lessons import CURVE_SERIES, LessonError, load_lessons
+from core.content.lessons import CURVE_SERIES, LessonError, load_lessons
 from tests.test_lessons_schema import MINIMAL, write_folder
 
 CURVES = {"source": "python -m core.cli --preset lr-too-high", "train_loss": [2.3, 1.9, 1.5],

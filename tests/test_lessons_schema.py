@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core import lessons as lessons_mod
-from core.lessons import LAB_PRESET_IDS, LEVELS, LessonError, load_lessons
+from core.content import lessons as lessons_mod
+from core.content.lessons import LAB_PRESET_IDS, LEVELS, LessonError, load_lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,7 +151,7 @@ def test_load_is_cached(L):
 
 
 def test_core_lessons_does_not_import_streamlit():
-    src = (ROOT / "core" / "lessons.py").read_text()
+    src = (ROOT / "core" / "content" / "lessons.py").read_text()
     assert "import streamlit" not in src and "from streamlit" not in src
 
 

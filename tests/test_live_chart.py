@@ -1,8 +1,8 @@
-"""pages/live_chart.py: plotly.js is put where the app's static serving finds it, once, and a place
+"""ui/live_chart.py: plotly.js is put where the app's static serving finds it, once, and a place
 it cannot be written makes the live view fall back instead of failing."""
 import pytest
 
-from pages import live_chart
+from ui import live_chart
 
 
 @pytest.fixture

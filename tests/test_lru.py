@@ -2,8 +2,8 @@
 import torch
 
 from core.cache import LRUCache, tensor_bytes
-from core.data import PREPARED_CACHE
-from core.models import _TEMPLATES
+from core.data.datasets import PREPARED_CACHE
+from core.models.backbones import _TEMPLATES
 
 
 def test_least_recently_used_goes_first_and_counts_hits():

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from core import models
+from core.models import backbones as models
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_titles_counts_and_normalisation_come_from_the_weights_enum(name):
     net = models.build_model(name, 1000, pretrained=False, seed=0)  # the ImageNet-sized head
     assert sum(p.numel() for p in net.parameters()) == spec.num_params
     # inputs.normalise uses one (mean, std) for every backbone: they must all agree
-    from core.inputs import IMAGENET_MEAN, IMAGENET_STD
+    from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
     assert spec.normalisation() == (IMAGENET_MEAN, IMAGENET_STD)
 
 
@@ -122,7 +122,7 @@ def test_group_names_built_on_the_meta_device_match_a_real_model(name):
 
 @pytest.mark.parametrize("name", models.BACKBONES)
 def test_parameter_counts_from_the_meta_device_match_a_real_model(name):
-    from core.estimate import group_sizes
+    from core.runs.estimate import group_sizes
 
     real = models.build_model(name, 7, pretrained=False, seed=0)
     assert group_sizes(name, 7) == tuple((g.name, g.total) for g in models.group_table(real))

@@ -1,10 +1,10 @@
 """Gradual unfreezing adds layer groups to the running optimizer instead of starting a new one."""
 import torch
 
-from core import models
-from core.config import TrainConfig
-from core.engine import run_training
-from core.optim import add_groups, make_optimizer
+from core.models import backbones as models
+from core.train.config import TrainConfig
+from core.train.engine import run_training
+from core.train.optim import add_groups, make_optimizer
 
 
 def test_unfreezing_keeps_the_heads_adam_state():

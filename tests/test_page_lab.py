@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.estimate import group_sizes
-from core.presets import DEMO_IDS, PRESETS
-from pages.lab_live import CURRENT, get_job_manager
+from core.runs.estimate import group_sizes
+from core.lab.presets import DEMO_IDS, PRESETS
+from ui.lab.live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
 
 TIMEOUT = 60
@@ -214,7 +214,7 @@ def test_while_a_run_trains_the_form_gives_way_to_its_summary_and_comes_back_unc
 
 
 def test_a_start_that_cannot_start_says_why_in_the_bar_and_the_form_stays(monkeypatch):
-    from core.jobs import JobManager, JobRefused
+    from core.jobs.manager import JobManager, JobRefused
 
     at = run_ok(lab_page())
     at.selectbox(key="lab_dataset").set_value("upload")
@@ -247,7 +247,7 @@ def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
     assert any(c.proto.spec and "LR range test" in c.proto.spec for c in at.get("plotly_chart"))
     at.button(key="lab_lr_use").click()
     run_ok(at)
-    from pages.lab_state import snap_lr
+    from ui.lab.state import snap_lr
     assert at.select_slider(key="lab_lr").value == snap_lr(found["suggested_lr"])
 
 
@@ -278,8 +278,8 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
 
 
 def test_link_round_trip_keeps_every_setting():
-    from core.engine import TrainConfig
-    from pages.lab_state import config_from_query, config_to_query
+    from core.train.engine import TrainConfig
+    from ui.lab.state import config_from_query, config_to_query
 
     cfg = TrainConfig(model="resnet18", pretrained=False, dataset="textures", per_class=7, val_per_class=11,
                       image_size=96, trainable=("stage4", "head"), unfreeze_at={3: ("stage3",)}, lr=2e-4,
@@ -292,7 +292,7 @@ def test_link_round_trip_keeps_every_setting():
 
 
 def test_time_estimate_is_larger_for_more_layers_and_bigger_images():
-    from core.estimate import estimate_run_time
+    from core.runs.estimate import estimate_run_time
 
     groups = ["stem", "stage1", "stage2", "stage3", "stage4", "stage5", "stage6", "head"]
     head = estimate_run_time("mobilenet_v2", groups, {"head"}, 64, 200, 300, 8, augment=False)
@@ -363,10 +363,10 @@ def test_a_broken_zip_gives_an_error_not_a_traceback():
 
 
 def _outcomes_script():
-    from core.engine import TrainConfig
-    from core.events import EpochEnded, from_row
-    from core.jobs import JobSnapshot
-    from pages.lab_live import show_outcome
+    from core.train.engine import TrainConfig
+    from core.train.events import EpochEnded, from_row
+    from core.jobs.manager import JobSnapshot
+    from ui.lab.live import show_outcome
 
     def snap(status, message, error="", epochs=()):
         return JobSnapshot("j", "o", "", "b", TrainConfig(lr=0.5), status, None, None, [], list(epochs), None,
@@ -390,7 +390,7 @@ def test_end_reasons_are_shown_plainly():
 
 
 def test_every_preset_survives_the_form_and_the_link():
-    from pages import lab_state as S
+    from ui.lab import state as S
 
     for pid, preset in PRESETS.items():
         for label, cfg in preset.runs:
@@ -399,7 +399,7 @@ def test_every_preset_survives_the_form_and_the_link():
             assert S.config_from_state(ss) == cfg, (pid, label)
             back, _, ignored = S.config_from_query(S.config_to_query(cfg))
             assert back == cfg and not ignored, (pid, label)
-    from core.lessons import LAB_PRESET_IDS
+    from core.content.lessons import LAB_PRESET_IDS
     assert set(LAB_PRESET_IDS) == set(PRESETS)  # lessons may link to every preset, and only to those
     ss = {}
     S.apply_config(ss, PRESETS["gradual-unfreeze"].config)
@@ -430,7 +430,7 @@ def test_switching_model_redraws_groups_and_gradual_schedule():
 
 
 def test_charts_mark_best_epoch_and_label_overfitting_only_past_ten_points():
-    from pages import lab_charts as charts
+    from ui.lab import charts
 
     def ep(i, tr, va, vl):
         return {"epoch": i, "train_acc": tr, "val_acc": va, "train_loss": 1 / i, "val_loss": vl,
@@ -453,7 +453,7 @@ def test_charts_mark_best_epoch_and_label_overfitting_only_past_ten_points():
 
 
 def test_only_setup_values_are_saved_for_a_return_to_the_lab():
-    from pages import lab_state as S
+    from ui.lab import state as S
 
     ss = {"lab_clear_history": True, "lab_lr_find": False, "lab_lr_use": False, "lab_start": False,
           "lab_stop": False, "lab_params_chart": {}, "lab_demo_run_x": False, "lab_owner": "o",
@@ -467,7 +467,7 @@ def test_only_setup_values_are_saved_for_a_return_to_the_lab():
 
 
 def _config_of(at):
-    from pages import lab_state as S
+    from ui.lab import state as S
 
     return S.config_from_state(at.session_state)
 
@@ -528,10 +528,10 @@ def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
 
 
 def _wrong_signal_script():
-    from core.engine import TrainConfig
-    from core.events import EpochEnded, RunStarted, from_row
-    from core.jobs import JobSnapshot
-    from pages.lab_live import show_outcome
+    from core.train.engine import TrainConfig
+    from core.train.events import EpochEnded, RunStarted, from_row
+    from core.jobs.manager import JobSnapshot
+    from ui.lab.live import show_outcome
 
     def ep(i, acc):
         return from_row(EpochEnded, {"epoch": i, "val_acc": acc, "train_acc": acc, "val_loss": 2.3, "train_loss": 2.3})
@@ -575,7 +575,7 @@ def test_gap_is_in_points_with_its_sign_explained_and_per_group_rates_warn():
     run_ok(at)
     assert any("The new head is frozen" in w.value for w in at.warning)
 
-    from core.analysis import gap_words
+    from core.runs.analysis import gap_words
     assert gap_words(0.95, 0.83).startswith("Training accuracy is 12 points above validation")
     assert "overfitting" in gap_words(0.95, 0.83)
     assert gap_words(0.80, 0.85).startswith("Validation accuracy is 5.0 points above training")
@@ -584,7 +584,7 @@ def test_gap_is_in_points_with_its_sign_explained_and_per_group_rates_warn():
 def _history_script():
     import streamlit as st
 
-    from pages.lab_live import HISTORY, show_history
+    from ui.lab.live import HISTORY, show_history
 
     st.session_state.setdefault(HISTORY, [])
     show_history()
@@ -611,7 +611,7 @@ def test_compare_picks_up_each_new_run_and_keeps_the_learners_choice():
 
 
 def _live_charts(at) -> dict[str, dict]:
-    """The live view's in-place charts (pages/live_chart.py): key -> the figure it was sent."""
+    """The live view's in-place charts (ui/live_chart.py): key -> the figure it was sent."""
     import json
 
     out = {}
@@ -665,7 +665,7 @@ def test_the_live_view_draws_its_charts_in_place_and_the_ended_run_as_plotly_cha
 
 
 def test_live_charts_fall_back_to_plotly_charts_where_plotly_js_cannot_be_served(monkeypatch):
-    from pages import live_chart
+    from ui import live_chart
 
     monkeypatch.setattr(live_chart, "served", lambda: False)
     with _training_past_its_first_epoch() as at:
@@ -674,17 +674,17 @@ def test_live_charts_fall_back_to_plotly_charts_where_plotly_js_cannot_be_served
 
 
 def _live_view_of_one_snapshot():
-    from pages import lab_live
+    from ui.lab import live as lab_live
 
     lab_live.live_view()
 
 
 def test_the_live_view_draws_no_charts_before_the_first_batch(monkeypatch):
     # Empty charts cost the browser about half a second while a short run prepares its data.
-    from core.config import TrainConfig
-    from core.events import BatchEnded, from_row
-    from core.jobs import JobSnapshot
-    from pages import lab_live
+    from core.train.config import TrainConfig
+    from core.train.events import BatchEnded, from_row
+    from core.jobs.manager import JobSnapshot
+    from ui.lab import live as lab_live
 
     batch = from_row(BatchEnded, {"epoch": 1, "step": 1, "steps": 10, "global_step": 1, "loss": 2.3, "elapsed": 1.0})
     shown = {"batches": []}

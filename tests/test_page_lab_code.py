@@ -1,6 +1,6 @@
-"""pages/lab_code.py under AppTest: "Code for this setup" on its own and in the Lab page.
+"""ui/lab/code.py under AppTest: "Code for this setup" on its own and in the Lab page.
 
-The section must show, for the form's current settings, both scripts core.codegen makes, each
+The section must show, for the form's current settings, both scripts core.lab.codegen makes, each
 downloadable; say when they come from an untouched preset; follow a changed setting; and stay out of
 projector mode, where it would only push the charts off a classroom screen.
 """
@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from streamlit.testing.v1 import AppTest
 
-from core import codegen
-from core.presets import PRESETS
+from core.lab import codegen
+from core.lab.presets import PRESETS
 from tests.helpers import lab_page, run_ok
 
 TIMEOUT = 60
@@ -19,7 +19,7 @@ def _section():
     # Runs inside AppTest: the config and preset arrive through session_state.
     import streamlit as st
 
-    from pages.lab_code import code_section
+    from ui.lab.code import code_section
 
     code_section(st.session_state["cfg"], st.session_state.get("preset"))
 

@@ -1,14 +1,14 @@
-"""Classroom demos in the Lab: stored results (core.demo_store) and the predict / run / replay / reveal
+"""Classroom demos in the Lab: stored results (core.lab.demo_store) and the predict / run / replay / reveal
 flow on the page, with a tiny real two-run demo so the test takes seconds, not the minutes of a real one."""
 import json
 from dataclasses import replace
 
 import pytest
 
-from core import demo_store
-from core.engine import TrainConfig, run_training
-from core.presets import PRESETS, Preset
-from pages.lab_live import CURRENT, get_job_manager
+from core.lab import demo_store
+from core.train.engine import TrainConfig, run_training
+from core.lab.presets import PRESETS, Preset
+from ui.lab.live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))

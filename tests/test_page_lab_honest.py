@@ -2,8 +2,8 @@
 their text alternatives."""
 import pytest
 
-from core.stats import wilson
-from pages import lab_charts as charts
+from core.runs.stats import wilson
+from ui.lab import charts
 
 EPOCHS = [dict(epoch=i + 1, train_acc=0.6 + 0.1 * i, val_acc=0.55 + 0.08 * i, val_loss=1 - 0.1 * i,
                train_loss=1 - 0.15 * i) for i in range(3)]
@@ -59,14 +59,14 @@ def test_projector_keeps_the_band_invisible_edges():
 def _results_page():
     import streamlit as st
 
-    from pages.lab_results import render_scores
+    from ui.lab.results import render_scores
 
     render_scores(st.session_state["result"], key_prefix="h1")
 
 
 @pytest.fixture(scope="module")
 def tiny_result():
-    from core.engine import TrainConfig, run_training
+    from core.train.engine import TrainConfig, run_training
 
     return run_training(TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1,
                                     trainable=("head",)))
@@ -75,7 +75,7 @@ def tiny_result():
 def test_results_state_the_interval_and_warn_that_8_images_tell_little(tiny_result):
     from streamlit.testing.v1 import AppTest
 
-    from core.stats import Accuracy
+    from core.runs.stats import Accuracy
 
     at = AppTest.from_function(_results_page, default_timeout=60)
     at.session_state["result"] = tiny_result
@@ -104,10 +104,10 @@ def db(tmp_path, monkeypatch):
 def test_a_finished_run_shows_its_band_interval_columns_and_a_quiz_recorded_in_progress(db):
     import json
 
-    from core.progress import ProgressStore
-    from core.run_quiz import questions_for
-    from core.stats import Accuracy
-    from pages.lab_live import CURRENT, get_job_manager
+    from core.classroom.progress import ProgressStore
+    from core.runs.run_quiz import questions_for
+    from core.runs.stats import Accuracy
+    from ui.lab.live import CURRENT, get_job_manager
     from tests.helpers import lab_page, run_ok
 
     at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "8", "val_per_class": "6",
@@ -147,7 +147,7 @@ def test_a_finished_run_shows_its_band_interval_columns_and_a_quiz_recorded_in_p
 def _history_rows_script():
     import streamlit as st
 
-    from pages.lab_live import HISTORY, show_history
+    from ui.lab.live import HISTORY, show_history
 
     st.session_state.setdefault(HISTORY, [])
     show_history()
@@ -189,7 +189,7 @@ def test_history_says_within_noise_beyond_noise_and_how_many_images_are_needed(d
 def _replay_script():
     import streamlit as st
 
-    from pages.lab_live import replay_snapshots, show_ended
+    from ui.lab.live import replay_snapshots, show_ended
 
     show_ended(replay_snapshots(st.session_state["stored"]))
 
@@ -199,8 +199,8 @@ def test_a_replayed_demo_compares_its_variants_with_intervals(tiny_result):
 
     from streamlit.testing.v1 import AppTest
 
-    from core import demo_store
-    from core.stats import Accuracy
+    from core.lab import demo_store
+    from core.runs.stats import Accuracy
     from tests.helpers import run_ok
 
     worse = replace(tiny_result, epochs=[replace(e, val_acc=0.0) for e in tiny_result.epochs])
@@ -213,7 +213,7 @@ def test_a_replayed_demo_compares_its_variants_with_intervals(tiny_result):
     text = " ".join(m.value for m in at.markdown)
     top = Accuracy.of(tiny_result.epochs[-1].val_acc, n)
     assert f"**as run** ({top.value:.1%}, {top.band()})" in text and "**all wrong** (0.0%, 0–" in text
-    from core.stats import within_noise
+    from core.runs.stats import within_noise
 
     assert ("**within noise**" in text) == within_noise(top, Accuracy(0, n))
     assert ("more than noise" in text) != within_noise(top, Accuracy(0, n))

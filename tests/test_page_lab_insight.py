@@ -1,4 +1,4 @@
-"""pages/lab_insight under AppTest, on real tiny runs: the maps and heat maps appear when asked,
+"""ui/lab/insight under AppTest, on real tiny runs: the maps and heat maps appear when asked,
 say what they show, and a corrupt photo gets a message."""
 import io
 from dataclasses import replace
@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.engine import TrainConfig, run_training
+from core.train.engine import TrainConfig, run_training
 
 TIMEOUT = 120
 P = "r1"
@@ -18,7 +18,7 @@ HEAD_ONLY = TrainConfig(dataset="faces", image_size=32, per_class=8, val_per_cla
 def _page():
     import streamlit as st
 
-    from pages.lab_results import render_scores
+    from ui.lab.results import render_scores
 
     render_scores(st.session_state["result"], key_prefix="r1")
 

@@ -1,4 +1,4 @@
-"""pages/lab_results.render_results under AppTest, on the result of a tiny real training run."""
+"""ui/lab/results.render_results under AppTest, on the result of a tiny real training run."""
 import io
 from dataclasses import replace
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.engine import TrainConfig, run_training
+from core.train.engine import TrainConfig, run_training
 
 TIMEOUT = 60
 PREFIX = "r1"
@@ -19,7 +19,7 @@ def _page():
     # Runs inside AppTest: the result arrives through session_state (see run_page).
     import streamlit as st
 
-    from pages.lab_results import render_results
+    from ui.lab.results import render_results
 
     render_results(st.session_state["result"], key_prefix="r1", data=st.session_state.get("data"))
 
@@ -116,7 +116,7 @@ def test_photo_shows_the_small_grey_input_and_warns_about_labels_and_polarity(re
 
 
 def test_downloads_of_different_runs_get_different_names(result):
-    from core import export
+    from core.runs import export
 
     other = replace(result, config=replace(result.config, lr=0.1))
     names = {export.file_stem(result, "run 1", "aaaa1111"), export.file_stem(result, "run 2", "bbbb2222"),

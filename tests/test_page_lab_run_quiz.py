@@ -1,13 +1,13 @@
-"""The Lab's "Quiz on your run" tab (pages/lab_run_quiz.py) under AppTest: questions from a run's
+"""The Lab's "Quiz on your run" tab (ui/lab/run_quiz.py) under AppTest: questions from a run's
 epochs, feedback at once, answers recorded in the progress store; and the Progress page with them."""
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.lessons import load_lessons
-from core.progress import ProgressStore
-from core.run_quiz import NOT_OVERFITTING, questions_for
+from core.content.lessons import load_lessons
+from core.classroom.progress import ProgressStore
+from core.runs.run_quiz import NOT_OVERFITTING, questions_for
 from tests.test_run_quiz import run
 
 OVERFIT = run([1.0, 0.6, 0.45, 0.5, 0.6, 0.7])  # val loss bottoms out in epoch 3, then rises
@@ -24,7 +24,7 @@ def db(tmp_path, monkeypatch):
 def _quiz_page():
     import streamlit as st
 
-    from pages.lab_run_quiz import render_run_quiz
+    from ui.lab.run_quiz import render_run_quiz
 
     render_run_quiz(st.session_state["epochs"], "j1")
 

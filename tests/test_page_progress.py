@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.lessons import load_lessons
-from core.progress import ProgressStore
+from core.content.lessons import load_lessons
+from core.classroom.progress import ProgressStore
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "progress.py")  # AppTest resolves relative paths oddly
 TIMEOUT = 30
@@ -110,7 +110,7 @@ def test_failed_writes_are_kept_and_replayed_when_the_database_works(tmp_path, m
     monkeypatch.setenv("FTLAB_DB", str(bad))
     script = """
 import streamlit as st
-from pages.common import get_progress_store, safe_store_call
+from ui.common import get_progress_store, safe_store_call
 store = get_progress_store()
 safe_store_call(store.mark_done, "ada", "concept", st.session_state.get("item", "c1"))
 """

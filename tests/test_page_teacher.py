@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import teacher_gate
-from core.lessons import load_lessons
-from core.presets import PRESETS
-from core.progress import ProgressStore
+from core.classroom import teacher_gate
+from core.content.lessons import load_lessons
+from core.lab.presets import PRESETS
+from core.classroom.progress import ProgressStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "teacher.py")

@@ -1,6 +1,6 @@
 """AppTest checks for the learning pages: each renders, and each interaction shows what it promises.
 
-Expected texts come from the lesson YAML (core.lessons), so the tests follow the content rather than
+Expected texts come from the lesson YAML (core.content.lessons), so the tests follow the content rather than
 hard-coding it; every test asserts concrete values that a broken page would not produce.
 """
 import html
@@ -15,9 +15,9 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
-import core.lessons
-from core.lessons import load_lessons
-from core.progress import ProgressStore
+import core.content.lessons
+from core.content.lessons import load_lessons
+from core.classroom.progress import ProgressStore
 
 ROOT = Path(__file__).resolve().parents[1]
 L = load_lessons()
@@ -56,7 +56,7 @@ def extra_lessons(tmp_path, monkeypatch):
     pits["pitfalls"].append({
         "id": "test-pitfall", "title": "Test pitfall", "concept": L.concepts[0].id,
         "wrong_code": "wrong_call()", "correct_code": "right_call()", "root_cause": "Test root cause.",
-        "lab_preset": core.lessons.LAB_PRESET_IDS[0],
+        "lab_preset": core.content.lessons.LAB_PRESET_IDS[0],
     })
     (folder / "pitfalls.yaml").write_text(yaml.safe_dump(pits, sort_keys=False))
     cards = yaml.safe_load((folder / "flashcards.yaml").read_text())
@@ -66,7 +66,7 @@ def extra_lessons(tmp_path, monkeypatch):
         for i in (1, 2)
     ]
     (folder / "flashcards.yaml").write_text(yaml.safe_dump(cards, sort_keys=False))
-    monkeypatch.setattr(core.lessons, "DEFAULT_FOLDER", folder)
+    monkeypatch.setattr(core.content.lessons, "DEFAULT_FOLDER", folder)
     st.cache_resource.clear()  # the pages cache the lessons once per server
     return load_lessons(folder)
 
@@ -643,15 +643,15 @@ def test_pages_draw_their_figures_with_alt_text_and_caption(name, place):
 
 
 def test_a_figure_that_cannot_be_drawn_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
-    import core.lesson_figures
+    import core.lab.lesson_figures
 
-    monkeypatch.setattr(core.lesson_figures, "DATA_FILE", tmp_path / "missing.json")
+    monkeypatch.setattr(core.lab.lesson_figures, "DATA_FILE", tmp_path / "missing.json")
     st.cache_data.clear()
     try:
         at = page("concepts")
     finally:
         st.cache_data.clear()
-    measured = [f for f in L.figures if f.kind in core.lesson_figures.MEASURED_KINDS and f.concept]
+    measured = [f for f in L.figures if f.kind in core.lab.lesson_figures.MEASURED_KINDS and f.concept]
     assert measured and sum("bench.lesson_data" in w.value for w in at.warning) == len(measured)
     assert len(_charts(at)) == len([f for f in L.figures if f.concept]) - len(measured)
 

@@ -12,10 +12,10 @@ from types import SimpleNamespace as Item
 
 import pytest
 
-from core import identity as ident
-from core.identity import IdentityError
-from core.progress import SCHEMA_VERSION, ProgressError, ProgressStore, build_report
-from core.progress_db import SQLiteBackend
+from core.classroom import identity as ident
+from core.classroom.identity import IdentityError
+from core.classroom.progress import SCHEMA_VERSION, ProgressError, ProgressStore, build_report
+from core.classroom.progress_db import SQLiteBackend
 
 
 @pytest.fixture
@@ -517,7 +517,7 @@ def test_lab_history_survives_a_new_store_and_stays_with_its_learner(progress_db
 
 
 def test_lab_history_keeps_the_newest_runs_of_a_learner_only(store, monkeypatch):
-    import core.progress as progress
+    import core.classroom.progress as progress
 
     monkeypatch.setattr(progress, "MAX_LAB_RUNS", 3)
     store.record_lab_run("other", _run(0))
@@ -539,7 +539,7 @@ V2_SCHEMA = V1_SCHEMA_WITH_DATA.replace("INSERT INTO schema_version VALUES (1);"
 
 
 def test_a_version_2_database_gets_the_lab_history_table_and_keeps_its_rows(db_path):
-    from core.progress import _MIGRATIONS
+    from core.classroom.progress import _MIGRATIONS
 
     conn = sqlite3.connect(db_path)
     conn.executescript(V2_SCHEMA + _MIGRATIONS[2])  # the schema this app had before the Lab history

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from core import identity as ident
-from core.progress import ProgressError, ProgressStore
-from core.progress_db import PG_POOL_SIZE, PG_WRITE_LOCK, pg_sql
+from core.classroom import identity as ident
+from core.classroom.progress import ProgressError, ProgressStore
+from core.classroom.progress_db import PG_POOL_SIZE, PG_WRITE_LOCK, pg_sql
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # Server B: another process, building its store from FTLAB_DB as an app server does.
 SERVER_B = """
 import json, os, sys
-from core.identity import IdentityError
-from core.progress import ProgressStore
+from core.classroom.identity import IdentityError
+from core.classroom.progress import ProgressStore
 
 store = ProgressStore(os.environ["FTLAB_DB"])
 laptop, phone, code = sys.argv[1:4]

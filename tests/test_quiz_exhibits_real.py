@@ -17,8 +17,8 @@ import torch
 import torchvision
 
 from core.cli import build_parser, config_from_args
-from core.engine import run_training
-from core.lessons import load_lessons
+from core.train.engine import run_training
+from core.content.lessons import load_lessons
 
 L = load_lessons()
 # CPU runs with the same seed repeat to the printed digit on one machine; the margin leaves room for
@@ -95,7 +95,7 @@ def _curve_params():
 
 
 def test_questions_on_unrepeatable_runs_show_demos_whose_effect_is_tested():
-    from core.presets import DEMO_IDS, PRESETS
+    from core.lab.presets import DEMO_IDS, PRESETS
     for q in L.questions:
         for pid in NOT_REPEATABLE:
             if q.curves and f"--preset {pid}" in q.curves.source:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from core.engine import TrainConfig
-from core.jobs import JobManager
-from core.presets import MOBILENET_ALL
-from core.workers import ProcessPool, default_backend
+from core.train.engine import TrainConfig
+from core.jobs.manager import JobManager
+from core.lab.presets import MOBILENET_ALL
+from core.jobs.workers import ProcessPool, default_backend
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.ray
@@ -121,7 +121,7 @@ def monkeypatch_module():
 
 
 def test_ray_job_streams_its_events_and_returns_the_model(ray_jm):
-    from core.ray_jobs import RayPool
+    from core.jobs.ray_pool import RayPool
 
     assert isinstance(ray_jm.backend, RayPool)
     job = ray_jm.submit(TINY, owner="ray")
@@ -202,8 +202,8 @@ def test_ray_not_installed_says_how_to_install_it(monkeypatch):
 
 
 def test_ray_gpu_is_requested_for_cuda_and_for_auto_on_a_cluster_with_gpus():
-    from core.ray_jobs import wants_gpu
-    from core.workers import WorkerError
+    from core.jobs.ray_pool import wants_gpu
+    from core.jobs.workers import WorkerError
 
     assert wants_gpu("cuda", 2) and wants_gpu("auto", 1)
     assert not wants_gpu("auto", 0) and not wants_gpu("cpu", 4)

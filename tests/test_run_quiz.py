@@ -1,14 +1,14 @@
-"""core.run_quiz: questions made from a run's own epochs, checked against those numbers; ambiguous
+"""core.runs.run_quiz: questions made from a run's own epochs, checked against those numbers; ambiguous
 data (ties, one epoch, disagreeing signals) leave a question out instead of grading a guess."""
 import math
 
 import pytest
 
-from core.engine import TrainConfig, run_training
-from core.events import EpochEnded
-from core.lessons import load_lessons
-from core.progress import ProgressStore, build_report
-from core.run_quiz import NOT_OVERFITTING, RUN_PREFIX, is_run_question, moved_most_question, \
+from core.train.engine import TrainConfig, run_training
+from core.train.events import EpochEnded
+from core.content.lessons import load_lessons
+from core.classroom.progress import ProgressStore, build_report
+from core.runs.run_quiz import NOT_OVERFITTING, RUN_PREFIX, is_run_question, moved_most_question, \
     overfitting_question, questions_for, val_loss_min_question
 
 GROUPS = ("stem", "stage1", "stage2", "head")
@@ -146,7 +146,7 @@ def test_progress_copes_with_run_quiz_ids(tmp_path):
 
 
 def test_class_report_counts_run_quiz_answers_but_lists_only_lesson_questions(tmp_path):
-    from core.class_report import build_class_report
+    from core.classroom.class_report import build_class_report
 
     store = ProgressStore(str(tmp_path / "p.sqlite3"))
     lessons = load_lessons()

@@ -9,13 +9,14 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as sched
 
-from core import cli, engine, schedules
-from core.config import ConfigError, TrainConfig
-from core.engine import run_training
-from core.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
-from pages import lab_charts as charts
-from pages import lab_state as S
-from pages.lab_live import CURRENT, get_job_manager
+from core import cli
+from core.train import engine, schedules
+from core.train.config import ConfigError, TrainConfig
+from core.train.engine import run_training
+from core.train.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
+from ui.lab import charts
+from ui.lab import state as S
+from ui.lab.live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
 
 STEPS = 40

@@ -4,7 +4,7 @@ from types import SimpleNamespace as Item
 
 import pytest
 
-from core.scoring import COVERED, MISCONCEPTION, MISSING, UNCLEAR, ExplainScore, check_choice, score_explanation, stem
+from core.content.scoring import COVERED, MISCONCEPTION, MISSING, UNCLEAR, ExplainScore, check_choice, score_explanation, stem
 
 CHECKLIST = (
     Item(id="pretrained", label="Starts from pretrained weights",
@@ -152,7 +152,7 @@ def test_very_long_input_is_fast():
 
 def test_long_varied_answer_against_a_real_checklist_is_well_under_a_second():
     """The worst case for typo matching is many distinct long words: every sentence a new one."""
-    from core.lessons import load_lessons
+    from core.content.lessons import load_lessons
 
     prompt = load_lessons().by_id("prompts", "explain-discriminative")
     words = [f"featurez{i:05d}x" for i in range(7000)]
@@ -176,7 +176,7 @@ def test_empty_checklist():
 
 
 def test_model_answers_in_lessons_score_full_marks():
-    from core.lessons import load_lessons
+    from core.content.lessons import load_lessons
 
     prompts = load_lessons().prompts
     assert prompts, "explain.yaml has no prompts"
@@ -276,7 +276,7 @@ def test_ordered_pattern_needs_its_order():
 
 
 def test_issue_example_against_the_real_prompt():
-    from core.lessons import load_lessons
+    from core.content.lessons import load_lessons
 
     prompt = load_lessons().by_id("prompts", "explain-discriminative")
     answer = ("Discriminative learning rates: early layers should get a larger learning rate than the head. "

@@ -21,7 +21,7 @@ from typing import Optional
 
 import pytest
 
-from core.lessons import KIND_FILES, load_lessons
+from core.content.lessons import KIND_FILES, load_lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = ROOT / "tests" / "snippet_runner.py"

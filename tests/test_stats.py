@@ -1,9 +1,9 @@
-"""core.stats: the Wilson interval against published and hand-computed figures, and what it implies."""
+"""core.runs.stats: the Wilson interval against published and hand-computed figures, and what it implies."""
 import math
 
 import pytest
 
-from core.stats import Accuracy, compare, images_needed, resolvable_difference, too_small_warning, versus_best, \
+from core.runs.stats import Accuracy, compare, images_needed, resolvable_difference, too_small_warning, versus_best, \
     wilson, within_noise
 
 # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Statistics in Medicine

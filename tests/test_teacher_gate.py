@@ -1,9 +1,9 @@
-"""The Teacher page's passcode gate (core/teacher_gate.py): right and wrong codes, growing waits per
+"""The Teacher page's passcode gate (core/classroom/teacher_gate.py): right and wrong codes, growing waits per
 browser and for the whole server, and tries during a wait refused unchecked. A fake clock makes the
 waits exact."""
 import pytest
 
-from core import teacher_gate as tg
+from core.classroom import teacher_gate as tg
 
 CODE = "correct horse battery"
 

@@ -3,7 +3,7 @@ colour-blind-safe one, and captions (text colour at 60% on white) stay above WCA
 import tomllib
 from pathlib import Path
 
-from pages.common import PALETTE
+from ui.common import PALETTE
 
 CONFIG = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
 AA = 4.5

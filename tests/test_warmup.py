@@ -1,4 +1,4 @@
-"""The warm start that serve.py does before the server listens (core.warmup): torch and the pages'
+"""The warm start that serve.py does before the server listens (core.jobs.warmup): torch and the pages'
 modules imported, the training workers started (warming up on the Lab's opening config), and a step
 that fails only logged."""
 import json
@@ -6,19 +6,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core import jobs, warmup
+from core.jobs import manager as jobs, warmup
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # In a fresh interpreter, as the server does it: what is imported, and the pool's workers.
 SCRIPT = """
 import json, sys
-from core import jobs, warmup
+from core.jobs import manager as jobs, warmup
 steps = warmup.warm_server()
 manager = jobs.server_manager()
 alive = [p.is_alive() for p in (w.process for w in manager.backend._all)]
 same = manager is jobs.server_manager()
-from core.config import LAB_DEFAULT
+from core.train.config import LAB_DEFAULT
 warms_default = manager.backend._warm_up == LAB_DEFAULT
 manager.shutdown(wait=True, timeout=30)
 print(json.dumps({"steps": steps, "modules": [m for m in ("torch", "torchvision", "sklearn", "captum", "plotly")
@@ -36,7 +36,7 @@ def test_warm_start_imports_the_engine_and_starts_the_workers():
     assert report["modules"] == ["torch", "torchvision", "sklearn", "captum", "plotly"]
     assert report["alive"] == [True]
     assert report["same"]
-    assert report["warms_default"]  # the workers warm up on the run the Lab opens with (core.engine.warm_up)
+    assert report["warms_default"]  # the workers warm up on the run the Lab opens with (core.train.engine.warm_up)
 
 
 def test_a_failing_step_is_logged_and_the_rest_still_runs(monkeypatch, caplog):

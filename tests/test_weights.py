@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from core import models, weights
+from core.models import backbones as models, weights
 
 
 def test_offline_weights_install_into_a_fresh_torch_home(tmp_path, monkeypatch):

@@ -10,11 +10,11 @@ import signal
 import pytest
 import torch
 
-from core.data import prepare
-from core.engine import TrainConfig
-from core.jobs import JobManager, JobRefused
-from core.presets import MOBILENET_ALL
-from core.workers import ProcessPool, StopFlag, WorkerError, lost_message, portable
+from core.data.datasets import prepare
+from core.train.engine import TrainConfig
+from core.jobs.manager import JobManager, JobRefused
+from core.lab.presets import MOBILENET_ALL
+from core.jobs.workers import ProcessPool, StopFlag, WorkerError, lost_message, portable
 from tests.helpers import wait_until
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,
@@ -51,7 +51,7 @@ def test_the_model_and_uploaded_images_cross_the_boundary(jm):
     model = snap.result.model
     assert isinstance(model, torch.nn.Module)
     with torch.no_grad():  # the model that came back is the trained one: it predicts what the run reported
-        from core.engine import normalise
+        from core.train.engine import normalise
 
         pred = model(normalise(data.val_x, torch.device("cpu"))).argmax(1).tolist()
     assert pred == snap.result.val_pred
@@ -122,14 +122,14 @@ def test_lr_range_test_runs_in_a_worker_and_is_not_a_run(jm):
     (TrainConfig(dataset="faces", model="nope"), "could not warm up (ConfigError: Unknown model 'nope'"),
 ])
 def test_a_worker_warms_up_before_its_first_task_and_a_failed_warm_up_costs_nothing(jm, caplog, warm_up, logged):
-    """The server's pool warms its workers on the Lab's opening config (core.jobs.server_manager).
+    """The server's pool warms its workers on the Lab's opening config (core.jobs.manager.server_manager).
     The first run is the same run as on a cold worker; a warm-up that fails is logged and the worker serves."""
     cold = jm.submit(TINY, owner="cold")
     assert cold.wait(180) and cold.snapshot().status == "finished", cold.snapshot().error
     warmed = JobManager(max_running=1, warm_up=warm_up)
     try:
         assert warmed.backend._warm_up == warm_up
-        with caplog.at_level("INFO", logger="core.workers"):
+        with caplog.at_level("INFO", logger="core.jobs.workers"):
             job = warmed.submit(TINY, owner="warm")
             assert job.wait(180) and job.snapshot().status == "finished", job.snapshot().error
         assert logged in caplog.text
@@ -180,7 +180,7 @@ def test_a_worker_does_not_run_the_page_that_started_it(tmp_path, monkeypatch):
     import sys
     import types
 
-    from core.workers import _Worker
+    from core.jobs.workers import _Worker
 
     marker = tmp_path / "page-ran"
     page = tmp_path / "page.py"
@@ -201,8 +201,8 @@ def test_a_worker_does_not_run_the_page_that_started_it(tmp_path, monkeypatch):
 
 
 def test_tensors_cross_the_pipe_as_numpy_and_come_back_the_same():
-    from core.models import build_model
-    from core.workers import dumps
+    from core.models.backbones import build_model
+    from core.jobs.workers import dumps
 
     model = build_model("mobilenet_v2", 2, pretrained=False, seed=0).eval()
     back = pickle.loads(dumps({"model": model, "ints": torch.arange(3), "frozen": torch.ones(2, requires_grad=True)}))

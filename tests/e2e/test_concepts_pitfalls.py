@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.lessons import load_lessons
+from core.content.lessons import load_lessons
 from tests.e2e.helpers import assert_no_exception, open_page, shot, wait_idle
 
 pytestmark = pytest.mark.browser

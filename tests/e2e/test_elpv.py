@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from core.data import DATASETS
+from core.data.datasets import DATASETS
 from tests.e2e.helpers import choose, fill_number, open_page, slide_to, wait_idle, run_to_the_end
 
 pytestmark = pytest.mark.browser

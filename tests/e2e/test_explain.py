@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from core.lessons import load_lessons
+from core.content.lessons import load_lessons
 from tests.e2e.helpers import assert_no_exception, choose, click_button, is_on, key, open_page, shot, wait_idle
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from core.models import group_names
+from core.models.backbones import group_names
 from tests.e2e.helpers import (
     assert_no_exception, click_button, is_on, key, open_page, slide_to, wait_idle,
 )

@@ -2,7 +2,7 @@
 
 st.plotly_chart hashes the figure into the element's id, so each tick's new figure was a new chart
 that the browser built from nothing; on a 2-core machine that took CPU from the training beside it.
-The live view's charts (pages/live_chart.py) stay mounted and Plotly.react updates them: here the
+The live view's charts (ui/live_chart.py) stay mounted and Plotly.react updates them: here the
 same plot element must survive ticks while its curves grow.
 """
 import re
@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from core.models import group_names
+from core.models.backbones import group_names
 from tests.e2e.helpers import assert_no_exception, click_button, open_page
 
 pytestmark = pytest.mark.browser

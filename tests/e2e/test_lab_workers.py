@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from core.models import group_names
+from core.models.backbones import group_names
 from tests.e2e.helpers import assert_no_exception, click_button, open_page, server_pid, wait_idle, run_to_the_end
 
 pytestmark = pytest.mark.browser

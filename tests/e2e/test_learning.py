@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from core.lessons import load_lessons
+from core.content.lessons import load_lessons
 from tests.e2e.helpers import assert_no_exception, click_button, key, open_page, shot, wait_idle
 
 pytestmark = pytest.mark.browser

@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from core.identity import anonymous_key
-from core.progress import ProgressStore
+from core.classroom.identity import anonymous_key
+from core.classroom.progress import ProgressStore
 from tests.e2e.helpers import open_page
 from tests.e2e.test_a11y import axe_violations
 

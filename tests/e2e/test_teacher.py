@@ -5,9 +5,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from core.identity import anonymous_key, new_browser_id
-from core.lessons import load_lessons
-from core.progress import ProgressStore
+from core.classroom.identity import anonymous_key, new_browser_id
+from core.content.lessons import load_lessons
+from core.classroom.progress import ProgressStore
 from tests.e2e.conftest import TEACHER_CODE
 from tests.e2e.helpers import assert_no_exception, open_page, shot, wait_idle
 from tests.e2e.test_a11y import axe_violations

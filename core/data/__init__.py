@@ -1,0 +1,1 @@
+"""Datasets: the registry, loading class folders and archives, splits and prepared tensors."""

