@@ -16,6 +16,7 @@ import torch
 
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
 from core.train.engine import RunResult, normalise
+from core.train import events
 from core.train.events import EpochEnded
 from core.train.freezing import ever_trainable
 from core.data.imagefiles import DataError, read_image
@@ -248,18 +249,24 @@ def _chance_cause(cfg, epochs: list[EpochEnded], floor: float) -> str:
 
 
 def best_vs_final(status: str, epochs: list[EpochEnded], best_epoch: int | None = None) -> str:
-    """A sentence when an earlier epoch beat the weights the run ended with, else ''."""
+    """A sentence when the best epoch (lowest validation loss: the one early stopping keeps) is not
+    the one the run handed back, and another when a different epoch had the highest validation
+    accuracy, under that name; '' when there is nothing to say."""
     if len(epochs) < 2:
         return ""
-    final = final_epoch(status, epochs, best_epoch)
+    final, best = final_epoch(status, epochs, best_epoch), events.best_epoch(epochs)
+    notes = []
+    if best is not None and best.epoch != final.epoch:
+        what = {"stopped": "the stopped run's weights are from its last epoch",
+                }.get(status, "early stopping (Training section) would have kept it")
+        notes.append(f"Its best epoch (lowest validation loss) was epoch {best.epoch} ({best.val_acc:.1%}), "
+                     f"not the final one ({final.val_acc:.1%}): {what}.")
     top = max(epochs, key=lambda e: e.val_acc)
-    if top.epoch == final.epoch or top.val_acc - final.val_acc < BEST_BEAT:
-        return ""
-    what = {"stopped": "the stopped run's weights are from its last epoch",
-            "early_stopped": "early stopping kept the epoch with the lowest validation loss instead",
-            }.get(status, "early stopping (Training section) would have kept it")
-    return (f"Its best epoch ({top.epoch}: {top.val_acc:.1%}) beat the final one "
-            f"({final.val_acc:.1%}) by {points(top.val_acc - final.val_acc)}: {what}.")
+    if top.epoch not in (final.epoch, best and best.epoch) and top.val_acc - final.val_acc >= BEST_BEAT:
+        notes.append(f"Its highest validation accuracy was in epoch {top.epoch} ({top.val_acc:.1%}), "
+                     f"{points(top.val_acc - final.val_acc)} above the weights it kept; accuracy on a small "
+                     f"validation set jumps more than the loss, so early stopping watches the loss.")
+    return " ".join(notes)
 
 
 def run_verdict(status: str, epochs: list[EpochEnded], num_classes: int, cfg, message: str = "",

@@ -14,6 +14,7 @@ import math
 
 import plotly.graph_objects as go
 
+from core.train.events import best_epoch
 from core.runs.run_quiz import OVERFIT_GAP as GAP_WARN  # the run quiz reads this label: one threshold for both
 from core.train.schedules import moves
 from core.runs.stats import Accuracy
@@ -83,12 +84,6 @@ def smooth(values: list[float], alpha: float = 0.8) -> list[float]:
         s = v if s is None else alpha * s + (1 - alpha) * v
         out.append(s)
     return out
-
-
-def best_epoch(epochs: list[dict]) -> dict | None:
-    """The epoch with the lowest validation loss (what early stopping would keep)."""
-    ok = [e for e in epochs if e.get("val_loss") is not None and e["val_loss"] == e["val_loss"]]
-    return min(ok, key=lambda e: e["val_loss"]) if ok else None
 
 
 def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | None = None) -> go.Figure:
