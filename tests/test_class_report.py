@@ -1,4 +1,4 @@
-"""The teacher's class report (core/classroom/class_report.py) and the class-wide reads of the progress store,
+"""The teacher's class report (core/class_report.py) and the class-wide reads of the progress store,
 on a real SQLite store in a temporary folder."""
 import csv
 import io
@@ -27,8 +27,8 @@ def store(progress_db):
 
 
 def history_row(cfg, label="", run_id="j1", val_acc=0.5):
-    """A Lab history row exactly as the Lab stores it (ui/lab/live.history_row)."""
-    from ui.lab.live import history_row as lab_row
+    """A Lab history row exactly as the Lab stores it (core.runs.history.history_row)."""
+    from core.runs.history import history_row as lab_row
 
     epoch = EpochEnded(epoch=1, epochs=cfg.epochs, train_loss=0.9, train_acc=0.6, val_loss=1.0, val_acc=val_acc,
                        trainable_params=1, total_params=2, trainable_groups=("head",), weight_change={},

@@ -36,7 +36,7 @@ def test_summary_chart_quiz_agree_on_the_best_epoch():
     from core.runs.analysis import best_vs_final
     from core.train.events import as_row
     from core.runs.run_quiz import val_loss_min_question
-    from ui.lab import charts as charts
+    from ui.lab import charts
 
     note = best_vs_final("finished", ISSUE_RUN)
     assert "best epoch (lowest validation loss) was epoch 2 (89.3%)" in note
@@ -68,3 +68,98 @@ def early_stopped_run():
 def test_engine_keeps_the_epoch_best_epoch_names(early_stopped_run):
     result = early_stopped_run
     assert result.best_epoch == best_epoch(result.epochs).epoch
+
+
+# ---- item 4 (and issue 23's Lab logic in core): the history keeps the model the run handed back --------
+
+def snapshot(status="finished", epochs=ISSUE_RUN, best=None, label="", dataset="mnist", start=True):
+    from core.train.config import LAB_DEFAULT
+    from core.train.engine import RunResult
+    from core.train.events import RunStarted
+    from core.jobs.manager import JobSnapshot
+
+    cfg = LAB_DEFAULT.__class__(**{**LAB_DEFAULT.to_dict(), "dataset": dataset, "epochs": 8})
+    started = from_row(RunStarted, {"classes": [str(d) for d in range(10)], "val_images": 300}) if start else None
+    result = RunResult(status, "", cfg, [], list(epochs), [], best_epoch=best)
+    return JobSnapshot("job1", "o", label, "b", cfg, status, None, started, [], list(epochs), result, "", "",
+                       0.0, 1.0, 4.5)
+
+
+def test_history_row_of_an_early_stopped_run_keeps_the_restored_epoch():
+    from core.runs.history import history_row, kept_note
+
+    row = history_row(snapshot("early_stopped", ISSUE_RUN[:5], best=2), 3)
+    assert (row["kept_epoch"], row["val_acc"], row["epochs"]) == (2, 0.893, "5/8")
+    assert kept_note(row) == " (weights of epoch 2 of 5)"
+    finished = history_row(snapshot(), 1)
+    assert (finished["kept_epoch"], finished["val_acc"], kept_note(finished)) == (8, 0.873, "")
+
+
+def test_history_row_rounds_float32_noise():
+    from core.runs.history import history_row
+
+    row = history_row(snapshot(epochs=[ep(1, 0.8733333349227905, 0.5)]), 1)
+    assert row["val_acc"] == 0.8733 and row["curve"][0]["val_acc"] == 0.8733
+
+
+def _compare_script():
+    import streamlit as st
+
+    from ui.lab.live import show_history
+
+    show_history()
+
+
+def test_compare_reports_the_restored_weights_and_names_their_epoch(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from core.runs.history import history_row
+    from tests.helpers import run_ok
+
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    stopped = history_row(snapshot("early_stopped", ISSUE_RUN[:5], best=2, label="stopped"), 1)
+    other = {**history_row(snapshot(epochs=[ep(1, 0.80, 0.6), ep(2, 0.85, 0.5)], label="other"), 2), "id": "j2"}
+    at = AppTest.from_function(_compare_script, default_timeout=30)
+    at.session_state["lab_history"] = [stopped, other]
+    run_ok(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**1. stopped (weights of epoch 2 of 5)** (89.3%" in text, text
+    assert "87.3%" not in text
+    assert list(at.dataframe[0].value["kept_epoch"]) == [2, 2]
+
+
+def test_class_counts_come_from_the_dataset_registry():
+    from core.runs.history import num_classes_of
+
+    assert num_classes_of(snapshot(dataset="elpv", start=False)) == 2
+    assert num_classes_of(snapshot(dataset="flowers102", start=False)) == 102
+    assert num_classes_of(snapshot()) == 10
+
+
+def test_progress_numbers_from_batches():
+    from dataclasses import replace
+
+    from core.train.events import BatchEnded
+    from core.runs.history import progress_numbers
+
+    batches = [from_row(BatchEnded, {"epoch": 1, "step": s, "steps": 4, "global_step": s, "elapsed": 1.0 + s,
+                                     "images_per_s": 50.0}) for s in (1, 2, 3, 4)]
+    p = progress_numbers(replace(snapshot(), batches=batches))
+    assert p == {"fraction": 4 / 32, "epoch": 1, "ips": 50.0, "eta": pytest.approx(28.0)}
+    assert progress_numbers(snapshot())["eta"] is None
+
+
+def test_a_replay_carries_its_validation_size_without_session_state(tiny_stored):
+    from core.lab.demo_store import snapshots
+    from core.runs.history import val_images
+
+    snaps = snapshots(tiny_stored)
+    assert [val_images(s) for s in snaps] == [12]
+    assert snaps[0].start.classes and snaps[0].result.cache == tiny_stored.runs[0].start["cache"]
+
+
+@pytest.fixture(scope="module")
+def tiny_stored(early_stopped_run):
+    from core.lab.demo_store import StoredDemo, from_result
+
+    return StoredDemo("head-only", 0.0, "cpu", (from_result("a", early_stopped_run),))

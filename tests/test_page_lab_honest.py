@@ -189,7 +189,8 @@ def test_history_says_within_noise_beyond_noise_and_how_many_images_are_needed(d
 def _replay_script():
     import streamlit as st
 
-    from ui.lab.live import replay_snapshots, show_ended
+    from core.lab.demo_store import snapshots as replay_snapshots
+    from ui.lab.live import show_ended
 
     show_ended(replay_snapshots(st.session_state["stored"]))
 

@@ -1,7 +1,7 @@
 """The class's progress as a teacher sees it: which questions the class misses, how well it explains,
 who ran which Lab demo, and the same tables as CSV.
 
-Why a module of its own: the learner-facing report (core/classroom/progress.build_report) is about one learner
+Why a module of its own: the learner-facing report (core/progress.build_report) is about one learner
 and must stay that way; this one reads across learners, so it is kept apart and only the
 passcode-protected Teacher page uses it. Learners appear by nickname, or as "anonymous #n" numbered
 by when they first stored anything; a browser's key (a hash of its id) is never shown or exported.
@@ -13,10 +13,10 @@ import io
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from core.train import schedules
 from core.classroom.identity import is_anonymous
 from core.lab.presets import PRESETS, Preset
 from core.classroom.progress import ProgressStore, item_label
+from core.runs.history import settings_of
 
 LABEL_MAX = 90  # characters of a question or prompt shown in a table row
 OWN_SETTINGS = "own settings"
@@ -29,7 +29,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def learner_labels(activity: dict[str, tuple[float, float]]) -> dict[str, str]:
     """Learner key -> what the teacher sees: the nickname, or "anonymous #n" (by first activity).
-    "#" cannot occur in a nickname (core/classroom/identity.py), so the two never look alike."""
+    "#" cannot occur in a nickname (core/identity.py), so the two never look alike."""
     anonymous = sorted((first, key) for key, (first, _) in activity.items() if is_anonymous(key))
     labels = {key: f"anonymous #{n}" for n, (_, key) in enumerate(anonymous, start=1)}
     return {key: labels.get(key, key) for key in activity}
@@ -186,18 +186,6 @@ def learner_rows(labels, activity, outcomes, attempts, runs) -> tuple[LearnerRow
 def demo_of_label() -> dict[str, Preset]:
     """A demo's runs carry their variant's label ("lr 0.1"); a single Lab run is "run n"."""
     return {label: p for p in PRESETS.values() if p.demo for label, _ in p.runs}
-
-
-def settings_of(cfg) -> dict:
-    """The settings a Lab history row keeps, in plain JSON values: ui/lab/live.history_row writes
-    them with this function, so a single run can be matched to the preset it was started from."""
-    groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
-    return {"dataset": cfg.dataset, "model": cfg.model, "pretrained": cfg.pretrained,
-            "trainable": " ".join(groups), "lr": cfg.lr,
-            "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()),
-            "schedule": schedules.describe(cfg), "optimizer": cfg.optimizer,
-            "epochs": str(cfg.epochs), "per_class": cfg.per_class, "size": cfg.image_size,
-            "batch": cfg.batch_size, "augment": cfg.augment}
 
 
 def _started_with(row: dict, cfg) -> bool:

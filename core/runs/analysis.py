@@ -17,7 +17,7 @@ import torch
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
 from core.train.engine import RunResult, normalise
 from core.train import events
-from core.train.events import EpochEnded
+from core.train.events import EpochEnded, final_epoch  # noqa: F401  (final_epoch: used here and by callers)
 from core.train.freezing import ever_trainable
 from core.data.imagefiles import DataError, read_image
 
@@ -223,13 +223,6 @@ def gap_words(train_acc: float, val_acc: float) -> str:
                    ": a small gap, usual for a model that generalises."))
     return (f"Validation accuracy is {points(gap)} above training: normal with augmentation (training "
             f"images are made harder) or a small, noisy validation set.")
-
-
-def final_epoch(status: str, epochs: list[EpochEnded], best_epoch: int | None = None) -> EpochEnded | None:
-    """The epoch whose weights the run hands back (early stopping restores its best epoch)."""
-    if status == "early_stopped" and best_epoch and best_epoch <= len(epochs):
-        return epochs[best_epoch - 1]
-    return epochs[-1] if epochs else None
 
 
 def head_frozen(cfg) -> bool:

@@ -140,3 +140,11 @@ def best_epoch(epochs: Sequence[Any]):
         if loss(e) < (loss(best) if best is not None else math.inf):
             best = e
     return best
+
+
+def final_epoch(status: str, epochs: list, best: int | None = None):
+    """The epoch whose weights the run hands back: early stopping restores its best epoch (`best`,
+    the engine's RunResult.best_epoch), any other end keeps the last."""
+    if status == "early_stopped" and best and best <= len(epochs):
+        return epochs[best - 1]
+    return epochs[-1] if epochs else None

@@ -22,14 +22,15 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.runs import analysis, stats
+from core.runs import analysis
 from core.lab import demo_store
 from core.jobs import manager as jobs
-from core.train.engine import RunResult
-from core.train.events import BatchEnded, EpochEnded, as_row, from_row
+from core.runs import stats
+from core.train.events import as_row
 from core.train.freezing import describe_cache
-from core.classroom.class_report import settings_of
 from core.runs.estimate import estimate_config, record_run
+from core.runs.history import (accuracy_of, compare_runs, history_row, kept_acc, kept_note, num_classes_of,
+                              progress_numbers, val_images)
 from core.jobs.manager import JobManager, JobRefused, JobSnapshot
 from ui.lab import charts
 from ui.common import browser_key, chart_summary, chart_with_summary, current_learner, get_progress_store, safe_store_call
@@ -51,7 +52,6 @@ TICK_S = 1.0  # the live view's redraw interval (issue 13: charts update at leas
 DEMO_BATCH = "_lab_demo_batch"  # (preset id, job ids) of the demo whose variants were run live
 REPLAY = "_lab_replay"  # (preset id, StoredDemo) shown instead of a live run
 COMPARE_SEEN = "_lab_compare_seen"  # history ids the Compare picker has already offered
-REPLAY_SIZES = "_lab_replay_val_images"  # replay snapshot id -> its stored validation size
 REFUSED = "_lab_refused"  # (message, icon): why the last Start did not start
 CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
@@ -135,33 +135,6 @@ def replay(pid: str, stored: demo_store.StoredDemo) -> None:
     st.session_state[CURRENT] = []
 
 
-def replay_snapshots(stored: demo_store.StoredDemo) -> list[JobSnapshot]:
-    """Stored runs in the shape the end-of-run views draw (no model: no photo or export)."""
-    t = stored.measured_at
-
-    def snapshot(i: int, r: demo_store.StoredRun) -> JobSnapshot:
-        epochs = [from_row(EpochEnded, e) for e in r.epochs]
-        batches = [from_row(BatchEnded, b) for b in r.batches]
-        result = RunResult(r.status, r.message, r.config, list(r.start.get("classes", [])), epochs, batches,
-                           best_epoch=r.best_epoch, device=stored.device, timings={"total_s": r.seconds},
-                           cache=r.start.get("cache", ""))
-        return JobSnapshot(f"replay-{i}", "", r.label, "replay", r.config, r.status, None, None, batches,
-                           epochs, result, "", r.message, t, t, t + r.seconds)
-
-    # A replay has no RunStarted; its validation size (for the 95% intervals) is kept in the record.
-    st.session_state[REPLAY_SIZES] = {f"replay-{i}": r.start.get("val_images") for i, r in enumerate(stored.runs)}
-    return [snapshot(i, r) for i, r in enumerate(stored.runs)]
-
-
-def val_images(snap: JobSnapshot) -> int | None:
-    """How many validation images the run's accuracies were measured on (None: not known)."""
-    if snap.start is not None and snap.start.val_images:
-        return snap.start.val_images
-    if snap.result is not None and snap.result.val_true:
-        return len(snap.result.val_true)
-    return st.session_state.get(REPLAY_SIZES, {}).get(snap.id) or None
-
-
 def store_finished_demo(snaps: list[JobSnapshot]) -> None:
     """Keep the demo's results on the server once every variant ended complete (first session wins)."""
     batch = st.session_state.get(DEMO_BATCH)
@@ -210,20 +183,6 @@ def current_snapshots(manager: JobManager) -> list[JobSnapshot]:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def progress_numbers(snap: JobSnapshot) -> dict:
-    """Fraction done, epoch, images/s and a naive ETA (time per step so far x steps left)."""
-    cfg = snap.config
-    if not snap.batches:
-        return {"fraction": 0.0, "epoch": 0, "ips": None, "eta": None}
-    last = snap.batches[-1]
-    total = last.steps * cfg.epochs
-    done = last.global_step
-    first_t = snap.batches[0].elapsed
-    per_step = (last.elapsed - first_t) / max(1, done - 1) if done > 1 else None
-    eta = per_step * (total - done) if per_step is not None else None
-    return {"fraction": min(1.0, done / max(1, total)), "epoch": last.epoch, "ips": last.images_per_s, "eta": eta}
 
 
 def rows(events: list) -> list[dict]:
@@ -392,31 +351,6 @@ def _calibrate(snap: JobSnapshot) -> None:
         record_run(predicted.seconds, total)
 
 
-def history_row(snap: JobSnapshot, number: int) -> dict:
-    """The run as the history keeps it (plain JSON values: it is stored in the progress database)."""
-    cfg, final = snap.config, (snap.epochs[-1] if snap.epochs else None)
-    return {
-        "id": snap.id, "label": snap.label or f"run {number}", "status": snap.status,
-        **settings_of(cfg), "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "val_acc": final and final.val_acc,
-        "val_images": val_images(snap),
-        "train_acc": final and final.train_acc, "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
-        "curve": [{"epoch": e.epoch, "val_acc": e.val_acc, "train_acc": e.train_acc, "val_loss": e.val_loss,
-                   "train_loss": e.train_loss} for e in snap.epochs],
-        "message": snap.message,
-    }
-
-
-def num_classes_of(snap: JobSnapshot) -> int:
-    classes = (snap.start.classes if snap.start else ()) or (snap.result.class_names if snap.result else [])
-    return len(classes) or 10
-
-
-def final_acc(snap: JobSnapshot) -> float | None:
-    best = snap.result.best_epoch if snap.result else None
-    final = analysis.final_epoch(snap.status, snap.epochs, best)
-    return final.val_acc if final else None
-
-
 def show_outcome(snap: JobSnapshot) -> None:
     """The end reason, and what it means (chance level, a wrecked model, a better earlier epoch)."""
     name = f"**{snap.label}**: " if snap.label else ""
@@ -440,22 +374,6 @@ def _tabs():
     return st.tabs(names, key="lab_result_tabs")
 
 
-def accuracy_of(acc: float | None, n: int | None) -> stats.Accuracy | None:
-    """A final validation accuracy on `n` images as an Accuracy, or None when either is not known."""
-    return stats.Accuracy.of(acc, n) if acc is not None and acc == acc and n else None
-
-
-def compare_runs(finals: list[tuple[str, float | None, int | None]]) -> str:
-    """The leader against the runner-up: with intervals ("within noise") when both sizes are known."""
-    ranked = sorted((f for f in finals if f[1] is not None), key=lambda f: -f[1])
-    if len(ranked) < 2:
-        return ""
-    first, second = accuracy_of(*ranked[0][1:]), accuracy_of(*ranked[1][1:])
-    if first is None or second is None:
-        return analysis.compare_finals([(label, acc) for label, acc, _ in ranked])
-    return stats.compare(ranked[0][0], first, ranked[1][0], second)
-
-
 def _pick_run(snaps: list[JobSnapshot], key: str) -> JobSnapshot:
     if len(snaps) == 1:
         return snaps[0]
@@ -468,7 +386,7 @@ def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = 
     """Outcomes first, then the results in tabs (curves, scores, a quiz on the run, own photo, export)."""
     for snap in snaps:
         show_outcome(snap)
-    verdict = compare_runs([(s.label or s.id, final_acc(s), val_images(s)) for s in snaps if s.epochs])
+    verdict = compare_runs([(s.label or s.id, kept_acc(s), val_images(s)) for s in snaps if s.epochs])
     if verdict:
         st.markdown("🏁 " + verdict)
     if reveal:
@@ -573,9 +491,14 @@ def show_history(projector: bool = False) -> None:
         "vs best": st.column_config.TextColumn(
             "vs best", help="Against the run with the highest validation accuracy: 'within noise' when the two "
                             "95% intervals overlap, so the validation set cannot tell them apart."),
+        "kept_epoch": st.column_config.NumberColumn(
+            "kept epoch", help="The epoch whose weights the run handed back: early stopping restores the epoch "
+                               "with the lowest validation loss; the accuracies are that epoch's."),
         "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
         "lr": st.column_config.NumberColumn("lr", format="%.0e")})
-    labels = {row["id"]: f"{i + 1}. {row['label']}" for i, row in enumerate(history)}
+    # A run that handed back an earlier epoch's weights (early stopping) is compared by those weights,
+    # and its name says which epoch that was.
+    labels = {row["id"]: f"{i + 1}. {row['label']}{kept_note(row)}" for i, row in enumerate(history)}
     st.session_state["lab_compare"] = compare_selection(history)
     chosen = st.multiselect("Compare runs", list(labels), format_func=labels.get, key="lab_compare")
     picked = [row for row in history if row["id"] in chosen and row["curve"]]

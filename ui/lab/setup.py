@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
+from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, prepare
 from core.data import optional_data
 from core.train.config import SPECS
 from core.train.engine import TrainConfig, resolve_device
@@ -28,8 +28,6 @@ from ui.lab import live
 from ui.lab import state as S
 from ui.common import chart_with_summary
 
-# Class counts known without downloading (or installing) the data.
-KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}
 UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
 INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is retried on request only
 INSTALL_RETRY = "lab_install_retry"
@@ -150,7 +148,7 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
         setting_widget(st, "val_per_class", "Validation images per class")
     if name == S.UPLOAD:
         return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
-    return None, _num_classes(name)
+    return None, DATASETS[name].num_classes
 
 
 def _availability(spec: DatasetSpec) -> str:
@@ -180,16 +178,6 @@ def _ensure_package(spec: DatasetSpec) -> None:
     if pkg.pip_name in failed:
         st.error(failed[pkg.pip_name], icon="📦")
         st.button("Try the installation again", key=INSTALL_RETRY)
-
-
-def _num_classes(name: str) -> int:
-    spec = DATASETS[name]
-    if not spec.offline:
-        return KNOWN_CLASSES.get(name, 10)
-    try:
-        return len(load_raw(name).class_names)
-    except DataError:
-        return KNOWN_CLASSES.get(name, 10)
 
 
 def _upload() -> PreparedData | None:
@@ -345,7 +333,7 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
 
 def _classes_now() -> int:
     name = st.session_state[S.K_DATASET]
-    return _num_classes(name) if name in DATASETS else 2
+    return DATASETS[name].num_classes if name in DATASETS else len(getattr(st.session_state.get(UPLOAD_RAW), "class_names", [])) or 2
 
 
 def _override_note(ss) -> None:
