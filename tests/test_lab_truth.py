@@ -163,3 +163,46 @@ def tiny_stored(early_stopped_run):
     from core.lab.demo_store import StoredDemo, from_result
 
     return StoredDemo("head-only", 0.0, "cpu", (from_result("a", early_stopped_run),))
+
+
+# ---- item 7: near chance is a warning, never a green tick ----------------------------------------------
+
+WRECKED = [ep(1, 0.42, 1.2), ep(2, 0.12, 2.4), ep(3, 49 / 300, 2.3)]  # lr 0.1: 16.3% at the end
+
+
+def test_a_run_within_noise_of_chance_is_a_warning_whatever_its_status():
+    from core.runs.analysis import run_verdict
+    from core.train.config import LAB_DEFAULT
+    from dataclasses import replace
+
+    cfg = replace(LAB_DEFAULT, lr=0.1)
+    for status in ("finished", "early_stopped", "stopped"):
+        v = run_verdict(status, WRECKED, 10, cfg, "Stopped.", val_images=300, best_epoch=3)
+        assert v.level == "warning", (status, v)
+        assert "within noise of chance" in v.headline and "16.3% (95% interval 12.6–20.9%" in v.headline
+        assert "guessing among 10 classes scores 10% (7–14% on 300 images)" in v.headline
+    far = run_verdict("finished", WRECKED[:2] + [ep(3, 0.30, 1.0)], 10, cfg, val_images=300)
+    assert far.level == "success"
+
+
+def _outcome_script():
+    import streamlit as st
+
+    from ui.lab.live import show_outcome
+
+    show_outcome(st.session_state["snap"])
+
+
+def test_the_lab_draws_no_green_tick_for_it():
+    from dataclasses import replace
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers import run_ok
+
+    at = AppTest.from_function(_outcome_script, default_timeout=30)
+    snap = snapshot(epochs=WRECKED)
+    at.session_state["snap"] = replace(snap, config=replace(snap.config, lr=0.1))
+    run_ok(at)
+    assert not at.success and len(at.warning) == 1 and at.warning[0].icon == "⚠️"
+    assert "within noise of chance (finished 3 epochs)" in at.warning[0].value

@@ -17,6 +17,7 @@ import torch
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
 from core.train.engine import RunResult, normalise
 from core.train import events
+from core.runs import stats
 from core.train.events import EpochEnded, final_epoch  # noqa: F401  (final_epoch: used here and by callers)
 from core.train.freezing import ever_trainable
 from core.data.imagefiles import DataError, read_image
@@ -262,9 +263,24 @@ def best_vs_final(status: str, epochs: list[EpochEnded], best_epoch: int | None 
     return " ".join(notes)
 
 
+def _near_chance(status: str, epochs: list[EpochEnded], num_classes: int, cfg, acc: float, n: int,
+                 notes: tuple[str, ...]) -> Verdict:
+    """A warning, never a green tick: the accuracy's 95% interval overlaps what guessing scores on
+    the same number of validation images."""
+    chance = chance_level(num_classes)
+    ended = {"finished": f"finished {len(epochs)} epochs", "early_stopped": "stopped early",
+             "stopped": "stopped"}.get(status, "ended")
+    return Verdict("warning", f"within noise of chance ({ended}): validation accuracy "
+                              f"{stats.Accuracy.of(acc, n).words()}, while guessing among {num_classes} classes "
+                              f"scores {chance:.0%} ({stats.Accuracy.of(chance, n).band()} on {n} images). The "
+                              f"intervals overlap, so this run may have learned nothing: "
+                              f"{_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.", notes)
+
+
 def run_verdict(status: str, epochs: list[EpochEnded], num_classes: int, cfg, message: str = "",
-                error: str = "", best_epoch: int | None = None) -> Verdict:
-    """What a run's end means, in words, with the level to draw it at."""
+                error: str = "", best_epoch: int | None = None, val_images: int | None = None) -> Verdict:
+    """What a run's end means, in words, with the level to draw it at. With `val_images` known, an
+    accuracy within noise of chance is a warning whatever the run's status."""
     if status == "failed":
         return Verdict("error", f"the run could not start: {error}")
     if status == "diverged":
@@ -275,13 +291,15 @@ def run_verdict(status: str, epochs: list[EpochEnded], num_classes: int, cfg, me
     final = final_epoch(status, epochs, best_epoch)
     chance, acc = chance_level(num_classes), final.val_acc
     notes = tuple(n for n in [best_vs_final(status, epochs, best_epoch)] if n)
-    if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
-        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).",
-                       notes)
-    if acc <= chance + CHANCE_MARGIN:
+    if acc <= chance + CHANCE_MARGIN and status != "stopped":
         return Verdict("error", f"about chance: validation accuracy {acc:.1%}, and guessing among "
                                 f"{num_classes} classes scores {chance:.0%}. The model is no better than a "
                                 f"guess: {_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.", notes)
+    if val_images and stats.near_chance(acc, val_images, chance):
+        return _near_chance(status, epochs, num_classes, cfg, acc, val_images, notes)
+    if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
+        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).",
+                       notes)
     above = f"{points(acc - chance)} above chance ({chance:.0%})"
     if status == "finished":
         return Verdict("success", f"finished {len(epochs)} epochs: final validation accuracy **{acc:.1%}**, "

@@ -356,10 +356,10 @@ def show_outcome(snap: JobSnapshot) -> None:
     name = f"**{snap.label}**: " if snap.label else ""
     best = snap.result.best_epoch if snap.result else None
     verdict = analysis.run_verdict(snap.status, snap.epochs, num_classes_of(snap), snap.config, snap.message,
-                                   snap.error, best)
+                                   snap.error, best, val_images(snap))
     icon = {"success": "✅", "error": "💥" if snap.status == "diverged" else ("🚫" if snap.status == "failed"
                                                                               else "🎲"),
-            "info": "⏹️"}.get(verdict.level, "ℹ️")
+            "info": "⏹️", "warning": "⚠️"}.get(verdict.level, "ℹ️")
     if snap.status == "early_stopped" and verdict.level == "success":
         icon = "🛑"
     draw = {"success": st.success, "error": st.error, "warning": st.warning}.get(verdict.level, st.info)
