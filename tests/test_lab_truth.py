@@ -206,3 +206,31 @@ def test_the_lab_draws_no_green_tick_for_it():
     run_ok(at)
     assert not at.success and len(at.warning) == 1 and at.warning[0].icon == "⚠️"
     assert "within noise of chance (finished 3 epochs)" in at.warning[0].value
+
+
+# ---- item 8: the gradual-unfreezing plan shows when each group opens -----------------------------------
+
+def test_gradual_plan_draws_later_groups_apart_and_says_when_they_open():
+    from dataclasses import replace
+
+    from core.presets import PRESETS
+    from core.schedules import planned_rates
+    from pages import lab_charts as charts
+
+    cfg = replace(PRESETS["gradual-unfreeze"].config, schedule="onecycle", warmup=0.3)
+    rates = planned_rates(cfg, cfg.per_class * 10)
+    opens = {g: charts._epoch_of(pts[0][0]) for g, pts in rates.items()}
+    late = [g for g, e in opens.items() if e > 1]
+    assert late, opens
+    fig = charts.rate_figure(rates, cfg.epochs)
+    lines = {t.name: tuple(t.y) for t in fig.data}
+    assert len(set(lines.values())) == len(lines), "two groups drawn on the same line"
+    for g in late:
+        assert lines[g][0] == 0.0  # frozen until it opens
+        assert any(f"{g} opens (epoch {opens[g]})" in a.text for a in fig.layout.annotations)
+    text = charts.rate_summary(rates, cfg.epochs)
+    for g in late:
+        part = text.split(f"{g} (frozen", 1)[1].split(";")[0]
+        assert f"until it opens in epoch {opens[g]})" in part
+        peak_epoch = int(part.split(" in epoch ")[2].split(",")[0])
+        assert peak_epoch >= opens[g], part

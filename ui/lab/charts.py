@@ -231,16 +231,37 @@ def _spread(rates: Rates) -> float:
     return max(peaks) / min(peaks) if peaks and min(peaks) > 0 else 1.0
 
 
+def _epoch_of(x: float) -> int:
+    """The 1-based epoch a step at epoch position `x` (steps done / steps per epoch) belongs to."""
+    return math.floor(x - 1e-9) + 1
+
+
+def _frozen_until_open(pts: list[tuple[float, float]], start: float) -> list[tuple[float, float]]:
+    """A group that opens later trains at rate 0 until then: drawn as a line on zero with a step up,
+    so it does not hide under the groups that trained from the start (issue 24 item 8)."""
+    if not pts or pts[0][0] <= start + 1e-9:
+        return pts
+    return [(start, 0.0), (pts[0][0] - 1e-9, 0.0)] + pts
+
+
 def rate_figure(rates: Rates, total_epochs: int | None = None, title: str = "Learning rate per group") -> go.Figure:
     """One line per layer group: the rate of every optimizer step, before a run (the plan) or live.
     Linear, so a schedule's shape reads at a glance; log when the groups' peaks differ more than 10x
-    (discriminative rates), or the small ones would lie flat on zero."""
+    (discriminative rates), or the small ones would lie flat on zero. A group that opens later is
+    drawn at 0 until it opens, with a marked line where it does."""
     fig = go.Figure()
-    for i, (g, pts) in enumerate(merge_same(rates).items()):
+    merged = merge_same(rates)
+    start = min((pts[0][0] for pts in merged.values() if pts), default=0.0)
+    for i, (g, pts) in enumerate(merged.items()):
         step = max(1, len(pts) // MAX_BATCH_POINTS)
         shown = pts[::step] + ([pts[-1]] if (len(pts) - 1) % step else [])  # keep the last rate (the floor)
+        shown = _frozen_until_open(shown, start)
         fig.add_scatter(x=[x for x, _ in shown], y=[lr for _, lr in shown], mode="lines", name=g,
                         line=dict(series_line(i), width=2))
+        if pts and pts[0][0] > start + 1e-9:
+            fig.add_vline(x=pts[0][0], line=dict(color=series_line(i)["color"], dash="dot", width=1),
+                          annotation=dict(text=f"{g} opens (epoch {_epoch_of(pts[0][0])})", textangle=-90,
+                                          font=dict(size=10)), annotation_position="top left")
     fig.update_layout(showlegend=True)  # which groups a line is, even when all share one
     if _spread(rates) > 10:
         fig.update_yaxes(type="log", exponentformat="power")
@@ -266,9 +287,9 @@ def rate_summary(rates: Rates, total_epochs: int | None = None, live: bool = Fal
     parts = []
     for g, pts in shown.items():
         top = max(pts, key=lambda p: p[1])
-        opens = f" (trains from epoch {math.floor(pts[0][0] - 1e-9) + 1})" if pts[0][0] > 1 else ""
-        parts.append(f"{g}{opens} starts at {_rate(pts[0][1])}, peaks at {_rate(top[1])} at epoch {top[0]:.1f}, "
-                     f"ends at {_rate(pts[-1][1])}")
+        opens = f" (frozen, rate 0, until it opens in epoch {_epoch_of(pts[0][0])})" if pts[0][0] > 1 else ""
+        parts.append(f"{g}{opens} starts at {_rate(pts[0][1])}, peaks at {_rate(top[1])} in epoch "
+                     f"{_epoch_of(top[0])}, ends at {_rate(pts[-1][1])}")
     return "Learning rate per group, planned for every step: " + "; ".join(parts) + "."
 
 
