@@ -69,11 +69,14 @@ if report is not None:
     for note in report.ignored:
         st.warning(f"Ignored the link parameter {note}.", icon="🔗")
     if report.loaded:
-        what = f"**{PRESETS[report.preset].title}**" if report.preset else "the link's setup"
+        what = f"Loaded **{PRESETS[report.preset].title}** from the link" if report.preset else "Loaded the link's setup"
         if report.changes:
-            st.info(f"Loaded {what} from the link. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
+            st.info(f"{what}. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
         elif report.preset or not report.ignored:  # a link whose every setting was ignored loaded nothing
-            st.info(f"Loaded {what} from the link: the form already had these settings.", icon="🔗")
+            st.info(f"{what}: the form already had these settings.", icon="🔗")
+        for note in report.rounded:
+            st.warning(f"Rounded a link value: {note}. A control shows only its steps, and the Lab trains "
+                       f"exactly what the form shows.", icon="🔗")
 st.markdown("Choose data, a pretrained model and **which layers train**, then watch the curves. "
             "Every setting is in the page address: copy it to share this exact setup.")
 snaps = live.current_snapshots(manager)

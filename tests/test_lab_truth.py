@@ -213,9 +213,9 @@ def test_the_lab_draws_no_green_tick_for_it():
 def test_gradual_plan_draws_later_groups_apart_and_says_when_they_open():
     from dataclasses import replace
 
-    from core.presets import PRESETS
-    from core.schedules import planned_rates
-    from pages import lab_charts as charts
+    from core.lab.presets import PRESETS
+    from core.train.schedules import planned_rates
+    from ui.lab import charts
 
     cfg = replace(PRESETS["gradual-unfreeze"].config, schedule="onecycle", warmup=0.3)
     rates = planned_rates(cfg, cfg.per_class * 10)
@@ -234,3 +234,33 @@ def test_gradual_plan_draws_later_groups_apart_and_says_when_they_open():
         assert f"until it opens in epoch {opens[g]})" in part
         peak_epoch = int(part.split(" in epoch ")[2].split(",")[0])
         assert peak_epoch >= opens[g], part
+
+
+# ---- item 9: the shared-link banner says what it did, in words ----------------------------------------
+
+def test_link_banner_names_the_presets_own_value_on_off_and_its_own_wording(tmp_path, monkeypatch):
+    from core.lab.presets import PRESETS
+    from tests.helpers import lab_page, run_ok
+
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    assert PRESETS["pretrained-vs-scratch"].config.epochs == 10
+    at = run_ok(lab_page({"preset": "pretrained-vs-scratch", "epochs": "9", "augment": "1"}))
+    note = " ".join(i.value for i in at.info)
+    assert "epochs 8 → 9 (the preset has 10; the link set 9)" in note, note
+    assert "augmentation off → on" in note and "False" not in note
+    plain = run_ok(lab_page({"lr": "0.1"}))
+    note = " ".join(i.value for i in plain.info)
+    assert "Loaded the link's setup. Changed: learning rate 0.001 → 0.1" in note
+    assert "from the link from the link" not in note and "setup from the link" not in note
+
+
+def test_a_link_value_between_steps_is_rounded_out_loud(tmp_path, monkeypatch):
+    from tests.helpers import lab_page, run_ok
+
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    at = run_ok(lab_page({"lr": "3e-4"}))
+    assert at.select_slider(key="lab_lr").value == 2e-4
+    warned = " ".join(w.value for w in at.warning)
+    assert "learning rate 0.0003 is not one of the control's steps: set to the nearest, 0.0002" in warned
+    assert "trains exactly what the form shows" in warned
+    assert at.query_params["lr"] == "0.0002"  # the address follows what trains

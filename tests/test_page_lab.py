@@ -172,8 +172,9 @@ def test_start_runs_a_tiny_job_to_a_success_message():
     assert job.wait(120), "the tiny run did not end in time"
     assert job.snapshot().status == "finished", job.snapshot().error
     run_ok(at)
-    success = " ".join(s.value for s in at.success)
-    assert "finished 1 epochs" in success and "validation accuracy" in success
+    # A tick above chance, or a warning within noise of it (60 validation images, 2 classes: issue 24 item 7)
+    outcome = " ".join(s.value for s in list(at.success) + list(at.warning))
+    assert "finished 1 epochs" in outcome and "validation accuracy" in outcome
     assert any(d.value is not None for d in at.dataframe)  # the run history table
 
 
