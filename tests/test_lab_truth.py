@@ -264,3 +264,65 @@ def test_a_link_value_between_steps_is_rounded_out_loud(tmp_path, monkeypatch):
     assert "learning rate 0.0003 is not one of the control's steps: set to the nearest, 0.0002" in warned
     assert "trains exactly what the form shows" in warned
     assert at.query_params["lr"] == "0.0002"  # the address follows what trains
+
+
+# ---- item 6: the exported weights load as the page says ---------------------------------------------
+
+def _downloads_script():
+    import streamlit as st
+
+    from ui.lab.results import render_downloads
+
+    render_downloads(st.session_state["result"], "job12345", "")
+
+
+def test_the_downloaded_weights_load_into_torchvision_with_the_shown_code(early_stopped_run, tmp_path):
+    import torch
+    from streamlit.testing.v1 import AppTest
+
+    from core.runs import export
+    from tests.helpers import run_ok
+
+    result = early_stopped_run
+    at = AppTest.from_function(_downloads_script, default_timeout=60)
+    at.session_state["result"] = result
+    run_ok(at)
+    code = at.code[0].value
+    stem = export.file_stem(result, "", "job12345")
+    assert f"torch.load('{stem}.pth', weights_only=True)" in code
+    assert stem.count("job12345") == 1  # item 10: the id once, not twice
+    # The file the button serves, saved where the shown code reads it, then the shown code itself.
+    (tmp_path / f"{stem}.pth").write_bytes(export.export_torchvision(result.model))
+    scope: dict = {}
+    cwd = __import__("os").getcwd()
+    try:
+        __import__("os").chdir(tmp_path)
+        exec(code, scope)
+    finally:
+        __import__("os").chdir(cwd)
+    x = torch.rand(3, 3, 32, 32)
+    result.model.eval()
+    with torch.no_grad():
+        assert torch.allclose(scope["model"](x), result.model(x), atol=1e-5)
+    assert scope["class_names"] == list(result.class_names)
+
+
+def test_the_onnx_export_runs_like_the_model(early_stopped_run):
+    import torch
+
+    from core.runs import export
+
+    if not export.onnx_available():
+        pytest.fail("onnx and onnxscript are in requirements.txt: the ONNX export must be offered")
+    onnx = pytest.importorskip("onnx")
+    data = export.export_onnx(early_stopped_run.model, 32)
+    proto = onnx.load_from_string(data)
+    onnx.checker.check_model(proto)
+    assert [i.name for i in proto.graph.input] == ["image"]
+    from onnx.reference import ReferenceEvaluator
+
+    x = torch.rand(1, 3, 32, 32)
+    (got,) = ReferenceEvaluator(proto).run(None, {"image": x.numpy()})
+    early_stopped_run.model.eval()
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(got), early_stopped_run.model(x), atol=1e-4)

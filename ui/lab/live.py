@@ -432,7 +432,7 @@ def _results_part(part: str, result, snap: JobSnapshot) -> None:
                 "(predictions, photos and downloads).")
         return
     data = st.session_state.get(RUN_DATA, {}).get(snap.id)
-    name = snap.label or snap.id
+    name = snap.label  # the run's id is added by file_stem: naming it twice repeated it in every file name
     {"scores": lambda: lab_results.render_scores(result, snap.id, data),
      "photo": lambda: lab_results.render_photo(result, snap.id, data),
      "export": lambda: lab_results.render_downloads(result, snap.id, name)}[part]()
