@@ -12,7 +12,7 @@ from core.train.engine import ConfigError
 from core.lab.presets import PRESETS
 from ui.lab import code
 from ui.lab import demos
-from ui.lab import live
+from ui.lab import ended, history, live
 from ui.lab import setup
 from ui.lab import state as S
 from ui.common import require_app_frame
@@ -116,7 +116,7 @@ def show_last_run() -> None:
     elif snaps:
         live.collect_ended(snaps)
         live.store_finished_demo(snaps)
-        live.show_ended(snaps, projector, reveal=demos.reveal_for(snaps))
+        ended.show_ended(snaps, projector, reveal=demos.reveal_for(snaps))
     elif ss.get(live.CURRENT):
         st.info("The record of your last run has expired on the server; your history below keeps its numbers.")
     else:
@@ -178,7 +178,7 @@ else:
 
 # ---- the learner's earlier runs ------------------------------------------------------------------------
 live.collect_all(manager)
-live.show_history(projector)
+history.show_history(projector)
 
 # ---- mirror the setup (and the mode) into the URL, and keep it across page changes --------------------
 S.mirror_to_url(ss, st.query_params)

@@ -103,9 +103,7 @@ def test_history_row_rounds_float32_noise():
 
 
 def _compare_script():
-    import streamlit as st
-
-    from ui.lab.live import show_history
+    from ui.lab.history import show_history
 
     show_history()
 
@@ -188,7 +186,7 @@ def test_a_run_within_noise_of_chance_is_a_warning_whatever_its_status():
 def _outcome_script():
     import streamlit as st
 
-    from ui.lab.live import show_outcome
+    from ui.lab.ended import show_outcome
 
     show_outcome(st.session_state["snap"])
 
@@ -215,20 +213,20 @@ def test_gradual_plan_draws_later_groups_apart_and_says_when_they_open():
 
     from core.lab.presets import PRESETS
     from core.train.schedules import planned_rates
-    from ui.lab import charts
+    from ui.lab import rate_charts
 
     cfg = replace(PRESETS["gradual-unfreeze"].config, schedule="onecycle", warmup=0.3)
     rates = planned_rates(cfg, cfg.per_class * 10)
-    opens = {g: charts._epoch_of(pts[0][0]) for g, pts in rates.items()}
+    opens = {g: rate_charts._epoch_of(pts[0][0]) for g, pts in rates.items()}
     late = [g for g, e in opens.items() if e > 1]
     assert late, opens
-    fig = charts.rate_figure(rates, cfg.epochs)
+    fig = rate_charts.rate_figure(rates, cfg.epochs)
     lines = {t.name: tuple(t.y) for t in fig.data}
     assert len(set(lines.values())) == len(lines), "two groups drawn on the same line"
     for g in late:
         assert lines[g][0] == 0.0  # frozen until it opens
         assert any(f"{g} opens (epoch {opens[g]})" in a.text for a in fig.layout.annotations)
-    text = charts.rate_summary(rates, cfg.epochs)
+    text = rate_charts.rate_summary(rates, cfg.epochs)
     for g in late:
         part = text.split(f"{g} (frozen", 1)[1].split(";")[0]
         assert f"until it opens in epoch {opens[g]})" in part

@@ -367,7 +367,7 @@ def _outcomes_script():
     from core.train.engine import TrainConfig
     from core.train.events import EpochEnded, from_row
     from core.jobs.manager import JobSnapshot
-    from ui.lab.live import show_outcome
+    from ui.lab.ended import show_outcome
 
     def snap(status, message, error="", epochs=()):
         return JobSnapshot("j", "o", "", "b", TrainConfig(lr=0.5), status, None, None, [], list(epochs), None,
@@ -532,7 +532,7 @@ def _wrong_signal_script():
     from core.train.engine import TrainConfig
     from core.train.events import EpochEnded, RunStarted, from_row
     from core.jobs.manager import JobSnapshot
-    from ui.lab.live import show_outcome
+    from ui.lab.ended import show_outcome
 
     def ep(i, acc):
         return from_row(EpochEnded, {"epoch": i, "val_acc": acc, "train_acc": acc, "val_loss": 2.3, "train_loss": 2.3})
@@ -587,7 +587,7 @@ def test_gap_is_in_points_with_its_sign_explained_and_per_group_rates_warn():
 def _history_script():
     import streamlit as st
 
-    from ui.lab.live import HISTORY, show_history
+    from ui.lab.history import HISTORY, show_history
 
     st.session_state.setdefault(HISTORY, [])
     show_history()

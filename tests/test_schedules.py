@@ -14,7 +14,7 @@ from core.train import engine, schedules
 from core.train.config import ConfigError, TrainConfig
 from core.train.engine import run_training
 from core.train.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
-from ui.lab import charts
+from ui.lab import rate_charts
 from ui.lab import state as S
 from ui.lab.live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
@@ -190,7 +190,7 @@ def test_the_lr_finders_suggestion_becomes_the_schedules_peak(tmp_path, monkeypa
     run_ok(at)
     assert at.select_slider(key="lab_lr").value == suggested
     summary = next(c.value for c in at.caption if "planned for every step" in c.value)
-    assert f"peaks at {charts._rate(suggested)}" in summary
+    assert f"peaks at {rate_charts._rate(suggested)}" in summary
 
 
 def test_a_scheduled_run_shows_the_rate_each_group_stepped_with(tmp_path, monkeypatch):
@@ -211,6 +211,6 @@ def test_a_scheduled_run_shows_the_rate_each_group_stepped_with(tmp_path, monkey
     assert '"stage6"' in chart.proto.spec and '"head"' in chart.proto.spec
     summary = next(c.value for c in at.caption if c.value.startswith("Chart summary: Learning rate per group at"))
     assert "epoch 2.0 of 2" in summary
-    assert f"stage6 {charts._rate(FLOOR * 1e-4)}" in summary and f"head {charts._rate(FLOOR * 1e-3)}" in summary
+    assert f"stage6 {rate_charts._rate(FLOOR * 1e-4)}" in summary and f"head {rate_charts._rate(FLOOR * 1e-3)}" in summary
     history = next(d.value for d in at.dataframe if "schedule" in d.value.columns)  # runs stay comparable
     assert list(history["schedule"]) == ["cosine"]

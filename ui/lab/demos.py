@@ -15,7 +15,7 @@ from core.train.engine import resolve_device
 from core.runs.estimate import estimate_config
 from core.lab.presets import DEMO_IDS, PRESETS
 from core.runs.history import kept_acc
-from ui.lab import live
+from ui.lab import ended, live
 from ui.lab import state as S
 
 PREDICTION = "_lab_demo_prediction"  # (preset id, predicted winner, margin label)
@@ -132,4 +132,4 @@ def show_replay(pid: str, stored: demo_store.StoredDemo, projector: bool = False
             f"training now; press Run all for a live run.", icon="⏪")
     snaps = demo_store.snapshots(stored)
     finals = [(s.label, kept_acc(s)) for s in snaps if s.epochs]
-    live.show_ended(snaps, projector, reveal=reveal(pid, finals))
+    ended.show_ended(snaps, projector, reveal=reveal(pid, finals))

@@ -19,20 +19,16 @@ import uuid
 from collections import OrderedDict
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
-from core.runs import analysis
 from core.lab import demo_store
 from core.jobs import manager as jobs
-from core.runs import stats
 from core.train.events import as_row
 from core.train.freezing import describe_cache
 from core.runs.estimate import estimate_config, record_run
-from core.runs.history import (accuracy_of, compare_runs, history_row, kept_acc, kept_note, num_classes_of,
-                              progress_numbers, val_images)
+from core.runs.history import (history_row, progress_numbers, val_images)
 from core.jobs.manager import JobManager, JobRefused, JobSnapshot
-from ui.lab import charts
+from ui.lab import charts, rate_charts
 from ui.common import browser_key, chart_summary, chart_with_summary, current_learner, get_progress_store, safe_store_call
 from ui.live_chart import live_chart
 
@@ -51,7 +47,6 @@ STOP_WAIT_S = 5.0
 TICK_S = 1.0  # the live view's redraw interval (issue 13: charts update at least every 2 s)
 DEMO_BATCH = "_lab_demo_batch"  # (preset id, job ids) of the demo whose variants were run live
 REPLAY = "_lab_replay"  # (preset id, StoredDemo) shown instead of a live run
-COMPARE_SEEN = "_lab_compare_seen"  # history ids the Compare picker has already offered
 REFUSED = "_lab_refused"  # (message, icon): why the last Start did not start
 CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
@@ -250,7 +245,7 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
     loss = (charts.loss_figure(epochs, batches, snap.config.epochs),
             charts.loss_summary(epochs, batches, snap.config.epochs))
     figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
-    rate = charts.live_rate_chart(snap.config, batches)  # only when a schedule moves the rate
+    rate = rate_charts.live_rate_chart(snap.config, batches)  # only when a schedule moves the rate
     if rate is not None:
         figures["Learning rate"] = rate
     if overlay is not None:
@@ -349,169 +344,3 @@ def _calibrate(snap: JobSnapshot) -> None:
         predicted = estimate_config(snap.config, snap.start.train_images, snap.start.val_images,
                                     "cpu" if snap.result.device == "cpu" else "gpu")
         record_run(predicted.seconds, total)
-
-
-def show_outcome(snap: JobSnapshot) -> None:
-    """The end reason, and what it means (chance level, a wrecked model, a better earlier epoch)."""
-    name = f"**{snap.label}**: " if snap.label else ""
-    best = snap.result.best_epoch if snap.result else None
-    verdict = analysis.run_verdict(snap.status, snap.epochs, num_classes_of(snap), snap.config, snap.message,
-                                   snap.error, best, val_images(snap))
-    icon = {"success": "✅", "error": "💥" if snap.status == "diverged" else ("🚫" if snap.status == "failed"
-                                                                              else "🎲"),
-            "info": "⏹️", "warning": "⚠️"}.get(verdict.level, "ℹ️")
-    if snap.status == "early_stopped" and verdict.level == "success":
-        icon = "🛑"
-    draw = {"success": st.success, "error": st.error, "warning": st.warning}.get(verdict.level, st.info)
-    draw(name + verdict.headline, icon=icon)
-    for note in verdict.notes:
-        st.caption(f"⭐ {note}")
-
-
-def _tabs():
-    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo",
-             "💾 Export"]
-    return st.tabs(names, key="lab_result_tabs")
-
-
-def _pick_run(snaps: list[JobSnapshot], key: str) -> JobSnapshot:
-    if len(snaps) == 1:
-        return snaps[0]
-    labels = [s.label or s.id for s in snaps]
-    chosen = st.radio("Run", labels, horizontal=True, key=key)
-    return snaps[labels.index(chosen)] if chosen in labels else snaps[0]
-
-
-def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = "") -> None:
-    """Outcomes first, then the results in tabs (curves, scores, a quiz on the run, own photo, export)."""
-    for snap in snaps:
-        show_outcome(snap)
-    verdict = compare_runs([(s.label or s.id, kept_acc(s), val_images(s)) for s in snaps if s.epochs])
-    if verdict:
-        st.markdown("🏁 " + verdict)
-    if reveal:
-        st.markdown(reveal)
-    drawn = [s for s in snaps if s.epochs]
-    if not drawn:
-        return
-    curves_tab, scores_tab, quiz_tab, photo_tab, export_tab = _tabs()
-    sizes = {s.label or s.id: val_images(s) for s in drawn}
-    results = st.session_state.get(RESULTS, {})
-    with curves_tab:
-        focus = _pick_run(drawn, "lab_end_pick_curves")
-        overlay = None
-        if len(drawn) > 1:
-            overlay = overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], val_n=sizes)
-        if focus.start is not None and focus.start.notes:
-            st.caption("Notes: " + "; ".join(focus.start.notes))
-        draw_run_charts(focus, f"lab_end_{focus.id}", projector, overlay)
-        if len(drawn) > 1 and not projector:
-            show_chart(overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], "val_loss", "Validation loss"),
-                       "lab_end_overlay_loss")
-    with scores_tab:
-        focus = _pick_run(drawn, "lab_end_pick_scores")
-        _results_part("scores", results.get(focus.id), focus)
-    with quiz_tab:
-        from ui.lab.run_quiz import render_run_quiz
-
-        focus = _pick_run(drawn, "lab_end_pick_quiz")
-        render_run_quiz(focus.epochs, focus.id)
-    with photo_tab:
-        focus = _pick_run(drawn, "lab_end_pick_photo")
-        _results_part("photo", results.get(focus.id), focus)
-    with export_tab:
-        focus = _pick_run(drawn, "lab_end_pick_export")
-        _results_part("export", results.get(focus.id), focus)
-
-
-def _results_part(part: str, result, snap: JobSnapshot) -> None:
-    from ui.lab import results as lab_results
-
-    if result is None or snap.status == "failed":
-        st.info("A replayed or expired run keeps its curves and numbers only: run it live to get its model "
-                "(predictions, photos and downloads).")
-        return
-    data = st.session_state.get(RUN_DATA, {}).get(snap.id)
-    name = snap.label  # the run's id is added by file_stem: naming it twice repeated it in every file name
-    {"scores": lambda: lab_results.render_scores(result, snap.id, data),
-     "photo": lambda: lab_results.render_photo(result, snap.id, data),
-     "export": lambda: lab_results.render_downloads(result, snap.id, name)}[part]()
-
-
-def compare_selection(history: list[dict]) -> list[str]:
-    """The Compare picker's selection: what the learner chose, plus every run new since the last
-    draw (a multiselect's `default` is read once, so new runs never appeared: issue 10)."""
-    ss = st.session_state
-    ids = [row["id"] for row in history if row["curve"]]
-    seen = set(ss.get(COMPARE_SEEN, []))
-    ss[COMPARE_SEEN] = ids
-    if not seen:
-        return ids[-3:]
-    kept = [i for i in ss["lab_compare"] if i in ids] if "lab_compare" in ss else ids[-3:]
-    return kept + [i for i in ids if i not in seen and i not in kept]
-
-
-def history_table(history: list[dict]) -> pd.DataFrame:
-    """The history rows as the table shows them: each validation accuracy with its 95% interval and
-    how it stands against the best run (rows stored before sizes were kept show neither)."""
-    accs = [accuracy_of(r.get("val_acc"), r.get("val_images")) for r in history]
-    table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("curve", "id", "message", "val_images")}
-                          for row in history])
-    at = list(table.columns).index("val_acc") + 1 if "val_acc" in table.columns else len(table.columns)
-    table.insert(at, "val 95%", [a.band() if a else "" for a in accs])
-    table.insert(at + 1, "vs best", stats.versus_best(accs))
-    return table
-
-
-def _compare_picked(finals: list[tuple[str, float | None, int | None]]) -> None:
-    """Under the Compare chart: the leader against the runner-up, and whether the validation sets
-    are big enough to tell runs 5 points apart."""
-    text = compare_runs(finals)
-    if text:
-        st.markdown("⚖️ " + text)
-    known = [f for f in finals if accuracy_of(*f[1:]) is not None]
-    if len(known) > 1:
-        _, acc, n = min(known, key=lambda f: f[2])  # the smallest validation set limits the comparison
-        warning = stats.too_small_warning(acc, n)
-        if warning:
-            st.caption(f"📏 {warning}")
-
-
-def show_history(projector: bool = False) -> None:
-    history = st.session_state.get(HISTORY, [])
-    if not history:
-        return
-    st.divider()
-    st.subheader("Your runs")
-    st.dataframe(history_table(history), hide_index=True, column_config={
-        "val_acc": st.column_config.NumberColumn("val acc", format="percent"),
-        "val 95%": st.column_config.TextColumn(
-            "val 95%", help="The 95% interval of the validation accuracy (Wilson): with this many validation "
-                            "images the model's accuracy most likely lies in this range."),
-        "vs best": st.column_config.TextColumn(
-            "vs best", help="Against the run with the highest validation accuracy: 'within noise' when the two "
-                            "95% intervals overlap, so the validation set cannot tell them apart."),
-        "kept_epoch": st.column_config.NumberColumn(
-            "kept epoch", help="The epoch whose weights the run handed back: early stopping restores the epoch "
-                               "with the lowest validation loss; the accuracies are that epoch's."),
-        "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
-        "lr": st.column_config.NumberColumn("lr", format="%.0e")})
-    # A run that handed back an earlier epoch's weights (early stopping) is compared by those weights,
-    # and its name says which epoch that was.
-    labels = {row["id"]: f"{i + 1}. {row['label']}{kept_note(row)}" for i, row in enumerate(history)}
-    st.session_state["lab_compare"] = compare_selection(history)
-    chosen = st.multiselect("Compare runs", list(labels), format_func=labels.get, key="lab_compare")
-    picked = [row for row in history if row["id"] in chosen and row["curve"]]
-    curves = [(labels[row["id"]], row["curve"]) for row in picked]
-    if curves:
-        sizes = {labels[row["id"]]: row.get("val_images") for row in picked}
-        show_chart(overlay_chart(curves, val_n=sizes), "lab_history_overlay", projector)
-        _compare_picked([(labels[row["id"]], row.get("val_acc"), row.get("val_images")) for row in picked])
-    if st.button("Clear history", key="lab_clear_history"):
-        safe_store_call(get_progress_store().clear_lab_runs, current_learner())
-        st.session_state[HISTORY] = []
-        st.session_state[UNSAVED] = []
-        st.session_state[RESULTS] = OrderedDict()
-        st.session_state[COMPARE_SEEN] = []
-        st.rerun()
-

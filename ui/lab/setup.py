@@ -23,7 +23,7 @@ from core.jobs.manager import JobRefused
 from core.models.backbones import BACKBONES, HEAD
 from core.lab.presets import PRESETS
 from core.errors import LearnerError
-from ui.lab import charts
+from ui.lab import charts, rate_charts
 from ui.lab import live
 from ui.lab import state as S
 from ui.common import chart_with_summary
@@ -326,8 +326,8 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
         st.caption(f"This run takes only {steps} optimizer step(s), too few for {schedule.title}: the rate "
                    f"stays at the peak. More images, more epochs or a smaller batch give it room.")
     rates = planned_rates(cfg, n_train)
-    fig = charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
-    chart_with_summary(charts.projector(fig) if projector else fig, charts.rate_summary(rates, cfg.epochs),
+    fig = rate_charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
+    chart_with_summary(charts.projector(fig) if projector else fig, rate_charts.rate_summary(rates, cfg.epochs),
                        config=PLOT_CONFIG, key="lab_sched_chart")
 
 

@@ -16,7 +16,6 @@ from core.data.datasets import DATASETS
 from core.train.freezing import ever_trainable
 from core.lab.links import (UPLOAD, config_from_query, config_to_query, describe_changes, describe_run,  # noqa: F401
                             groups_of, is_new_link, link_base, rounding_notes, snap_lr, to_widget, unfreeze_plan)
-from core.lab.presets import PRESETS
 
 LR_STEPS = list(SPECS["lr"].steps)
 
