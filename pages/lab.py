@@ -15,7 +15,8 @@ from ui.lab import demos
 from ui.lab import ended, history, live
 from ui.lab import setup
 from ui.lab import state as S
-from ui.common import require_app_frame
+from core.lab import links
+from ui.common import arrived_from_another_page, require_app_frame
 
 require_app_frame()
 
@@ -46,7 +47,7 @@ manager = live.attach_session()
 # ---- state: defaults, then any link this page did not write itself ------------------------------------
 S.init_state(ss)
 link_params = dict(st.query_params.to_dict())
-if S.is_new_link(link_params, ss.get(S.LAST_QUERY)):
+if links.is_new_link(link_params, ss.get(S.LAST_QUERY), ss.get(S.WRITTEN, ()), arrived_from_another_page()):
     report = S.load_link(ss, link_params)
 else:
     report = None
@@ -81,6 +82,7 @@ st.markdown("Choose data, a pretrained model and **which layers train**, then wa
             "Every setting is in the page address: copy it to share this exact setup.")
 snaps = live.current_snapshots(manager)
 running = any(s.active for s in snaps)
+ss[S.FORM_SHOWN] = not running  # the next run restores a form this one hides (S.restore_hidden_form)
 
 if projector:
     demos.demo_list(expanded=not running)
@@ -102,7 +104,7 @@ def start_clicked(data) -> None:
     view: one run of the page, not the form and then a rerun (each costs the browser a redraw, on a
     small machine CPU taken from the training). `data`: the uploaded images the button was drawn with."""
     cfg = S.config_from_state(ss)  # valid: the button is drawn for a valid form only
-    if cfg.dataset == S.UPLOAD and data is None:
+    if cfg.dataset == links.UPLOAD and data is None:
         live.refuse("Upload a zip of class folders first (or pick another dataset).", "🗂️")
     else:
         live.submit([("", cfg)], data=data)
@@ -129,7 +131,7 @@ if running:
     # next run, and the page the browser redraws every second stays small (on a small machine that
     # redraw takes CPU from the training). The widget values wait in S.SAVED (S.init_state).
     running_cfg = next(s for s in snaps if s.active).config
-    st.markdown("**This run:** " + S.describe_run(running_cfg))
+    st.markdown("**This run:** " + links.describe_run(running_cfg))
     st.caption("The setup comes back below the results when the run ends; press Stop to change it now.")
     live.live_view(projector)
 else:

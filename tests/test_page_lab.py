@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.lab import links
 from core.runs.estimate import group_sizes
 from core.lab.presets import DEMO_IDS, PRESETS
 from ui.lab.live import CURRENT, get_job_manager
@@ -248,7 +249,7 @@ def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
     assert any(c.proto.spec and "LR range test" in c.proto.spec for c in at.get("plotly_chart"))
     at.button(key="lab_lr_use").click()
     run_ok(at)
-    from ui.lab.state import snap_lr
+    from core.lab.links import snap_lr
     assert at.select_slider(key="lab_lr").value == snap_lr(found["suggested_lr"])
 
 
@@ -280,7 +281,7 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
 
 def test_link_round_trip_keeps_every_setting():
     from core.train.engine import TrainConfig
-    from ui.lab.state import config_from_query, config_to_query
+    from core.lab.links import config_from_query, config_to_query
 
     cfg = TrainConfig(model="resnet18", pretrained=False, dataset="textures", per_class=7, val_per_class=11,
                       image_size=96, trainable=("stage4", "head"), unfreeze_at={3: ("stage3",)}, lr=2e-4,
@@ -398,7 +399,7 @@ def test_every_preset_survives_the_form_and_the_link():
             ss = {}
             S.apply_config(ss, cfg)
             assert S.config_from_state(ss) == cfg, (pid, label)
-            back, _, ignored = S.config_from_query(S.config_to_query(cfg))
+            back, _, ignored = links.config_from_query(links.config_to_query(cfg))
             assert back == cfg and not ignored, (pid, label)
     from core.content.lessons import LAB_PRESET_IDS
     assert set(LAB_PRESET_IDS) == set(PRESETS)  # lessons may link to every preset, and only to those
@@ -703,3 +704,23 @@ def test_the_live_view_draws_no_charts_before_the_first_batch(monkeypatch):
     shown["batches"] = [batch]
     run_ok(at)
     assert {"lab_live_loss", "lab_live_acc", "lab_live_trainable", "lab_live_dw"} <= set(_live_charts(at))
+
+
+def test_an_address_the_page_wrote_itself_is_never_read_back_as_a_link():
+    """A key pressed while the page was still writing its last value into the address asks for a rerun
+    with the address from before that write. Read as a link, it put the older value back into the
+    control (issue 24 item 2): the slider, the address and the run disagreed."""
+    at = run_ok(lab_page())
+    at.select_slider(key="lab_lr").set_value(0.002)
+    run_ok(at)
+    stale = dict(at.query_params)
+    assert stale.get("lr") == "0.002", stale
+    at.select_slider(key="lab_lr").set_value(0.005)
+    run_ok(at)
+    assert at.query_params.get("lr") == "0.005"
+    at.query_params.clear()
+    at.query_params.update(stale)  # the rerun carries the address the page wrote one value ago
+    run_ok(at)
+    assert at.select_slider(key="lab_lr").value == 0.005
+    assert at.query_params.get("lr") == "0.005"
+    assert not any("Loaded" in i.value for i in at.info)

@@ -11,11 +11,11 @@ from torch.optim import lr_scheduler as sched
 
 from core import cli
 from core.train import engine, schedules
-from core.train.config import ConfigError, TrainConfig
+from core.lab import links
+from core.train.config import LAB_DEFAULT, ConfigError, TrainConfig
 from core.train.engine import run_training
 from core.train.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
 from ui.lab import rate_charts
-from ui.lab import state as S
 from ui.lab.live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
 
@@ -110,11 +110,11 @@ def test_one_cycle_without_warmup_is_refused_with_what_to_do():
 
 
 def test_schedule_and_warmup_travel_in_a_link_and_on_the_command_line():
-    cfg = dataclasses.replace(S.LAB_DEFAULT, schedule="onecycle", warmup=0.3, lr=2e-3)
-    query = S.config_to_query(cfg)
+    cfg = dataclasses.replace(LAB_DEFAULT, schedule="onecycle", warmup=0.3, lr=2e-3)
+    query = links.config_to_query(cfg)
     assert query == {"sched": "onecycle", "warmup": "0.3", "lr": "0.002"}
-    assert S.config_from_query(query) == (cfg, "", [])
-    assert S.config_from_query({"sched": "triangle"})[2] == [
+    assert links.config_from_query(query) == (cfg, "", [])
+    assert links.config_from_query({"sched": "triangle"})[2] == [
         "sched='triangle' (is not one of constant, cosine, onecycle)"]
     args = cli.build_parser().parse_args(["--schedule", "cosine", "--warmup", "0.1"])
     assert cli.config_from_args(args) == TrainConfig(schedule="cosine", warmup=0.1)
@@ -183,7 +183,7 @@ def test_the_lr_finders_suggestion_becomes_the_schedules_peak(tmp_path, monkeypa
     at = run_ok(lab_page(TINY_LINK))
     at.button(key="lab_lr_find").click()
     run_ok(at)
-    suggested = S.snap_lr(at.session_state["_lab_lr_finder"]["suggested_lr"])
+    suggested = links.snap_lr(at.session_state["_lab_lr_finder"]["suggested_lr"])
     use = at.button(key="lab_lr_use")
     assert use.label.endswith("as the peak")
     use.click()

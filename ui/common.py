@@ -77,6 +77,21 @@ def _resolve_learner() -> str:
     return key
 
 
+PAGE_NOW, PAGE_BEFORE = "_page_now", "_page_before"  # url paths of this run's page and the run before's
+
+
+def remember_page(url_path: str) -> None:
+    """The app frame's record of which page each full run showed (arrived_from_another_page)."""
+    st.session_state[PAGE_BEFORE] = st.session_state.get(PAGE_NOW)
+    st.session_state[PAGE_NOW] = url_path
+
+
+def arrived_from_another_page() -> bool:
+    """Whether this run's page differs from the previous run's (False where no frame records pages)."""
+    ss = st.session_state
+    return PAGE_NOW in ss and ss.get(PAGE_BEFORE) != ss[PAGE_NOW]
+
+
 def current_learner() -> str:
     """The key this session's progress is stored under: its nickname, or this browser's own
     anonymous key. Never another browser's (there is no shared "guest")."""

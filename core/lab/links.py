@@ -79,10 +79,19 @@ def config_to_query(cfg: TrainConfig, preset: str = "") -> dict[str, str]:
     return {k: v for k, v in q.items() if not (other_model and v == NONE and k != SPECS["trainable"].url)}
 
 
-def is_new_link(params: dict[str, str], last: dict[str, str] | None) -> bool:
+def is_new_link(params: dict[str, str], last: dict[str, str] | None, written=(), arrived: bool = False) -> bool:
     """True when the address carries a setup this page did not write itself: a shared link, or a
-    lesson's "Try it in the lab" link followed after an earlier Lab visit (which used to be ignored)."""
-    return bool(params) and params != (last or {})
+    lesson's "Try it in the lab" link followed after an earlier Lab visit (`arrived`: this run came
+    from another page, so even an address the Lab once wrote is a link followed again).
+
+    Why `written`: a rerun carries the address the browser had when it asked for the rerun. A key
+    pressed while the page was still writing its previous value into the address sends the address
+    before that write; read as a link, it put an older value back into the control (keys pressed
+    0.15 s apart left the slider, the address and the run disagreeing). An address this page wrote
+    itself is never a link, unless the learner arrives with it from another page."""
+    if not params or params == (last or {}):
+        return False
+    return arrived or params not in list(written)
 
 
 CHANGE_LABELS = {name: spec.label for name, spec in SPECS.items() if spec.url}  # the form's settings

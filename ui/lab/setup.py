@@ -14,7 +14,8 @@ import streamlit as st
 
 from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, prepare
 from core.data import optional_data
-from core.train.config import SPECS
+from core.lab import links
+from core.train.config import LAB_DEFAULT, SPECS
 from core.train.engine import TrainConfig, resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
 from core.runs.estimate import estimate_config, param_counts
@@ -67,12 +68,12 @@ def load_preset() -> None:
 
 
 def _feature_groups() -> list[str]:
-    return [g for g in S.groups_of(st.session_state[S.K_MODEL]) if g != HEAD]
+    return [g for g in links.groups_of(st.session_state[S.K_MODEL]) if g != HEAD]
 
 
 def _open_only(groups: set[str], gradual: bool = False) -> None:
     ss = st.session_state
-    for g in S.groups_of(ss[S.K_MODEL]):
+    for g in links.groups_of(ss[S.K_MODEL]):
         ss[S.group_key(g)] = g in groups
     ss[S.K_GRADUAL] = gradual
 
@@ -86,7 +87,7 @@ def freeze_last_k() -> None:
 
 
 def freeze_none() -> None:
-    _open_only(set(S.groups_of(st.session_state[S.K_MODEL])))
+    _open_only(set(links.groups_of(st.session_state[S.K_MODEL])))
 
 
 def gradual_unfreeze() -> None:
@@ -97,13 +98,13 @@ def _schedule_changed() -> None:
     """One-cycle climbs during its warm-up: picking it with none gives it torch's usual 30%."""
     ss = st.session_state
     if SCHEDULES[ss[S.K_SCHED]].needs_warmup and not ss[S.K_WARMUP]:
-        ss[S.K_WARMUP] = S.to_widget("warmup", 0.3)
+        ss[S.K_WARMUP] = links.to_widget("warmup", 0.3)
 
 
 def use_suggested_lr() -> None:
     found = st.session_state.get(LRF) or {}
     if found.get("suggested_lr"):
-        st.session_state[S.K_LR] = S.snap_lr(found["suggested_lr"])
+        st.session_state[S.K_LR] = links.snap_lr(found["suggested_lr"])
 
 
 def _model_changed() -> None:
@@ -128,16 +129,16 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
     ss = st.session_state
     choices = S.dataset_choices()
     if ss.get(S.K_DATASET) not in choices:
-        ss[S.K_DATASET] = S.LAB_DEFAULT.dataset
+        ss[S.K_DATASET] = LAB_DEFAULT.dataset
 
     def title(k: str) -> str:
-        if k == S.UPLOAD:
+        if k == links.UPLOAD:
             return "Your own images (zip of class folders)"
         return DATASETS[k].title + _availability(DATASETS[k])
 
     setting_widget(st, "dataset", "Dataset", options=choices, format_func=title, help=None)
     name = ss[S.K_DATASET]
-    if name != S.UPLOAD:
+    if name != links.UPLOAD:
         st.caption(DATASETS[name].description)
         if DATASETS[name].licence:
             st.caption(f"⚖️ {DATASETS[name].licence}")
@@ -146,7 +147,7 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
     setting_widget(st, "image_size", "Input size (pixels)")
     if advanced:
         setting_widget(st, "val_per_class", "Validation images per class")
-    if name == S.UPLOAD:
+    if name == links.UPLOAD:
         return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
     return None, DATASETS[name].num_classes
 
@@ -224,16 +225,25 @@ def model_section(advanced: bool) -> None:
         setting_widget(st, "seed", "Seed")
 
 
+def _clamp(ss, key: str, lo: int, hi: int) -> None:
+    """Bring a slider's value into its range, writing only a value that moves: a value written into
+    a widget's key is sent to the browser over what it shows, so one written on every rerun could put
+    back a value the learner had already moved away from (keys pressed faster than the page reruns)."""
+    value = min(max(lo, int(ss[key])), hi)
+    if value != ss[key]:
+        ss[key] = value
+
+
 def layers_section(num_classes: int, projector: bool = False) -> None:
     ss = st.session_state
-    groups = S.groups_of(ss[S.K_MODEL])
+    groups = links.groups_of(ss[S.K_MODEL])
     st.markdown("**Which layers train?** Frozen groups keep their pretrained weights.")
     b1, b2, b3, b4 = st.columns(4)
     b1.button("Feature extractor (head only)", key="lab_fz_head", on_click=freeze_head_only, width="stretch")
     b2.button("Last k blocks + head", key="lab_fz_lastk", on_click=freeze_last_k, width="stretch")
     b3.button("Full fine-tune", key="lab_fz_full", on_click=freeze_none, width="stretch")
     b4.button("Gradual unfreezing", key="lab_fz_gradual", on_click=gradual_unfreeze, width="stretch")
-    ss[S.K_LASTK] = min(max(1, int(ss[S.K_LASTK])), len(groups) - 1)  # the model may have fewer groups now
+    _clamp(ss, S.K_LASTK, 1, len(groups) - 1)  # the model may have fewer groups now
     st.slider("k (blocks for 'last k' and gradual)", 1, len(groups) - 1, key=S.K_LASTK)
     # Four switches a row: eight or nine in one row truncate their labels to "st…".
     per_row = 4
@@ -244,7 +254,7 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
                        help=f"Train the {g} group" + (" (the new classifier)" if g == HEAD else ""))
     st.toggle("Gradual unfreezing: open the chosen groups one by one, head first", key=S.K_GRADUAL)
     if ss[S.K_GRADUAL]:
-        ss[S.K_EVERY] = min(max(1, int(ss[S.K_EVERY])), 5)
+        _clamp(ss, S.K_EVERY, 1, 5)
         st.slider("Open one more group every … epochs", 1, 5, key=S.K_EVERY)
     plan = S.schedule(ss)
     if ss[S.K_GRADUAL] and plan:
@@ -293,7 +303,7 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
                                config=PLOT_CONFIG, key="lab_lr_chart")
             if found.get("suggested_lr"):
                 peak = " as the peak" if ss[S.K_SCHED] != "constant" else ""  # the schedule's peak: see core.train.schedules
-                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}{peak}", key="lab_lr_use",
+                st.button(f"Use suggested {_fmt_lr(links.snap_lr(found['suggested_lr']))}{peak}", key="lab_lr_use",
                           on_click=use_suggested_lr)
             st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
                        f"a value a little lower is often safer.")
@@ -352,7 +362,7 @@ def _override_note(ss) -> None:
 def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
     if cfg is None:
         return
-    if cfg.dataset == S.UPLOAD and data is None:
+    if cfg.dataset == links.UPLOAD and data is None:
         st.error("Upload your images first.")
         return
     try:
@@ -389,6 +399,5 @@ def estimate_caption(cfg: TrainConfig, num_classes: int, short: bool = False) ->
         st.caption(f"⏱️ Estimated run time: **{est.describe()}** on this {device.upper()}.")
         return
     how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
-    st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
-               f"estimate from measured speeds, corrected by this server's finished runs; other work on the "
-               f"machine slows it down.")
+    st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}), from the work "
+               f"this setup does at speeds {est.source}; other work on the machine slows it down.")

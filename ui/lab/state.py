@@ -14,8 +14,8 @@ from core.models import backbones as models
 from core.train.config import LAB_DEFAULT, SPECS, TYPES, TrainConfig
 from core.data.datasets import DATASETS
 from core.train.freezing import ever_trainable
-from core.lab.links import (UPLOAD, config_from_query, config_to_query, describe_changes, describe_run,  # noqa: F401
-                            groups_of, is_new_link, link_base, rounding_notes, snap_lr, to_widget, unfreeze_plan)
+from core.lab.links import (UPLOAD, config_from_query, config_to_query, describe_changes, groups_of, link_base,
+                            rounding_notes, snap_lr, to_widget, unfreeze_plan)
 
 LR_STEPS = list(SPECS["lr"].steps)
 
@@ -32,7 +32,10 @@ KEYS = {"model": K_MODEL, "pretrained": K_PRETRAINED, "dataset": K_DATASET, "per
         "epochs": K_EPOCHS, "batch_size": K_BATCH, "augment": K_AUG, "early_stopping": K_PATIENCE,
         "seed": K_SEED, "frozen_bn_eval": K_BN, "schedule": K_SCHED, "warmup": K_WARMUP}
 SAVED = "_lab_saved_setup"  # copy of the widget values: widget state is dropped on a page change
+FORM_SHOWN = "_lab_form_shown"  # whether the page's last full run drew the setup form (not while a run trains)
 LAST_QUERY = "_lab_last_query"  # the query this page last wrote into the address bar
+WRITTEN = "_lab_written_queries"  # the queries this page wrote (or loaded) lately: never read back as links
+WRITTEN_KEPT = 50
 MODE, PROJECTOR = "mode", "projector"  # ?mode=projector: a teacher's link opens in projector mode
 
 
@@ -72,11 +75,14 @@ def apply_config(ss, cfg: TrainConfig) -> None:
 
 
 def init_state(ss) -> None:
-    """Defaults for every key not set yet; restores the setup saved before a page change."""
+    """Defaults for every key not set yet; restores the setup saved before a page change, or before a
+    run hid the form (restore_hidden_form)."""
     saved = ss.get(SAVED) or {}
     for k, v in saved.items():
         if k not in ss:
             ss[k] = v
+    if not ss.get(FORM_SHOWN, True):
+        restore_hidden_form(ss, saved)
     if K_MODEL not in ss:
         fresh: dict = {}
         apply_config(fresh, LAB_DEFAULT)
@@ -87,6 +93,20 @@ def init_state(ss) -> None:
     ss.setdefault(K_EVERY, 2)
     ss.setdefault(K_PRESENTER, False)
     ensure_group_keys(ss)
+
+
+def restore_hidden_form(ss, saved: dict) -> None:
+    """Write every saved setting back into its widget key, whether Streamlit still holds it or not.
+
+    Why: a widget the page does not draw (the form, while a run trains) keeps its value for one more
+    run at most, then Streamlit drops it. A value merely still held when the widget comes back is not
+    sent to the browser, which redraws the widget at its own default (every slider at its minimum,
+    every switch off) and sends that back with the next rerun: after a demo of two runs the whole
+    setup fell to its minimums. A value written here, before the widget is drawn, is sent with it.
+    The projector switch is drawn in every run, so the browser's own value of it stands."""
+    for k, v in saved.items():
+        if k != K_PRESENTER:
+            ss[k] = v
 
 
 def ensure_group_keys(ss) -> None:
@@ -174,6 +194,7 @@ def load_link(ss, params: dict[str, str]) -> LinkReport:
         report.changes = describe_changes(before, config_from_state(ss), link_base(preset), base_name)
         report.rounded = rounding_notes(cfg)
     ss[LAST_QUERY] = dict(params, **({MODE: mode} if mode else {}))
+    _remember_written(ss, ss[LAST_QUERY])
     return report
 
 
@@ -193,5 +214,11 @@ def mirror_to_url(ss, query_params) -> None:
     if dict(query_params.to_dict()) != q:
         query_params.from_dict(q)
     ss[LAST_QUERY] = q
+    _remember_written(ss, q)
+
+
+def _remember_written(ss, query: dict[str, str]) -> None:
+    kept = [w for w in ss.get(WRITTEN, []) if w != query]
+    ss[WRITTEN] = (kept + [dict(query)])[-WRITTEN_KEPT:]
 
 
