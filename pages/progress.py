@@ -98,7 +98,8 @@ if not report.has_history:
 st.subheader("What you have done")
 metrics = [(r.label, f"{r.done} / {r.total}") for r in report.done if r.total]
 metrics += [("Flashcards known", f"{report.cards_known} / {report.cards_total}"),
-            ("Quiz answers right", f"{report.quiz_correct} / {report.quiz_answers}")]
+            # Every answer counts, a question answered three times three times: attempts, said so.
+            ("Quiz attempts right", f"{report.quiz_correct} / {report.quiz_answers}")]
 PER_ROW = 4  # seven metrics in one row cut their labels short ("Practice proble…")
 for start in range(0, len(metrics), PER_ROW):
     for column, (label, value) in zip(st.columns(PER_ROW), metrics[start:start + PER_ROW]):

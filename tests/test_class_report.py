@@ -171,6 +171,20 @@ def test_an_empty_store_gives_an_empty_report(store, lessons):
 
 def test_long_labels_are_cut_outside_code_spans():
     text = "A model " + "with many words " * 4 + "and `model.parameters()` handed to the optimizer, then more words"
-    cut = cr._short(text + "\nsecond line")
+    cut = cr.short_label(text + "\nsecond line")
     assert cut.endswith("…") and len(cut) <= cr.LABEL_MAX and cut.count("`") % 2 == 0
-    assert cr._short("short one\nsecond") == "short one" and cr._short("") == ""
+    assert cr.short_label("short one\nsecond") == "short one" and cr.short_label("") == ""
+
+
+def test_csv_cells_are_whole_plain_and_rounded(store, lessons):
+    """A spreadsheet gets the whole question, no Markdown marks, and shares to four places."""
+    long_q = next(q for q in lessons.questions if len(q.prompt) > cr.LABEL_MAX or "`" in q.prompt or "*" in q.prompt)
+    store.record_quiz_answer("ada", long_q.id, "x", False)
+    store.record_lab_run("ada", {"id": "r1", "label": "run 1", "status": "finished", "val_acc": 0.8733333349227905})
+    report = cr.build_class_report(store, lessons)
+    question = list(csv.DictReader(io.StringIO(cr.to_csv("questions", report.questions))))[0]["question"]
+    assert question == cr.plain(long_q.prompt) and "…" not in question
+    assert "**" not in question and "`" not in question
+    run = list(csv.DictReader(io.StringIO(cr.to_csv("lab runs", report.lab_runs))))[0]
+    assert run["val_acc"] == "0.8733"
+    assert cr.plain("Use **two** `model.eval()` calls, *then* 2*3") == "Use two model.eval() calls, then 2*3"

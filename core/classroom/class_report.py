@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -35,8 +36,16 @@ def learner_labels(activity: dict[str, tuple[float, float]]) -> dict[str, str]:
     return {key: labels.get(key, key) for key in activity}
 
 
-def _short(text: str) -> str:
-    """The first line, cut to LABEL_MAX; a cut inside a `code span` ends before the span."""
+def plain(text: str) -> str:
+    """Markdown emphasis and code marks taken out, for a spreadsheet cell or a table: the whole text."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", (text or "").strip())
+    text = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1", text)
+    return re.sub(r"`([^`\n]*)`", r"\1", text)
+
+
+def short_label(text: str) -> str:
+    """The first line, cut to LABEL_MAX, for a link (tables and CSVs keep the whole text); a cut inside a
+    `code span` ends before the span."""
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     if len(line) <= LABEL_MAX:
         return line
@@ -148,7 +157,7 @@ def question_rows(outcomes: list[dict], lessons) -> tuple[QuestionRow, ...]:
         mine = [o for o in outcomes if o["question_id"] == q.id]
         if mine:
             rows.append(QuestionRow(
-                q.id, _short(q.prompt), q.level, len(mine), sum(not o["first_correct"] for o in mine),
+                q.id, plain(q.prompt), q.level, len(mine), sum(not o["first_correct"] for o in mine),
                 sum(not o["last_correct"] for o in mine), sum(o["answers"] for o in mine),
                 sum(o["wrong"] for o in mine)))
     return tuple(sorted(rows, key=lambda r: (-r.miss_rate, -r.learners, r.question_id)))
@@ -164,7 +173,7 @@ def prompt_rows(attempts: list[dict], lessons) -> tuple[PromptRow, ...]:
             score = a["found"] / a["total"] if a["total"] else 0.0
             best[a["learner"]] = max(score, best.get(a["learner"], 0.0))
         if mine:
-            rows.append(PromptRow(p.id, _short(item_label(p)), len(best), len(mine),
+            rows.append(PromptRow(p.id, plain(item_label(p)), len(best), len(mine),
                                   sum(best.values()) / len(best), sum(s >= 1.0 for s in best.values())))
     return tuple(sorted(rows, key=lambda r: (r.mean_best_score, -r.learners, r.prompt_id)))
 
@@ -223,7 +232,12 @@ def table(rows) -> list[dict]:
     return [{f.name: getattr(r, f.name) for f in fields(r)} for r in rows]
 
 
+CSV_DECIMALS = 4  # shares (accuracies, mean marks) as 0.8733, not 0.8733333349227905
+
+
 def _cell(value):
+    if isinstance(value, float):
+        return round(value, CSV_DECIMALS)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
