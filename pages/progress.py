@@ -6,8 +6,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.classroom.progress import build_report
-from ui.common import (PALETTE, chart_with_summary, current_learner, get_progress_store, learner_name,
-                          name_md, require_app_frame, safe_store_call)
+from ui.common import (PALETTE, chart_with_summary, current_learner, get_progress_store, learner_name, moved_note,
+                       name_md, name_moved_away, require_app_frame, safe_store_call)
 from ui.lesson_widgets import lessons
 
 require_app_frame()
@@ -88,6 +88,8 @@ if report is None:
             "and saved once the database works again.")
     st.stop()
 
+if not name and name_moved_away():
+    st.info(moved_note(name_moved_away()), icon="➡️")
 if not report.has_history:
     st.info(f"No progress yet for {who}. Read a concept, flip some flashcards or take a "
             "quiz, and it will show up here.")
