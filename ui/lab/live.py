@@ -25,7 +25,6 @@ from core.lab import demo_store
 from core.jobs import manager as jobs
 from core.train.events import as_row
 from core.train.freezing import describe_cache
-from core.runs.estimate import estimate_config, record_run
 from core.runs.history import (history_row, progress_numbers, val_images)
 from core.jobs.manager import JobManager, JobRefused, JobSnapshot
 from ui.lab import charts, rate_charts
@@ -161,7 +160,6 @@ def collect_all(manager: JobManager) -> None:
     rows = list(ss.get(UNSAVED, []))
     for snap in manager.take_ended(ss[JOB_OWNER]):
         rows.append(history_row(snap, len(known) + len(rows) + 1))
-        _calibrate(snap)
     # A row the database refuses stays in this session (shown, retried) instead of being lost.
     ss[UNSAVED] = [row for row in rows if not safe_store_call(_save_row, store, learner, row)]
     ids = {r["id"] for r in known}
@@ -336,11 +334,3 @@ def collect_ended(snaps: list[JobSnapshot]) -> None:
             results[old] = replace(results[old], model=None)
         st.session_state.get(RUN_DATA, {}).pop(old, None)
 
-
-def _calibrate(snap: JobSnapshot) -> None:
-    """Teach the time estimate how fast this server really is (complete runs only)."""
-    total = snap.result.timings.get("total_s") if snap.result else None
-    if snap.status == "finished" and total and snap.start is not None and snap.start.train_images:
-        predicted = estimate_config(snap.config, snap.start.train_images, snap.start.val_images,
-                                    "cpu" if snap.result.device == "cpu" else "gpu")
-        record_run(predicted.seconds, total)
