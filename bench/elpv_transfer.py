@@ -18,8 +18,8 @@ import time
 from dataclasses import replace
 from statistics import mean
 
-from core.train.engine import TrainConfig, configure_threads, run_training
 from core.lab.presets import MOBILENET_ALL
+from core.train.engine import TrainConfig, configure_threads, run_training
 
 CONFIGS = {  # label -> (pretrained, trainable groups)
     "pretrained, head only": (True, ("head",)),

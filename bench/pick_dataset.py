@@ -14,8 +14,8 @@ import json
 import time
 from dataclasses import replace
 
-from core.train.engine import TrainConfig, run_training
 from core.lab.presets import MOBILENET_ALL
+from core.train.engine import TrainConfig, run_training
 
 CANDIDATES = ("mnist", "textures", "faces", "digits")
 

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 
 from bench.baseline import run_baseline
-from core.data import datasets as data_mod
-from core.models import backbones as models
 from core.cache import FEATURES
+from core.data import datasets as data_mod
 from core.data.datasets import RawDataset, load_raw, prepare
+from core.models import backbones as models
 from core.train.engine import TrainConfig, configure_threads, resolve_device, run_training
 from core.train.events import BatchEnded, Event
 

@@ -6,17 +6,15 @@ in the server's job pool (core.jobs.manager), never in this script's thread. Top
 Start/Stop bar, the run (live while it trains, then its outcome and results, in the same place),
 the setup (a one-line summary while a run trains), the history.
 """
+
 import streamlit as st
 
-from core.train.engine import ConfigError
-from core.lab.presets import PRESETS
-from ui.lab import code
-from ui.lab import demos
-from ui.lab import ended, history, live
-from ui.lab import setup
-from ui.lab import state as S
 from core.lab import links
+from core.lab.presets import PRESETS
+from core.train.engine import ConfigError
 from ui.common import arrived_from_another_page, require_app_frame
+from ui.lab import code, demos, ended, history, live, setup
+from ui.lab import state as S
 
 require_app_frame()
 
@@ -63,23 +61,33 @@ st.html(RUNBAR_CSS)
 
 head, mode = st.columns([3, 1], vertical_alignment="bottom")
 head.title("🧪 Lab")
-mode.toggle("Projector mode", key=S.K_PRESENTER,
-            help="For a class: large type and charts, one chart at a time, the demos with predictions; "
-                 "advanced controls hidden. The mode is in the address, so a link opens in it.")
+mode.toggle(
+    "Projector mode",
+    key=S.K_PRESENTER,
+    help="For a class: large type and charts, one chart at a time, the demos with predictions; "
+    "advanced controls hidden. The mode is in the address, so a link opens in it.",
+)
 if report is not None:
     for note in report.ignored:
         st.warning(f"Ignored the link parameter {note}.", icon="🔗")
     if report.loaded:
-        what = f"Loaded **{PRESETS[report.preset].title}** from the link" if report.preset else "Loaded the link's setup"
+        what = (
+            f"Loaded **{PRESETS[report.preset].title}** from the link" if report.preset else "Loaded the link's setup"
+        )
         if report.changes:
             st.info(f"{what}. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
         elif report.preset or not report.ignored:  # a link whose every setting was ignored loaded nothing
             st.info(f"{what}: the form already had these settings.", icon="🔗")
         for note in report.rounded:
-            st.warning(f"Rounded a link value: {note}. A control shows only its steps, and the Lab trains "
-                       f"exactly what the form shows.", icon="🔗")
-st.markdown("Choose data, a pretrained model and **which layers train**, then watch the curves. "
-            "Every setting is in the page address: copy it to share this exact setup.")
+            st.warning(
+                f"Rounded a link value: {note}. A control shows only its steps, and the Lab trains "
+                f"exactly what the form shows.",
+                icon="🔗",
+            )
+st.markdown(
+    "Choose data, a pretrained model and **which layers train**, then watch the curves. "
+    "Every setting is in the page address: copy it to share this exact setup."
+)
 snaps = live.current_snapshots(manager)
 running = any(s.active for s in snaps)
 ss[S.FORM_SHOWN] = not running  # the next run restores a form this one hides (S.restore_hidden_form)
@@ -173,8 +181,15 @@ else:
             go, note = st.columns([1, 4], vertical_alignment="center")
             with note:
                 setup.estimate_caption(cfg, num_classes, short=projector)
-            go.button("Start training", key="lab_start", type="primary", icon="▶️", width="stretch",
-                      on_click=start_clicked, args=(data,))
+            go.button(
+                "Start training",
+                key="lab_start",
+                type="primary",
+                icon="▶️",
+                width="stretch",
+                on_click=start_clicked,
+                args=(data,),
+            )
         else:
             st.caption("⚙️ Fix the setting named in red below the layers to start.")
 

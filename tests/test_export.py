@@ -7,9 +7,9 @@ import warnings
 import pytest
 import torch
 
+from core.models.backbones import build_model
 from core.runs import export
 from core.train.engine import IMAGENET_MEAN, TrainConfig, run_training
-from core.models.backbones import build_model
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=2, trainable=("head",))
 

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from core.train.engine import RunResult, TrainConfig
-from core.train.events import EpochEnded, RunStarted, from_row
 from core.jobs.manager import JobManager, JobRefused
 from core.lab.presets import MOBILENET_ALL
+from core.train.engine import RunResult, TrainConfig
+from core.train.events import EpochEnded, RunStarted, from_row
 from tests.helpers import wait_until
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,

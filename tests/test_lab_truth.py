@@ -34,8 +34,8 @@ def test_best_epoch_is_the_first_lowest_validation_loss_for_events_and_rows():
 
 def test_summary_chart_quiz_agree_on_the_best_epoch():
     from core.runs.analysis import best_vs_final
-    from core.train.events import as_row
     from core.runs.run_quiz import val_loss_min_question
+    from core.train.events import as_row
     from ui.lab import charts
 
     note = best_vs_final("finished", ISSUE_RUN)
@@ -73,10 +73,10 @@ def test_engine_keeps_the_epoch_best_epoch_names(early_stopped_run):
 # ---- item 4 (and issue 23's Lab logic in core): the history keeps the model the run handed back --------
 
 def snapshot(status="finished", epochs=ISSUE_RUN, best=None, label="", dataset="mnist", start=True):
+    from core.jobs.manager import JobSnapshot
     from core.train.config import LAB_DEFAULT
     from core.train.engine import RunResult
     from core.train.events import RunStarted
-    from core.jobs.manager import JobSnapshot
 
     cfg = LAB_DEFAULT.__class__(**{**LAB_DEFAULT.to_dict(), "dataset": dataset, "epochs": 8})
     started = from_row(RunStarted, {"classes": [str(d) for d in range(10)], "val_images": 300}) if start else None
@@ -137,8 +137,8 @@ def test_class_counts_come_from_the_dataset_registry():
 def test_progress_numbers_from_batches():
     from dataclasses import replace
 
-    from core.train.events import BatchEnded
     from core.runs.history import progress_numbers
+    from core.train.events import BatchEnded
 
     batches = [from_row(BatchEnded, {"epoch": 1, "step": s, "steps": 4, "global_step": s, "elapsed": 1.0 + s,
                                      "images_per_s": 50.0}) for s in (1, 2, 3, 4)]
@@ -169,9 +169,10 @@ WRECKED = [ep(1, 0.42, 1.2), ep(2, 0.12, 2.4), ep(3, 49 / 300, 2.3)]  # lr 0.1: 
 
 
 def test_a_run_within_noise_of_chance_is_a_warning_whatever_its_status():
+    from dataclasses import replace
+
     from core.runs.analysis import run_verdict
     from core.train.config import LAB_DEFAULT
-    from dataclasses import replace
 
     cfg = replace(LAB_DEFAULT, lr=0.1)
     for status in ("finished", "early_stopped", "stopped"):

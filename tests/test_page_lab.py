@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.lab import links
-from core.runs.estimate import group_sizes
 from core.lab.presets import DEMO_IDS, PRESETS
-from ui.lab.live import CURRENT, get_job_manager
+from core.runs.estimate import group_sizes
 from tests.helpers import lab_page, run_ok
+from ui.lab.live import CURRENT, get_job_manager
 
 TIMEOUT = 60
 
@@ -280,8 +280,8 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
 
 
 def test_link_round_trip_keeps_every_setting():
-    from core.train.engine import TrainConfig
     from core.lab.links import config_from_query, config_to_query
+    from core.train.engine import TrainConfig
 
     cfg = TrainConfig(model="resnet18", pretrained=False, dataset="textures", per_class=7, val_per_class=11,
                       image_size=96, trainable=("stage4", "head"), unfreeze_at={3: ("stage3",)}, lr=2e-4,
@@ -365,9 +365,9 @@ def test_a_broken_zip_gives_an_error_not_a_traceback():
 
 
 def _outcomes_script():
+    from core.jobs.manager import JobSnapshot
     from core.train.engine import TrainConfig
     from core.train.events import EpochEnded, from_row
-    from core.jobs.manager import JobSnapshot
     from ui.lab.ended import show_outcome
 
     def snap(status, message, error="", epochs=()):
@@ -530,9 +530,9 @@ def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
 
 
 def _wrong_signal_script():
+    from core.jobs.manager import JobSnapshot
     from core.train.engine import TrainConfig
     from core.train.events import EpochEnded, RunStarted, from_row
-    from core.jobs.manager import JobSnapshot
     from ui.lab.ended import show_outcome
 
     def ep(i, acc):
@@ -685,9 +685,9 @@ def _live_view_of_one_snapshot():
 
 def test_the_live_view_draws_no_charts_before_the_first_batch(monkeypatch):
     # Empty charts cost the browser about half a second while a short run prepares its data.
+    from core.jobs.manager import JobSnapshot
     from core.train.config import TrainConfig
     from core.train.events import BatchEnded, from_row
-    from core.jobs.manager import JobSnapshot
     from ui.lab import live as lab_live
 
     batch = from_row(BatchEnded, {"epoch": 1, "step": 1, "steps": 10, "global_step": 1, "loss": 2.3, "elapsed": 1.0})

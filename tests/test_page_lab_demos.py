@@ -6,10 +6,10 @@ from dataclasses import replace
 import pytest
 
 from core.lab import demo_store
-from core.train.engine import TrainConfig, run_training
 from core.lab.presets import PRESETS, Preset
-from ui.lab.live import CURRENT, get_job_manager
+from core.train.engine import TrainConfig, run_training
 from tests.helpers import lab_page, run_ok
+from ui.lab.live import CURRENT, get_job_manager
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))
 RUNS = (("gentle", TINY), ("wild", replace(TINY, lr=0.5)))

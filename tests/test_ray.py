@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from core.train.engine import TrainConfig
 from core.jobs.manager import JobManager
-from core.lab.presets import MOBILENET_ALL
 from core.jobs.workers import ProcessPool, default_backend
+from core.lab.presets import MOBILENET_ALL
+from core.train.engine import TrainConfig
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.ray

@@ -5,6 +5,7 @@ changed lines ("-" in the wrong code, "+" in the correct one) shows it at a glan
 difflib matching on the code alone (comments and trailing spaces left out): a line whose code is the
 same on both sides, or that holds only a comment, is not a change a learner must study.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -42,5 +43,4 @@ def changed_lines(wrong: str, correct: str) -> tuple[list[Line], list[Line]]:
     for block in matcher.get_matching_blocks():
         same_a.update(range(block.a, block.a + block.size))
         same_b.update(range(block.b, block.b + block.size))
-    return ([Line(t, i not in same_a) for i, t in enumerate(a)],
-            [Line(t, i not in same_b) for i, t in enumerate(b)])
+    return ([Line(t, i not in same_a) for i, t in enumerate(a)], [Line(t, i not in same_b) for i, t in enumerate(b)])

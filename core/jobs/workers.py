@@ -18,6 +18,7 @@ Backends share one method, ``run(kind, cfg, on_event, stop, data, options)``: ``
 default), ``InProcess`` (a runner injected by tests, in the manager's thread), and
 core.jobs.ray_pool.RayPool when FTLAB_RAY_ADDRESS names a Ray cluster.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,10 +32,11 @@ import sys
 import threading
 import traceback
 import types
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
-from typing import Callable
 
 log = logging.getLogger(__name__)
+
 
 # The server stays at 0: with both busy, Linux gives it ~9x the CPU share of a worker at 10 (CFS
 # weights 1024 vs 110). On a machine shared with other busy programs that starves training (a worker
@@ -140,6 +142,7 @@ def receive(tag: str, payload, on_event) -> bool:
 
 # ---- what crosses the pipe --------------------------------------------------------------------------
 
+
 def _tensor(array, parameter: bool, requires_grad: bool):
     import torch
 
@@ -155,8 +158,12 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj):
         import torch
 
-        if type(obj) in (torch.Tensor, torch.nn.Parameter) and obj.device.type == "cpu" \
-                and obj.dtype not in (torch.bfloat16, torch.complex32) and obj.layout == torch.strided:
+        if (
+            type(obj) in (torch.Tensor, torch.nn.Parameter)
+            and obj.device.type == "cpu"
+            and obj.dtype not in (torch.bfloat16, torch.complex32)
+            and obj.layout == torch.strided
+        ):
             return _tensor, (obj.detach().numpy(), isinstance(obj, torch.nn.Parameter), obj.requires_grad)
         return NotImplemented
 
@@ -177,7 +184,9 @@ def lower_priority(nice: int) -> None:
 def lost_message(exitcode: int | None) -> str:
     """What a learner reads when the process running their job is gone."""
     if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else f"signal {-exitcode}"
+        name = (
+            signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else f"signal {-exitcode}"
+        )
         how = f"it was killed by {name}"
         if exitcode == -signal.SIGKILL:
             how += " (the machine may have run out of memory, or someone ended the process)"
@@ -185,12 +194,15 @@ def lost_message(exitcode: int | None) -> str:
         how = "the connection to it was lost"
     else:
         how = f"it exited with code {exitcode}"
-    return (f"The training process stopped unexpectedly: {how}. This run is lost, but the lab has started a "
-            f"fresh worker: press Start to run it again. If it happens again, make the run smaller (a "
-            f"smaller image size or batch size, fewer images per class).")
+    return (
+        f"The training process stopped unexpectedly: {how}. This run is lost, but the lab has started a "
+        f"fresh worker: press Start to run it again. If it happens again, make the run smaller (a "
+        f"smaller image size or batch size, fewer images per class)."
+    )
 
 
 # ---- the worker process ------------------------------------------------------------------------------
+
 
 def _serve(tasks: Connection, events: Connection, stop, nice: int, warm_up=None) -> None:
     """A worker's whole life: lower its priority, import the engine once, warm up on the `warm_up` config
@@ -253,8 +265,12 @@ class _Worker:
         self.stop = ctx.Event()
         task_reader, self._tasks = ctx.Pipe(duplex=False)
         self._events, event_writer = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_serve, args=(task_reader, event_writer, self.stop, nice, warm_up),
-                                   name="ftlab-train-worker", daemon=True)
+        self.process = ctx.Process(
+            target=_serve,
+            args=(task_reader, event_writer, self.stop, nice, warm_up),
+            name="ftlab-train-worker",
+            daemon=True,
+        )
         _start_without_main(self.process)
         task_reader.close()  # the child holds its own ends; closing ours lets EOF tell each side of a death
         event_writer.close()
@@ -355,8 +371,9 @@ class ProcessPool:
     def run(self, kind: str, cfg, on_event, stop, data=None, options: dict | None = None):
         worker = self._idle.get()
         if worker.ended():  # died while idle: no job was on it, so nobody is told
-            log.warning("Training worker %s had ended (exit code %s); starting a new one",
-                        worker.pid, worker.process.exitcode)
+            log.warning(
+                "Training worker %s had ended (exit code %s); starting a new one", worker.pid, worker.process.exitcode
+            )
             worker = self._replace(worker)
         heard = []  # whether the task got as far as its first event
 

@@ -6,16 +6,17 @@ cannot use is named in a list of ignored parameters. Names, text forms, limits a
 from each field's declaration in core.train.config; only the groups (a toggle and a rate per group, the
 gradual plan) are translated here by hand.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import replace
 
+from core.data.datasets import DATASETS
+from core.lab.presets import PRESETS
 from core.models import backbones as models
 from core.train import schedules
 from core.train.config import GROUP_KINDS, LAB_DEFAULT, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
-from core.data.datasets import DATASETS
-from core.lab.presets import PRESETS
 
 UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
 
@@ -103,14 +104,17 @@ def _show(v) -> str:
     if isinstance(v, tuple):
         return ", ".join(v) or "none"
     if isinstance(v, dict):
-        return "; ".join(f"{k}: {_show(x) if isinstance(x, tuple) else f'{x:g}'}" for k, x in sorted(v.items())) or "none"
+        return (
+            "; ".join(f"{k}: {_show(x) if isinstance(x, tuple) else f'{x:g}'}" for k, x in sorted(v.items())) or "none"
+        )
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
 
 
-def describe_changes(old: TrainConfig, new: TrainConfig, base: TrainConfig | None = None,
-                     base_name: str = "the preset") -> list[str]:
+def describe_changes(
+    old: TrainConfig, new: TrainConfig, base: TrainConfig | None = None, base_name: str = "the preset"
+) -> list[str]:
     """What a loaded link changed in the form, in words ("learning rate 0.001 → 0.1"). Where the link
     also departs from its base (`base`, named `base_name`), that is said too, so "epochs 8 → 9" for
     a preset of 10 epochs cannot read as the preset's own value."""
@@ -136,12 +140,15 @@ def rounding_notes(cfg: TrainConfig) -> list[str]:
         value = getattr(cfg, name)
         shown = to_widget(name, value)
         if shown != value:
-            notes.append(f"{spec.label} {_show(value)} is not one of the control's steps: set to the nearest, "
-                         f"{_show(shown)}")
+            notes.append(
+                f"{spec.label} {_show(value)} is not one of the control's steps: set to the nearest, {_show(shown)}"
+            )
     for group, value in sorted(cfg.group_lr.items()):
         if snap_lr(value) != value:
-            notes.append(f"the learning rate of {group}, {_show(value)}, is not one of the control's steps: "
-                         f"set to the nearest, {_show(snap_lr(value))}")
+            notes.append(
+                f"the learning rate of {group}, {_show(value)}, is not one of the control's steps: "
+                f"set to the nearest, {_show(snap_lr(value))}"
+            )
     return notes
 
 
@@ -149,12 +156,16 @@ def describe_run(cfg: TrainConfig) -> str:
     """The run's setup in one Markdown line: what the Lab shows in place of the form while it trains."""
     data = DATASETS[cfg.dataset].title if cfg.dataset in DATASETS else "your uploaded images"
     model = models.BACKBONES[cfg.model].label if cfg.model in models.BACKBONES else cfg.model
-    groups = _show(cfg.trainable) + "".join(f"; from epoch {e}: {_show(gs)}" for e, gs in sorted(cfg.unfreeze_at.items()))
+    groups = _show(cfg.trainable) + "".join(
+        f"; from epoch {e}: {_show(gs)}" for e, gs in sorted(cfg.unfreeze_at.items())
+    )
     rates = f"learning rate {cfg.lr:g}" + (f" ({_show(cfg.group_lr)})" if cfg.group_lr else "")
-    return (f"**{model}** ({'pretrained' if cfg.pretrained else 'from scratch'}) on **{data}**, {cfg.per_class} "
-            f"images per class at {cfg.image_size} px · training **{groups}** · {rates} with {cfg.optimizer}, "
-            f"schedule: {schedules.describe(cfg)} · {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of batch {cfg.batch_size}"
-            + (" · augmented" if cfg.augment else ""))
+    return (
+        f"**{model}** ({'pretrained' if cfg.pretrained else 'from scratch'}) on **{data}**, {cfg.per_class} "
+        f"images per class at {cfg.image_size} px · training **{groups}** · {rates} with {cfg.optimizer}, "
+        f"schedule: {schedules.describe(cfg)} · {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of batch {cfg.batch_size}"
+        + (" · augmented" if cfg.augment else "")
+    )
 
 
 def config_from_query(params: dict[str, str]) -> tuple[TrainConfig | None, str, list[str]]:
@@ -178,8 +189,9 @@ def config_from_query(params: dict[str, str]) -> tuple[TrainConfig | None, str, 
     groups = groups_of(model)
     changes: dict = {"model": model}
     if model != cfg.model:  # the preset's groups may not exist in the other model
-        changes.update(trainable=tuple(g for g in cfg.trainable if g in groups) or (models.HEAD,),
-                       unfreeze_at={}, group_lr={})
+        changes.update(
+            trainable=tuple(g for g in cfg.trainable if g in groups) or (models.HEAD,), unfreeze_at={}, group_lr={}
+        )
     for key, text in params.items():
         if key in ("preset", "model"):
             continue

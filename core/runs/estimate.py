@@ -6,6 +6,7 @@ of the part that trains, the frozen prefix computed once when it is cached), in 
 server measured on its own device at start (``calibrate``, called by core.jobs.warmup): so a fast
 machine is not told a busy one's figures, and no learner's run changes another's estimate.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,10 +57,12 @@ def param_counts(model_name: str, num_classes: int, trainable: set[str]) -> list
 
 # ---- the device's speed ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Speeds:
     """Seconds of REF_MODEL at REF_SIZE on one device: per image and per call, training (forward,
     backward and an Adam step through the whole network) and inference (forward, no gradients)."""
+
     train_img_s: float
     train_step_s: float
     infer_img_s: float
@@ -69,8 +72,12 @@ class Speeds:
 
 # A quiet 2-core CPU (shared/notes/environment.md: 121 training and 934 inference images/s at 64 px):
 # what an estimate uses where no measurement was made (the CLI, page tests). A GPU: about 25x.
-BUILT_IN = {"cpu": Speeds(1 / 121, 0.004, 1 / 934, 0.002, "of a quiet 2-core CPU (this server has not measured its own)")}
-BUILT_IN["cuda"] = Speeds(1 / 121 / 25, 0.002, 1 / 934 / 25, 0.001, "of a typical GPU (this server has not measured its own)")
+BUILT_IN = {
+    "cpu": Speeds(1 / 121, 0.004, 1 / 934, 0.002, "of a quiet 2-core CPU (this server has not measured its own)")
+}
+BUILT_IN["cuda"] = Speeds(
+    1 / 121 / 25, 0.002, 1 / 934 / 25, 0.001, "of a typical GPU (this server has not measured its own)"
+)
 _measured: dict[str, Speeds] = {}
 _lock = threading.Lock()
 
@@ -78,8 +85,9 @@ _lock = threading.Lock()
 CAL_PER_CLASS = 5  # images per class of the start-up runs: 50 training and 50 validation images
 
 
-def speeds_from_runs(full: dict[str, float], head: dict[str, float], n_train: int, n_val: int, batch: int,
-                     source: str) -> Speeds:
+def speeds_from_runs(
+    full: dict[str, float], head: dict[str, float], n_train: int, n_val: int, batch: int, source: str
+) -> Speeds:
     """Speeds from the timings of two one-epoch engine runs at REF_SIZE: every group training (its
     training pass and its evaluation passes, BatchNorm's and validation's, run the whole network) and
     the head alone (its frozen network runs once, into the cache, and a step costs only the step)."""
@@ -100,14 +108,28 @@ def measure(device: str = "cpu") -> Speeds:
     from core.train.config import LAB_DEFAULT
     from core.train.engine import run_training
 
-    base = replace(LAB_DEFAULT, model=REF_MODEL, image_size=REF_SIZE, per_class=CAL_PER_CLASS,
-                   val_per_class=CAL_PER_CLASS, epochs=1, early_stopping=0, device=device)
+    base = replace(
+        LAB_DEFAULT,
+        model=REF_MODEL,
+        image_size=REF_SIZE,
+        per_class=CAL_PER_CLASS,
+        val_per_class=CAL_PER_CLASS,
+        epochs=1,
+        early_stopping=0,
+        device=device,
+    )
     full = replace(base, trainable=tuple(name for name, _ in group_sizes(REF_MODEL, 2)))
     run_training(full)  # torch's first calls of each layer cost extra
     full_s, head_s = run_training(full).timings, run_training(replace(base, trainable=(models.HEAD,))).timings
     classes = DATASETS[base.dataset].num_classes
-    return speeds_from_runs(full_s, head_s, CAL_PER_CLASS * classes, CAL_PER_CLASS * classes, base.batch_size,
-                            f"measured on this {device.upper()} at server start")
+    return speeds_from_runs(
+        full_s,
+        head_s,
+        CAL_PER_CLASS * classes,
+        CAL_PER_CLASS * classes,
+        base.batch_size,
+        f"measured on this {device.upper()} at server start",
+    )
 
 
 def calibrate(device: str = "cpu", measurer=measure) -> Speeds:
@@ -131,6 +153,7 @@ def forget_calibration() -> None:
 
 
 # ---- the model of a run's work ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TimeEstimate:
@@ -156,6 +179,7 @@ def _fmt_seconds(s: float) -> str:
 @dataclass(frozen=True)
 class Work:
     """One run's shape: images, batches and which share of the network trains."""
+
     train_images: int
     val_images: int
     epochs: int
@@ -178,7 +202,11 @@ def time_of(work: Work, sp: Speeds, infer_batch: int = 64) -> tuple[float, float
     if not work.cached:  # the frozen prefix runs, without gradients, on every batch
         train += work.train_images * work.prefix * work.scale * sp.infer_img_s
     val = _inference(work.val_images, rest if work.cached else 1.0, infer_batch, sp, work.scale)
-    bn = _inference(min(work.train_images, PRECISE_BN_IMAGES), rest, infer_batch, sp, work.scale) if work.bn_pass else 0.0
+    bn = (
+        _inference(min(work.train_images, PRECISE_BN_IMAGES), rest, infer_batch, sp, work.scale)
+        if work.bn_pass
+        else 0.0
+    )
     setup = SETUP_S
     if work.cached and work.prefix > 0:
         setup += _inference(work.train_images + work.val_images, work.prefix, infer_batch, sp, work.scale)
@@ -186,10 +214,20 @@ def time_of(work: Work, sp: Speeds, infer_batch: int = 64) -> tuple[float, float
     return setup + work.epochs * per_epoch, per_epoch, setup
 
 
-def estimate_run_time(model_name: str, group_order: list[str], trainable: set[str], image_size: int,
-                      train_images: int, val_images: int, epochs: int, augment: bool,
-                      frozen_bn_eval: bool = True, device: str = "cpu", batch_size: int = 32,
-                      precise_bn: bool = True) -> TimeEstimate:
+def estimate_run_time(
+    model_name: str,
+    group_order: list[str],
+    trainable: set[str],
+    image_size: int,
+    train_images: int,
+    val_images: int,
+    epochs: int,
+    augment: bool,
+    frozen_bn_eval: bool = True,
+    device: str = "cpu",
+    batch_size: int = 32,
+    precise_bn: bool = True,
+) -> TimeEstimate:
     """Seconds for a run: the frozen prefix costs inference once (cached) or on every batch, the
     trainable rest costs training; validation runs every epoch."""
     shares = PREFIX_SHARE.get(model_name) or [1.0] * (len(group_order) - 1)
@@ -207,5 +245,17 @@ def estimate_run_time(model_name: str, group_order: list[str], trainable: set[st
 def estimate_config(cfg, train_images: int, val_images: int, device: str = "cpu") -> TimeEstimate:
     """estimate_run_time for a TrainConfig (groups opened at any epoch count as trainable)."""
     groups = [name for name, _ in group_sizes(cfg.model, 2)]
-    return estimate_run_time(cfg.model, groups, ever_trainable(cfg), cfg.image_size, train_images, val_images,
-                             cfg.epochs, cfg.augment, cfg.frozen_bn_eval, device, cfg.batch_size, cfg.precise_bn)
+    return estimate_run_time(
+        cfg.model,
+        groups,
+        ever_trainable(cfg),
+        cfg.image_size,
+        train_images,
+        val_images,
+        cfg.epochs,
+        cfg.augment,
+        cfg.frozen_bn_eval,
+        device,
+        cfg.batch_size,
+        cfg.precise_bn,
+    )

@@ -4,13 +4,14 @@ progress figures, the model a run handed back, and how two runs compare.
 The page only draws these; keeping them here lets them be tested without Streamlit, and makes the
 stored row and the Compare view report the same epoch the run's summary reports.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.train import schedules
-from core.runs import stats
 from core.data.datasets import DATASETS
+from core.runs import stats
+from core.train import schedules
 from core.train.events import EpochEnded, final_epoch
 
 if TYPE_CHECKING:
@@ -23,12 +24,21 @@ def settings_of(cfg) -> dict:
     """The settings a history row keeps, in plain JSON values, so the class report can match a single
     run to the preset it was started from."""
     groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
-    return {"dataset": cfg.dataset, "model": cfg.model, "pretrained": cfg.pretrained,
-            "trainable": " ".join(groups), "lr": cfg.lr,
-            "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()),
-            "schedule": schedules.describe(cfg), "optimizer": cfg.optimizer,
-            "epochs": str(cfg.epochs), "per_class": cfg.per_class, "size": cfg.image_size,
-            "batch": cfg.batch_size, "augment": cfg.augment}
+    return {
+        "dataset": cfg.dataset,
+        "model": cfg.model,
+        "pretrained": cfg.pretrained,
+        "trainable": " ".join(groups),
+        "lr": cfg.lr,
+        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()),
+        "schedule": schedules.describe(cfg),
+        "optimizer": cfg.optimizer,
+        "epochs": str(cfg.epochs),
+        "per_class": cfg.per_class,
+        "size": cfg.image_size,
+        "batch": cfg.batch_size,
+        "augment": cfg.augment,
+    }
 
 
 def kept_epoch(snap: JobSnapshot) -> EpochEnded | None:
@@ -59,8 +69,9 @@ def num_classes_of(snap: JobSnapshot) -> int:
         return len(classes)
     spec = DATASETS.get(snap.config.dataset)
     if spec is None:
-        raise ValueError(f"Run {snap.id} reported no classes and its dataset {snap.config.dataset!r} is not "
-                         f"in the registry.")
+        raise ValueError(
+            f"Run {snap.id} reported no classes and its dataset {snap.config.dataset!r} is not in the registry."
+        )
     return spec.num_classes
 
 
@@ -73,13 +84,26 @@ def history_row(snap: JobSnapshot, number: int) -> dict:
     Its accuracies are those of the model it handed back, and `kept_epoch` says which epoch that is."""
     cfg, kept = snap.config, kept_epoch(snap)
     return {
-        "id": snap.id, "label": snap.label or f"run {number}", "status": snap.status,
-        **settings_of(cfg), "epochs": f"{len(snap.epochs)}/{cfg.epochs}",
-        "kept_epoch": kept and kept.epoch, "val_acc": kept and _acc(kept.val_acc),
-        "val_images": val_images(snap), "train_acc": kept and _acc(kept.train_acc),
+        "id": snap.id,
+        "label": snap.label or f"run {number}",
+        "status": snap.status,
+        **settings_of(cfg),
+        "epochs": f"{len(snap.epochs)}/{cfg.epochs}",
+        "kept_epoch": kept and kept.epoch,
+        "val_acc": kept and _acc(kept.val_acc),
+        "val_images": val_images(snap),
+        "train_acc": kept and _acc(kept.train_acc),
         "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
-        "curve": [{"epoch": e.epoch, "val_acc": _acc(e.val_acc), "train_acc": _acc(e.train_acc),
-                   "val_loss": e.val_loss, "train_loss": e.train_loss} for e in snap.epochs],
+        "curve": [
+            {
+                "epoch": e.epoch,
+                "val_acc": _acc(e.val_acc),
+                "train_acc": _acc(e.train_acc),
+                "val_loss": e.val_loss,
+                "train_loss": e.train_loss,
+            }
+            for e in snap.epochs
+        ],
         "message": snap.message,
     }
 

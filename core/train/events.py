@@ -11,17 +11,20 @@ cheaply: they cross a process boundary when runs move into worker processes. A B
 to about 200 bytes. ``as_row`` turns one into a dict for charts, CSV and JSON records;
 ``from_row`` reads such a record back.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass
-from functools import lru_cache
-from typing import Any, Callable, Sequence, Union
+from functools import cache
+from typing import Any, Union
 
 
 @dataclass(frozen=True)
 class GroupCount:
     """Parameters of one layer group when the run starts (total, and how many will learn now)."""
+
     name: str
     total: int
     trainable: int
@@ -30,6 +33,7 @@ class GroupCount:
 @dataclass(frozen=True)
 class RunStarted:
     """Data, model and optimizer are ready; the first batch is next."""
+
     device: str
     train_images: int
     val_images: int
@@ -46,6 +50,7 @@ class RunStarted:
 @dataclass(frozen=True)
 class BatchEnded:
     """One optimizer step."""
+
     epoch: int
     step: int  # 1-based within the epoch
     steps: int  # steps per epoch
@@ -60,6 +65,7 @@ class BatchEnded:
 @dataclass(frozen=True)
 class GroupsUnfrozen:
     """Layer groups that start learning at the beginning of `epoch` (gradual unfreezing)."""
+
     epoch: int
     groups: tuple[str, ...]
 
@@ -67,6 +73,7 @@ class GroupsUnfrozen:
 @dataclass(frozen=True)
 class EpochEnded:
     """An epoch's training and its validation pass."""
+
     epoch: int
     epochs: int  # planned epochs of the run
     train_loss: float
@@ -85,6 +92,7 @@ class EpochEnded:
 @dataclass(frozen=True)
 class RunEnded:
     """The run is over; `summary` is RunResult.summary()."""
+
     reason: str  # finished | early_stopped | stopped | diverged
     message: str
     summary: dict[str, Any]
@@ -103,7 +111,7 @@ def as_row(event: Event) -> dict[str, Any]:
     return {name: _plain(getattr(event, name)) for name in _names(type(event))}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 
@@ -131,6 +139,7 @@ def best_epoch(epochs: Sequence[Any]):
     early stopping keeps. Every view (summary, charts, run quiz, Compare) and the engine ask this one
     function, so "best epoch" cannot mean two things. Takes EpochEnded events or their rows; None
     when no epoch has a finite validation loss."""
+
     def loss(e) -> float:
         value = e["val_loss"] if isinstance(e, dict) else e.val_loss
         return value if value is not None and math.isfinite(value) else math.inf

@@ -1,6 +1,7 @@
 """The Lab after a run: each run's outcome in words (what its accuracy means), the comparison of a
 demo's variants, and the results in tabs (curves, scores, a quiz on the run, own photo, export).
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -15,11 +16,15 @@ def show_outcome(snap: JobSnapshot) -> None:
     """The end reason, and what it means (chance level, a wrecked model, a better earlier epoch)."""
     name = f"**{snap.label}**: " if snap.label else ""
     best = snap.result.best_epoch if snap.result else None
-    verdict = analysis.run_verdict(snap.status, snap.epochs, num_classes_of(snap), snap.config, snap.message,
-                                   snap.error, best, val_images(snap))
-    icon = {"success": "✅", "error": "💥" if snap.status == "diverged" else ("🚫" if snap.status == "failed"
-                                                                              else "🎲"),
-            "info": "⏹️", "warning": "⚠️"}.get(verdict.level, "ℹ️")
+    verdict = analysis.run_verdict(
+        snap.status, snap.epochs, num_classes_of(snap), snap.config, snap.message, snap.error, best, val_images(snap)
+    )
+    icon = {
+        "success": "✅",
+        "error": "💥" if snap.status == "diverged" else ("🚫" if snap.status == "failed" else "🎲"),
+        "info": "⏹️",
+        "warning": "⚠️",
+    }.get(verdict.level, "ℹ️")
     if snap.status == "early_stopped" and verdict.level == "success":
         icon = "🛑"
     draw = {"success": st.success, "error": st.error, "warning": st.warning}.get(verdict.level, st.info)
@@ -29,8 +34,7 @@ def show_outcome(snap: JobSnapshot) -> None:
 
 
 def _tabs():
-    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo",
-             "💾 Export"]
+    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo", "💾 Export"]
     return st.tabs(names, key="lab_result_tabs")
 
 
@@ -66,8 +70,10 @@ def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = 
             st.caption("Notes: " + "; ".join(focus.start.notes))
         draw_run_charts(focus, f"lab_end_{focus.id}", projector, overlay)
         if len(drawn) > 1 and not projector:
-            show_chart(overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], "val_loss", "Validation loss"),
-                       "lab_end_overlay_loss")
+            show_chart(
+                overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], "val_loss", "Validation loss"),
+                "lab_end_overlay_loss",
+            )
     with scores_tab:
         focus = _pick_run(drawn, "lab_end_pick_scores")
         _results_part("scores", results.get(focus.id), focus)
@@ -88,11 +94,15 @@ def _results_part(part: str, result, snap: JobSnapshot) -> None:
     from ui.lab import results as lab_results
 
     if result is None or snap.status == "failed":
-        st.info("A replayed or expired run keeps its curves and numbers only: run it live to get its model "
-                "(predictions, photos and downloads).")
+        st.info(
+            "A replayed or expired run keeps its curves and numbers only: run it live to get its model "
+            "(predictions, photos and downloads)."
+        )
         return
     data = st.session_state.get(RUN_DATA, {}).get(snap.id)
     name = snap.label  # the run's id is added by file_stem: naming it twice repeated it in every file name
-    {"scores": lambda: lab_results.render_scores(result, snap.id, data),
-     "photo": lambda: lab_results.render_photo(result, snap.id, data),
-     "export": lambda: lab_results.render_downloads(result, snap.id, name)}[part]()
+    {
+        "scores": lambda: lab_results.render_scores(result, snap.id, data),
+        "photo": lambda: lab_results.render_photo(result, snap.id, data),
+        "export": lambda: lab_results.render_downloads(result, snap.id, name),
+    }[part]()

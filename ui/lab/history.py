@@ -3,6 +3,7 @@
 The rows come from core.runs.history (stored in the progress database by ui.lab.live.collect_all);
 this module only draws them.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -35,8 +36,9 @@ def history_table(history: list[dict]) -> pd.DataFrame:
     """The history rows as the table shows them: each validation accuracy with its 95% interval and
     how it stands against the best run (rows stored before sizes were kept show neither)."""
     accs = [accuracy_of(r.get("val_acc"), r.get("val_images")) for r in history]
-    table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("curve", "id", "message", "val_images")}
-                          for row in history])
+    table = pd.DataFrame(
+        [{k: v for k, v in row.items() if k not in ("curve", "id", "message", "val_images")} for row in history]
+    )
     at = list(table.columns).index("val_acc") + 1 if "val_acc" in table.columns else len(table.columns)
     table.insert(at, "val 95%", [a.band() if a else "" for a in accs])
     table.insert(at + 1, "vs best", stats.versus_best(accs))
@@ -63,19 +65,30 @@ def show_history(projector: bool = False) -> None:
         return
     st.divider()
     st.subheader("Your runs")
-    st.dataframe(history_table(history), hide_index=True, column_config={
-        "val_acc": st.column_config.NumberColumn("val acc", format="percent"),
-        "val 95%": st.column_config.TextColumn(
-            "val 95%", help="The 95% interval of the validation accuracy (Wilson): with this many validation "
-                            "images the model's accuracy most likely lies in this range."),
-        "vs best": st.column_config.TextColumn(
-            "vs best", help="Against the run with the highest validation accuracy: 'within noise' when the two "
-                            "95% intervals overlap, so the validation set cannot tell them apart."),
-        "kept_epoch": st.column_config.NumberColumn(
-            "kept epoch", help="The epoch whose weights the run handed back: early stopping restores the epoch "
-                               "with the lowest validation loss; the accuracies are that epoch's."),
-        "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
-        "lr": st.column_config.NumberColumn("lr", format="%.0e")})
+    st.dataframe(
+        history_table(history),
+        hide_index=True,
+        column_config={
+            "val_acc": st.column_config.NumberColumn("val acc", format="percent"),
+            "val 95%": st.column_config.TextColumn(
+                "val 95%",
+                help="The 95% interval of the validation accuracy (Wilson): with this many validation "
+                "images the model's accuracy most likely lies in this range.",
+            ),
+            "vs best": st.column_config.TextColumn(
+                "vs best",
+                help="Against the run with the highest validation accuracy: 'within noise' when the two "
+                "95% intervals overlap, so the validation set cannot tell them apart.",
+            ),
+            "kept_epoch": st.column_config.NumberColumn(
+                "kept epoch",
+                help="The epoch whose weights the run handed back: early stopping restores the epoch "
+                "with the lowest validation loss; the accuracies are that epoch's.",
+            ),
+            "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
+            "lr": st.column_config.NumberColumn("lr", format="%.0e"),
+        },
+    )
     # A run that handed back an earlier epoch's weights (early stopping) is compared by those weights,
     # and its name says which epoch that was.
     labels = {row["id"]: f"{i + 1}. {row['label']}{kept_note(row)}" for i, row in enumerate(history)}
@@ -94,4 +107,3 @@ def show_history(projector: bool = False) -> None:
         st.session_state[RESULTS] = OrderedDict()
         st.session_state[COMPARE_SEEN] = []
         st.rerun()
-

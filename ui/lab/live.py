@@ -13,6 +13,7 @@ are cancelled only when no tab of the browser came back within RELEASE_GRACE_S. 
 kept in the progress database under the learner's progress key (a nickname, or this browser's own
 key), so it comes back after a reload and follows a nickname, and no other browser sees it.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -21,14 +22,21 @@ from dataclasses import replace
 
 import streamlit as st
 
-from core.lab import demo_store
 from core.jobs import manager as jobs
+from core.jobs.manager import JobManager, JobRefused, JobSnapshot
+from core.lab import demo_store
+from core.runs.history import history_row, progress_numbers, val_images
 from core.train.events import as_row
 from core.train.freezing import describe_cache
-from core.runs.history import (history_row, progress_numbers, val_images)
-from core.jobs.manager import JobManager, JobRefused, JobSnapshot
+from ui.common import (
+    browser_key,
+    chart_summary,
+    chart_with_summary,
+    current_learner,
+    get_progress_store,
+    safe_store_call,
+)
 from ui.lab import charts, rate_charts
-from ui.common import browser_key, chart_summary, chart_with_summary, current_learner, get_progress_store, safe_store_call
 from ui.live_chart import live_chart
 
 OWNER = "lab_owner"  # this session's own id (one tab): which sessions of a browser are open
@@ -51,6 +59,7 @@ CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
 
 # ---- the server's manager and this session's lease -------------------------------------------------
+
 
 def get_job_manager() -> JobManager:
     """One pool for the whole server (max concurrent runs: FTLAB_MAX_JOBS, default 1 on a CPU)."""
@@ -173,6 +182,7 @@ def current_snapshots(manager: JobManager) -> list[JobSnapshot]:
 
 # ---- live panel ----------------------------------------------------------------------------------
 
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -186,9 +196,11 @@ def rows(events: list) -> list[dict]:
 def _status_line(snap: JobSnapshot, counts: dict) -> None:
     name = f"**{snap.label}**: " if snap.label else ""
     if snap.status == "queued":
-        st.info(f"{name}waiting, you are **{_ordinal(snap.position or 1)} in line** "
-                f"({counts['running']} run(s) training now, {counts['max_running']} at a time on this server).",
-                icon="⏳")
+        st.info(
+            f"{name}waiting, you are **{_ordinal(snap.position or 1)} in line** "
+            f"({counts['running']} run(s) training now, {counts['max_running']} at a time on this server).",
+            icon="⏳",
+        )
         return
     p = progress_numbers(snap)
     if not snap.batches:
@@ -212,14 +224,19 @@ def _epoch_figures(snap: JobSnapshot) -> tuple:
         cache.clear()  # only the newest epoch of the job being watched is worth keeping
         eps, total, n = rows(snap.epochs), snap.config.epochs, val_images(snap)
         acc = (charts.accuracy_figure(eps, total, n), charts.accuracy_summary(eps, total, n))
-        cache[key] = (acc,) + tuple((figure(eps, total), summary(eps, total)) for figure, summary in (
-            (charts.trainable_figure, charts.trainable_summary),
-            (charts.weight_change_figure, charts.weight_change_summary)))
+        cache[key] = (acc,) + tuple(
+            (figure(eps, total), summary(eps, total))
+            for figure, summary in (
+                (charts.trainable_figure, charts.trainable_summary),
+                (charts.weight_change_figure, charts.weight_change_summary),
+            )
+        )
     return cache[key]
 
 
-def overlay_chart(curves, key: str = "val_acc", title: str = "Validation accuracy (%)",
-                  val_n: dict[str, int] | None = None) -> tuple:
+def overlay_chart(
+    curves, key: str = "val_acc", title: str = "Validation accuracy (%)", val_n: dict[str, int] | None = None
+) -> tuple:
     """(figure, text alternative) comparing runs, from (label, epoch rows) pairs; `val_n` (label ->
     validation images) gives each run's validation accuracy its 95% band."""
     return charts.overlay_figure(curves, key, title, val_n), charts.overlay_summary(curves, key, title, val_n)
@@ -236,12 +253,15 @@ def show_chart(chart: tuple, key: str, projector: bool = False, live: bool = Fal
     chart_with_summary(fig, summary, config=PLOT_CONFIG, key=key)
 
 
-def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None,
-                    live: bool = False) -> None:
+def draw_run_charts(
+    snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None, live: bool = False
+) -> None:
     acc, trainable, dw = _epoch_figures(snap)
     epochs, batches = rows(snap.epochs), rows(snap.batches)
-    loss = (charts.loss_figure(epochs, batches, snap.config.epochs),
-            charts.loss_summary(epochs, batches, snap.config.epochs))
+    loss = (
+        charts.loss_figure(epochs, batches, snap.config.epochs),
+        charts.loss_summary(epochs, batches, snap.config.epochs),
+    )
     figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
     rate = rate_charts.live_rate_chart(snap.config, batches)  # only when a schedule moves the rate
     if rate is not None:
@@ -251,8 +271,9 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
     if projector:
         # One chart at a time, filling the screen: four small ones are unreadable from the back row.
         names = list(figures)
-        pick = st.segmented_control("Chart", names, default=names[0], key=f"{key}_pick", required=True,
-                                    label_visibility="collapsed")
+        pick = st.segmented_control(
+            "Chart", names, default=names[0], key=f"{key}_pick", required=True, label_visibility="collapsed"
+        )
         show_chart(figures[pick if pick in figures else names[0]], f"{key}_big", projector=True, live=live)
         return
     if overlay is not None:
@@ -322,6 +343,7 @@ def _in_last_epoch(snap: JobSnapshot) -> bool:
 
 # ---- after the run -------------------------------------------------------------------------------
 
+
 def collect_ended(snaps: list[JobSnapshot]) -> None:
     """Keep the results (with their models) of the ended runs on show; the history is collect_all's."""
     results: OrderedDict = st.session_state.setdefault(RESULTS, OrderedDict())
@@ -333,4 +355,3 @@ def collect_ended(snaps: list[JobSnapshot]) -> None:
         if results[old].model is not None:
             results[old] = replace(results[old], model=None)
         st.session_state.get(RUN_DATA, {}).pop(old, None)
-

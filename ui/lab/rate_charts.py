@@ -1,6 +1,7 @@
 """The Lab's learning-rate charts: each layer group's rate at every step, planned before a run (the
 schedule the engine will follow) or as the run stepped with it.
 """
+
 from __future__ import annotations
 
 import math
@@ -9,7 +10,6 @@ import plotly.graph_objects as go
 
 from core.train.schedules import moves
 from ui.lab.charts import MAX_BATCH_POINTS, _epoch_axis, _layout, series_line
-
 
 Rates = dict[str, list[tuple[float, float]]]  # layer group -> (epoch position, learning rate) per step
 
@@ -66,12 +66,16 @@ def rate_figure(rates: Rates, total_epochs: int | None = None, title: str = "Lea
         step = max(1, len(pts) // MAX_BATCH_POINTS)
         shown = pts[::step] + ([pts[-1]] if (len(pts) - 1) % step else [])  # keep the last rate (the floor)
         shown = _frozen_until_open(shown, start)
-        fig.add_scatter(x=[x for x, _ in shown], y=[lr for _, lr in shown], mode="lines", name=g,
-                        line=dict(series_line(i), width=2))
+        fig.add_scatter(
+            x=[x for x, _ in shown], y=[lr for _, lr in shown], mode="lines", name=g, line=dict(series_line(i), width=2)
+        )
         if pts and pts[0][0] > start + 1e-9:
-            fig.add_vline(x=pts[0][0], line=dict(color=series_line(i)["color"], dash="dot", width=1),
-                          annotation=dict(text=f"{g} opens (epoch {_epoch_of(pts[0][0])})", textangle=-90,
-                                          font=dict(size=10)), annotation_position="top left")
+            fig.add_vline(
+                x=pts[0][0],
+                line=dict(color=series_line(i)["color"], dash="dot", width=1),
+                annotation=dict(text=f"{g} opens (epoch {_epoch_of(pts[0][0])})", textangle=-90, font=dict(size=10)),
+                annotation_position="top left",
+            )
     fig.update_layout(showlegend=True)  # which groups a line is, even when all share one
     if _spread(rates) > 10:
         fig.update_yaxes(type="log", exponentformat="power")
@@ -92,14 +96,19 @@ def rate_summary(rates: Rates, total_epochs: int | None = None, live: bool = Fal
         return "Learning rate per group: no batch trained yet." if live else "Learning rate per group: nothing trains."
     if live:
         x = max(pts[-1][0] for pts in shown.values())
-        return (f"Learning rate per group at epoch {x:.1f} of {total_epochs or math.ceil(x)}: "
-                + ", ".join(f"{g} {_rate(pts[-1][1])}" for g, pts in shown.items()) + ".")
+        return (
+            f"Learning rate per group at epoch {x:.1f} of {total_epochs or math.ceil(x)}: "
+            + ", ".join(f"{g} {_rate(pts[-1][1])}" for g, pts in shown.items())
+            + "."
+        )
     parts = []
     for g, pts in shown.items():
         top = max(pts, key=lambda p: p[1])
         opens = f" (frozen, rate 0, until it opens in epoch {_epoch_of(pts[0][0])})" if pts[0][0] > 1 else ""
-        parts.append(f"{g}{opens} starts at {_rate(pts[0][1])}, peaks at {_rate(top[1])} in epoch "
-                     f"{_epoch_of(top[0])}, ends at {_rate(pts[-1][1])}")
+        parts.append(
+            f"{g}{opens} starts at {_rate(pts[0][1])}, peaks at {_rate(top[1])} in epoch "
+            f"{_epoch_of(top[0])}, ends at {_rate(pts[-1][1])}"
+        )
     return "Learning rate per group, planned for every step: " + "; ".join(parts) + "."
 
 

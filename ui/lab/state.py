@@ -5,32 +5,76 @@ A TrainConfig is the one canonical form. Presets and shared links are written in
 (`apply_config`) and read back (`config_from_state`); the link itself is core.lab.links', so this
 module only moves values between the config and the widgets' keys.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from core.data.datasets import DATASETS
+from core.lab.links import (
+    UPLOAD,
+    config_from_query,
+    config_to_query,
+    describe_changes,
+    groups_of,
+    link_base,
+    rounding_notes,
+    snap_lr,
+    to_widget,
+    unfreeze_plan,
+)
 from core.models import backbones as models
 from core.train.config import LAB_DEFAULT, SPECS, TYPES, TrainConfig
-from core.data.datasets import DATASETS
 from core.train.freezing import ever_trainable
-from core.lab.links import (UPLOAD, config_from_query, config_to_query, describe_changes, groups_of, link_base,
-                            rounding_notes, snap_lr, to_widget, unfreeze_plan)
 
 LR_STEPS = list(SPECS["lr"].steps)
 
 # Widget keys that are not per-group (browser tests rely on these names).
-K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL = "lab_dataset", "lab_per_class", "lab_val_per_class", "lab_size", "lab_model"
-K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT = "lab_pretrained", "lab_seed", "lab_lr", "lab_discriminative", "lab_optimizer"
+K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL = (
+    "lab_dataset",
+    "lab_per_class",
+    "lab_val_per_class",
+    "lab_size",
+    "lab_model",
+)
+K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT = (
+    "lab_pretrained",
+    "lab_seed",
+    "lab_lr",
+    "lab_discriminative",
+    "lab_optimizer",
+)
 K_WD, K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE = "lab_wd", "lab_epochs", "lab_batch", "lab_augment", "lab_patience"
-K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET = "lab_bn_eval", "lab_gradual", "lab_gradual_every", "lab_lastk", "lab_preset"
+K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET = (
+    "lab_bn_eval",
+    "lab_gradual",
+    "lab_gradual_every",
+    "lab_lastk",
+    "lab_preset",
+)
 K_PRESENTER = "lab_presenter"
 K_SCHED, K_WARMUP = "lab_schedule", "lab_warmup"
 # The widget of each config field the form shows directly (the groups have one toggle and rate each).
-KEYS = {"model": K_MODEL, "pretrained": K_PRETRAINED, "dataset": K_DATASET, "per_class": K_PER_CLASS,
-        "val_per_class": K_VAL, "image_size": K_SIZE, "lr": K_LR, "optimizer": K_OPT, "weight_decay": K_WD,
-        "epochs": K_EPOCHS, "batch_size": K_BATCH, "augment": K_AUG, "early_stopping": K_PATIENCE,
-        "seed": K_SEED, "frozen_bn_eval": K_BN, "schedule": K_SCHED, "warmup": K_WARMUP}
+KEYS = {
+    "model": K_MODEL,
+    "pretrained": K_PRETRAINED,
+    "dataset": K_DATASET,
+    "per_class": K_PER_CLASS,
+    "val_per_class": K_VAL,
+    "image_size": K_SIZE,
+    "lr": K_LR,
+    "optimizer": K_OPT,
+    "weight_decay": K_WD,
+    "epochs": K_EPOCHS,
+    "batch_size": K_BATCH,
+    "augment": K_AUG,
+    "early_stopping": K_PATIENCE,
+    "seed": K_SEED,
+    "frozen_bn_eval": K_BN,
+    "schedule": K_SCHED,
+    "warmup": K_WARMUP,
+}
 SAVED = "_lab_saved_setup"  # copy of the widget values: widget state is dropped on a page change
 FORM_SHOWN = "_lab_form_shown"  # whether the page's last full run drew the setup form (not while a run trains)
 LAST_QUERY = "_lab_last_query"  # the query this page last wrote into the address bar
@@ -55,6 +99,7 @@ def dataset_choices() -> list[str]:
 
 
 # ---- config -> widget state ------------------------------------------------------------------------
+
 
 def apply_config(ss, cfg: TrainConfig) -> None:
     """Write a config into the widget keys (call before the widgets are drawn, or in a callback)."""
@@ -116,16 +161,38 @@ def ensure_group_keys(ss) -> None:
         ss.setdefault(group_lr_key(g), ss[K_LR])
 
 
-SETUP_KEYS = (K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL, K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT, K_WD,
-              K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE, K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET, K_PRESENTER,
-              K_SCHED, K_WARMUP)
+SETUP_KEYS = (
+    K_DATASET,
+    K_PER_CLASS,
+    K_VAL,
+    K_SIZE,
+    K_MODEL,
+    K_PRETRAINED,
+    K_SEED,
+    K_LR,
+    K_DISC,
+    K_OPT,
+    K_WD,
+    K_EPOCHS,
+    K_BATCH,
+    K_AUG,
+    K_PATIENCE,
+    K_BN,
+    K_GRADUAL,
+    K_EVERY,
+    K_LASTK,
+    K_PRESET,
+    K_PRESENTER,
+    K_SCHED,
+    K_WARMUP,
+)
 
 
 def _is_setup_key(k) -> bool:
     """Only the form's value widgets. A whitelist: restoring a button's (or chart's) key raises."""
     if k in SETUP_KEYS or (isinstance(k, str) and k.startswith("lab_group_")):
         return True
-    return isinstance(k, str) and k.startswith("lab_lr_") and k[len("lab_lr_"):] in _all_group_names()
+    return isinstance(k, str) and k.startswith("lab_lr_") and k[len("lab_lr_") :] in _all_group_names()
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +205,7 @@ def save_state(ss) -> None:
 
 
 # ---- widget state -> config -------------------------------------------------------------------------
+
 
 def selected_groups(ss) -> list[str]:
     return [g for g in groups_of(ss[K_MODEL]) if ss.get(group_key(g))]
@@ -154,19 +222,24 @@ def config_from_state(ss) -> TrainConfig:
     groups = groups_of(ss[K_MODEL])
     group_lr = {}
     if ss.get(K_DISC):
-        group_lr = {g: float(ss[group_lr_key(g)]) for g in selected_groups(ss)
-                    if float(ss[group_lr_key(g)]) != float(ss[K_LR])}
+        group_lr = {
+            g: float(ss[group_lr_key(g)]) for g in selected_groups(ss) if float(ss[group_lr_key(g)]) != float(ss[K_LR])
+        }
     return TrainConfig(
         **{name: TYPES[name](ss[key]) for name, key in KEYS.items()},
         trainable=tuple(g for g in groups if g in plan.get(1, [])),
-        unfreeze_at={e: tuple(gs) for e, gs in sorted(plan.items()) if 1 < e <= epochs}, group_lr=group_lr)
+        unfreeze_at={e: tuple(gs) for e, gs in sorted(plan.items()) if 1 < e <= epochs},
+        group_lr=group_lr,
+    )
 
 
 # ---- URL query --------------------------------------------------------------------------------------
 
+
 @dataclass
 class LinkReport:
     """What opening a link did to the form, for the page to say (issue 10: it used to say nothing)."""
+
     preset: str = ""
     changes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
@@ -220,5 +293,3 @@ def mirror_to_url(ss, query_params) -> None:
 def _remember_written(ss, query: dict[str, str]) -> None:
     kept = [w for w in ss.get(WRITTEN, []) if w != query]
     ss[WRITTEN] = (kept + [dict(query)])[-WRITTEN_KEPT:]
-
-
