@@ -4,11 +4,12 @@ Everything shared between sessions (progress store, job manager) is created once
 st.cache_resource, so a classroom on one server shares one database connection pool and one queue.
 """
 import importlib
-import os
 
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
+
+from core import settings
 
 LEARNER_KEY = "learner"  # the progress key of this run: a nickname, or this browser's anonymous key
 NAME_KEY = "_learner_name"  # the nickname last read from the store (kept when the database fails)
@@ -268,9 +269,9 @@ def accessibility_fixes() -> None:
 
 def data_dir() -> str:
     """Folder for the progress database and caches; FTLAB_DATA_DIR overrides the default."""
-    path = os.environ.get("FTLAB_DATA_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
-    os.makedirs(path, exist_ok=True)
-    return path
+    path = settings.current().data_dir
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 # ---- progress store --------------------------------------------------------------------------
@@ -283,7 +284,8 @@ _WRITE_PREFIXES = ("record_", "set_", "mark_", "unmark_")
 def progress_db_path() -> str:
     """FTLAB_DB, or progress.sqlite3 in the data folder. FTLAB_DB may be a SQLite file's path or a
     postgresql:// URL, for several app servers sharing one class (ProgressStore picks the backend)."""
-    return os.environ.get("FTLAB_DB") or os.path.join(data_dir(), "progress.sqlite3")
+    data_dir()  # the default file's folder must exist
+    return settings.current().db
 
 
 @st.cache_resource(show_spinner=False)

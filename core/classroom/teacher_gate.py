@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import threading
 import time
 from dataclasses import dataclass
+
+from core import settings
 
 ENV = "FTLAB_TEACHER_CODE"
 ENABLE_COMMAND = f"{ENV}='pick-a-passcode' ./ftlab app"
@@ -31,7 +32,7 @@ _MAX_TRACKED = 10_000  # browsers remembered at once; older entries are dropped 
 
 def configured_code() -> str:
     """The passcode this server was started with, or "" when the Teacher page is closed."""
-    return os.environ.get(ENV, "").strip()
+    return settings.current().teacher_code
 
 
 def digest(code: str) -> str:

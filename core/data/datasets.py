@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core import settings
 from core.cache import LRUCache
 from core.data.imagefiles import DataError, read_image, scan_class_folders
 from core.data.optional_data import DatasetUnavailable, OptionalPackage, import_module
@@ -172,8 +172,7 @@ def _elpv() -> RawDataset:
 # ---- online sets, through torchvision's dataset classes -------------------------------------------
 
 def download_root() -> Path:
-    base = os.environ.get("FTLAB_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "data")
-    return Path(base) / "torchvision"
+    return settings.current().data_dir / "torchvision"
 
 
 def _torchvision_set(name: str, factory: Callable[[Path], object], class_attr: str) -> Callable[[], RawDataset]:
@@ -439,7 +438,7 @@ def _decode(raw: RawDataset, idx: np.ndarray, size: int) -> torch.Tensor:
 
 # Prepared tensors, bounded in bytes (uint8), shared by every session of the server; the newest stays
 # even when it alone exceeds the budget (its run is about to use it).
-PREPARED_CACHE = LRUCache(int(os.environ.get("FTLAB_DATA_CACHE_MB", "1024")) * 1024 * 1024,
+PREPARED_CACHE = LRUCache(settings.current().data_cache_mb * 1024 * 1024,
                           weigh=lambda d: d.train_x.numel() + d.val_x.numel(), keep_newest=True)
 
 

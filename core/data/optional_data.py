@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import shlex
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from core import settings
 from core.data.imagefiles import DataError
 
 PIP_TIMEOUT_S = 900  # a 91 MB wheel over a slow classroom link; pip's own network timeout is shorter
@@ -52,8 +52,7 @@ class OptionalPackage:
 
 def packages_dir() -> Path | None:
     """FTLAB_PACKAGES_DIR, if set: optional packages go there instead of the running environment."""
-    base = os.environ.get("FTLAB_PACKAGES_DIR")
-    return Path(base) if base else None
+    return settings.current().packages_dir
 
 
 def _use_packages_dir() -> None:

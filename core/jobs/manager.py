@@ -22,7 +22,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
-import os
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from core import settings
 from core.train.config import LAB_DEFAULT
 from core.train.engine import RunResult, TrainConfig
 from core.errors import LearnerError
@@ -55,12 +55,9 @@ class JobRefused(RuntimeError):
 
 def default_max_running() -> int:
     """FTLAB_MAX_JOBS, else 1 on a CPU (two runs on 2 cores are each half as fast) and 2 on a GPU."""
-    env = os.environ.get("FTLAB_MAX_JOBS", "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            log.warning("FTLAB_MAX_JOBS=%r is not a whole number; using the default", env)
+    configured = settings.current().max_jobs
+    if configured is not None:
+        return configured
     import torch
 
     return 2 if torch.cuda.is_available() else 1

@@ -23,6 +23,7 @@ import socket
 import threading
 from pathlib import Path
 
+from core import settings
 from core.jobs.workers import WORKER_NICE, WorkerError, dumps, lower_priority, portable, receive, relay_stop, run_task
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ CORE_DIR = Path(__file__).resolve().parents[1]
 
 
 def address_from_env() -> str:
-    return os.environ.get(ADDRESS_ENV, "").strip()
+    return settings.current().ray_address
 
 
 def _host_port(address: str) -> tuple[str, int] | None:

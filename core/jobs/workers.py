@@ -34,21 +34,14 @@ import types
 from multiprocessing.connection import Connection, wait
 from typing import Callable
 
+from core import settings
+
 log = logging.getLogger(__name__)
 
 # The server stays at 0: with both busy, Linux gives it ~9x the CPU share of a worker at 10 (CFS
 # weights 1024 vs 110). On a machine shared with other busy programs that starves training (a worker
 # got 0.7 CPU s in 5 s beside the server's 2.0, on this 2-core box at load 10): FTLAB_WORKER_NICE sets it.
-def _nice_from_env(default: int = 10) -> int:
-    value = os.environ.get("FTLAB_WORKER_NICE", "").strip()
-    if value.lstrip("-").isdigit():
-        return int(value)
-    if value:
-        log.warning("FTLAB_WORKER_NICE=%r is not a whole number; using %d", value, default)
-    return default
-
-
-WORKER_NICE = _nice_from_env()
+WORKER_NICE = settings.current().worker_nice
 POLL_S = 0.2  # how often a waiting pump looks at the job's Stop flag (events wake it at once)
 TASKS = ("train", "lr_range")
 _MAIN_LOCK = threading.Lock()

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from core import settings
 from core.train.engine import TrainConfig
 from core.train.events import as_row
 
@@ -68,8 +69,7 @@ def duration(seconds: float) -> str:
 
 
 def store_dir() -> Path:
-    base = os.environ.get("FTLAB_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "data")
-    return Path(base) / "demo_results"
+    return settings.current().data_dir / "demo_results"
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from core import settings
 from core.models import backbones as models
 from core.cache import FEATURES
 from core.train.config import ConfigError
@@ -40,9 +41,9 @@ def configure_threads() -> None:
 
 def torch_threads() -> int:
     """FTLAB_TORCH_THREADS, else one per available core."""
-    value = os.environ.get("FTLAB_TORCH_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+    configured = settings.current().torch_threads
+    if configured is not None:
+        return configured
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
