@@ -16,7 +16,7 @@ import json
 import time
 from statistics import mean
 
-from core.train.engine import configure_threads, resolve_device
+from core.train.inputs import configure_threads, resolve_device
 from core.lab.presets import DEMO_IDS, PRESETS, run_preset
 
 

@@ -18,7 +18,9 @@ import time
 from dataclasses import replace
 from statistics import mean
 
-from core.train.engine import TrainConfig, configure_threads, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
+from core.train.inputs import configure_threads
 from core.lab.presets import MOBILENET_ALL
 
 CONFIGS = {  # label -> (pretrained, trainable groups)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from core.train.engine import configure_threads, run_training
+from core.train.engine import run_training
+from core.train.inputs import configure_threads
 from core.train.events import as_row
 from core.lab.lesson_figures import bn_batch_stats
 from core.lab.presets import PRESETS

@@ -14,7 +14,8 @@ import json
 import time
 from dataclasses import replace
 
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from core.lab.presets import MOBILENET_ALL
 
 CANDIDATES = ("mnist", "textures", "faces", "digits")

@@ -31,7 +31,9 @@ from core.data import datasets as data_mod
 from core.models import backbones as models
 from core.cache import FEATURES
 from core.data.datasets import RawDataset, load_raw, prepare
-from core.train.engine import TrainConfig, configure_threads, resolve_device, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
+from core.train.inputs import configure_threads, resolve_device
 from core.train.events import BatchEnded, Event
 
 PARTIAL = ("stage5", "stage6", "head")

@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from core.models import backbones as models
 from core.train.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
-from core.train.engine import ConfigError, TrainConfig, run_training
+from core.train.config import ConfigError, TrainConfig
+from core.train.engine import run_training
 from core.errors import LearnerError
 from core.train.events import EpochEnded, Event, RunStarted
 from core.train.freezing import describe_cache

@@ -8,7 +8,7 @@ the setup (a one-line summary while a run trains), the history.
 """
 import streamlit as st
 
-from core.train.engine import ConfigError
+from core.train.config import ConfigError
 from core.lab.presets import PRESETS
 from ui.lab import code
 from ui.lab import demos

@@ -22,7 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import datasets as D
 from core.runs.analysis import predict_image, read_image_bytes
-from core.train.engine import ConfigError, RunResult, TrainConfig, run_training
+from core.train.config import ConfigError, TrainConfig
+from core.train.engine import RunResult, run_training
 from core.runs.export import load_checkpoint
 from core.data.imagefiles import DataError, read_image, safe_extract_zip, scan_class_folders
 from core.jobs.manager import JobManager, JobRefused

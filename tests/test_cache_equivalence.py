@@ -13,7 +13,9 @@ from core.models import backbones as models
 from core.cache import FEATURES
 from core.train.freezing import CACHE_ALL, CACHE_OFF, prefix_end
 from core.data.datasets import prepare
-from core.train.engine import TrainConfig, normalise, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
+from core.train.inputs import normalise
 
 SMALL = TrainConfig(dataset="faces", per_class=10, val_per_class=30, image_size=32, epochs=3, batch_size=8,
                     trainable=("stage6", "head"), seed=0, device="cpu")

@@ -5,7 +5,9 @@ import threading
 import pytest
 import torch
 
-from core.train.engine import ConfigError, TrainConfig, lr_range_test, run_training
+from core.train.config import ConfigError, TrainConfig
+from core.train.engine import run_training
+from core.train.lr_finder import lr_range_test
 from core.train.events import BatchEnded, EpochEnded, RunEnded, RunStarted
 from core.train.freezing import CACHE_ALL
 

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from core.train.engine import RunResult, TrainConfig
+from core.train.config import TrainConfig
+from core.train.engine import RunResult
 from core.train.events import EpochEnded, RunStarted, from_row
 from core.jobs.manager import JobManager, JobRefused
 from core.lab.presets import MOBILENET_ALL

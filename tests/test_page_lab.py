@@ -278,7 +278,7 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
 
 
 def test_link_round_trip_keeps_every_setting():
-    from core.train.engine import TrainConfig
+    from core.train.config import TrainConfig
     from ui.lab.state import config_from_query, config_to_query
 
     cfg = TrainConfig(model="resnet18", pretrained=False, dataset="textures", per_class=7, val_per_class=11,
@@ -363,7 +363,7 @@ def test_a_broken_zip_gives_an_error_not_a_traceback():
 
 
 def _outcomes_script():
-    from core.train.engine import TrainConfig
+    from core.train.config import TrainConfig
     from core.train.events import EpochEnded, from_row
     from core.jobs.manager import JobSnapshot
     from ui.lab.live import show_outcome
@@ -528,7 +528,7 @@ def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
 
 
 def _wrong_signal_script():
-    from core.train.engine import TrainConfig
+    from core.train.config import TrainConfig
     from core.train.events import EpochEnded, RunStarted, from_row
     from core.jobs.manager import JobSnapshot
     from ui.lab.live import show_outcome

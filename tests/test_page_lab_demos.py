@@ -6,7 +6,8 @@ from dataclasses import replace
 import pytest
 
 from core.lab import demo_store
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from core.lab.presets import PRESETS, Preset
 from ui.lab.live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok

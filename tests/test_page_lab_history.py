@@ -8,7 +8,7 @@ server's real JobManager and the history in a real SQLite file.
 import pytest
 
 from core.models import backbones as models
-from core.train.engine import TrainConfig
+from core.train.config import TrainConfig
 from core.classroom.identity import browser_hash, new_browser_id
 from core.classroom.progress import ProgressStore
 from ui.lab import live as lab_live

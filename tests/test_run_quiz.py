@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from core.train.events import EpochEnded
 from core.content.lessons import load_lessons
 from core.classroom.progress import ProgressStore, build_report

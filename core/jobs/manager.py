@@ -31,10 +31,13 @@ from typing import Callable
 
 from core import settings
 from core.train.config import LAB_DEFAULT
-from core.train.engine import RunResult, TrainConfig
+from core.train.config import TrainConfig
+from core.train.engine import RunResult
 from core.errors import LearnerError
 from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
-from core.jobs.workers import InProcess, StopFlag, WorkerError, default_backend
+from core.jobs.backends import default_backend
+from core.jobs.protocol import StopFlag, WorkerError
+from core.jobs.workers import InProcess
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +156,7 @@ class JobManager:
     """FIFO queue + ``max_running`` pump threads, each feeding one worker. Thread-safe; one per server.
 
     ``runner`` (run_training's signature) runs jobs in the pump thread itself: for tests that need
-    deterministic fakes. ``backend`` replaces the default worker pool (core.jobs.workers.default_backend),
+    deterministic fakes. ``backend`` replaces the default worker pool (core.jobs.backends.default_backend),
     whose workers warm up on the ``warm_up`` config when one is given."""
 
     def __init__(self, max_running: int | None = None, max_queued: int = DEFAULT_MAX_QUEUED,

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from core import settings
-from core.train.engine import TrainConfig
+from core.train.config import TrainConfig
 from core.train.events import as_row
 
 CODE_FILES = ("train/engine.py", "train/inputs.py", "train/evaluation.py", "train/optim.py", "train/freezing.py",

@@ -18,7 +18,8 @@ from torch import nn
 
 from core.models import backbones as models
 from core.data.datasets import load_raw, prepare
-from core.train.engine import TrainConfig, normalise
+from core.train.config import TrainConfig
+from core.train.inputs import normalise
 from core.runs.estimate import group_sizes
 from core.content.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds ui/lesson_diagrams.py draws)
 from core.lab.presets import PRESETS

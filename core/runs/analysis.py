@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
-from core.train.engine import RunResult, normalise
+from core.train.engine import RunResult
+from core.train.inputs import normalise
 from core.train.events import EpochEnded
 from core.train.freezing import ever_trainable
 from core.data.imagefiles import DataError, read_image

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from core.train.engine import IMAGENET_MEAN, IMAGENET_STD, RunResult
+from core.train.engine import RunResult
+from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
 from core.train.events import as_row
 
 FORMAT = "fine-tuning-lab"

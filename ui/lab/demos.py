@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.lab import demo_store
-from core.train.engine import resolve_device
+from core.train.inputs import resolve_device
 from core.runs.estimate import estimate_config
 from core.lab.presets import DEMO_IDS, PRESETS
 from ui.lab import live

@@ -15,7 +15,8 @@ import streamlit as st
 from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
 from core.data import optional_data
 from core.train.config import SPECS
-from core.train.engine import TrainConfig, resolve_device
+from core.train.config import TrainConfig
+from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
 from core.runs.estimate import estimate_config, param_counts
 from core.data.imagefiles import safe_extract_zip
