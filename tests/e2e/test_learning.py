@@ -48,6 +48,7 @@ def test_quiz_right_then_wrong_answer_shows_feedback(page):
     # Question 2: a wrong answer; the page says why and names the right one.
     click_button(page, "quiz_next")
     expect(page.get_by_text("Question 2 of", exact=False)).to_be_visible()
+    expect(page.locator('[data-testid="stMain"]')).not_to_contain_text(plain(q.prompt.splitlines()[0]))
     wait_idle(page)
     q2 = current_question(page)
     assert q2.id != q.id
