@@ -83,8 +83,10 @@ def _normalise(text: str) -> str:
     text = text.replace("(s)", "").replace("()", "")
     text = re.sub(r"\b(do|does|did|is|are|was|were|should|would|could|can|must|has|have|had)nt\b",
                   r"\1 not", text)
-    text = re.sub(r"(?<=[a-z0-9])['\-\u2010\u2011\u2013_](?=[a-z0-9])", "", text)
-    return text
+    text = re.sub(r"(?<=[a-z0-9])['\u2019](?=[a-z0-9])", "", text)
+    # "task-specific" is two words, so the pattern "task specific" meets it; the joined form
+    # ("pretrained" for "pre-trained") is still indexed, as for any two neighbouring words.
+    return re.sub(r"(?<=[a-z0-9])[\-\u2010\u2011\u2013_](?=[a-z0-9])", " ", text)
 
 
 def _tokens(text: str) -> list[str]:
@@ -320,6 +322,14 @@ def _unordered(answer: _Answer, phrase: str) -> list[_Match]:
     return out
 
 
+def _phrase_matches(answer: _Answer, phrase: str) -> list[_Match]:
+    """A phrase that holds its own negation ("not updated") must be said as written: in any order
+    within a window, "does not preserve what was learned" would read as "not learned"."""
+    if NEGATIONS.isdisjoint(_phrase_words(phrase)):
+        return _unordered(answer, phrase)
+    return _ordered(answer, phrase, tight=True)
+
+
 @lru_cache(maxsize=8192)
 def _pattern(phrase: str) -> tuple[tuple[str, int], ...]:
     """An ordered pattern as (word, widest gap before it); "..." widens the next gap."""
@@ -340,7 +350,7 @@ def pattern_words(pattern: str) -> tuple[str, ...]:
     return tuple(w for w, _ in _pattern(pattern))
 
 
-def _ordered(answer: _Answer, phrase: str, one_clause: bool = False) -> list[_Match]:
+def _ordered(answer: _Answer, phrase: str, one_clause: bool = False, tight: bool = False) -> list[_Match]:
     """Every place where the pattern's words come in order with small gaps, in one sentence (and,
     with one_clause, in one clause: "freeze the early layers and train the later layers" must not
     read as "freeze ... later layers")."""
@@ -354,7 +364,7 @@ def _ordered(answer: _Answer, phrase: str, one_clause: bool = False) -> list[_Ma
             used, cur = [start], start
             for h, (_, gap) in zip(hits[1:], pattern[1:]):
                 i = bisect.bisect_right(h, cur)
-                if i == len(h) or h[i] - cur > gap + 1:
+                if i == len(h) or h[i] - cur > (0 if tight else gap) + 1:
                     break
                 cur = h[i]
                 used.append(cur)
@@ -496,7 +506,7 @@ def _judge(answer: _Answer, item) -> ItemVerdict:
             if hit:
                 return ItemVerdict(item_id, MISCONCEPTION, _field(belief, "belief"), hit.sentence.text)
     phrases = _field(item, "any_of") or ()
-    matches = [m for p in ((phrases,) if isinstance(phrases, str) else phrases) for m in _unordered(answer, p)]
+    matches = [m for p in ((phrases,) if isinstance(phrases, str) else phrases) for m in _phrase_matches(answer, p)]
     affirmed = next((m for m in matches if not m.negated), None)
     direction = _field(item, "direction")
     if direction is not None:
