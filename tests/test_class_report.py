@@ -13,6 +13,7 @@ from core.jobs.manager import JobSnapshot
 from core.content.lessons import load_lessons
 from core.lab.presets import PRESETS
 from core.classroom.progress import ProgressStore
+from tests.helpers import record_marked
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +74,11 @@ def test_questions_most_missed_first_and_unknown_ids_left_out(store, lessons):
 
 def test_explain_scores_count_each_learners_best_attempt(store, lessons):
     hard, easy = lessons.prompts[0].id, lessons.prompts[1].id
-    store.record_explain("ada", hard, 1, 4, "first try")
-    store.record_explain("ada", hard, 3, 4, "better")
-    store.record_explain("ada", hard, 2, 4, "worse again")
-    store.record_explain("bob", hard, 0, 4, "nothing")
-    store.record_explain("bob", easy, 5, 5, "all of it")
+    record_marked(store, "ada", hard, 1, 4, "first try")
+    record_marked(store, "ada", hard, 3, 4, "better")
+    record_marked(store, "ada", hard, 2, 4, "worse again")
+    record_marked(store, "bob", hard, 0, 4, "nothing")
+    record_marked(store, "bob", easy, 5, 5, "all of it")
     report = cr.build_class_report(store, lessons)
     first, second = report.prompts
     assert first.prompt_id == hard and (first.learners, first.attempts, first.full_marks) == (2, 4, 0)

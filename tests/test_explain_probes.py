@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from core.explain_probes import ExplainMark, grade_probes, option_order
-from core.lessons import load_lessons
+from core.content.explain_probes import ExplainMark, grade_probes, option_order
+from core.content.lessons import load_lessons
 
 MARGIN = 0.10
 ABSOLUTE = re.compile(r"\b(always|only|never|every)\b", re.IGNORECASE)

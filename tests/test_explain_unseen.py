@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.lessons import load_lessons
-from core.scoring import COVERED, MISCONCEPTION, score_explanation
+from core.content.lessons import load_lessons
+from core.content.scoring import COVERED, MISCONCEPTION, score_explanation
 
 CORPUS = yaml.safe_load(Path(__file__).with_name("explain_unseen.yaml").read_text(encoding="utf-8"))
 PROMPTS = {p.id: p for p in load_lessons().prompts}

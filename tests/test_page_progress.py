@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.content.lessons import load_lessons
+from tests.helpers import record_marked
 from core.classroom.progress import ProgressStore
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "progress.py")  # AppTest resolves relative paths oddly
@@ -60,7 +61,7 @@ def test_counts_chart_and_review_lists_for_a_learner(db):
     store.record_quiz_answer("ada", "some-other-question", "right option", True)
     store.record_quiz_round("ada", 2, 5, "beginner")
     store.record_quiz_round("ada", 4, 5, "beginner")
-    store.record_explain("ada", prompt.id, 3, 4, "an answer")
+    record_marked(store, "ada", prompt.id, 3, 4, "an answer")
     store.mark_done("bob", "concept", other_concept.id)  # another learner: must not count for ada
 
     at = run_page("ada")

@@ -10,6 +10,7 @@ from core.classroom import teacher_gate
 from core.content.lessons import load_lessons
 from core.lab.presets import PRESETS
 from core.classroom.progress import ProgressStore
+from tests.helpers import record_marked
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "teacher.py")
@@ -43,7 +44,7 @@ def class_db(tmp_path, monkeypatch, clock):
     store = ProgressStore(path)
     store.record_quiz_answer("ada", lessons.questions[0].id, "wrong", False)
     store.record_quiz_answer("bob", lessons.questions[0].id, "right", True)
-    store.record_explain("ada", lessons.prompts[0].id, 2, 4, "my answer")
+    record_marked(store, "ada", lessons.prompts[0].id, 2, 4, "my answer")
     label, _ = PRESETS["lr-too-high"].runs[0]
     store.record_lab_run("bob", {"id": "r1", "label": label, "status": "finished", "val_acc": 0.1})
     return lessons
