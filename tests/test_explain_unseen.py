@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from core.content.lessons import load_lessons
-from core.content.scoring import COVERED, MISCONCEPTION, score_explanation
+from core.content.scoring import COVERED, OPPOSITE, SPOTTED, score_explanation, suggestions
 
 CORPUS = yaml.safe_load(Path(__file__).with_name("explain_unseen.yaml").read_text(encoding="utf-8"))
 PROMPTS = {p.id: p for p in load_lessons().prompts}
@@ -20,6 +20,15 @@ RIGHT = [(pid, i, text) for pid in CORPUS for i, text in enumerate(CORPUS[pid]["
 
 def verdicts(pid: str, text: str) -> dict[str, str]:
     return {v.id: v.status for v in score_explanation(text, PROMPTS[pid].checklist).verdicts}
+
+
+def suggested(pid: str, text: str) -> dict[str, list[str]]:
+    """Suggestion kind -> the texts of that kind the learner would read."""
+    checklist = PROMPTS[pid].checklist
+    out: dict[str, list[str]] = {}
+    for s in suggestions(score_explanation(text, checklist), {i.id: i.label for i in checklist}):
+        out.setdefault(s.kind, []).append(s.text)
+    return out
 
 
 def test_corpus_is_large_and_spread_over_every_prompt():
@@ -47,9 +56,10 @@ def test_a_wrong_idea_is_never_reported_as_spotted(pid, index, item, text):
     found = verdicts(pid, text)
     assert found[item] != COVERED, found
     assert set(found.values()) != {COVERED}  # the answer as a whole is never "every idea is there"
+    label = next(i.label for i in PROMPTS[pid].checklist if i.id == item)
+    assert label not in " ".join(suggested(pid, text).get(SPOTTED, []))
 
 
 @pytest.mark.parametrize("pid, index, text", RIGHT, ids=[f"{p}-right{i}" for p, i, _ in RIGHT])
 def test_a_right_paraphrase_is_never_called_wrong(pid, index, text):
-    found = verdicts(pid, text)
-    assert MISCONCEPTION not in found.values(), found
+    assert OPPOSITE not in suggested(pid, text), suggested(pid, text)

@@ -4,7 +4,7 @@ from types import SimpleNamespace as Item
 
 import pytest
 
-from core.content.scoring import COVERED, MISCONCEPTION, MISSING, UNCLEAR, ExplainScore, check_choice, score_explanation, stem
+from core.content.scoring import COVERED, MISCONCEPTION, MISSING, NEGATED, UNCLEAR, ExplainScore, check_choice, score_explanation, stem
 
 CHECKLIST = (
     Item(id="pretrained", label="Starts from pretrained weights",
@@ -108,7 +108,7 @@ def test_a_negated_claim_does_not_count_and_is_reported_as_unclear(answer):
     result = score(answer)
     assert "freeze" not in result.found
     verdict = dict((v.id, v) for v in result.verdicts)["freeze"]
-    assert verdict.status == UNCLEAR and "negated" in verdict.note
+    assert verdict.status == NEGATED and "negated" in verdict.note
 
 
 @pytest.mark.parametrize("answer", [

@@ -480,14 +480,14 @@ def _direction(answer: _Answer, direction) -> tuple[list[str], list[str]]:
 
 # ---- verdicts -------------------------------------------------------------------------------
 
-COVERED, MISCONCEPTION, UNCLEAR, MISSING = "covered", "misconception", "unclear", "missing"
+COVERED, MISCONCEPTION, UNCLEAR, NEGATED, MISSING = "covered", "misconception", "unclear", "negated", "missing"
 
 
 @dataclass(frozen=True)
 class ItemVerdict:
     """What the answer does with one checklist item, and the words that show it."""
     id: str
-    status: str  # COVERED, MISCONCEPTION (named in `note`), UNCLEAR (why in `note`) or MISSING
+    status: str  # COVERED, MISCONCEPTION (named in `note`), UNCLEAR (why in `note`), NEGATED or MISSING
     note: str = ""
     evidence: str = ""  # the answer's sentence that led to the verdict
 
@@ -521,8 +521,8 @@ def _judge(answer: _Answer, item) -> ItemVerdict:
     elif affirmed:
         return ItemVerdict(item_id, COVERED, evidence=affirmed.sentence.text)
     if matches:
-        return ItemVerdict(item_id, UNCLEAR, "You mention this only in a negated clause (not, never, "
-                           "no ...), so it is not counted.", matches[0].sentence.text)
+        return ItemVerdict(item_id, NEGATED, "you mention it only in a negated clause (not, never, no ...).",
+                           matches[0].sentence.text)
     return ItemVerdict(item_id, MISSING)
 
 
@@ -558,6 +558,37 @@ def score_explanation(answer: str, checklist: Sequence) -> ExplainScore:
     found = tuple(v.id for v in verdicts if v.status == COVERED)
     missing = tuple(v.id for v in verdicts if v.status != COVERED)
     return ExplainScore(found=found, missing=missing, total=len(items), verdicts=verdicts)
+
+
+# What a learner reads about the matcher: it suggests, it never marks.
+SUGGESTION_NOTICE = ("These are suggestions from text matching, not a mark. Matching words cannot tell a right "
+                     "idea in other words from a fluent wrong one, so it never marks an idea as mastered: your "
+                     "mark comes from the probes and your own check below.")
+SPOTTED, NOT_SEEN, OPPOSITE = "spotted", "not seen", "opposite"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # SPOTTED, NOT_SEEN or OPPOSITE
+    text: str
+    evidence: str = ""  # the learner's sentence behind an OPPOSITE
+
+
+def suggestions(result: ExplainScore, labels: dict[str, str]) -> tuple[Suggestion, ...]:
+    """The match as suggestions: "we spotted ...", "we did not see ...", and one "you may mean the
+    opposite of ..." per idea the text seems to contradict (negated, reversed, a known misconception)."""
+    def named(statuses) -> str:
+        return "; ".join(f"“{labels[v.id]}”" for v in result.verdicts if v.status in statuses)
+
+    out = []
+    if named((COVERED,)):
+        out.append(Suggestion(SPOTTED, f"We spotted {named((COVERED,))}."))
+    if named((MISSING, UNCLEAR)):
+        out.append(Suggestion(NOT_SEEN, f"We did not see {named((MISSING, UNCLEAR))}."))
+    for v in result.with_status(MISCONCEPTION, NEGATED):
+        why = f"it reads as if {v.note}" if v.status == MISCONCEPTION else v.note
+        out.append(Suggestion(OPPOSITE, f"You may mean the opposite of “{labels[v.id]}”: {why}", v.evidence))
+    return tuple(out)
 
 
 def check_choice(options: Sequence, chosen_index) -> bool:
