@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from core.classroom import identity as ident
-from core.classroom.explain_records import PROBES, ExplainRecords
+from core.classroom.explain_records import PROBES, REVIEW_MARKS, ExplainRecords
 from core.classroom.explain_records import MIGRATION as EXPLAIN_MIGRATION
 from core.classroom.identity import IdentityError
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
@@ -520,12 +520,14 @@ class ProgressReport:
     quiz_history: tuple[dict, ...]
     quiz_answers: int
     quiz_correct: int
-    explain_best: tuple[tuple[str, str, int, int], ...]  # (prompt id, prompt, found, total)
+    explain_best: tuple[tuple[str, str, int, int], ...]  # (prompt id, prompt, found, total): marked attempts
     explain_total: int
     review_cards: tuple[tuple[str, str], ...]  # (id, label): cards marked "not yet"
     review_questions: tuple[tuple[str, str], ...]  # questions whose latest answer was wrong
     review_concepts: tuple[tuple[str, str], ...]  # concepts not yet marked done, teaching order
     has_history: bool
+    # (prompt, teacher's mark, comment, the answer it is about), the newest review first
+    explain_feedback: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
@@ -562,4 +564,7 @@ def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
         review_concepts=tuple((c.id, item_label(c)) for c in getattr(lessons, "concepts", ())
                               if c.id not in done_concepts),
         has_history=summary["has_history"],
+        explain_feedback=tuple((item_label(prompts[f["prompt_id"]]), REVIEW_MARKS[f["review_mark"]],
+                                f["review_comment"], f["answer"])
+                               for f in store.explain_feedback(learner) if f["prompt_id"] in prompts),
     )
