@@ -42,8 +42,14 @@ STRATEGIES = {
     "longest": by_length(max),
     "shortest": by_length(min),
     "absolute word": lambda texts: [i for i, t in enumerate(texts) if ABSOLUTE.search(t)],
-    **{f"position {k}": (lambda k: lambda texts: [min(k, len(texts) - 1)])(k) for k in range(4)},
 }
+
+
+def at_position(k):
+    return lambda texts: [min(k, len(texts) - 1)]
+
+
+STRATEGIES.update({f"position {k}": at_position(k) for k in range(4)})
 
 
 def chance(items_) -> float:

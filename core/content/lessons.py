@@ -28,7 +28,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       ValidationInfo, create_model, field_validator, model_validator)
 from pydantic.dataclasses import dataclass as pydantic_dataclass, is_pydantic_dataclass
 
-from core.content.scoring import pattern_words
+from core.content.text_match import pattern_words
 
 LEVELS: Tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
