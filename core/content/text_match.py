@@ -153,8 +153,9 @@ def _phrase_words(phrase: str) -> tuple[str, ...]:
 # Words that turn the claim in their clause around. "cannot" is mapped to "not" by IRREGULAR.
 # "unlike", "instead", "rather": "unlike a network that starts from random weights" negates too.
 NEGATIONS = frozenset("not no never without nor neither none nothing hardly unlike instead rather except".split())
-# A negation this many content words before a phrase, in the same clause, negates it.
-NEGATION_LOOKBACK = 3
+# A negation this many content words before a phrase, in the same clause, negates it: six reach
+# "never reuses general features such as edges" from "never" to "edges".
+NEGATION_LOOKBACK = 6
 # Clause boundaries inside a sentence: a negation does not reach across them.
 CLAUSE_WORDS = frozenset(
     "and but because since if unless when while whereas although though so otherwise or then".split())
