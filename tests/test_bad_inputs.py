@@ -30,7 +30,7 @@ from core.jobs.manager import JobManager, JobRefused
 from core.classroom.progress import ProgressError, ProgressStore
 from core.models.weights import WeightsUnavailable
 from tests import badinput_helpers as H
-from tests.helpers import lab_page, run_ok, wait_until
+from tests.helpers import lab_page, record_marked, run_ok, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIZ = str(ROOT / "pages" / "quiz.py")
@@ -471,7 +471,7 @@ def test_a_learner_sees_only_their_own_progress(tmp_path):
     store.record_quiz_answer("bob", "q2", "bob's answer", False)
     store.record_quiz_round("bob", 1, 5)
     store.set_card_status("bob", "c1", True)
-    store.record_explain("bob", "p1", 1, 3, "bob's words")
+    record_marked(store, "bob", "p1", 1, 3, "bob's words")
     store.mark_done("bob", "concept", "k1")
     assert [a["chosen_text"] for a in store.answer_history("ada")] == ["ada's answer"]
     assert store.quiz_history("ada") == [] and store.card_statuses("ada") == {}

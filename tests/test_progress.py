@@ -13,6 +13,7 @@ from types import SimpleNamespace as Item
 import pytest
 
 from core.classroom import identity as ident
+from tests.helpers import record_marked
 from core.classroom.identity import IdentityError
 from core.classroom.progress import SCHEMA_VERSION, ProgressError, ProgressStore, build_report
 from core.classroom.progress_db import SQLiteBackend
@@ -48,7 +49,7 @@ def test_records_survive_a_restart(progress_db):
     first.record_quiz_answer("ada", "q1", "Option A", False)
     first.record_quiz_round("ada", 3, 5, "beginner")
     first.set_card_status("ada", "card-1", True)
-    first.record_explain("ada", "p1", 2, 4, "pretrained weights")
+    record_marked(first, "ada", "p1", 2, 4, "pretrained weights")
     first.mark_done("ada", "concept", "freezing")
 
     second = ProgressStore(progress_db)  # a server restart: new object, same file
@@ -100,8 +101,8 @@ def test_summary_counts(store):
     store.record_quiz_round("ada", 1, 5)
     store.record_quiz_answer("ada", "q1", "a", True)
     store.record_quiz_answer("ada", "q2", "b", False)
-    store.record_explain("ada", "p1", 1, 3, "x")
-    store.record_explain("ada", "p1", 3, 3, "y")
+    record_marked(store, "ada", "p1", 1, 3, "x")
+    record_marked(store, "ada", "p1", 3, 3, "y")
     summary = store.summary("ada")
     assert summary["quiz_rounds"] == 3
     assert summary["best_round"] == (4, 5)
@@ -117,7 +118,7 @@ def test_learners_are_isolated(store):
     store.set_card_status("ada", "c1", True)
     store.mark_done("ada", "concept", "c1")
     store.record_quiz_round("ada", 1, 2)
-    store.record_explain("ada", "p1", 1, 2, "ada's answer")
+    record_marked(store, "ada", "p1", 1, 2, "ada's answer")
     store.record_quiz_answer("bob", "q2", "b", False)
 
     assert store.missed_questions("bob") == ["q2"]
@@ -162,7 +163,7 @@ def test_concurrent_writes_from_many_threads(progress_db):
                 elif i % 4 == 2:
                     store.mark_done(learner, "concept", f"k{i}")
                 else:
-                    store.record_explain(learner, f"p{i}", 1, 2, "answer")
+                    record_marked(store, learner, f"p{i}", 1, 2, "answer")
         except Exception as exc:  # collected: an exception in a thread would otherwise be lost
             errors.append(exc)
 
@@ -289,7 +290,7 @@ def test_build_report_joins_records_with_lessons(store):
     store.set_card_status("ada", "k1", True)
     store.set_card_status("ada", "k2", False)
     store.record_quiz_answer("ada", "q1", "a", False)
-    store.record_explain("ada", "p1", 2, 3, "text")
+    record_marked(store, "ada", "p1", 2, 3, "text")
     store.record_quiz_round("ada", 1, 2)
     report = build_report(store, "ada", lessons)
     concept_row = next(r for r in report.done if r.kind == "concept")
@@ -549,5 +550,5 @@ def test_a_version_2_database_gets_the_lab_history_table_and_keeps_its_rows(db_p
     assert [r["id"] for r in store.lab_runs("ada")] == ["job-abc-1"]
     assert store.done_items("Ada") == {("concept", "c1")}  # old rows untouched
     conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)] == [(SCHEMA_VERSION,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     conn.close()

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from core.classroom import identity as ident
+from core.classroom.explain_records import PROBES, REVIEW_MARKS, ExplainRecords
+from core.classroom.explain_records import MIGRATION as EXPLAIN_MIGRATION
 from core.classroom.identity import IdentityError
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
 # Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
 MAX_STORED_ANSWER = 20_000
@@ -71,6 +73,8 @@ CREATE TABLE IF NOT EXISTS lab_runs (
     ts REAL NOT NULL, UNIQUE (learner, run_key));
 CREATE INDEX IF NOT EXISTS lab_runs_learner ON lab_runs (learner, id);
 """,
+    # "Explain it" marks from probes and the learner's own check, and the teacher's reviews (issue 25).
+    4: EXPLAIN_MIGRATION,
 }
 # Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
 PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items", "lab_runs")
@@ -87,7 +91,7 @@ def _check_learner(learner: str) -> str:
     return name
 
 
-class ProgressStore:
+class ProgressStore(ExplainRecords):
     """Progress of all learners in the SQLite file at `path`, or in the PostgreSQL database when
     `path` is a postgresql:// URL (created, with its schema, on first use).
 
@@ -174,12 +178,6 @@ class ProgressStore:
             "ON CONFLICT (learner, card_id) DO UPDATE SET known = excluded.known, ts = excluded.ts",
             (_check_learner(learner), str(card_id), int(bool(known)), time.time()))
 
-    def record_explain(self, learner: str, prompt_id: str, found: int, total: int, answer: str) -> None:
-        self._write(
-            "INSERT INTO explain_attempts (learner, prompt_id, found, total, answer, ts) VALUES (?,?,?,?,?,?)",
-            (_check_learner(learner), str(prompt_id), int(found), int(total),
-             str(answer or "")[:MAX_STORED_ANSWER], time.time()))
-
     def mark_done(self, learner: str, kind: str, item_id: str) -> None:
         self._write(
             "INSERT INTO done_items (learner, kind, item_id, ts) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
@@ -248,15 +246,18 @@ class ProgressStore:
         return [r["question_id"] for r in rows]
 
     def explain_history(self, learner: str) -> list[dict]:
+        """Every attempt, oldest first; `method` is "keyword" for those scored before probes existed."""
         rows = self._read(
-            "SELECT ts, prompt_id, found, total, answer FROM explain_attempts WHERE learner = ? ORDER BY id",
-            (_check_learner(learner),))
+            "SELECT ts, prompt_id, found, total, answer, method, probes_right FROM explain_attempts "
+            "WHERE learner = ? ORDER BY id", (_check_learner(learner),))
         return [dict(r) for r in rows]
 
     def explain_best(self, learner: str) -> dict[str, tuple[int, int]]:
-        """Best (found, total) per prompt; ties keep the latest attempt's total."""
+        """Best marked (found, total) per prompt, probes and self-check only; ties keep the latest."""
         best: dict[str, tuple[int, int]] = {}
         for row in self.explain_history(learner):
+            if row["method"] != PROBES or row["probes_right"] is None:
+                continue
             old = best.get(row["prompt_id"])
             if old is None or row["found"] >= old[0]:
                 best[row["prompt_id"]] = (row["found"], row["total"])
@@ -305,7 +306,7 @@ class ProgressStore:
     def integrity_ok(self) -> bool:
         """SQLite: PRAGMA integrity_check; PostgreSQL: every table is there and reads. For tests."""
         with self._connection(write=False) as conn:
-            return self._db.integrity_ok(conn, ("schema_version", "identities", *PROGRESS_TABLES))
+            return self._db.integrity_ok(conn, ("schema_version", "identities", "explain_reviews", *PROGRESS_TABLES))
 
     # ---- identities: a nickname belongs to the browser that took it ---------------------------
 
@@ -429,10 +430,13 @@ class ProgressStore:
                  "last_correct": bool(r["last_correct"])} for r in rows]
 
     def class_explain_attempts(self) -> list[dict]:
-        """Every "Explain it" score (learner, prompt, found, total), oldest first; no answer texts."""
-        rows = self._read("SELECT learner, prompt_id, found, total FROM explain_attempts ORDER BY id", ())
+        """Every "Explain it" mark (learner, prompt, found, total, method, marked), oldest first; no
+        answer texts. Keyword-scored attempts from before the probes keep method KEYWORD."""
+        rows = self._read("SELECT learner, prompt_id, found, total, method, probes_right FROM explain_attempts "
+                          "ORDER BY id", ())
         return [{"learner": r["learner"], "prompt_id": r["prompt_id"], "found": int(r["found"]),
-                 "total": int(r["total"])} for r in rows]
+                 "total": int(r["total"]), "method": r["method"],
+                 "marked": r["method"] == PROBES and r["probes_right"] is not None} for r in rows]
 
     def class_lab_runs(self) -> list[dict]:
         """Every kept Lab run: its learner, when it was stored and its history row, oldest first."""
@@ -516,12 +520,14 @@ class ProgressReport:
     quiz_history: tuple[dict, ...]
     quiz_answers: int
     quiz_correct: int
-    explain_best: tuple[tuple[str, str, int, int], ...]  # (prompt id, prompt, found, total)
+    explain_best: tuple[tuple[str, str, int, int], ...]  # (prompt id, prompt, found, total): marked attempts
     explain_total: int
     review_cards: tuple[tuple[str, str], ...]  # (id, label): cards marked "not yet"
     review_questions: tuple[tuple[str, str], ...]  # questions whose latest answer was wrong
     review_concepts: tuple[tuple[str, str], ...]  # concepts not yet marked done, teaching order
     has_history: bool
+    # (prompt, teacher's mark, comment, the answer it is about), the newest review first
+    explain_feedback: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
@@ -558,4 +564,7 @@ def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
         review_concepts=tuple((c.id, item_label(c)) for c in getattr(lessons, "concepts", ())
                               if c.id not in done_concepts),
         has_history=summary["has_history"],
+        explain_feedback=tuple((item_label(prompts[f["prompt_id"]]), REVIEW_MARKS[f["review_mark"]],
+                                f["review_comment"], f["answer"])
+                               for f in store.explain_feedback(learner) if f["prompt_id"] in prompts),
     )

@@ -28,7 +28,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       ValidationInfo, create_model, field_validator, model_validator)
 from pydantic.dataclasses import dataclass as pydantic_dataclass, is_pydantic_dataclass
 
-from core.content.scoring import pattern_words
+from core.content.text_match import pattern_words
 
 LEVELS: Tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
@@ -305,6 +305,29 @@ class ChecklistItem:
 
 
 @_item
+class Probe:
+    """A short multiple-choice question aimed at one known misconception of a checklist item."""
+    id: Id
+    item: Id  # the checklist item it probes
+    misconception: Text
+    question: Text
+    options: Annotated[Tuple[Option, ...], Field(min_length=3, max_length=4)]
+
+    @field_validator("options")
+    @classmethod
+    def _one_correct(cls, options: Tuple[Option, ...]) -> Tuple[Option, ...]:
+        if sum(o.correct for o in options) != 1:
+            raise ValueError("a probe needs exactly one correct option")
+        if len({o.text for o in options}) != len(options):
+            raise ValueError("two options have the same text")
+        return options
+
+    @property
+    def correct_index(self) -> int:
+        return next(i for i, o in enumerate(self.options) if o.correct)
+
+
+@_item
 class ExplainPrompt:
     id: Id
     concept: Text
@@ -313,7 +336,19 @@ class ExplainPrompt:
     hint: Text
     checklist: Annotated[Tuple[ChecklistItem, ...],
                          _non_empty("checklist is empty: list the concepts a good answer mentions")]
+    # The learner's mark comes from these and the self-check; the text matcher only suggests.
+    probes: Annotated[Tuple[Probe, ...], Field(min_length=2, max_length=4)]
     model_answer: Text
+
+    @model_validator(mode="after")
+    def _probes_name_items(self) -> ExplainPrompt:
+        items = {item.id for item in self.checklist}
+        unknown = [p.item for p in self.probes if p.item not in items]
+        if unknown:
+            raise ValueError(f"probe item {unknown[0]!r} is not a checklist item id ({', '.join(sorted(items))})")
+        if len({p.id for p in self.probes}) != len(self.probes):
+            raise ValueError("two probes have the same id")
+        return self
 
 
 @_item
