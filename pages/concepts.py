@@ -3,9 +3,18 @@ diagrams and figures, PyTorch and Keras code in tabs, a link into the lab, and t
 use cases at the end."""
 import streamlit as st
 
-from ui.lesson_widgets import (LEVEL_FILTER, badge, by_level, code_tabs, done_ids, figure_block, lab_link, lessons,
-                                  mark_done)
 from ui.common import require_app_frame
+from ui.lesson_widgets import (
+    LEVEL_FILTER,
+    badge,
+    by_level,
+    code_tabs,
+    done_ids,
+    figure_block,
+    lab_link,
+    lessons,
+    mark_done,
+)
 
 require_app_frame()
 

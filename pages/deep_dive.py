@@ -8,8 +8,8 @@ import random
 
 import streamlit as st
 
-from ui.lesson_widgets import badge, done_ids, lessons, mark_done, predict_block
 from ui.common import require_app_frame
+from ui.lesson_widgets import badge, done_ids, lessons, mark_done, predict_block
 
 require_app_frame()
 

@@ -8,14 +8,11 @@ the setup (a one-line summary while a run trains), the history.
 """
 import streamlit as st
 
-from core.train.config import ConfigError
 from core.lab.presets import PRESETS
-from ui.lab import code
-from ui.lab import demos
-from ui.lab import live
-from ui.lab import setup
-from ui.lab import state as S
+from core.train.config import ConfigError
 from ui.common import require_app_frame
+from ui.lab import code, demos, live, setup
+from ui.lab import state as S
 
 require_app_frame()
 

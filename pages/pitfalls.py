@@ -3,8 +3,8 @@ cause, figures where a picture explains it, and a lab preset that reproduces the
 can watch it happen."""
 import streamlit as st
 
-from ui.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
 from ui.common import require_app_frame
+from ui.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
 
 require_app_frame()
 

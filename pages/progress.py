@@ -6,8 +6,16 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.classroom.progress import build_report
-from ui.common import (PALETTE, chart_with_summary, current_learner, get_progress_store, learner_name,
-                          name_md, require_app_frame, safe_store_call)
+from ui.common import (
+    PALETTE,
+    chart_with_summary,
+    current_learner,
+    get_progress_store,
+    learner_name,
+    name_md,
+    require_app_frame,
+    safe_store_call,
+)
 from ui.lesson_widgets import lessons
 
 require_app_frame()

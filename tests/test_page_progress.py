@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.content.lessons import load_lessons
 from core.classroom.progress import ProgressStore
+from core.content.lessons import load_lessons
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "progress.py")  # AppTest resolves relative paths oddly
 TIMEOUT = 30

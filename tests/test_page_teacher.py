@@ -7,9 +7,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.classroom import teacher_gate
+from core.classroom.progress import ProgressStore
 from core.content.lessons import load_lessons
 from core.lab.presets import PRESETS
-from core.classroom.progress import ProgressStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "teacher.py")

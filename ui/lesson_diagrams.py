@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.lab import lesson_figures as lf
-from core.models import backbones as models
 from core.lab.presets import PRESETS
+from core.models import backbones as models
 from ui.common import WHITE
 
 BLUE, ORANGE, SKY, GREEN, VERMILLION = "#0072B2", "#E69F00", "#56B4E9", "#009E73", "#D55E00"

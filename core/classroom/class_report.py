@@ -13,10 +13,10 @@ import io
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from core.train import schedules
 from core.classroom.identity import is_anonymous
-from core.lab.presets import PRESETS, Preset
 from core.classroom.progress import ProgressStore, item_label
+from core.lab.presets import PRESETS, Preset
+from core.train import schedules
 
 LABEL_MAX = 90  # characters of a question or prompt shown in a table row
 OWN_SETTINGS = "own settings"

@@ -15,12 +15,13 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from core.classroom import identity as ident
 from core.classroom.identity import IdentityError
+
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 

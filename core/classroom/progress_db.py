@@ -26,9 +26,9 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import lru_cache
-from typing import Iterator
 
 KEPT = "your answers in this session are kept until then."
 # Connections one app server keeps open to PostgreSQL at most. Its default max_connections is 100,

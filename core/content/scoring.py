@@ -23,9 +23,9 @@ import bisect
 import difflib
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
 
 # Longer answers are cut here: no honest explanation is this long, and it bounds the work per answer.
 MAX_ANSWER_CHARS = 20_000

@@ -26,18 +26,17 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from core import settings
-from core.train.config import LAB_DEFAULT
-from core.train.config import TrainConfig
-from core.train.engine import RunResult
 from core.errors import LearnerError
-from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
 from core.jobs.backends import default_backend
 from core.jobs.protocol import StopFlag, WorkerError
 from core.jobs.workers import InProcess
+from core.train.config import LAB_DEFAULT, TrainConfig
+from core.train.engine import RunResult
+from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
 
 log = logging.getLogger(__name__)
 

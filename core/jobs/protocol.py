@@ -9,7 +9,8 @@ import pickle
 import signal
 import threading
 import traceback
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from core import settings
 

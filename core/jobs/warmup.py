@@ -37,11 +37,11 @@ def warm_server() -> dict[str, float]:
         import pandas  # noqa: F401
         import plotly.graph_objects  # noqa: F401
 
-        import core.runs.analysis  # noqa: F401
-        import core.lab.codegen  # noqa: F401
-        import core.train.engine  # noqa: F401  (torch and torchvision)
-        import core.runs.estimate  # noqa: F401
         import core.content.lessons  # noqa: F401
+        import core.lab.codegen  # noqa: F401
+        import core.runs.analysis  # noqa: F401
+        import core.runs.estimate  # noqa: F401
+        import core.train.engine  # noqa: F401  (torch and torchvision)
 
     def cached_data() -> None:
         from core.content import lessons

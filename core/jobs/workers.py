@@ -15,11 +15,21 @@ import queue
 import sys
 import threading
 import types
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
-from typing import Callable
 
-from core.jobs.protocol import (POLL_S, WORKER_NICE, WorkerError, dumps, lost_message, lower_priority,
-                                portable, receive, relay_stop, run_task)
+from core.jobs.protocol import (
+    POLL_S,
+    WORKER_NICE,
+    WorkerError,
+    dumps,
+    lost_message,
+    lower_priority,
+    portable,
+    receive,
+    relay_stop,
+    run_task,
+)
 
 log = logging.getLogger(__name__)
 

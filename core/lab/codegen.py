@@ -19,7 +19,7 @@ import json
 import string
 import textwrap
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from core.models import backbones as models
@@ -89,12 +89,12 @@ _KERAS_OPTIMIZERS = {
 
 # ---- the Lab's groups as torchvision module names ------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def _torch_net(model_name: str):
     return models.backbone_spec(model_name).builder(weights=None)  # structure only: no weights read
 
 
-@lru_cache(maxsize=None)
+@cache
 def torch_groups(model_name: str) -> dict[str, tuple[str, ...]]:
     """Each Lab group of a backbone as torchvision module names, read off core.models.backbones' own split.
 
@@ -217,7 +217,7 @@ def filename(cfg: TrainConfig, framework: str) -> str:
     return f"finetune_{cfg.model}{'_keras' if framework == 'keras' else ''}.py"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> string.Template:
     return string.Template((TEMPLATES / name).read_text())
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,7 +58,7 @@ class StoredDemo:
         return sum(r.seconds for r in self.runs)
 
     def describe(self) -> str:
-        when = datetime.fromtimestamp(self.measured_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.fromtimestamp(self.measured_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"measured {when} on the {self.device.upper()}, {duration(self.seconds)} of training"
 
 
@@ -153,8 +153,8 @@ def from_result(label: str, result) -> StoredRun:
 
 def prepare(preset_ids=None, force: bool = False, out=sys.stdout) -> int:
     """Run and store every demo (or the given ones) that has no record for this code; returns how many ran."""
-    from core.train.engine import run_training
     from core.lab.presets import DEMO_IDS, PRESETS
+    from core.train.engine import run_training
 
     ran = 0
     for pid in preset_ids or DEMO_IDS:

@@ -16,14 +16,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.models import backbones as models
+from core.content.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds ui/lesson_diagrams.py draws)
 from core.data.datasets import load_raw, prepare
+from core.lab.presets import PRESETS
+from core.models import backbones as models
+from core.runs.estimate import group_sizes
 from core.train.config import TrainConfig
 from core.train.inputs import normalise
-from core.runs.estimate import group_sizes
-from core.content.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds ui/lesson_diagrams.py draws)
-from core.lab.presets import PRESETS
-
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "lessons" / "lesson_data.json"
 MEASURED_KINDS = ("curve-shapes", "batchnorm-stats")  # drawn from DATA_FILE (the others derive their data)

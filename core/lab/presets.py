@@ -6,9 +6,10 @@ with a margin, so a change that breaks a lesson's claim breaks the build.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from statistics import mean
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from core.train.config import TrainConfig
 
@@ -65,7 +66,7 @@ def val_loss_drop(better: str, worse: str) -> Callable[[Runs], float]:
     return lambda runs: runs[worse].final.val_loss - runs[better].final.val_loss
 
 
-def ratio(label_a: str, label_b: str, of: Callable[["RunResult"], float]) -> Callable[[Runs], float]:
+def ratio(label_a: str, label_b: str, of: Callable[[RunResult], float]) -> Callable[[Runs], float]:
     return lambda runs: of(runs[label_a]) / max(of(runs[label_b]), 1e-12)
 
 
@@ -225,7 +226,7 @@ def preset_config(preset_id: str) -> TrainConfig:
     return PRESETS[preset_id].config
 
 
-def run_preset(preset_id: str, **overrides) -> list[tuple[str, "RunResult"]]:
+def run_preset(preset_id: str, **overrides) -> list[tuple[str, RunResult]]:
     """Run every variant of a preset in order (for tests, the CLI and classroom preparation)."""
     from core.train.engine import run_training
 

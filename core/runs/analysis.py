@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
+from core.data.imagefiles import DataError, read_image
 from core.train.engine import RunResult
-from core.train.inputs import normalise
 from core.train.events import EpochEnded
 from core.train.freezing import ever_trainable
-from core.data.imagefiles import DataError, read_image
+from core.train.inputs import normalise
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
 MAX_ASPECT = 20  # longest side / shortest side of a photo we classify

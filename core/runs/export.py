@@ -17,8 +17,8 @@ import pandas as pd
 import torch
 
 from core.train.engine import RunResult
-from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
 from core.train.events import as_row
+from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
 
 FORMAT = "fine-tuning-lab"
 VERSION = 1

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.models import backbones as models
 from core.cache import FEATURES
 from core.data.datasets import PreparedData
+from core.models import backbones as models
 from core.train.engine import RunResult
 from core.train.freezing import ever_trainable
 from core.train.inputs import inference_batch, normalise, prefix_key, resolve_device

@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from core.models import backbones as models
+from core.runs.feature_map import start_model
 from core.train.engine import RunResult
 from core.train.inputs import normalise
-from core.runs.feature_map import start_model
+
 
 def preload() -> None:
     """Import Captum now (it brings matplotlib: 2 s on the loaded 2-core machine), so that the

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 RUN_PREFIX = "run:"
 LOSS_TIE = 0.01  # two validation losses within 1% of each other look level on the chart: a tie

@@ -40,7 +40,7 @@ class Accuracy:
     n: int
 
     @classmethod
-    def of(cls, acc: float, n: int) -> "Accuracy":
+    def of(cls, acc: float, n: int) -> Accuracy:
         """From a rate and the set's size (the engine reports rates; counts are whole images)."""
         return cls(int(round(acc * n)), int(n))
 
@@ -63,7 +63,7 @@ class Accuracy:
         return (f"{self.value:.1%} (95% interval {100 * low:.1f}–{100 * high:.1f}%, "
                 f"{self.n} validation images)")
 
-    def overlaps(self, other: "Accuracy") -> bool:
+    def overlaps(self, other: Accuracy) -> bool:
         a, b = self.interval, other.interval
         return a[0] <= b[1] and b[0] <= a[1]
 

@@ -14,13 +14,13 @@ queued job with a bad setting fails with the learner-facing message, not at cons
 message keeps our wording, and frozen dataclasses are how this project's registries are written.
 """
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Callable, Sequence
 
+from core.data.datasets import DATASETS
+from core.errors import LearnerError
 from core.models import backbones as models
 from core.train import schedules
-from core.errors import LearnerError
-from core.data.datasets import DATASETS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 NONE = "none"  # the text of an empty group list, schedule or set of per-group rates

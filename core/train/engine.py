@@ -17,15 +17,13 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
+from core.data.datasets import PreparedData, prepare
 from core.models import backbones as models
 from core.train.config import ConfigError, TrainConfig
-from core.data.datasets import PreparedData, prepare
 from core.train.evaluation import evaluate, recalibrate_bn
-from core.train.events import (BatchEnded, EpochEnded, Event, EventSink, GroupCount, GroupsUnfrozen, RunEnded,
-                         RunStarted)
+from core.train.events import BatchEnded, EpochEnded, Event, EventSink, GroupCount, GroupsUnfrozen, RunEnded, RunStarted
 from core.train.freezing import cache_plan, caches_train, caches_val, ever_trainable, prefix_end
-from core.train.inputs import (Inputs, autocast, configure_threads,
-                         resolve_device)
+from core.train.inputs import Inputs, autocast, configure_threads, resolve_device
 from core.train.optim import add_groups, make_optimizer
 from core.train.schedules import factors, set_rates
 

@@ -13,9 +13,10 @@ to about 200 bytes. ``as_row`` turns one into a dict for charts, CSV and JSON re
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, is_dataclass
-from functools import lru_cache
-from typing import Any, Callable, Union
+from functools import cache
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class RunEnded:
     summary: dict[str, Any]
 
 
-Event = Union[RunStarted, BatchEnded, GroupsUnfrozen, EpochEnded, RunEnded]
+Event = RunStarted | BatchEnded | GroupsUnfrozen | EpochEnded | RunEnded
 EventSink = Callable[[Event], None]
 
 
@@ -102,7 +103,7 @@ def as_row(event: Event) -> dict[str, Any]:
     return {name: _plain(getattr(event, name)) for name in _names(type(event))}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 

@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from core import settings
-from core.models import backbones as models
 from core.cache import FEATURES
-from core.train.config import ConfigError
 from core.data.datasets import PreparedData
+from core.models import backbones as models
+from core.train.config import ConfigError
 
 NO_FLIP_DATASETS = {"mnist", "digits"}  # a mirrored digit is a different symbol (or none)
 # What the pretrained weights expect, from torchvision's weights enum; the weights of every backbone

@@ -13,12 +13,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.data.datasets import PreparedData, prepare
 from core.models import backbones as models
 from core.train.config import TrainConfig
-from core.data.datasets import PreparedData, prepare
-from core.train.optim import make_optimizer
 from core.train.freezing import cache_plan, caches_train, prefix_end
 from core.train.inputs import Inputs, configure_threads, resolve_device
+from core.train.optim import make_optimizer
 
 
 def lr_range_test(cfg: TrainConfig, data: PreparedData | None = None, min_lr: float = 1e-6,

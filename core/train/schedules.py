@@ -15,9 +15,9 @@ start as one-cycle's (torch's div_factor=25); cosine then falls to FLOOR x peak 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import torch
 from torch.optim import lr_scheduler as sched

@@ -10,8 +10,18 @@ from playwright.sync_api import Page, expect
 
 from core.models.backbones import group_names
 from tests.e2e.helpers import (
-    assert_no_exception, choose, click_button, fill_number, is_on, key, open_page, shot, slide_to, slider_value,
-    run_to_the_end, wait_idle,
+    assert_no_exception,
+    choose,
+    click_button,
+    fill_number,
+    is_on,
+    key,
+    open_page,
+    run_to_the_end,
+    shot,
+    slide_to,
+    slider_value,
+    wait_idle,
 )
 
 pytestmark = pytest.mark.browser

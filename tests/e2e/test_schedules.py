@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, key, open_page, shot, slider_value, wait_idle, run_to_the_end
+from tests.e2e.helpers import assert_no_exception, key, open_page, run_to_the_end, shot, slider_value, wait_idle
 
 pytestmark = pytest.mark.browser
 

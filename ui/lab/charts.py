@@ -15,8 +15,8 @@ import math
 import plotly.graph_objects as go
 
 from core.runs.run_quiz import OVERFIT_GAP as GAP_WARN  # the run quiz reads this label: one threshold for both
-from core.train.schedules import moves
 from core.runs.stats import Accuracy
+from core.train.schedules import moves
 from ui.common import DASHES, PALETTE, WHITE
 
 HEIGHT = 340

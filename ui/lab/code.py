@@ -9,8 +9,8 @@ first time that backbone is shown).
 import streamlit as st
 
 from core.lab import codegen
-from core.train.config import ConfigError, TrainConfig
 from core.lab.presets import PRESETS
+from core.train.config import ConfigError, TrainConfig
 
 KEY = "lab_code"  # widget keys: lab_code_pytorch, lab_code_keras; the section: lab_code
 CODE_HEIGHT = 420  # px: a 250-line script scrolls inside the tab instead of lengthening the page

@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.lab import demo_store
-from core.train.inputs import resolve_device
-from core.runs.estimate import estimate_config
 from core.lab.presets import DEMO_IDS, PRESETS
+from core.runs.estimate import estimate_config
+from core.train.inputs import resolve_device
 from ui.lab import live
 from ui.lab import state as S
 

@@ -14,10 +14,10 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core.runs import analysis, feature_map, gradcam
-from core.models import backbones as models
-from core.train.engine import RunResult
 from core.data.imagefiles import DataError
+from core.models import backbones as models
+from core.runs import analysis, feature_map, gradcam
+from core.train.engine import RunResult
 from ui.common import PALETTE
 
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down")

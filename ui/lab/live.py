@@ -22,17 +22,24 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.runs import analysis, stats
-from core.lab import demo_store
+from core.classroom.class_report import settings_of
 from core.jobs import manager as jobs
+from core.jobs.manager import JobManager, JobRefused, JobSnapshot
+from core.lab import demo_store
+from core.runs import analysis, stats
+from core.runs.estimate import estimate_config, record_run
 from core.train.engine import RunResult
 from core.train.events import BatchEnded, EpochEnded, as_row, from_row
 from core.train.freezing import describe_cache
-from core.classroom.class_report import settings_of
-from core.runs.estimate import estimate_config, record_run
-from core.jobs.manager import JobManager, JobRefused, JobSnapshot
+from ui.common import (
+    browser_key,
+    chart_summary,
+    chart_with_summary,
+    current_learner,
+    get_progress_store,
+    safe_store_call,
+)
 from ui.lab import charts
-from ui.common import browser_key, chart_summary, chart_with_summary, current_learner, get_progress_store, safe_store_call
 from ui.live_chart import live_chart
 
 OWNER = "lab_owner"  # this session's own id (one tab): which sessions of a browser are open

@@ -10,9 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.data.imagefiles import DataError
 from core.runs import analysis, export, stats
 from core.train.engine import RunResult
-from core.data.imagefiles import DataError
 from ui.common import chart_with_summary
 from ui.lab.insight import render_insight
 

@@ -12,22 +12,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
 from core.data import optional_data
-from core.train.config import SPECS
-from core.train.config import TrainConfig
+from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
+from core.data.imagefiles import safe_extract_zip
+from core.errors import LearnerError
+from core.jobs.manager import JobRefused
+from core.lab.presets import PRESETS
+from core.models.backbones import BACKBONES, HEAD
+from core.runs.estimate import estimate_config, param_counts
+from core.train.config import SPECS, TrainConfig
 from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
-from core.runs.estimate import estimate_config, param_counts
-from core.data.imagefiles import safe_extract_zip
-from core.jobs.manager import JobRefused
-from core.models.backbones import BACKBONES, HEAD
-from core.lab.presets import PRESETS
-from core.errors import LearnerError
-from ui.lab import charts
-from ui.lab import live
-from ui.lab import state as S
 from ui.common import chart_with_summary
+from ui.lab import charts, live
+from ui.lab import state as S
 
 # Class counts known without downloading (or installing) the data.
 KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}

@@ -14,12 +14,12 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from core.data.datasets import DATASETS
+from core.lab.presets import PRESETS
 from core.models import backbones as models
 from core.train import schedules
 from core.train.config import GROUP_KINDS, LAB_DEFAULT, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
-from core.data.datasets import DATASETS
 from core.train.freezing import ever_trainable
-from core.lab.presets import PRESETS
 
 UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
 LR_STEPS = list(SPECS["lr"].steps)
