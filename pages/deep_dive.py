@@ -4,6 +4,7 @@ the longer sections for learners who want the why behind fine-tuning.
 A step with a prediction shows only its question until the learner commits: the step's text
 answers the question, so showing it first would turn the prediction into reading.
 """
+
 import random
 
 import streamlit as st
@@ -83,8 +84,13 @@ with tab_myths:
     for myth in L.myths:
         with st.container(border=True):
             st.markdown(f"#### “{myth.belief}”")
-            outcome = predict_block(f"dive_myth_{myth.id}", "True or false?", ["True", "False"],
-                                    0 if myth.predict_answer else 1, locked_label="Lock in my answer")
+            outcome = predict_block(
+                f"dive_myth_{myth.id}",
+                "True or false?",
+                ["True", "False"],
+                0 if myth.predict_answer else 1,
+                locked_label="Lock in my answer",
+            )
             if outcome is None:
                 continue
             _, right = outcome

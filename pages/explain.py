@@ -6,6 +6,7 @@ decide it asks the learner to compare with the model answer and tick the item th
 ticks are stored as self-assessed ("explain-self" done items), apart from the graded score that
 goes into the progress store.
 """
+
 import streamlit as st
 
 from core.content.scoring import COVERED, MISCONCEPTION, MISSING, UNCLEAR, score_explanation
@@ -83,8 +84,7 @@ if result is None:
     st.stop()
 
 labels = {item.id: item.label for item in prompt.checklist}
-(st.success if result.score == result.total else st.warning)(
-    f"Graded: your answer covers **{result.summary()}**.")
+(st.success if result.score == result.total else st.warning)(f"Graded: your answer covers **{result.summary()}**.")
 
 with st.container(key="explain_graded"):
     for v in result.verdicts:
@@ -101,8 +101,10 @@ with st.container(border=True, key="explain_model"):
 if open_items:
     done = {ref for _, ref in store_call("done_items", current_learner(), SELF_KIND, default=set())}
     with st.container(border=True, key="explain_self_check"):
-        st.markdown("**Check yourself** 🙋: text matching could not find these in your answer. "
-                    "Compare with the model answer above, and tick an item only if your answer says it.")
+        st.markdown(
+            "**Check yourself** 🙋: text matching could not find these in your answer. "
+            "Compare with the model answer above, and tick an item only if your answer says it."
+        )
         for v in open_items:
             key = f"explain_self_{pid}_{v.id}"
             if key not in S:
@@ -110,7 +112,9 @@ if open_items:
             hint = f" ({v.note})" if v.note else ""
             st.checkbox(f"{labels[v.id]}{hint}", key=key, on_change=save_self_check, args=(pid, v.id))
         ticked = sum(bool(S.get(f"explain_self_{pid}_{v.id}")) for v in open_items)
-        st.caption(f"Self-assessed: {ticked} of {len(open_items)} ticked. Ticks are yours, recorded as "
-                   f"self-assessed and kept apart from the graded {result.summary()}.")
+        st.caption(
+            f"Self-assessed: {ticked} of {len(open_items)} ticked. Ticks are yours, recorded as "
+            f"self-assessed and kept apart from the graded {result.summary()}."
+        )
 elif result.score == result.total:
     st.markdown("Every key idea is there.")

@@ -1,6 +1,7 @@
 """Pitfalls: common fine-tuning bugs as wrong vs correct code with the changed lines marked, the root
 cause, figures where a picture explains it, and a lab preset that reproduces the bug so the learner
 can watch it happen."""
+
 import streamlit as st
 
 from ui.common import require_app_frame

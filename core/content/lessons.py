@@ -15,6 +15,7 @@ the whole collection (unique ids, concept and pitfall references, coverage refer
 after parsing. Any violation raises LessonError, whose message names the file, the item (index and id) and
 the field, so a content author can fix it without reading this module.
 """
+
 from __future__ import annotations
 
 import functools
@@ -91,8 +92,15 @@ class LessonError(ValueError):
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a number", type(None): "nothing (empty)"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "nothing (empty)",
+    }.get(type(value), type(value).__name__)
 
 
 def _text(value: Any) -> str:
@@ -124,7 +132,8 @@ def _index(value: Any) -> int:
 
 def _numbers(value: Any) -> Any:
     numbers = isinstance(value, (list, tuple)) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    )
     if not numbers:
         raise ValueError("expected a list of numbers, one per epoch")
     return value
@@ -140,8 +149,10 @@ def _dot(value: str) -> str:
 
 def _matchable(pattern: str) -> str:
     if not pattern_words(pattern):
-        raise ValueError(f"pattern {pattern!r} has no word the scorer can match "
-                         "(only words such as 'the', 'it', 'of'); name what the answer would say")
+        raise ValueError(
+            f"pattern {pattern!r} has no word the scorer can match "
+            "(only words such as 'the', 'it', 'of'); name what the answer would say"
+        )
     return pattern
 
 
@@ -150,16 +161,19 @@ def _one_of(choices: tuple[str, ...], what: str) -> AfterValidator:
         if value not in choices:
             raise ValueError(f"{what} {value!r}; use one of {', '.join(choices)}")
         return value
+
     return AfterValidator(check)
 
 
 def _non_empty(message: str) -> BeforeValidator:
     """An empty YAML list gets a message saying what belongs in it (a missing one: 'missing required
     field'). Only lists: an empty tuple is a default or a `dataclasses.replace` argument."""
+
     def check(value: Any) -> Any:
         if value == []:
             raise ValueError(message)
         return value
+
     return BeforeValidator(check)
 
 
@@ -234,6 +248,7 @@ class Option:
 @_item
 class Curves:
     """A real run's per-epoch curves, stored with the command that produced them (`source`)."""
+
     source: Text
     train_loss: Series | None = None
     val_loss: Series | None = None
@@ -295,6 +310,7 @@ class QuizQuestion:
 @_item
 class Direction:
     """A comparison the item claims: `low` sides get the small end of the scale, `high` the large."""
+
     about: Texts
     low: Texts
     high: Texts
@@ -323,8 +339,9 @@ class ExplainPrompt:
     level: Level
     prompt: Text
     hint: Text
-    checklist: Annotated[tuple[ChecklistItem, ...],
-                         _non_empty("checklist is empty: list the concepts a good answer mentions")]
+    checklist: Annotated[
+        tuple[ChecklistItem, ...], _non_empty("checklist is empty: list the concepts a good answer mentions")
+    ]
     model_answer: Text
 
 
@@ -397,8 +414,9 @@ class PracticeProblem:
     level: Level
     concept: Text
     question: Text
-    steps: Annotated[tuple[Step, ...], _non_empty(
-        "a practice problem needs a step-by-step solution (at least one step)")]
+    steps: Annotated[
+        tuple[Step, ...], _non_empty("a practice problem needs a step-by-step solution (at least one step)")
+    ]
     answer: Text
     quick_check: Text
     common_mistakes: Texts
@@ -429,6 +447,7 @@ class UseCase:
 @_item
 class Figure:
     """A diagram the app draws (`kind`, one of FIGURE_KINDS) placed in one concept or one pitfall."""
+
     id: Id
     kind: Annotated[Text, _one_of(FIGURE_KINDS, "unknown diagram kind")]
     title: Text
@@ -473,6 +492,7 @@ def _file_model(stem: str) -> type:
         if name in _OPTIONAL_KEYS:  # absent or `myths:` with nothing after it: no items
             return Annotated[tuple[item, ...], BeforeValidator(lambda v: () if v is None else v)], ()
         return tuple[item, ...], ...
+
     fields = {name: key(name, item) for name, item in _FILE_ITEMS[stem].items()}
     return create_model(f"{stem}.yaml", __base__=_Model, **fields)
 
@@ -480,18 +500,32 @@ def _file_model(stem: str) -> type:
 _FILES: dict[str, type] = {stem: _file_model(stem) for stem in _FILE_ITEMS}
 
 # attribute name on Lessons -> file stem it lives in (coverage is not an item kind)
-KIND_FILES: dict[str, str] = {kind: stem for stem, items in _FILE_ITEMS.items() if stem != "coverage"
-                              for kind in items}
+KIND_FILES: dict[str, str] = {kind: stem for stem, items in _FILE_ITEMS.items() if stem != "coverage" for kind in items}
 # file stem -> the item kinds (Lessons attributes) it holds
-FILE_KINDS: dict[str, tuple[str, ...]] = {stem: tuple(items) for stem, items in _FILE_ITEMS.items()
-                                          if stem != "coverage"}
+FILE_KINDS: dict[str, tuple[str, ...]] = {
+    stem: tuple(items) for stem, items in _FILE_ITEMS.items() if stem != "coverage"
+}
 # singular aliases accepted by by_id()
 _KIND_ALIASES = {
-    "concept": "concepts", "card": "cards", "flashcard": "cards", "flashcards": "cards",
-    "question": "questions", "quiz": "questions", "quizzes": "questions", "prompt": "prompts",
-    "explain": "prompts", "step": "steps", "myth": "myths", "section": "sections", "pitfall": "pitfalls",
-    "problem": "problems", "practice": "problems", "takeaway": "takeaways", "use_case": "use_cases",
-    "use-case": "use_cases", "figure": "figures",
+    "concept": "concepts",
+    "card": "cards",
+    "flashcard": "cards",
+    "flashcards": "cards",
+    "question": "questions",
+    "quiz": "questions",
+    "quizzes": "questions",
+    "prompt": "prompts",
+    "explain": "prompts",
+    "step": "steps",
+    "myth": "myths",
+    "section": "sections",
+    "pitfall": "pitfalls",
+    "problem": "problems",
+    "practice": "problems",
+    "takeaway": "takeaways",
+    "use_case": "use_cases",
+    "use-case": "use_cases",
+    "figure": "figures",
 }
 
 
@@ -575,7 +609,9 @@ class Lessons:
 
     def figures_for(self, concept: str | None = None, pitfall: str | None = None) -> tuple[Figure, ...]:
         """Figures placed in one concept or one pitfall, in figures.yaml order."""
-        return tuple(f for f in self.figures if (concept and f.concept == concept) or (pitfall and f.pitfall == pitfall))
+        return tuple(
+            f for f in self.figures if (concept and f.concept == concept) or (pitfall and f.pitfall == pitfall)
+        )
 
     def at_level(self, kind: str, level: str) -> tuple[Any, ...]:
         """Items of a kind at one level (kinds without a level return nothing)."""
@@ -619,8 +655,11 @@ def _duplicate_ids(lessons: Lessons) -> Iterator[_Problem]:
         seen = {}
         for j, item in enumerate(prompt.checklist):
             if item.id in seen:
-                yield ("explain", ("prompts", i, "checklist", j, "id"),
-                       f"duplicate id {item.id!r} (already used by checklist[{seen[item.id]}])")
+                yield (
+                    "explain",
+                    ("prompts", i, "checklist", j, "id"),
+                    f"duplicate id {item.id!r} (already used by checklist[{seen[item.id]}])",
+                )
             seen.setdefault(item.id, str(j))
 
 
@@ -640,8 +679,11 @@ def _coverage_refs(lessons: Lessons) -> Iterator[_Problem]:
             if ":" not in ref:
                 yield "coverage", loc, f"bad reference {ref!r}: write '<file>:<id>', e.g. 'quizzes:freeze-meaning'"
             elif stem not in FILE_KINDS:
-                yield "coverage", loc, (f"reference {ref!r} names unknown file {stem!r} "
-                                        f"(use one of {', '.join(sorted(FILE_KINDS))})")
+                yield (
+                    "coverage",
+                    loc,
+                    (f"reference {ref!r} names unknown file {stem!r} (use one of {', '.join(sorted(FILE_KINDS))})"),
+                )
             elif lessons._resolve(ref) is None:
                 yield "coverage", loc, f"reference {ref!r}: no item with that id in {stem}.yaml"
 

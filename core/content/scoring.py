@@ -17,6 +17,7 @@ cannot decide (a phrase only in a negated clause, a direction left unsaid), the 
 `unclear` rather than guessed, and the page asks the learner to compare with the model answer.
 Deterministic, pure Python, and bounded: answers are cut at MAX_ANSWER_CHARS.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -49,28 +50,80 @@ STOP_WORDS = frozenset(
 
 # Irregular forms and common abbreviations, mapped before suffix stripping.
 IRREGULAR = {
-    "frozen": "freeze", "froze": "freeze", "unfrozen": "unfreeze", "unfroze": "unfreeze",
-    "learnt": "learn", "taught": "teach", "ran": "run", "kept": "keep", "took": "take",
-    "taken": "take", "chose": "choose", "chosen": "choose", "fed": "feed", "lower": "low",
-    "smaller": "small", "larger": "large", "bigger": "big", "params": "parameter",
-    "param": "parameter", "convnet": "cnn", "nn": "network", "net": "network",
-    "backprop": "backpropagation", "smallest": "small", "lowest": "low", "largest": "large",
-    "highest": "high", "biggest": "big", "tiniest": "tiny", "fastest": "fast", "slowest": "slow",
-    "least": "less", "fewer": "few", "fewest": "few", "cannot": "not",
+    "frozen": "freeze",
+    "froze": "freeze",
+    "unfrozen": "unfreeze",
+    "unfroze": "unfreeze",
+    "learnt": "learn",
+    "taught": "teach",
+    "ran": "run",
+    "kept": "keep",
+    "took": "take",
+    "taken": "take",
+    "chose": "choose",
+    "chosen": "choose",
+    "fed": "feed",
+    "lower": "low",
+    "smaller": "small",
+    "larger": "large",
+    "bigger": "big",
+    "params": "parameter",
+    "param": "parameter",
+    "convnet": "cnn",
+    "nn": "network",
+    "net": "network",
+    "backprop": "backpropagation",
+    "smallest": "small",
+    "lowest": "low",
+    "largest": "large",
+    "highest": "high",
+    "biggest": "big",
+    "tiniest": "tiny",
+    "fastest": "fast",
+    "slowest": "slow",
+    "least": "less",
+    "fewer": "few",
+    "fewest": "few",
+    "cannot": "not",
 }
 # Abbreviations that stand for several words; expanded in answers and phrases alike.
 ABBREVIATIONS = {"lr": ("learning", "rate"), "bn": ("batch", "norm"), "tl": ("transfer", "learning")}
 
 # Prefixes that writers attach with a space, a hyphen or nothing ("pre trained" / "pretrained").
-JOINABLE_PREFIXES = frozenset(
-    "pre re fine un non over under multi sub co self semi post cross back mid".split()
-)
+JOINABLE_PREFIXES = frozenset("pre re fine un non over under multi sub co self semi post cross back mid".split())
 
 # Longest first so "ations" wins over "s"; one derivational suffix is stripped after plurals.
 _SUFFIXES = (
-    "izations", "isations", "ization", "isation", "ations", "ation", "ingly", "ments", "ment",
-    "izing", "ising", "izers", "izer", "ized", "ised", "izes", "ises", "ings", "ness", "able",
-    "ible", "ize", "ise", "ing", "ers", "ive", "ity", "er", "ed", "ly",
+    "izations",
+    "isations",
+    "ization",
+    "isation",
+    "ations",
+    "ation",
+    "ingly",
+    "ments",
+    "ment",
+    "izing",
+    "ising",
+    "izers",
+    "izer",
+    "ized",
+    "ised",
+    "izes",
+    "ises",
+    "ings",
+    "ness",
+    "able",
+    "ible",
+    "ize",
+    "ise",
+    "ing",
+    "ers",
+    "ive",
+    "ity",
+    "er",
+    "ed",
+    "ly",
 )
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -81,8 +134,7 @@ def _normalise(text: str) -> str:
     text = re.sub(r"n't\b", " not", text)
     # "block(s)" is one word, not a word and a stray "s"; "model.eval()" is no parenthesised clause
     text = text.replace("(s)", "").replace("()", "")
-    text = re.sub(r"\b(do|does|did|is|are|was|were|should|would|could|can|must|has|have|had)nt\b",
-                  r"\1 not", text)
+    text = re.sub(r"\b(do|does|did|is|are|was|were|should|would|could|can|must|has|have|had)nt\b", r"\1 not", text)
     text = re.sub(r"(?<=[a-z0-9])['\-\u2010\u2011\u2013_](?=[a-z0-9])", "", text)
     return text
 
@@ -110,8 +162,12 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             # stopping -> stopp -> stop, so it meets "stop"
-            if suffix in ("ing", "ed", "er", "ers") and len(word) > 3 and word[-1] == word[-2] \
-                    and word[-1] not in "lsz":
+            if (
+                suffix in ("ing", "ed", "er", "ers")
+                and len(word) > 3
+                and word[-1] == word[-2]
+                and word[-1] not in "lsz"
+            ):
                 word = word[:-1]
             break
     if word.endswith("e") and len(word) > 3:
@@ -166,7 +222,8 @@ NEGATIONS = frozenset("not no never without nor neither none nothing hardly unli
 NEGATION_LOOKBACK = 3
 # Clause boundaries inside a sentence: a negation does not reach across them.
 CLAUSE_WORDS = frozenset(
-    "and but because since if unless when while whereas although though so otherwise or then".split())
+    "and but because since if unless when while whereas although though so otherwise or then".split()
+)
 # Words that set two halves of a sentence against each other: a scale word pairs with a side in
 # its own half first ("the early blocks move very little, while the new head moves a lot").
 CONTRAST_WORDS = frozenset("but while whereas although though however unlike".split())
@@ -258,8 +315,7 @@ class _Answer:
     def __init__(self, text: str):
         text = _ABBREV_DOTS.sub(r"\1", text[:MAX_ANSWER_CHARS])
         self.sentences = [s for s in (_Sentence(part) for part in _SENTENCES.split(text)) if s.words]
-        self._vocabulary = frozenset(
-            w for s in self.sentences for w in s.words if len(w) >= FUZZY_MIN_LEN)
+        self._vocabulary = frozenset(w for s in self.sentences for w in s.words if len(w) >= FUZZY_MIN_LEN)
         self._keys: dict[str, frozenset[str]] = {}
         # key -> sentences holding it, so a phrase only visits sentences that have all its words
         self._where: dict[str, set[int]] = {}
@@ -311,7 +367,7 @@ def _unordered(answer: _Answer, phrase: str) -> list[_Match]:
             used = []
             for w, k in counts.items():
                 i = bisect.bisect_left(hits[w], start)
-                used += hits[w][i:i + k]
+                used += hits[w][i : i + k]
                 if len(hits[w]) < i + k:
                     break
             else:
@@ -366,6 +422,7 @@ def _ordered(answer: _Answer, phrase: str, one_clause: bool = False) -> list[_Ma
 
 # ---- direction: which side of a comparison gets the small end of the scale ---------------------
 
+
 @dataclass(frozen=True)
 class _Side:
     side: str  # "low" or "high": the end of the scale this side should get
@@ -376,8 +433,12 @@ class _Side:
 def _sides(answer: _Answer, s: _Sentence, direction) -> list[_Side]:
     """Where the sentence names a side of the comparison ("early layers", "the head")."""
     only = _Only(answer, s)
-    return [_Side(side, m.lo, m.hi) for side in ("low", "high")
-            for phrase in _field(direction, side) or () for m in _ordered(only, phrase)]
+    return [
+        _Side(side, m.lo, m.hi)
+        for side in ("low", "high")
+        for phrase in _field(direction, side) or ()
+        for m in _ordered(only, phrase)
+    ]
 
 
 class _Only:
@@ -415,11 +476,15 @@ def _scale_words(s: _Sentence, sides: list[_Side], about: set[int]) -> list[tupl
 def _nearest(sides: list[_Side], p: int, s: _Sentence) -> _Side | None:
     """The side a scale word describes: nearest in its clause, else in its half of the sentence,
     else anywhere within reach; ties go to the side before it."""
+
     def dist(side: _Side) -> int:
         return side.lo - p if side.lo > p else p - side.hi
 
-    for pool in ([x for x in sides if s.clause[x.lo] == s.clause[p]],
-                 [x for x in sides if s.half[x.lo] == s.half[p]], sides):
+    for pool in (
+        [x for x in sides if s.clause[x.lo] == s.clause[p]],
+        [x for x in sides if s.half[x.lo] == s.half[p]],
+        sides,
+    ):
         pool = [x for x in pool if dist(x) <= PAIR_DISTANCE]
         if pool:
             return min(pool, key=lambda x: (dist(x), x.lo > p))
@@ -476,6 +541,7 @@ COVERED, MISCONCEPTION, UNCLEAR, MISSING = "covered", "misconception", "unclear"
 @dataclass(frozen=True)
 class ItemVerdict:
     """What the answer does with one checklist item, and the words that show it."""
+
     id: str
     status: str  # COVERED, MISCONCEPTION (named in `note`), UNCLEAR (why in `note`) or MISSING
     note: str = ""
@@ -506,13 +572,21 @@ def _judge(answer: _Answer, item) -> ItemVerdict:
         if right:
             return ItemVerdict(item_id, COVERED, evidence=right[0])
         if affirmed:
-            return ItemVerdict(item_id, UNCLEAR, "You touch on this, but the text does not say which side "
-                               "gets the smaller and which the larger value.", affirmed.sentence.text)
+            return ItemVerdict(
+                item_id,
+                UNCLEAR,
+                "You touch on this, but the text does not say which side gets the smaller and which the larger value.",
+                affirmed.sentence.text,
+            )
     elif affirmed:
         return ItemVerdict(item_id, COVERED, evidence=affirmed.sentence.text)
     if matches:
-        return ItemVerdict(item_id, UNCLEAR, "You mention this only in a negated clause (not, never, "
-                           "no ...), so it is not counted.", matches[0].sentence.text)
+        return ItemVerdict(
+            item_id,
+            UNCLEAR,
+            "You mention this only in a negated clause (not, never, no ...), so it is not counted.",
+            matches[0].sentence.text,
+        )
     return ItemVerdict(item_id, MISSING)
 
 

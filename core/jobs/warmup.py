@@ -7,6 +7,7 @@ page, holding the interpreter lock every other learner's page needs. Under the 3
 before anyone can connect, nobody waits for it. serve.py calls this; tests that build pages with
 AppTest do not, and get the same objects lazily.
 """
+
 from __future__ import annotations
 
 import logging

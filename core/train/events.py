@@ -11,6 +11,7 @@ cheaply: they cross a process boundary when runs move into worker processes. A B
 to about 200 bytes. ``as_row`` turns one into a dict for charts, CSV and JSON records;
 ``from_row`` reads such a record back.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any
 @dataclass(frozen=True)
 class GroupCount:
     """Parameters of one layer group when the run starts (total, and how many will learn now)."""
+
     name: str
     total: int
     trainable: int
@@ -30,6 +32,7 @@ class GroupCount:
 @dataclass(frozen=True)
 class RunStarted:
     """Data, model and optimizer are ready; the first batch is next."""
+
     device: str
     train_images: int
     val_images: int
@@ -46,6 +49,7 @@ class RunStarted:
 @dataclass(frozen=True)
 class BatchEnded:
     """One optimizer step."""
+
     epoch: int
     step: int  # 1-based within the epoch
     steps: int  # steps per epoch
@@ -60,6 +64,7 @@ class BatchEnded:
 @dataclass(frozen=True)
 class GroupsUnfrozen:
     """Layer groups that start learning at the beginning of `epoch` (gradual unfreezing)."""
+
     epoch: int
     groups: tuple[str, ...]
 
@@ -67,6 +72,7 @@ class GroupsUnfrozen:
 @dataclass(frozen=True)
 class EpochEnded:
     """An epoch's training and its validation pass."""
+
     epoch: int
     epochs: int  # planned epochs of the run
     train_loss: float
@@ -85,6 +91,7 @@ class EpochEnded:
 @dataclass(frozen=True)
 class RunEnded:
     """The run is over; `summary` is RunResult.summary()."""
+
     reason: str  # finished | early_stopped | stopped | diverged
     message: str
     summary: dict[str, Any]
