@@ -20,8 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from core.models import backbones as models
 from core.data.datasets import load_raw, stratified_split
+from core.models import backbones as models
 from core.train.config import TrainConfig
 from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD, configure_threads, resolve_device
 

@@ -18,10 +18,10 @@ import time
 from dataclasses import replace
 from statistics import mean
 
+from core.lab.presets import MOBILENET_ALL
 from core.train.config import TrainConfig
 from core.train.engine import run_training
 from core.train.inputs import configure_threads
-from core.lab.presets import MOBILENET_ALL
 
 CONFIGS = {  # label -> (pretrained, trainable groups)
     "pretrained, head only": (True, ("head",)),

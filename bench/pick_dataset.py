@@ -14,9 +14,9 @@ import json
 import time
 from dataclasses import replace
 
+from core.lab.presets import MOBILENET_ALL
 from core.train.config import TrainConfig
 from core.train.engine import run_training
-from core.lab.presets import MOBILENET_ALL
 
 CANDIDATES = ("mnist", "textures", "faces", "digits")
 

@@ -27,14 +27,14 @@ import numpy as np
 import torch
 
 from bench.baseline import run_baseline
-from core.data import datasets as data_mod
-from core.models import backbones as models
 from core.cache import FEATURES
+from core.data import datasets as data_mod
 from core.data.datasets import RawDataset, load_raw, prepare
+from core.models import backbones as models
 from core.train.config import TrainConfig
 from core.train.engine import run_training
-from core.train.inputs import configure_threads, resolve_device
 from core.train.events import BatchEnded, Event
+from core.train.inputs import configure_threads, resolve_device
 
 PARTIAL = ("stage5", "stage6", "head")
 

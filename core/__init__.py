@@ -1,4 +1,5 @@
 """Fine-Tuning Lab's core: plain Python and PyTorch, no Streamlit."""
+
 import os
 
 # OpenMP threads that spin while waiting collapse when the cores are shared (a server with other

@@ -11,11 +11,13 @@ Computing it once and training the remaining groups on it changes no result and 
 cost of a short fine-tune. The key names everything the features depend on, so a rerun with a new
 learning rate or a new head reuses them, and a change of model, weights, cut, size or data does not.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from core import settings
 
@@ -31,8 +33,7 @@ class LRUCache:
     only option) or kept alone until the next put (keep_newest=True: the caller is about to use it).
     """
 
-    def __init__(self, max_weight: float, weigh: Callable[[Any], float] = lambda _: 1,
-                 keep_newest: bool = False):
+    def __init__(self, max_weight: float, weigh: Callable[[Any], float] = lambda _: 1, keep_newest: bool = False):
         self.max_weight, self.weigh, self.keep_newest = max_weight, weigh, keep_newest
         self._items: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
         self._weight = 0.0

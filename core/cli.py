@@ -6,6 +6,7 @@ Every setting's flag, help and choices come from its declaration in core.train.c
 with the same text form a shared link uses (`--unfreeze 3:stage6;5:stage5`, `--group-lr stage6:1e-05`)
 and checked by TrainConfig.validate, so a limit reads the same here as in the engine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,14 +14,24 @@ import json
 import sys
 from dataclasses import replace
 
-from core.models import backbones as models
-from core.train.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
-from core.train.config import ConfigError, TrainConfig
-from core.train.engine import run_training
 from core.errors import LearnerError
+from core.lab.presets import PRESETS, preset_config
+from core.models import backbones as models
+from core.train.config import (
+    DEFAULTS,
+    SPECS,
+    SYNTAX,
+    TYPES,
+    ConfigError,
+    Spec,
+    TrainConfig,
+    format_value,
+    parse_text,
+    reason,
+)
+from core.train.engine import run_training
 from core.train.events import EpochEnded, Event, RunStarted
 from core.train.freezing import describe_cache
-from core.lab.presets import PRESETS, preset_config
 
 
 def _help(name: str, spec: Spec) -> str:
@@ -40,8 +51,15 @@ def _add_setting(p: argparse.ArgumentParser, name: str, spec: Spec) -> None:
         return
     kind = TYPES[name] if TYPES[name] in (int, float) else str
     choices = spec.choices() if spec.choices else None
-    p.add_argument(*spec.cli, dest=name, type=kind, choices=choices, default=None, help=_help(name, spec),
-                   metavar=None if choices else {int: "N", float: "X"}.get(kind, "TEXT"))
+    p.add_argument(
+        *spec.cli,
+        dest=name,
+        type=kind,
+        choices=choices,
+        default=None,
+        help=_help(name, spec),
+        metavar=None if choices else {int: "N", float: "X"}.get(kind, "TEXT"),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,15 +97,19 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 return
             if isinstance(event, RunStarted):
-                print(f"device {event.device}: {event.train_images} training / {event.val_images} "
-                      f"validation images, {event.trainable_params:,} of {event.total_params:,} "
-                      f"parameters trainable. {describe_cache(event.cache, event.prefix)}")
+                print(
+                    f"device {event.device}: {event.train_images} training / {event.val_images} "
+                    f"validation images, {event.trainable_params:,} of {event.total_params:,} "
+                    f"parameters trainable. {describe_cache(event.cache, event.prefix)}"
+                )
                 for note in event.notes:
                     print(f"note: {note}")
             elif isinstance(event, EpochEnded):
                 e = event
-                print(f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.3f} acc {e.train_acc:.1%}  "
-                      f"val loss {e.val_loss:.3f} acc {e.val_acc:.1%}  {e.images_per_s:.0f} img/s  {e.elapsed:.1f}s")
+                print(
+                    f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.3f} acc {e.train_acc:.1%}  "
+                    f"val loss {e.val_loss:.3f} acc {e.val_acc:.1%}  {e.images_per_s:.0f} img/s  {e.elapsed:.1f}s"
+                )
 
         result = run_training(cfg, on_event=show)
     except LearnerError as exc:
@@ -98,9 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{result.reason}: {result.message} Final validation accuracy "
-              f"{summary['val_acc'] if summary['val_acc'] is None else format(summary['val_acc'], '.1%')} "
-              f"in {summary['seconds']}s on {summary['device']}.")
+        print(
+            f"{result.reason}: {result.message} Final validation accuracy "
+            f"{summary['val_acc'] if summary['val_acc'] is None else format(summary['val_acc'], '.1%')} "
+            f"in {summary['seconds']}s on {summary['device']}."
+        )
     return 0 if result.reason != "diverged" else 3
 
 

@@ -5,6 +5,7 @@ learner's to fix (show its message, no traceback) or a bug (name its type, log t
 one base class they ask one question instead of listing four exception types that drift apart.
 Subclasses keep their historic bases too (ConfigError is still a ValueError), so old handlers work.
 """
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 The same subcommands as ./ftlab, without its set-up steps (the virtual environment, requirements,
 Chromium): pip has done those when this command exists.
 """
+
 from __future__ import annotations
 
 import runpy

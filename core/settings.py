@@ -4,6 +4,7 @@
 variable, or a server started with it, sees it without a cache to clear. A value that cannot be read
 is logged and replaced by its default, never a crash at start-up.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,7 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 ENV = {
     "FTLAB_DATA_DIR": "folder for the progress database, downloads and stored demos (default: data/)",
     "FTLAB_DB": "progress database: a SQLite file's path or a postgresql:// URL (default: progress.sqlite3 "
-                "in the data folder)",
+    "in the data folder)",
     "FTLAB_TEACHER_CODE": "passcode of the Teacher page (closed without it)",
     "FTLAB_MAX_JOBS": "training runs at once (default: 1 on a CPU, 2 on a GPU)",
     "FTLAB_WORKER_NICE": "CPU priority of the training workers (default: 10)",

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
-from torchvision import datasets, transforms as T
+from torchvision import datasets
+from torchvision import transforms as T
 from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 
 WEIGHTS = MobileNet_V2_Weights.IMAGENET1K_V1

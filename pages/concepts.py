@@ -1,11 +1,21 @@
 """Concepts / cheat sheet: a table of contents, then every concept in teaching order with its
 diagrams and figures, PyTorch and Keras code in tabs, a link into the lab, and the key takeaways and
 use cases at the end."""
+
 import streamlit as st
 
-from ui.lesson_widgets import (LEVEL_FILTER, badge, by_level, code_tabs, done_ids, figure_block, lab_link, lessons,
-                                  mark_done)
 from ui.common import require_app_frame
+from ui.lesson_widgets import (
+    LEVEL_FILTER,
+    badge,
+    by_level,
+    code_tabs,
+    done_ids,
+    figure_block,
+    lab_link,
+    lessons,
+    mark_done,
+)
 
 require_app_frame()
 
@@ -31,7 +41,7 @@ def table_of_contents(concepts, done: set) -> None:
         st.subheader("Contents", anchor=TOC_ANCHOR)
         per = max(1, -(-len(links) // 3))
         for column, start in zip(st.columns(3), range(0, len(links), per)):
-            column.markdown("\n".join(links[start:start + per]))  # "7. ..." starts a list at 7
+            column.markdown("\n".join(links[start : start + per]))  # "7. ..." starts a list at 7
         extra = [f"🔑 [Key takeaways](#{TAKEAWAYS_ANCHOR})"]
         if L.use_cases:
             extra.append(f"🌼 [Use cases](#{USE_CASES_ANCHOR})")

@@ -4,12 +4,13 @@ the longer sections for learners who want the why behind fine-tuning.
 A step with a prediction shows only its question until the learner commits: the step's text
 answers the question, so showing it first would turn the prediction into reading.
 """
+
 import random
 
 import streamlit as st
 
-from ui.lesson_widgets import badge, done_ids, lessons, mark_done, predict_block
 from ui.common import require_app_frame
+from ui.lesson_widgets import badge, done_ids, lessons, mark_done, predict_block
 
 require_app_frame()
 
@@ -83,8 +84,13 @@ with tab_myths:
     for myth in L.myths:
         with st.container(border=True):
             st.markdown(f"#### “{myth.belief}”")
-            outcome = predict_block(f"dive_myth_{myth.id}", "True or false?", ["True", "False"],
-                                    0 if myth.predict_answer else 1, locked_label="Lock in my answer")
+            outcome = predict_block(
+                f"dive_myth_{myth.id}",
+                "True or false?",
+                ["True", "False"],
+                0 if myth.predict_answer else 1,
+                locked_label="Lock in my answer",
+            )
             if outcome is None:
                 continue
             _, right = outcome

@@ -5,6 +5,7 @@ against the model answer and checklist (core.content.explain_probes). Text match
 (core.content.scoring) only suggests what it noticed, and says so; the teacher may read the answer
 and comment, and the comment comes back on Progress.
 """
+
 from dataclasses import dataclass, replace
 
 import streamlit as st
@@ -25,6 +26,7 @@ ICONS = {SPOTTED: "🔎", OPPOSITE: "🔄"}
 @dataclass(frozen=True)
 class Attempt:
     """One submitted answer in this session: its id in the store (None when the store is down)."""
+
     attempt_id: int | None
     notes: tuple
     outcomes: tuple | None = None
@@ -32,8 +34,10 @@ class Attempt:
 
 
 st.title("✍️ Explain it")
-st.caption("Teaching is the best test of understanding. Write a short explanation, answer a few quick "
-           "probes, then check your text against the model answer.")
+st.caption(
+    "Teaching is the best test of understanding. Write a short explanation, answer a few quick "
+    "probes, then check your text against the model answer."
+)
 
 if not PROMPTS:
     st.info("No prompts yet.")
@@ -52,8 +56,9 @@ def submit(prompt, text: str) -> None:
         S.explain_empty = prompt.id
         return
     S.explain_empty = None
-    attempt_id = store_call("start_explain", current_learner(), prompt.id, text, len(prompt.probes),
-                            len(prompt.checklist))
+    attempt_id = store_call(
+        "start_explain", current_learner(), prompt.id, text, len(prompt.probes), len(prompt.checklist)
+    )
     notes = suggestions(score_explanation(text, prompt.checklist), {i.id: i.label for i in prompt.checklist})
     attempts[prompt.id] = Attempt(attempt_id, notes)
     for key in [k for k in S if str(k).startswith((f"explain_probe_{prompt.id}_", f"explain_self_{prompt.id}_"))]:
@@ -76,8 +81,12 @@ def probes_form(prompt, attempt: Attempt) -> Attempt:
     with st.form("explain_probes"):
         st.markdown("**Probes**: one quick question per common mix-up. These count towards your mark.")
         for p in prompt.probes:
-            st.radio(p.question, [p.options[i].text for i in orders[p.id]], index=None,
-                     key=f"explain_probe_{prompt.id}_{p.id}")
+            st.radio(
+                p.question,
+                [p.options[i].text for i in orders[p.id]],
+                index=None,
+                key=f"explain_probe_{prompt.id}_{p.id}",
+            )
         sent = st.form_submit_button("Check my answers", type="primary")
     if not sent:
         return attempt
@@ -96,8 +105,9 @@ def show_outcomes(prompt, attempt: Attempt) -> None:
         elif outcome.correct:
             st.success(f"**{p.question}** Right. {outcome.why}", icon="✅")
         else:
-            st.error(f"**{p.question}** Not quite: {outcome.why} Right: “{p.options[p.correct_index].text}”.",
-                     icon="❌")
+            st.error(
+                f"**{p.question}** Not quite: {outcome.why} Right: “{p.options[p.correct_index].text}”.", icon="❌"
+            )
 
 
 def self_check_form(prompt, attempt: Attempt) -> Attempt:
@@ -151,5 +161,6 @@ show_outcomes(prompt, attempt)
 attempt = attempts[pid] = self_check_form(prompt, attempt)
 if attempt.mark is not None:
     (st.success if attempt.mark.mastered else st.warning)(
-        f"Your mark: **{attempt.mark.summary()}**." + (" Every idea mastered." if attempt.mark.mastered else ""))
+        f"Your mark: **{attempt.mark.summary()}**." + (" Every idea mastered." if attempt.mark.mastered else "")
+    )
     st.caption("Your teacher can read this answer and comment on it; comments appear on your Progress page.")

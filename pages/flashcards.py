@@ -4,6 +4,7 @@ Cards marked "Not yet" come first the next time the deck is dealt, so practice g
 A card can be marked only once its back was seen (a mark is a check, not a guess). Every button has a
 one-key shortcut, so a deck can be worked through from the keyboard alone.
 """
+
 import random
 
 import streamlit as st
@@ -19,11 +20,19 @@ L = lessons()
 st.title("🃏 Flashcards")
 st.caption("Say the answer out loud before you flip. Then be honest: *Know it* or *Not yet*.")
 # Letters, not arrows: arrow keys belong to the level picker and to scrolling. C and R are Streamlit's.
-KEYS = {"card_flip": "F", "card_known": "K", "card_not_yet": "N", "card_prev": "P", "card_next": "J",
-        "card_shuffle": "S"}
-st.caption(f"Keyboard: **{KEYS['card_flip']}** flip · **{KEYS['card_known']}** know it · "
-           f"**{KEYS['card_not_yet']}** not yet · **{KEYS['card_prev']}** previous · "
-           f"**{KEYS['card_next']}** next · **{KEYS['card_shuffle']}** shuffle")
+KEYS = {
+    "card_flip": "F",
+    "card_known": "K",
+    "card_not_yet": "N",
+    "card_prev": "P",
+    "card_next": "J",
+    "card_shuffle": "S",
+}
+st.caption(
+    f"Keyboard: **{KEYS['card_flip']}** flip · **{KEYS['card_known']}** know it · "
+    f"**{KEYS['card_not_yet']}** not yet · **{KEYS['card_prev']}** previous · "
+    f"**{KEYS['card_next']}** next · **{KEYS['card_shuffle']}** shuffle"
+)
 
 
 def statuses() -> dict:
@@ -91,15 +100,32 @@ with st.container(border=True):
         st.markdown(card.back)
 
 # Callbacks (on_click) change state before the rerun, so the page never shows a stale card.
-st.button("Hide answer" if S.card_flipped else "Flip", key="card_flip", on_click=flip, type="primary",
-          shortcut=KEYS["card_flip"])
+st.button(
+    "Hide answer" if S.card_flipped else "Flip",
+    key="card_flip",
+    on_click=flip,
+    type="primary",
+    shortcut=KEYS["card_flip"],
+)
 if not S.card_flipped:
     st.caption("Flip the card to mark it: *Know it* and *Not yet* need its answer seen first.")
 cols = st.columns(5)
 cols[0].button("⬅ Previous", key="card_prev", on_click=move, args=(-1,), shortcut=KEYS["card_prev"])
 cols[1].button("Next ➡", key="card_next", on_click=move, args=(1,), shortcut=KEYS["card_next"])
-cols[2].button("✅ Know it", key="card_known", on_click=mark, args=(card.id, True),
-               disabled=not S.card_flipped, shortcut=KEYS["card_known"])
-cols[3].button("🔁 Not yet", key="card_not_yet", on_click=mark, args=(card.id, False),
-               disabled=not S.card_flipped, shortcut=KEYS["card_not_yet"])
+cols[2].button(
+    "✅ Know it",
+    key="card_known",
+    on_click=mark,
+    args=(card.id, True),
+    disabled=not S.card_flipped,
+    shortcut=KEYS["card_known"],
+)
+cols[3].button(
+    "🔁 Not yet",
+    key="card_not_yet",
+    on_click=mark,
+    args=(card.id, False),
+    disabled=not S.card_flipped,
+    shortcut=KEYS["card_not_yet"],
+)
 cols[4].button("🔀 Shuffle", key="card_shuffle", on_click=shuffle, shortcut=KEYS["card_shuffle"])

@@ -1,4 +1,5 @@
 """Home: what Fine-Tuning Lab teaches, and where to start."""
+
 import streamlit as st
 
 from core.content.lessons import load_lessons
@@ -25,26 +26,36 @@ st.subheader("Where to start")
 col1, col2, col3 = st.columns(3)
 with col1:
     st.markdown("#### 1 · Learn")
-    st.markdown("The ideas in order, from *what is a pretrained model* to layer-wise learning rates "
-                "and gradual unfreezing, with PyTorch and Keras side by side.")
+    st.markdown(
+        "The ideas in order, from *what is a pretrained model* to layer-wise learning rates "
+        "and gradual unfreezing, with PyTorch and Keras side by side."
+    )
     st.page_link("pages/concepts.py", label="Concepts", icon="📘")
     st.page_link("pages/deep_dive.py", label="Deep dive: predict, then read", icon="🤿")
     st.page_link("pages/pitfalls.py", label="Common pitfalls", icon="🕳️")
 with col2:
     st.markdown("#### 2 · Check yourself")
-    st.markdown("Flashcards, quizzes with explanations, explain-it-in-your-words prompts scored "
-                "against a concept checklist, and practice problems solved step by step.")
+    st.markdown(
+        "Flashcards, quizzes with explanations, explain-it-in-your-words prompts scored "
+        "against a concept checklist, and practice problems solved step by step."
+    )
     st.page_link("pages/flashcards.py", label="Flashcards", icon="🃏")
     st.page_link("pages/quiz.py", label="Quiz", icon="❓")
     st.page_link("pages/explain.py", label="Explain it", icon="✍️")
     st.page_link("pages/practice.py", label="Practice problems", icon="🧩")
 with col3:
     st.markdown("#### 3 · Run it")
-    st.markdown("Freeze and unfreeze layer groups, pick learning rates, and watch training and "
-                "validation curves live, on the GPU when there is one and on the CPU otherwise.")
+    st.markdown(
+        "Freeze and unfreeze layer groups, pick learning rates, and watch training and "
+        "validation curves live, on the GPU when there is one and on the CPU otherwise."
+    )
     st.page_link("pages/lab.py", label="Open the lab", icon="🧪")
-    st.page_link("pages/lab.py", label="Demo: pretrained vs from scratch", icon="🎬",
-                 query_params={"preset": "pretrained-vs-scratch"})
+    st.page_link(
+        "pages/lab.py",
+        label="Demo: pretrained vs from scratch",
+        icon="🎬",
+        query_params={"preset": "pretrained-vs-scratch"},
+    )
     st.page_link("pages/progress.py", label="Your progress", icon="📈")
 
 if counts:
@@ -55,6 +66,8 @@ if counts:
     c[2].metric("Quiz questions", counts[2])
     c[3].metric("Practice problems", counts[3])
 
-st.caption("Your answers are kept for this browser from the first click, and no one else can see "
-           "them. Take a nickname in the sidebar to keep them under your name: it belongs to this "
-           "browser, and a one-time recovery code moves it to another device. No account, no password.")
+st.caption(
+    "Your answers are kept for this browser from the first click, and no one else can see "
+    "them. Take a nickname in the sidebar to keep them under your name: it belongs to this "
+    "browser, and a one-time recovery code moves it to another device. No account, no password."
+)

@@ -6,16 +6,14 @@ in the server's job pool (core.jobs.manager), never in this script's thread. Top
 Start/Stop bar, the run (live while it trains, then its outcome and results, in the same place),
 the setup (a one-line summary while a run trains), the history.
 """
+
 import streamlit as st
 
-from core.train.config import ConfigError
 from core.lab.presets import PRESETS
-from ui.lab import code
-from ui.lab import demos
-from ui.lab import live
-from ui.lab import setup
-from ui.lab import state as S
+from core.train.config import ConfigError
 from ui.common import require_app_frame
+from ui.lab import code, demos, live, setup
+from ui.lab import state as S
 
 require_app_frame()
 
@@ -62,9 +60,12 @@ st.html(RUNBAR_CSS)
 
 head, mode = st.columns([3, 1], vertical_alignment="bottom")
 head.title("🧪 Lab")
-mode.toggle("Projector mode", key=S.K_PRESENTER,
-            help="For a class: large type and charts, one chart at a time, the demos with predictions; "
-                 "advanced controls hidden. The mode is in the address, so a link opens in it.")
+mode.toggle(
+    "Projector mode",
+    key=S.K_PRESENTER,
+    help="For a class: large type and charts, one chart at a time, the demos with predictions; "
+    "advanced controls hidden. The mode is in the address, so a link opens in it.",
+)
 if report is not None:
     for note in report.ignored:
         st.warning(f"Ignored the link parameter {note}.", icon="🔗")
@@ -74,8 +75,10 @@ if report is not None:
             st.info(f"Loaded {what} from the link. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
         elif report.preset or not report.ignored:  # a link whose every setting was ignored loaded nothing
             st.info(f"Loaded {what} from the link: the form already had these settings.", icon="🔗")
-st.markdown("Choose data, a pretrained model and **which layers train**, then watch the curves. "
-            "Every setting is in the page address: copy it to share this exact setup.")
+st.markdown(
+    "Choose data, a pretrained model and **which layers train**, then watch the curves. "
+    "Every setting is in the page address: copy it to share this exact setup."
+)
 snaps = live.current_snapshots(manager)
 running = any(s.active for s in snaps)
 
@@ -168,8 +171,15 @@ else:
             go, note = st.columns([1, 4], vertical_alignment="center")
             with note:
                 setup.estimate_caption(cfg, num_classes, short=projector)
-            go.button("Start training", key="lab_start", type="primary", icon="▶️", width="stretch",
-                      on_click=start_clicked, args=(data,))
+            go.button(
+                "Start training",
+                key="lab_start",
+                type="primary",
+                icon="▶️",
+                width="stretch",
+                on_click=start_clicked,
+                args=(data,),
+            )
         else:
             st.caption("⚙️ Fix the setting named in red below the layers to start.")
 

@@ -1,10 +1,11 @@
 """Pitfalls: common fine-tuning bugs as wrong vs correct code with the changed lines marked, the root
 cause, figures where a picture explains it, and a lab preset that reproduces the bug so the learner
 can watch it happen."""
+
 import streamlit as st
 
-from ui.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
 from ui.common import require_app_frame
+from ui.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
 
 require_app_frame()
 

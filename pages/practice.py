@@ -4,10 +4,11 @@ each step before reading it.
 The learner commits an answer first (a choice, or a sentence of their own): the steps then read as a
 check of their own thinking, and the end compares the two. Committed answers live in the session.
 """
+
 import streamlit as st
 
-from ui.lesson_widgets import badge, done_ids, lessons, mark_done
 from ui.common import require_app_frame
+from ui.lesson_widgets import badge, done_ids, lessons, mark_done
 
 require_app_frame()
 
@@ -54,11 +55,20 @@ def commit_form() -> None:
     with st.form(f"practice_commit_{pid}", border=True):
         st.markdown("**Your answer first.** Commit to it, then the solution opens step by step.")
         if problem.options:
-            st.radio("Your choice", range(len(problem.options)), index=None, key=f"practice_choice_{pid}",
-                     format_func=lambda i: f"{LETTERS[i]}. {problem.options[i]}")
+            st.radio(
+                "Your choice",
+                range(len(problem.options)),
+                index=None,
+                key=f"practice_choice_{pid}",
+                format_func=lambda i: f"{LETTERS[i]}. {problem.options[i]}",
+            )
         else:
-            st.text_area("Your answer", key=f"practice_text_{pid}", height=100,
-                         placeholder="A sentence or two: what would you do, and why?")
+            st.text_area(
+                "Your answer",
+                key=f"practice_text_{pid}",
+                height=100,
+                placeholder="A sentence or two: what would you do, and why?",
+            )
         lock = st.form_submit_button("Lock in my answer", type="primary")
         skip = st.form_submit_button("No idea yet: show the first step")
     if lock:
@@ -101,16 +111,24 @@ def restart(problem_id: str) -> None:
 
 
 if n_shown < len(problem.steps):
-    st.button(f"Show next step ({n_shown + 1} of {len(problem.steps)})", key="practice_next_step",
-              on_click=reveal, args=(pid, n_shown + 1), type="primary")
+    st.button(
+        f"Show next step ({n_shown + 1} of {len(problem.steps)})",
+        key="practice_next_step",
+        on_click=reveal,
+        args=(pid, n_shown + 1),
+        type="primary",
+    )
 else:
     answer = problem.answer
     if problem.options and problem.answer_index is not None:
         right = f"{LETTERS[problem.answer_index]}. {problem.options[problem.answer_index]}"
         answer = f"**{right}**\n\n{answer}"
         if committed[pid]:
-            verdict = "✅ Your choice was right." if committed[pid] == right else \
-                f"❌ You chose {committed[pid][0]}; the right choice is {right[0]}."
+            verdict = (
+                "✅ Your choice was right."
+                if committed[pid] == right
+                else f"❌ You chose {committed[pid][0]}; the right choice is {right[0]}."
+            )
             st.markdown(f"**{verdict}**")
     elif committed[pid]:
         st.markdown("Compare your answer with the one below: which of its points did you make?")

@@ -1,4 +1,5 @@
 """Progress page: what the learner has done, quiz scores over time, and what to review next."""
+
 from datetime import datetime
 
 import plotly.graph_objects as go
@@ -6,8 +7,16 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.classroom.progress import build_report
-from ui.common import (PALETTE, chart_with_summary, current_learner, get_progress_store, learner_name,
-                          name_md, require_app_frame, safe_store_call)
+from ui.common import (
+    PALETTE,
+    chart_with_summary,
+    current_learner,
+    get_progress_store,
+    learner_name,
+    name_md,
+    require_app_frame,
+    safe_store_call,
+)
 from ui.lesson_widgets import lessons
 
 require_app_frame()
@@ -46,18 +55,36 @@ def quiz_chart(history) -> go.Figure:
     apart stay apart, and the axis never shows clock seconds."""
     rounds = list(range(1, len(history) + 1))
     when = [datetime.fromtimestamp(row["ts"]) for row in history]
-    labels = [f"Round {n} · {w:%b %d %H:%M}<br>{row['score']} of {row['total']}"
-              + (f" ({row['level']})" if row["level"] else "") for n, w, row in zip(rounds, when, history)]
-    fig = go.Figure(go.Scatter(x=rounds, y=[_percent(r) for r in history], mode="lines+markers",
-                               text=labels, hovertemplate="%{text}<extra></extra>",
-                               line=dict(color=PALETTE[0], width=3), marker=dict(size=9)))
+    labels = [
+        f"Round {n} · {w:%b %d %H:%M}<br>{row['score']} of {row['total']}"
+        + (f" ({row['level']})" if row["level"] else "")
+        for n, w, row in zip(rounds, when, history)
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=rounds,
+            y=[_percent(r) for r in history],
+            mode="lines+markers",
+            text=labels,
+            hovertemplate="%{text}<extra></extra>",
+            line=dict(color=PALETTE[0], width=3),
+            marker=dict(size=9),
+        )
+    )
     step = max(1, len(rounds) // 12)  # at most about 12 tick labels
     ticks = rounds[::step]
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(title="Score (%)", range=[0, 105]),
-                      xaxis=dict(title="Quiz round (date taken)", tickmode="array", tickvals=ticks,
-                                 ticktext=[f"{n}<br>{when[n - 1]:%b %d}" for n in ticks],
-                                 range=[0.5, len(rounds) + 0.5]))
+    fig.update_layout(
+        height=320,
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(title="Score (%)", range=[0, 105]),
+        xaxis=dict(
+            title="Quiz round (date taken)",
+            tickmode="array",
+            tickvals=ticks,
+            ticktext=[f"{n}<br>{when[n - 1]:%b %d}" for n in ticks],
+            range=[0.5, len(rounds) + 0.5],
+        ),
+    )
     return fig
 
 
@@ -67,8 +94,9 @@ def quiz_summary(history) -> str:
     span = f"on {first:%b %d}" if first.date() == last.date() else f"from {first:%b %d} to {last:%b %d}"
     scores = [_percent(r) for r in history]
     n = len(history)
-    return (f"{n} quiz round{'s' if n != 1 else ''} {span}: first {scores[0]}%, latest {scores[-1]}%, "
-            f"best {max(scores)}%.")
+    return (
+        f"{n} quiz round{'s' if n != 1 else ''} {span}: first {scores[0]}%, latest {scores[-1]}%, best {max(scores)}%."
+    )
 
 
 learner = current_learner()
@@ -78,35 +106,43 @@ st.title("📈 Progress")
 if name:
     st.caption(f"Progress saved for **{name_md(name)}**, on this browser only: no one else can see it.")
 else:
-    st.caption("Progress of this browser. No one else can see it; take a nickname in the sidebar to "
-               "keep it under your name.")
+    st.caption(
+        "Progress of this browser. No one else can see it; take a nickname in the sidebar to keep it under your name."
+    )
 
 L = lessons()
 report = safe_store_call(build_report, get_progress_store(), learner, L)
 if report is None:
-    st.info("Saved progress cannot be read right now. What you do in this session is kept, "
-            "and saved once the database works again.")
+    st.info(
+        "Saved progress cannot be read right now. What you do in this session is kept, "
+        "and saved once the database works again."
+    )
     st.stop()
 
 if not report.has_history:
-    st.info(f"No progress yet for {who}. Read a concept, flip some flashcards or take a "
-            "quiz, and it will show up here.")
+    st.info(
+        f"No progress yet for {who}. Read a concept, flip some flashcards or take a quiz, and it will show up here."
+    )
     page_link("concepts")
     page_link("quiz")
     st.stop()
 
 st.subheader("What you have done")
 metrics = [(r.label, f"{r.done} / {r.total}") for r in report.done if r.total]
-metrics += [("Flashcards known", f"{report.cards_known} / {report.cards_total}"),
-            ("Quiz answers right", f"{report.quiz_correct} / {report.quiz_answers}")]
+metrics += [
+    ("Flashcards known", f"{report.cards_known} / {report.cards_total}"),
+    ("Quiz answers right", f"{report.quiz_correct} / {report.quiz_answers}"),
+]
 PER_ROW = 4  # seven metrics in one row cut their labels short ("Practice proble…")
 for start in range(0, len(metrics), PER_ROW):
-    for column, (label, value) in zip(st.columns(PER_ROW), metrics[start:start + PER_ROW]):
+    for column, (label, value) in zip(st.columns(PER_ROW), metrics[start : start + PER_ROW]):
         column.metric(label, value)
 
 if report.explain_best:
-    st.markdown(f"**Explain it** — best marks from probes and your own check ({len(report.explain_best)} of "
-                f"{report.explain_total} prompts):")
+    st.markdown(
+        f"**Explain it** — best marks from probes and your own check ({len(report.explain_best)} of "
+        f"{report.explain_total} prompts):"
+    )
     st.markdown("\n".join(f"- {prompt}: **{found} of {total}**" for _, prompt, found, total in report.explain_best))
 
 if report.explain_feedback:

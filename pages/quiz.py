@@ -3,6 +3,7 @@
 Each level keeps its own round in the session, so switching level to peek at another set never
 throws away the answers given so far; switching back resumes where the learner was.
 """
+
 import random
 
 import plotly.graph_objects as go
@@ -18,8 +19,12 @@ S = st.session_state
 L = lessons()
 QUESTIONS = {q.id: q for q in L.questions}
 # Line labels for a question's `curves` block, in drawing order.
-CURVE_LABELS = {"train_loss": "training loss", "val_loss": "validation loss",
-                "train_acc": "training accuracy", "val_acc": "validation accuracy"}
+CURVE_LABELS = {
+    "train_loss": "training loss",
+    "val_loss": "validation loss",
+    "train_acc": "training accuracy",
+    "val_acc": "validation accuracy",
+}
 
 st.title("❓ Quiz")
 st.caption("Pick an answer and get feedback straight away: why the right one is right, and why yours was not.")
@@ -59,8 +64,17 @@ def curves_figure(curves) -> go.Figure:
     epochs = list(range(1, curves.epochs + 1))
     for name, values in curves.series:
         col = 1 if name.endswith("loss") else 2
-        fig.add_trace(go.Scatter(x=epochs, y=list(values), name=CURVE_LABELS[name], mode="lines+markers",
-                                 line={"dash": "dot" if name.startswith("train") else "solid"}), row=1, col=col)
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=list(values),
+                name=CURVE_LABELS[name],
+                mode="lines+markers",
+                line={"dash": "dot" if name.startswith("train") else "solid"},
+            ),
+            row=1,
+            col=col,
+        )
     fig.update_xaxes(title_text="epoch", dtick=1 if curves.epochs <= 12 else 5)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=1, col=2)
     fig.update_layout(height=320, margin={"t": 40, "b": 40, "l": 40, "r": 10}, legend={"orientation": "h", "y": -0.25})
@@ -76,8 +90,10 @@ def show_exhibits(q) -> None:
     if q.curves:
         st.plotly_chart(curves_figure(q.curves), config={"displayModeBar": False}, key=f"quiz_curves_{q.id}")
         # The numbers behind the chart: a text alternative, and what a careful reader checks.
-        table = {"epoch": list(range(1, q.curves.epochs + 1)),
-                 **{CURVE_LABELS[name]: [round(v, 3) for v in values] for name, values in q.curves.series}}
+        table = {
+            "epoch": list(range(1, q.curves.epochs + 1)),
+            **{CURVE_LABELS[name]: [round(v, 3) for v in values] for name, values in q.curves.series},
+        }
         with st.expander("The same curves as numbers"):
             st.dataframe(table, hide_index=True)
         st.caption(f"From a real run of the Lab's engine: `{q.curves.source}`")
@@ -169,8 +185,11 @@ if level not in S.quiz_rounds:
 R = S.quiz_rounds[level]
 kept = [lv for lv, r in S.quiz_rounds.items() if lv != level and r["answers"] and r["pos"] < len(r["ids"])]
 if kept:
-    st.caption("Rounds in progress, kept for you: " + ", ".join(lv.capitalize() for lv in kept)
-               + ". Switch the level back to carry on.")
+    st.caption(
+        "Rounds in progress, kept for you: "
+        + ", ".join(lv.capitalize() for lv in kept)
+        + ". Switch the level back to carry on."
+    )
 
 round_ids = [qid for qid in R["ids"] if qid in QUESTIONS]
 if not round_ids:
@@ -186,8 +205,10 @@ if missed_before and not R["answers"]:
         st.rerun()
 
 n_right = sum(1 for _, ok in R["answers"].values() if ok)
-st.progress(len(R["answers"]) / len(round_ids),
-            text=f"Score: {n_right} of {len(R['answers'])} answered · {len(round_ids)} questions in this round ({R['label']})")
+st.progress(
+    len(R["answers"]) / len(round_ids),
+    text=f"Score: {n_right} of {len(R['answers'])} answered · {len(round_ids)} questions in this round ({R['label']})",
+)
 
 if R["pos"] < len(round_ids):
     ask(QUESTIONS[round_ids[R["pos"]]], R, round_ids)

@@ -5,6 +5,7 @@ server started without the passcode (the page says how to open it); a wrong pass
 and slows the next try (core/classroom/teacher_gate.py). Once open, the view stays open for this browser
 session until "Lock" or until the server's passcode changes.
 """
+
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
@@ -22,9 +23,12 @@ REFUSED = "_teacher_refused"  # the message of the last refused try, shown once
 
 
 def closed() -> None:
-    st.info("The teacher's view is switched off on this server: it shows every learner's progress, so "
-            f"it opens only with a passcode, set in the environment variable `{gate.ENV}` when the server "
-            "starts. Stop the app and start it again with a passcode of your own:", icon="🔒")
+    st.info(
+        "The teacher's view is switched off on this server: it shows every learner's progress, so "
+        f"it opens only with a passcode, set in the environment variable `{gate.ENV}` when the server "
+        "starts. Stop the app and start it again with a passcode of your own:",
+        icon="🔒",
+    )
     st.code(gate.ENABLE_COMMAND, language="bash")
     st.caption("Then open this page and type the passcode. Learners keep seeing only their own progress.")
 
@@ -43,8 +47,7 @@ def passcode_form(code: str) -> None:
     st.markdown("This view shows the class's progress. Type the teacher passcode of this server.")
     with st.form("teacher_login"):
         st.text_input("Teacher passcode", type="password", key="teacher_code", autocomplete="off")
-        st.form_submit_button("Open the class view", type="primary", on_click=try_code,
-                              args=(code, browser_key()))
+        st.form_submit_button("Open the class view", type="primary", on_click=try_code, args=(code, browser_key()))
     refused = S.pop(REFUSED, None)
     if refused:
         st.error(refused, icon="🚫")
@@ -61,14 +64,22 @@ def question_link(row) -> None:
         st.page_link("pages/quiz.py", label=label, icon="❓", query_params={"question": row.question_id})
     except StreamlitAPIException:  # page run on its own (tests, single-page mode)
         st.markdown(f"❓ [{label}](/quiz?question={row.question_id})")
-    st.caption(f"{row.missed_first_try} of {row.learners} learner(s) got it wrong the first time · "
-               f"{row.still_wrong} still wrong at their latest try · {row.answers} answer(s) in all · "
-               f"{row.level}")
+    st.caption(
+        f"{row.missed_first_try} of {row.learners} learner(s) got it wrong the first time · "
+        f"{row.still_wrong} still wrong at their latest try · {row.answers} answer(s) in all · "
+        f"{row.level}"
+    )
 
 
 def download(label: str, section: str, rows, key: str) -> None:
-    st.download_button(f"⬇️ {label} (CSV)", to_csv(section, rows), file_name=f"class-{key}.csv",
-                       mime="text/csv", key=f"teacher_csv_{key}", on_click="ignore")
+    st.download_button(
+        f"⬇️ {label} (CSV)",
+        to_csv(section, rows),
+        file_name=f"class-{key}.csv",
+        mime="text/csv",
+        key=f"teacher_csv_{key}",
+        on_click="ignore",
+    )
 
 
 def shown(rows) -> list[dict]:
@@ -77,8 +88,10 @@ def shown(rows) -> list[dict]:
 
 
 def quiz_tab(report: ClassReport) -> None:
-    st.caption("The most missed first: the share of learners whose first answer was wrong. Open a question "
-               "to see it as learners do.")
+    st.caption(
+        "The most missed first: the share of learners whose first answer was wrong. Open a question "
+        "to see it as learners do."
+    )
     if not report.questions:
         st.info("No quiz answers yet.")
     for row in report.questions:
@@ -89,17 +102,25 @@ def quiz_tab(report: ClassReport) -> None:
 
 
 def explain_tab(report: ClassReport) -> None:
-    st.caption("Marks come from each prompt's probes and the learner's own check of their text against the "
-               "model answer; each learner counts with their best marked attempt. The lowest mean first.")
+    st.caption(
+        "Marks come from each prompt's probes and the learner's own check of their text against the "
+        "model answer; each learner counts with their best marked attempt. The lowest mean first."
+    )
     if report.keyword_scored:
-        st.info(f"{report.keyword_scored} attempt(s) were recorded before the probes and scored by keyword "
-                "matching, which could not tell right from wrong: they are counted under “keyword scored” "
-                "and left out of every mean.", icon="ℹ️")
+        st.info(
+            f"{report.keyword_scored} attempt(s) were recorded before the probes and scored by keyword "
+            "matching, which could not tell right from wrong: they are counted under “keyword scored” "
+            "and left out of every mean.",
+            icon="ℹ️",
+        )
     if not report.prompts:
         st.info("No “Explain it” attempts yet.")
         return
-    st.dataframe(shown(report.prompts), hide_index=True, column_config={
-        "mean best mark": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(
+        shown(report.prompts),
+        hide_index=True,
+        column_config={"mean best mark": st.column_config.NumberColumn(format="percent")},
+    )
     download("Explain it marks", "explain attempts", report.prompts, "explain")
     review_answers(report)
 
@@ -110,15 +131,20 @@ def save_review(attempt_id: int) -> None:
     if mark is None:
         S["teacher_review_saved"] = (attempt_id, "Pick a mark before saving.")
         return
-    safe_store_call(get_progress_store().review_explain, attempt_id, mark,
-                    S.get(f"teacher_review_comment_{attempt_id}", ""))
+    safe_store_call(
+        get_progress_store().review_explain, attempt_id, mark, S.get(f"teacher_review_comment_{attempt_id}", "")
+    )
     S["teacher_review_saved"] = (attempt_id, "Saved: the learner sees your mark and comment on their Progress page.")
 
 
 def review_answers(report: ClassReport) -> None:
     st.markdown("**Read and mark answers**")
-    pid = st.selectbox("Prompt", [r.prompt_id for r in report.prompts], key="teacher_explain_prompt",
-                       format_func={r.prompt_id: r.prompt for r in report.prompts}.get)
+    pid = st.selectbox(
+        "Prompt",
+        [r.prompt_id for r in report.prompts],
+        key="teacher_explain_prompt",
+        format_func={r.prompt_id: r.prompt for r in report.prompts}.get,
+    )
     rows = safe_store_call(answer_rows, get_progress_store(), pid) or ()
     saved = S.pop("teacher_review_saved", None)
     for row in rows:
@@ -127,26 +153,40 @@ def review_answers(report: ClassReport) -> None:
             st.text(row.answer)
             with st.form(f"teacher_review_{row.attempt_id}", border=False):
                 marks = list(REVIEW_MARKS)
-                st.radio("Your mark", marks, format_func=REVIEW_MARKS.get, horizontal=True,
-                         index=marks.index(row.review_mark) if row.review_mark in marks else None,
-                         key=f"teacher_review_mark_{row.attempt_id}")
-                st.text_area("Comment for the learner", value=row.review_comment, max_chars=2000,
-                             key=f"teacher_review_comment_{row.attempt_id}")
+                st.radio(
+                    "Your mark",
+                    marks,
+                    format_func=REVIEW_MARKS.get,
+                    horizontal=True,
+                    index=marks.index(row.review_mark) if row.review_mark in marks else None,
+                    key=f"teacher_review_mark_{row.attempt_id}",
+                )
+                st.text_area(
+                    "Comment for the learner",
+                    value=row.review_comment,
+                    max_chars=2000,
+                    key=f"teacher_review_comment_{row.attempt_id}",
+                )
                 st.form_submit_button("Save review", on_click=save_review, args=(row.attempt_id,))
             if saved and saved[0] == row.attempt_id:
                 st.caption(saved[1])
 
 
 def lab_tab(report: ClassReport) -> None:
-    st.caption("Runs kept in the learners' Lab histories: a classroom demo, a single run with a preset's "
-               "settings, or settings of their own.")
+    st.caption(
+        "Runs kept in the learners' Lab histories: a classroom demo, a single run with a preset's "
+        "settings, or settings of their own."
+    )
     if not report.lab_runs:
         st.info("No Lab runs yet.")
     for ran, who, n in report.lab_summary:
         st.markdown(f"- **{ran}**: {n} run(s) by {', '.join(name_md(w) for w in who)}")
     if report.lab_runs:
-        st.dataframe(shown(report.lab_runs), hide_index=True, column_config={
-            "val acc": st.column_config.NumberColumn(format="percent")})
+        st.dataframe(
+            shown(report.lab_runs),
+            hide_index=True,
+            column_config={"val acc": st.column_config.NumberColumn(format="percent")},
+        )
     download("Lab runs", "lab runs", report.lab_runs, "lab")
 
 
@@ -161,8 +201,11 @@ def class_view(code: str) -> None:
     top[0].caption("The class view is open in this browser tab until you lock it.")
     top[1].button("🔒 Lock", key="teacher_lock", on_click=lock)
     if len(code) < gate.MIN_GOOD_LENGTH:
-        st.warning(f"This passcode is short ({len(code)} characters): restart the server with one of at least "
-                   f"{gate.MIN_GOOD_LENGTH}, so that it is hard to guess.", icon="⚠️")
+        st.warning(
+            f"This passcode is short ({len(code)} characters): restart the server with one of at least "
+            f"{gate.MIN_GOOD_LENGTH}, so that it is hard to guess.",
+            icon="⚠️",
+        )
     report = safe_store_call(build_class_report, get_progress_store(), lessons())
     if report is None:
         st.stop()

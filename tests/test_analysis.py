@@ -8,11 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from core.runs import analysis
 from core.data.datasets import prepare
+from core.data.imagefiles import DataError
+from core.runs import analysis
 from core.train.config import TrainConfig
 from core.train.engine import run_training
-from core.data.imagefiles import DataError
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))
 

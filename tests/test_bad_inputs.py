@@ -11,7 +11,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +19,15 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from core.classroom.progress import ProgressError, ProgressStore
 from core.data import datasets as D
-from core.runs.analysis import predict_image, read_image_bytes
-from core.train.config import ConfigError, TrainConfig
-from core.train.engine import RunResult, run_training
-from core.runs.export import load_checkpoint
 from core.data.imagefiles import DataError, read_image, safe_extract_zip, scan_class_folders
 from core.jobs.manager import JobManager, JobRefused
-from core.classroom.progress import ProgressError, ProgressStore
 from core.models.weights import WeightsUnavailable
+from core.runs.analysis import predict_image, read_image_bytes
+from core.runs.export import load_checkpoint
+from core.train.config import ConfigError, TrainConfig
+from core.train.engine import RunResult, run_training
 from tests import badinput_helpers as H
 from tests.helpers import lab_page, record_marked, run_ok, wait_until
 
@@ -337,8 +336,9 @@ def test_divergence_to_nan_ends_diverged_naming_the_learning_rate(monkeypatch):
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No network: every download raises URLError; empty torch hub and dataset folders."""
-    import torch.hub
     import urllib.request
+
+    import torch.hub
 
     def refuse(*a, **k):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
@@ -622,7 +622,8 @@ def test_nonsense_link_parameters_give_a_warning_and_defaults():
 def test_coming_back_to_the_lab_after_a_run_does_not_crash():
     """Found by bench/load_test: after a run, the saved setup held the 'Clear history' button's
     key; coming back to the Lab restored it into session state and Streamlit refused the button."""
-    from ui.lab import live as lab_live, state as lab_state
+    from ui.lab import live as lab_live
+    from ui.lab import state as lab_state
 
     at = run_ok(lab_page())
     at.session_state[lab_live.UNSAVED] = [{"id": "job-x", "label": "run 1", "status": "finished",

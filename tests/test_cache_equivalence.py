@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from core.models import backbones as models
 from core.cache import FEATURES
-from core.train.freezing import CACHE_ALL, CACHE_OFF, prefix_end
 from core.data.datasets import prepare
+from core.models import backbones as models
 from core.train.config import TrainConfig
 from core.train.engine import run_training
+from core.train.freezing import CACHE_ALL, CACHE_OFF, prefix_end
 from core.train.inputs import normalise
 
 SMALL = TrainConfig(dataset="faces", per_class=10, val_per_class=30, image_size=32, epochs=3, batch_size=8,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import plotly.io as pio
 import pytest
 
-from ui.lab import charts
 from ui import lesson_diagrams as ld
 from ui.common import TRACE_TYPES, WHITE
+from ui.lab import charts
 
 EPOCHS = [dict(epoch=e, train_loss=1.5 / e, val_loss=1.6 / e + 0.05 * e, train_acc=0.5 + 0.06 * e,
                val_acc=0.5 + 0.04 * e, trainable_params=1_234_567,

@@ -8,11 +8,11 @@ import pytest
 
 from core.classroom import class_report as cr
 from core.classroom.identity import anonymous_key, new_browser_id
-from core.train.events import EpochEnded
-from core.jobs.manager import JobSnapshot
-from core.content.lessons import load_lessons
-from core.lab.presets import PRESETS
 from core.classroom.progress import ProgressStore
+from core.content.lessons import load_lessons
+from core.jobs.manager import JobSnapshot
+from core.lab.presets import PRESETS
+from core.train.events import EpochEnded
 from tests.helpers import record_marked
 
 

@@ -24,10 +24,10 @@ import pytest
 from torch import nn
 
 from core.lab import codegen
+from core.lab.presets import PRESETS
 from core.models import backbones as models
 from core.train import schedules
 from core.train.config import ConfigError, TrainConfig
-from core.lab.presets import PRESETS
 
 CLASSES = ("cats", "dogs", "owls")
 

@@ -12,8 +12,8 @@ import pytest
 
 from core import cli
 from core.train.config import SPECS, TYPES, ConfigError, TrainConfig, format_value
-from ui.lab import state as S
 from tests.helpers import lab_page, run_ok
+from ui.lab import state as S
 
 # Values that differ from the Lab's defaults for the fields whose value depends on the model's groups
 # (mobilenet_v2: stem, stage1..stage6, head); the other fields' samples are derived from their Spec.

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.data import datasets as data, optional_data
+from core.data import datasets as data
+from core.data import optional_data
 from core.data.optional_data import DatasetUnavailable, OptionalPackage
 from tests.helpers import lab_page, run_ok
 

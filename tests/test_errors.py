@@ -1,14 +1,14 @@
 """Errors a learner sees share one base class; the pool and the CLI show their message as it is."""
 import pytest
 
-from core.models import backbones as models
 from core.cli import main as cli_main
+from core.data.imagefiles import DataError
+from core.errors import LearnerError
+from core.jobs.manager import JobManager
+from core.models import backbones as models
+from core.models.weights import WeightsUnavailable
 from core.train.config import ConfigError, TrainConfig
 from core.train.engine import run_training
-from core.errors import LearnerError
-from core.data.imagefiles import DataError
-from core.jobs.manager import JobManager
-from core.models.weights import WeightsUnavailable
 
 
 def test_every_learner_error_is_one():

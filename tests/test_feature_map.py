@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 import torch
 
+from core.cache import FEATURES
 from core.runs import feature_map as fm
 from core.runs.analysis import data_for
-from core.cache import FEATURES
 from core.train.config import TrainConfig
 from core.train.engine import run_training
-
 from tests.insight_runs import HEAD_ONLY, head_only, last_stage  # noqa: F401  (fixtures)
 
 

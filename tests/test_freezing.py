@@ -1,10 +1,21 @@
 """Which groups train and what can be cached: one rule, asked by the engine, the estimate and the Lab."""
 import pytest
 
-from core.train.config import TrainConfig
 from core.runs.estimate import estimate_run_time
-from core.train.freezing import (CACHE_ALL, CACHE_BN_TRAIN, CACHE_NO_PREFIX, CACHE_OFF, CACHE_VAL_ONLY, cache_plan,
-                           caches_train, caches_val, describe_cache, ever_trainable, prefix_end)
+from core.train.config import TrainConfig
+from core.train.freezing import (
+    CACHE_ALL,
+    CACHE_BN_TRAIN,
+    CACHE_NO_PREFIX,
+    CACHE_OFF,
+    CACHE_VAL_ONLY,
+    cache_plan,
+    caches_train,
+    caches_val,
+    describe_cache,
+    ever_trainable,
+    prefix_end,
+)
 
 ORDER = ["stem", "stage1", "stage2", "head"]
 

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.runs import gradcam
 from core.models import backbones as models
-
+from core.runs import gradcam
 from tests.insight_runs import HEAD_ONLY, head_only, last_stage  # noqa: F401  (fixtures)
 
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
+from core.jobs.manager import JobManager, JobRefused
+from core.lab.presets import MOBILENET_ALL
 from core.train.config import TrainConfig
 from core.train.engine import RunResult
 from core.train.events import EpochEnded, RunStarted, from_row
-from core.jobs.manager import JobManager, JobRefused
-from core.lab.presets import MOBILENET_ALL
 from tests.helpers import wait_until
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,

@@ -17,12 +17,12 @@ import torch
 import yaml
 from torch import nn
 
-from core.lab import lesson_figures as lf
-from core.content.codediff import changed_lines
-from core.train.engine import run_training
-from core.content.lessons import FIGURE_KINDS, LessonError, load_lessons
-from core.lab.presets import PRESETS
 from bench.lesson_data import CURVES, preset_run
+from core.content.codediff import changed_lines
+from core.content.lessons import FIGURE_KINDS, LessonError, load_lessons
+from core.lab import lesson_figures as lf
+from core.lab.presets import PRESETS
+from core.train.engine import run_training
 from ui import lesson_diagrams as ld
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,8 +184,8 @@ def test_stored_bn_stats_equal_a_fresh_measurement(fresh_bn_stats):
 def test_bn_stats_are_what_the_layer_normalises_with():
     """Train mode divides by the batch's own statistics, eval mode by the running ones: the two
     series the figure draws are the ones PyTorch uses."""
-    from core.models import backbones as models
     from core.data.datasets import prepare
+    from core.models import backbones as models
     from core.train.inputs import normalise
 
     cfg = dict(PRESETS[lf.BN_STATS_RUN[0]].runs)[lf.BN_STATS_RUN[1]]

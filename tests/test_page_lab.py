@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.runs.estimate import group_sizes
 from core.lab.presets import DEMO_IDS, PRESETS
-from ui.lab.live import CURRENT, get_job_manager
+from core.runs.estimate import group_sizes
 from tests.helpers import lab_page, run_ok
+from ui.lab.live import CURRENT, get_job_manager
 
 TIMEOUT = 60
 
@@ -363,9 +363,9 @@ def test_a_broken_zip_gives_an_error_not_a_traceback():
 
 
 def _outcomes_script():
+    from core.jobs.manager import JobSnapshot
     from core.train.config import TrainConfig
     from core.train.events import EpochEnded, from_row
-    from core.jobs.manager import JobSnapshot
     from ui.lab.live import show_outcome
 
     def snap(status, message, error="", epochs=()):
@@ -528,9 +528,9 @@ def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
 
 
 def _wrong_signal_script():
+    from core.jobs.manager import JobSnapshot
     from core.train.config import TrainConfig
     from core.train.events import EpochEnded, RunStarted, from_row
-    from core.jobs.manager import JobSnapshot
     from ui.lab.live import show_outcome
 
     def ep(i, acc):
@@ -681,9 +681,9 @@ def _live_view_of_one_snapshot():
 
 def test_the_live_view_draws_no_charts_before_the_first_batch(monkeypatch):
     # Empty charts cost the browser about half a second while a short run prepares its data.
+    from core.jobs.manager import JobSnapshot
     from core.train.config import TrainConfig
     from core.train.events import BatchEnded, from_row
-    from core.jobs.manager import JobSnapshot
     from ui.lab import live as lab_live
 
     batch = from_row(BatchEnded, {"epoch": 1, "step": 1, "steps": 10, "global_step": 1, "loss": 2.3, "elapsed": 1.0})

@@ -6,11 +6,11 @@ from dataclasses import replace
 import pytest
 
 from core.lab import demo_store
+from core.lab.presets import PRESETS, Preset
 from core.train.config import TrainConfig
 from core.train.engine import run_training
-from core.lab.presets import PRESETS, Preset
-from ui.lab.live import CURRENT, get_job_manager
 from tests.helpers import lab_page, run_ok
+from ui.lab.live import CURRENT, get_job_manager
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))
 RUNS = (("gentle", TINY), ("wild", replace(TINY, lr=0.5)))

@@ -7,13 +7,13 @@ server's real JobManager and the history in a real SQLite file.
 """
 import pytest
 
-from core.models import backbones as models
-from core.train.config import TrainConfig
 from core.classroom.identity import browser_hash, new_browser_id
 from core.classroom.progress import ProgressStore
-from ui.lab import live as lab_live
-from ui.common import BROWSER_KEY
+from core.models import backbones as models
+from core.train.config import TrainConfig
 from tests.helpers import lab_page, run_ok
+from ui.common import BROWSER_KEY
+from ui.lab import live as lab_live
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1, trainable=("head",),
                    batch_size=8)
@@ -97,9 +97,10 @@ def test_every_lab_chart_has_a_text_alternative_with_its_numbers():
     text = captions(at)
     assert "Chart summary: " in text and "trainable (stage5" in text and "frozen: stem" in text
 
+    import numpy as np
+
     from ui.lab import charts
     from ui.lab.results import confusion_summary
-    import numpy as np
 
     eps = [{"epoch": i, "train_acc": t, "val_acc": v, "train_loss": tl, "val_loss": vl, "trainable_params": p,
             "weight_change": {"head": 0.5 * i, "stem": 0.0}}
@@ -115,8 +116,8 @@ def test_every_lab_chart_has_a_text_alternative_with_its_numbers():
 
 
 def test_train_and_validation_differ_by_dash_as_well_as_colour():
-    from ui.lab import charts
     from ui.common import PALETTE
+    from ui.lab import charts
 
     eps = [{"epoch": 1, "train_acc": .6, "val_acc": .5, "train_loss": 1.0, "val_loss": 1.1}]
     for fig in (charts.loss_figure(eps, [], 2), charts.accuracy_figure(eps, 2)):

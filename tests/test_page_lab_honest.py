@@ -108,8 +108,8 @@ def test_a_finished_run_shows_its_band_interval_columns_and_a_quiz_recorded_in_p
     from core.classroom.progress import ProgressStore
     from core.runs.run_quiz import questions_for
     from core.runs.stats import Accuracy
-    from ui.lab.live import CURRENT, get_job_manager
     from tests.helpers import lab_page, run_ok
+    from ui.lab.live import CURRENT, get_job_manager
 
     at = run_ok(lab_page({"dataset": "faces", "size": "32", "per_class": "8", "val_per_class": "6",
                           "epochs": "4", "train": "stage6,head", "lr": "0.003"}))

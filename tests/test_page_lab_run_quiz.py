@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.content.lessons import load_lessons
 from core.classroom.progress import ProgressStore
+from core.content.lessons import load_lessons
 from core.runs.run_quiz import NOT_OVERFITTING, questions_for
 from tests.test_run_quiz import run
 

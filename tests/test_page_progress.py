@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.classroom.progress import ProgressStore
 from core.content.lessons import load_lessons
 from tests.helpers import record_marked
-from core.classroom.progress import ProgressStore
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "progress.py")  # AppTest resolves relative paths oddly
 TIMEOUT = 30

@@ -8,9 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.classroom import teacher_gate
+from core.classroom.progress import ProgressStore
 from core.content.lessons import load_lessons
 from core.lab.presets import PRESETS
-from core.classroom.progress import ProgressStore
 from tests.helpers import record_marked
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 import core.content.lessons
-from core.content.lessons import load_lessons
 from core.classroom.progress import ProgressStore
+from core.content.lessons import load_lessons
 
 ROOT = Path(__file__).resolve().parents[1]
 L = load_lessons()

@@ -13,10 +13,10 @@ from types import SimpleNamespace as Item
 import pytest
 
 from core.classroom import identity as ident
-from tests.helpers import record_marked
 from core.classroom.identity import IdentityError
 from core.classroom.progress import SCHEMA_VERSION, ProgressError, ProgressStore, build_report
 from core.classroom.progress_db import SQLiteBackend
+from tests.helpers import record_marked
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import torch
 import torchvision
 
 from core.cli import build_parser, config_from_args
-from core.train.engine import run_training
 from core.content.lessons import load_lessons
+from core.train.engine import run_training
 
 L = load_lessons()
 # CPU runs with the same seed repeat to the printed digit on one machine; the margin leaves room for

@@ -4,13 +4,20 @@ import math
 
 import pytest
 
+from core.classroom.progress import ProgressStore, build_report
+from core.content.lessons import load_lessons
+from core.runs.run_quiz import (
+    NOT_OVERFITTING,
+    RUN_PREFIX,
+    is_run_question,
+    moved_most_question,
+    overfitting_question,
+    questions_for,
+    val_loss_min_question,
+)
 from core.train.config import TrainConfig
 from core.train.engine import run_training
 from core.train.events import EpochEnded
-from core.content.lessons import load_lessons
-from core.classroom.progress import ProgressStore, build_report
-from core.runs.run_quiz import NOT_OVERFITTING, RUN_PREFIX, is_run_question, moved_most_question, \
-    overfitting_question, questions_for, val_loss_min_question
 
 GROUPS = ("stem", "stage1", "stage2", "head")
 

@@ -14,10 +14,10 @@ from core.train import engine, schedules
 from core.train.config import ConfigError, TrainConfig
 from core.train.engine import run_training
 from core.train.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
+from tests.helpers import lab_page, run_ok
 from ui.lab import charts
 from ui.lab import state as S
 from ui.lab.live import CURRENT, get_job_manager
-from tests.helpers import lab_page, run_ok
 
 STEPS = 40
 

@@ -4,7 +4,17 @@ from types import SimpleNamespace as Item
 
 import pytest
 
-from core.content.scoring import COVERED, MISCONCEPTION, MISSING, NEGATED, UNCLEAR, ExplainScore, check_choice, score_explanation, stem
+from core.content.scoring import (
+    COVERED,
+    MISCONCEPTION,
+    MISSING,
+    NEGATED,
+    UNCLEAR,
+    ExplainScore,
+    check_choice,
+    score_explanation,
+    stem,
+)
 
 CHECKLIST = (
     Item(id="pretrained", label="Starts from pretrained weights",

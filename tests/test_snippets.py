@@ -17,7 +17,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -34,10 +33,10 @@ MAX_SECONDS = 30
 class Bug:
     """What a wrong snippet must show: an exception (type name + message fragment) or a fact about
     its namespace after it ran (`holds`, a Python expression that is True for the bug)."""
-    raises: Optional[str] = None
+    raises: str | None = None
     match: str = ""
-    holds: Optional[str] = None
-    twin: Optional[str] = None  # key of the correct snippet, which must not show it
+    holds: str | None = None
+    twin: str | None = None  # key of the correct snippet, which must not show it
 
 
 def _pitfall(pid: str, **bug) -> tuple[str, Bug]:
@@ -114,7 +113,7 @@ def is_keras(code: str) -> bool:
     return re.search(r"^\s*(import keras|from keras)\b", code, re.M) is not None
 
 
-def _check_for(key: str) -> Optional[str]:
+def _check_for(key: str) -> str | None:
     if key in CLAIMS:
         return CLAIMS[key]
     if key in BUGS:
@@ -197,8 +196,8 @@ def test_snippet(results, key):
 
 def _image_folder(root: Path) -> Path:
     """Two classes of 5 tiny images each; one greyscale file, as real folders often have."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     rng = np.random.default_rng(0)
     for c, name in enumerate(("cats", "dogs")):

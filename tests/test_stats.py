@@ -3,8 +3,16 @@ import math
 
 import pytest
 
-from core.runs.stats import Accuracy, compare, images_needed, resolvable_difference, too_small_warning, versus_best, \
-    wilson, within_noise
+from core.runs.stats import (
+    Accuracy,
+    compare,
+    images_needed,
+    resolvable_difference,
+    too_small_warning,
+    versus_best,
+    wilson,
+    within_noise,
+)
 
 # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Statistics in Medicine
 # 17:857-872, Table I, method 3 (Wilson score interval without continuity correction).

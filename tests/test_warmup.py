@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.jobs import manager as jobs, warmup
+from core.jobs import manager as jobs
+from core.jobs import warmup
 
 ROOT = Path(__file__).resolve().parents[1]
 

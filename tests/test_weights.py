@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.models import backbones as models, weights
+from core.models import backbones as models
+from core.models import weights
 
 
 def test_offline_weights_install_into_a_fresh_torch_home(tmp_path, monkeypatch):

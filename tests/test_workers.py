@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from core.data.datasets import prepare
-from core.train.config import TrainConfig
 from core.jobs.manager import JobManager, JobRefused
-from core.lab.presets import MOBILENET_ALL
 from core.jobs.protocol import StopFlag, WorkerError, lost_message, portable
 from core.jobs.workers import ProcessPool
+from core.lab.presets import MOBILENET_ALL
+from core.train.config import TrainConfig
 from tests.helpers import wait_until
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,
@@ -202,8 +202,8 @@ def test_a_worker_does_not_run_the_page_that_started_it(tmp_path, monkeypatch):
 
 
 def test_tensors_cross_the_pipe_as_numpy_and_come_back_the_same():
-    from core.models.backbones import build_model
     from core.jobs.protocol import dumps
+    from core.models.backbones import build_model
 
     model = build_model("mobilenet_v2", 2, pretrained=False, seed=0).eval()
     back = pickle.loads(dumps({"model": model, "ints": torch.arange(3), "frozen": torch.ones(2, requires_grad=True)}))

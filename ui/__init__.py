@@ -1,3 +1,4 @@
 """Streamlit helpers shared by the page scripts in pages/. Importing core first sets the OpenMP wait
 policy before any helper imports torch (see core/__init__.py)."""
+
 import core  # noqa: F401

@@ -3,6 +3,7 @@
 Everything shared between sessions (progress store, job manager) is created once per server with
 st.cache_resource, so a classroom on one server shares one database connection pool and one queue.
 """
+
 import importlib
 
 import plotly.graph_objects as go
@@ -92,8 +93,10 @@ def learner_name() -> str | None:
     return None if is_anonymous(key) else key
 
 
-NOT_KEPT_NOTE = ("Your answers are kept for this browser only, not under a name. Take a nickname in "
-                 "the sidebar to keep them and to carry them to another device.")
+NOT_KEPT_NOTE = (
+    "Your answers are kept for this browser only, not under a name. Take a nickname in "
+    "the sidebar to keep them and to carry them to another device."
+)
 
 
 def name_md(name: str) -> str:
@@ -119,18 +122,24 @@ def learner_sidebar() -> None:
 
 def _identity_box(name: str | None) -> None:
     if name is None:
-        st.markdown("**👤 Not saved under a name.** Your answers are kept for this browser only. "
-                    "Take a nickname below to keep them under your name and carry them to another device.")
+        st.markdown(
+            "**👤 Not saved under a name.** Your answers are kept for this browser only. "
+            "Take a nickname below to keep them under your name and carry them to another device."
+        )
     else:
         st.markdown(f"**👤 {name_md(name)}** · your answers are saved under this name, on this browser.")
     _show_flash()
     form_label = "Nickname" if name is None else "Change nickname"
     with st.form("identity_claim", border=False, enter_to_submit=True):
-        st.text_input(form_label, key="identity_name", max_chars=40, placeholder="e.g. ada",
-                      help="Letters, digits, spaces, dots, dashes. A nickname belongs to the browser "
-                           "that takes it: no one else can use it or see its answers.")
-        st.form_submit_button("Keep my answers under this name" if name is None else "Rename",
-                              on_click=_claim)
+        st.text_input(
+            form_label,
+            key="identity_name",
+            max_chars=40,
+            placeholder="e.g. ada",
+            help="Letters, digits, spaces, dots, dashes. A nickname belongs to the browser "
+            "that takes it: no one else can use it or see its answers.",
+        )
+        st.form_submit_button("Keep my answers under this name" if name is None else "Rename", on_click=_claim)
     if name is None:
         with st.expander("Move my nickname here (recovery code)"):
             with st.form("identity_recover", border=False):
@@ -139,8 +148,10 @@ def _identity_box(name: str | None) -> None:
                 st.form_submit_button("Move it to this browser", on_click=_recover)
     else:
         with st.expander("Use it on another device"):
-            st.caption("A recovery code moves your nickname and answers to another browser, once. "
-                       "Making a new code cancels the old one.")
+            st.caption(
+                "A recovery code moves your nickname and answers to another browser, once. "
+                "Making a new code cancels the old one."
+            )
             st.button("Make a recovery code", key="identity_new_code", on_click=_new_code)
 
 
@@ -153,8 +164,7 @@ def _show_flash() -> None:
         name, code = shown
         st.markdown(f"Recovery code for **{name_md(name)}** (works once; shown only now, so write it down):")
         st.code(code, language=None)
-        st.button("I wrote it down", key="identity_code_done", on_click=st.session_state.pop,
-                  args=(_CODE_KEY, None))
+        st.button("I wrote it down", key="identity_code_done", on_click=st.session_state.pop, args=(_CODE_KEY, None))
 
 
 def _identity_action(action, *args) -> str | None:
@@ -188,8 +198,9 @@ def _claim() -> None:
 
 def _recover() -> None:
     name = st.session_state.get("identity_recover_name", "")
-    code = _identity_action(get_progress_store().recover, browser_id(), name,
-                            st.session_state.get("identity_recover_code", ""))
+    code = _identity_action(
+        get_progress_store().recover, browser_id(), name, st.session_state.get("identity_recover_code", "")
+    )
     _name_taken(code, "“{name}” is now on this browser; the old code is used up.", "identity_recover_code")
 
 
@@ -212,8 +223,9 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 # one to four a second while a run trains) and 40% of its JSON (the loss chart's went from 8.2 KB to
 # 4.9 KB). It draws the same: tests/test_chart_template.py.
 TRACE_TYPES = ("bar", "heatmap", "scatter", "table")
-WHITE = go.layout.Template(layout=pio.templates["plotly_white"].layout,
-                           data={t: pio.templates["plotly_white"].data[t] for t in TRACE_TYPES})
+WHITE = go.layout.Template(
+    layout=pio.templates["plotly_white"].layout, data={t: pio.templates["plotly_white"].data[t] for t in TRACE_TYPES}
+)
 
 
 def chart_with_summary(fig, summary: str, **kwargs) -> None:

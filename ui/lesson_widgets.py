@@ -4,6 +4,7 @@ and the predict-before-reveal block.
 
 Kept here so each page script stays a short, readable description of its own screen.
 """
+
 import html
 
 import streamlit as st
@@ -95,19 +96,23 @@ _SR_ONLY = "position:absolute;left:-9999px;user-select:none"
 def _diff_line(line, side: str) -> str:
     sign, style, words = _DIFF_SIDES[side] if line.changed else (" ", _SAME_STYLE, "")
     sr = f'<span style="{_SR_ONLY}">{words}: </span>' if line.changed else ""
-    return (f'<span class="ftl-diff-line{" ftl-changed" if line.changed else ""}" style="display:block;{style}">'
-            f'{sr}<span aria-hidden="true" style="user-select:none;color:#555">{sign} </span>'
-            f'{html.escape(line.text) or " "}</span>')
+    return (
+        f'<span class="ftl-diff-line{" ftl-changed" if line.changed else ""}" style="display:block;{style}">'
+        f'{sr}<span aria-hidden="true" style="user-select:none;color:#555">{sign} </span>'
+        f"{html.escape(line.text) or ' '}</span>"
+    )
 
 
 def _diff_html(lines: list, side: str) -> str:
     """A monospace block that never wraps (sideways scroll instead), one block-level span per line. A
     <div>, not <pre>: st.markdown swaps a <pre> for its own code component and drops the marks.
     tabindex=0 lets a keyboard user focus it and scroll a long line sideways."""
-    return (f'<div class="ftl-diff ftl-diff-{side}" role="group" aria-label="{side} code" tabindex="0" '
-            'style="white-space:pre;overflow-x:auto;background:#F7F7F7;color:#222;padding:0.6rem 0;border-radius:0.5rem;font-family:'
-            '\'Source Code Pro\',monospace;font-size:0.85rem;line-height:1.45;margin-bottom:1rem"><div style="'
-            'display:inline-block;min-width:100%">' + "".join(_diff_line(line, side) for line in lines) + "</div></div>")
+    return (
+        f'<div class="ftl-diff ftl-diff-{side}" role="group" aria-label="{side} code" tabindex="0" '
+        'style="white-space:pre;overflow-x:auto;background:#F7F7F7;color:#222;padding:0.6rem 0;border-radius:0.5rem;font-family:'
+        "'Source Code Pro',monospace;font-size:0.85rem;line-height:1.45;margin-bottom:1rem\"><div style=\""
+        'display:inline-block;min-width:100%">' + "".join(_diff_line(line, side) for line in lines) + "</div></div>"
+    )
 
 
 def code_diff(wrong: str, correct: str) -> None:

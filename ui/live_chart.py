@@ -17,6 +17,7 @@ st.plotly_chart: slower, same charts. Where it cannot be fetched, each chart say
 
 The end-of-run charts stay st.plotly_chart (drawn once, with Streamlit's full-screen button).
 """
+
 from __future__ import annotations
 
 import functools

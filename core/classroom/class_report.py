@@ -6,6 +6,7 @@ and must stay that way; this one reads across learners, so it is kept apart and 
 passcode-protected Teacher page uses it. Learners appear by nickname, or as "anonymous #n" numbered
 by when they first stored anything; a browser's key (a hash of its id) is never shown or exported.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,11 +14,11 @@ import io
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from core.train import schedules
-from core.classroom.identity import is_anonymous
-from core.lab.presets import PRESETS, Preset
 from core.classroom.explain_records import KEYWORD
+from core.classroom.identity import is_anonymous
 from core.classroom.progress import ProgressStore, item_label
+from core.lab.presets import PRESETS, Preset
+from core.train import schedules
 
 LABEL_MAX = 90  # characters of a question or prompt shown in a table row
 OWN_SETTINGS = "own settings"
@@ -27,6 +28,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---- learners ----------------------------------------------------------------------------------
+
 
 def learner_labels(activity: dict[str, tuple[float, float]]) -> dict[str, str]:
     """Learner key -> what the teacher sees: the nickname, or "anonymous #n" (by first activity).
@@ -41,9 +43,9 @@ def _short(text: str) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     if len(line) <= LABEL_MAX:
         return line
-    cut = line[:LABEL_MAX - 1]
+    cut = line[: LABEL_MAX - 1]
     if cut.count("`") % 2:
-        cut = cut[:cut.rindex("`")]
+        cut = cut[: cut.rindex("`")]
     return cut.rstrip() + "…"
 
 
@@ -52,6 +54,7 @@ def _when(ts: float) -> str:
 
 
 # ---- rows of the report (field order is the column order of the page's tables and the CSV) -------
+
 
 @dataclass(frozen=True)
 class QuestionRow:
@@ -83,6 +86,7 @@ class PromptRow:
 @dataclass(frozen=True)
 class AnswerRow:
     """One attempt at a prompt as the teacher reads and marks it."""
+
     attempt_id: int
     learner: str
     when: str
@@ -140,6 +144,7 @@ class ClassReport:
 
 # ---- building it ---------------------------------------------------------------------------------
 
+
 def build_class_report(store: ProgressStore, lessons) -> ClassReport:
     """Read every learner's records once and join them with the lesson content. Records of questions
     or prompts no longer in the lessons are left out, as on a learner's own Progress page. Measured on
@@ -165,10 +170,18 @@ def question_rows(outcomes: list[dict], lessons) -> tuple[QuestionRow, ...]:
     for q in lessons.questions:
         mine = [o for o in outcomes if o["question_id"] == q.id]
         if mine:
-            rows.append(QuestionRow(
-                q.id, _short(q.prompt), q.level, len(mine), sum(not o["first_correct"] for o in mine),
-                sum(not o["last_correct"] for o in mine), sum(o["answers"] for o in mine),
-                sum(o["wrong"] for o in mine)))
+            rows.append(
+                QuestionRow(
+                    q.id,
+                    _short(q.prompt),
+                    q.level,
+                    len(mine),
+                    sum(not o["first_correct"] for o in mine),
+                    sum(not o["last_correct"] for o in mine),
+                    sum(o["answers"] for o in mine),
+                    sum(o["wrong"] for o in mine),
+                )
+            )
     return tuple(sorted(rows, key=lambda r: (-r.miss_rate, -r.learners, r.question_id)))
 
 
@@ -185,10 +198,20 @@ def prompt_rows(attempts: list[dict], lessons) -> tuple[PromptRow, ...]:
             best[a["learner"]] = max(score, best.get(a["learner"], 0.0))
         if mine:
             mean = sum(best.values()) / len(best) if best else None
-            rows.append(PromptRow(p.id, _short(item_label(p)), len(best), len(marked), mean,
-                                  sum(s >= 1.0 for s in best.values()), sum(a["method"] == KEYWORD for a in mine)))
-    return tuple(sorted(rows, key=lambda r: (r.mean_best_mark is None, r.mean_best_mark or 0.0, -r.learners,
-                                             r.prompt_id)))
+            rows.append(
+                PromptRow(
+                    p.id,
+                    _short(item_label(p)),
+                    len(best),
+                    len(marked),
+                    mean,
+                    sum(s >= 1.0 for s in best.values()),
+                    sum(a["method"] == KEYWORD for a in mine),
+                )
+            )
+    return tuple(
+        sorted(rows, key=lambda r: (r.mean_best_mark is None, r.mean_best_mark or 0.0, -r.learners, r.prompt_id))
+    )
 
 
 def _mark_text(row: dict) -> str:
@@ -202,9 +225,18 @@ def _mark_text(row: dict) -> str:
 def answer_rows(store: ProgressStore, prompt_id: str, limit: int = 30) -> tuple[AnswerRow, ...]:
     """The newest answers to one prompt, each learner shown as on the rest of the report."""
     labels = learner_labels(store.class_activity())
-    return tuple(AnswerRow(r["id"], labels.get(r["learner"], "anonymous"), _when(r["ts"]), r["answer"],
-                           _mark_text(r), r["review_mark"], r["review_comment"] or "")
-                 for r in store.class_explain_answers(prompt_id)[:limit])
+    return tuple(
+        AnswerRow(
+            r["id"],
+            labels.get(r["learner"], "anonymous"),
+            _when(r["ts"]),
+            r["answer"],
+            _mark_text(r),
+            r["review_mark"],
+            r["review_comment"] or "",
+        )
+        for r in store.class_explain_answers(prompt_id)[:limit]
+    )
 
 
 def learner_rows(labels, activity, outcomes, attempts, runs) -> tuple[LearnerRow, ...]:
@@ -212,14 +244,22 @@ def learner_rows(labels, activity, outcomes, attempts, runs) -> tuple[LearnerRow
     rows = []
     for key, (first, last) in sorted(activity.items(), key=lambda kv: -kv[1][1]):
         quiz = [o for o in outcomes if o["learner"] == key]
-        rows.append(LearnerRow(
-            labels[key], sum(o["answers"] for o in quiz), sum(o["answers"] - o["wrong"] for o in quiz),
-            len({a["prompt_id"] for a in attempts if a["learner"] == key}),
-            sum(1 for r in runs if r["learner"] == key), _when(first), _when(last)))
+        rows.append(
+            LearnerRow(
+                labels[key],
+                sum(o["answers"] for o in quiz),
+                sum(o["answers"] - o["wrong"] for o in quiz),
+                len({a["prompt_id"] for a in attempts if a["learner"] == key}),
+                sum(1 for r in runs if r["learner"] == key),
+                _when(first),
+                _when(last),
+            )
+        )
     return tuple(rows)
 
 
 # ---- which demo or preset a Lab run was ---------------------------------------------------------
+
 
 def demo_of_label() -> dict[str, Preset]:
     """A demo's runs carry their variant's label ("lr 0.1"); a single Lab run is "run n"."""
@@ -230,12 +270,21 @@ def settings_of(cfg) -> dict:
     """The settings a Lab history row keeps, in plain JSON values: ui/lab/live.history_row writes
     them with this function, so a single run can be matched to the preset it was started from."""
     groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
-    return {"dataset": cfg.dataset, "model": cfg.model, "pretrained": cfg.pretrained,
-            "trainable": " ".join(groups), "lr": cfg.lr,
-            "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()),
-            "schedule": schedules.describe(cfg), "optimizer": cfg.optimizer,
-            "epochs": str(cfg.epochs), "per_class": cfg.per_class, "size": cfg.image_size,
-            "batch": cfg.batch_size, "augment": cfg.augment}
+    return {
+        "dataset": cfg.dataset,
+        "model": cfg.model,
+        "pretrained": cfg.pretrained,
+        "trainable": " ".join(groups),
+        "lr": cfg.lr,
+        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()),
+        "schedule": schedules.describe(cfg),
+        "optimizer": cfg.optimizer,
+        "epochs": str(cfg.epochs),
+        "per_class": cfg.per_class,
+        "size": cfg.image_size,
+        "batch": cfg.batch_size,
+        "augment": cfg.augment,
+    }
 
 
 def _started_with(row: dict, cfg) -> bool:
@@ -249,7 +298,7 @@ def _started_with(row: dict, cfg) -> bool:
 
 
 def what_ran(row: dict) -> str:
-    """"demo: <title>" for a variant of a classroom demo, "preset: <title>" for a single run with a
+    """ "demo: <title>" for a variant of a classroom demo, "preset: <title>" for a single run with a
     preset's settings unchanged, else OWN_SETTINGS."""
     demo = demo_of_label().get(row.get("label", ""))
     if demo is not None:
@@ -262,11 +311,18 @@ def what_ran(row: dict) -> str:
 def lab_run_row(learner: str, stored: dict) -> LabRunRow:
     row = stored["row"]
     acc = row.get("val_acc")
-    return LabRunRow(learner, what_ran(row), str(row.get("label", "")), str(row.get("status", "")),
-                     None if acc is None else float(acc), _when(stored["ts"]))
+    return LabRunRow(
+        learner,
+        what_ran(row),
+        str(row.get("label", "")),
+        str(row.get("status", "")),
+        None if acc is None else float(acc),
+        _when(stored["ts"]),
+    )
 
 
 # ---- tables and CSV ------------------------------------------------------------------------------
+
 
 def table(rows) -> list[dict]:
     """Dataclass rows as dicts in field order: what the page's tables and the CSV show."""

@@ -5,6 +5,7 @@ Why apart from core/classroom/progress.py: a mark here comes from probes and the
 back, which is the one place where the teacher writes into a learner's records. ProgressStore
 inherits these methods; they use its transactions, so they run on SQLite and PostgreSQL alike.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,9 +27,11 @@ CREATE TABLE IF NOT EXISTS explain_reviews (
     attempt_id INTEGER NOT NULL PRIMARY KEY, mark TEXT NOT NULL, comment TEXT NOT NULL, ts REAL NOT NULL);
 """
 
-_ATTEMPT = ("SELECT a.id, a.learner, a.prompt_id, a.found, a.total, a.answer, a.ts, a.method, a.probes_right, "
-            "a.probes_total, a.self_checked, r.mark AS review_mark, r.comment AS review_comment, "
-            "r.ts AS review_ts FROM explain_attempts a LEFT JOIN explain_reviews r ON r.attempt_id = a.id ")
+_ATTEMPT = (
+    "SELECT a.id, a.learner, a.prompt_id, a.found, a.total, a.answer, a.ts, a.method, a.probes_right, "
+    "a.probes_total, a.self_checked, r.mark AS review_mark, r.comment AS review_comment, "
+    "r.ts AS review_ts FROM explain_attempts a LEFT JOIN explain_reviews r ON r.attempt_id = a.id "
+)
 
 
 def _attempt(row) -> dict:
@@ -41,43 +44,67 @@ class ExplainRecords:
     """Mixed into ProgressStore (which provides _connection, _read and _write). core.classroom.progress is
     imported inside the methods: it imports this module to build the store."""
 
-    def start_explain(self, learner: str, prompt_id: str, answer: str, probes_total: int,
-                      checklist_total: int) -> int:
+    def start_explain(self, learner: str, prompt_id: str, answer: str, probes_total: int, checklist_total: int) -> int:
         """Store a written answer, not marked yet; returns the attempt's id for mark_explain."""
         from core.classroom.progress import MAX_STORED_ANSWER, _check_learner
+
         with self._connection(write=True) as conn:
             row = conn.execute(
                 "INSERT INTO explain_attempts (learner, prompt_id, found, total, answer, ts, method, probes_total) "
                 "VALUES (?,?,?,?,?,?,?,?) RETURNING id",
-                (_check_learner(learner), str(prompt_id), 0, int(probes_total) + int(checklist_total),
-                 str(answer or "")[:MAX_STORED_ANSWER], time.time(), PROBES, int(probes_total))).fetchone()
+                (
+                    _check_learner(learner),
+                    str(prompt_id),
+                    0,
+                    int(probes_total) + int(checklist_total),
+                    str(answer or "")[:MAX_STORED_ANSWER],
+                    time.time(),
+                    PROBES,
+                    int(probes_total),
+                ),
+            ).fetchone()
         return int(row[0])
 
     def mark_explain(self, learner: str, attempt_id: int, probes_right: int, self_checked: int) -> None:
         """Set the learner's mark on their own attempt: probes right plus ideas they ticked."""
         from core.classroom.progress import _check_learner
-        self._write("UPDATE explain_attempts SET probes_right = ?, self_checked = ?, found = ? "
-                    "WHERE id = ? AND learner = ? AND method = ?",
-                    (int(probes_right), int(self_checked), int(probes_right) + int(self_checked),
-                     int(attempt_id), _check_learner(learner), PROBES))
+
+        self._write(
+            "UPDATE explain_attempts SET probes_right = ?, self_checked = ?, found = ? "
+            "WHERE id = ? AND learner = ? AND method = ?",
+            (
+                int(probes_right),
+                int(self_checked),
+                int(probes_right) + int(self_checked),
+                int(attempt_id),
+                _check_learner(learner),
+                PROBES,
+            ),
+        )
 
     def review_explain(self, attempt_id: int, mark: str, comment: str) -> None:
         """The teacher's mark and comment on one attempt; a second review replaces the first."""
         if mark not in REVIEW_MARKS:
             raise ValueError(f"unknown mark {mark!r}; use one of {', '.join(REVIEW_MARKS)}")
-        self._write("INSERT INTO explain_reviews (attempt_id, mark, comment, ts) VALUES (?,?,?,?) "
-                    "ON CONFLICT (attempt_id) DO UPDATE SET mark = excluded.mark, comment = excluded.comment, "
-                    "ts = excluded.ts", (int(attempt_id), mark, str(comment or "")[:MAX_COMMENT], time.time()))
+        self._write(
+            "INSERT INTO explain_reviews (attempt_id, mark, comment, ts) VALUES (?,?,?,?) "
+            "ON CONFLICT (attempt_id) DO UPDATE SET mark = excluded.mark, comment = excluded.comment, "
+            "ts = excluded.ts",
+            (int(attempt_id), mark, str(comment or "")[:MAX_COMMENT], time.time()),
+        )
 
     def explain_feedback(self, learner: str) -> list[dict]:
         """The learner's attempts a teacher reviewed, the newest review first."""
         from core.classroom.progress import _check_learner
-        rows = self._read(_ATTEMPT + "WHERE a.learner = ? AND r.mark IS NOT NULL ORDER BY r.ts DESC",
-                          (_check_learner(learner),))
+
+        rows = self._read(
+            _ATTEMPT + "WHERE a.learner = ? AND r.mark IS NOT NULL ORDER BY r.ts DESC", (_check_learner(learner),)
+        )
         return [_attempt(r) for r in rows]
 
     def class_explain_answers(self, prompt_id: str) -> list[dict]:
         """Every attempt at one prompt, with its learner key and any review, the newest first.
         For the Teacher page only, like the other class-wide reads."""
-        return [_attempt(r) for r in self._read(_ATTEMPT + "WHERE a.prompt_id = ? ORDER BY a.id DESC",
-                                                (str(prompt_id),))]
+        return [
+            _attempt(r) for r in self._read(_ATTEMPT + "WHERE a.prompt_id = ? ORDER BY a.id DESC", (str(prompt_id),))
+        ]

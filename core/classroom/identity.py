@@ -9,6 +9,7 @@ Only hashes are stored. The browser id has 144 random bits, so one SHA-256 suffi
 is short enough to type (60 bits), so it is stretched with PBKDF2 and a salt (0.12 s per check on
 this 2-core machine at 100,000 rounds) and wrong guesses lock the name for a while.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -73,7 +74,7 @@ def check_name(name: str) -> str:
 def new_recovery_code() -> str:
     """A code such as 'K7QX-M2PA-HT9C'."""
     chars = [secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUPS * CODE_GROUP_LEN)]
-    return "-".join("".join(chars[i:i + CODE_GROUP_LEN]) for i in range(0, len(chars), CODE_GROUP_LEN))
+    return "-".join("".join(chars[i : i + CODE_GROUP_LEN]) for i in range(0, len(chars), CODE_GROUP_LEN))
 
 
 def normalize_code(code: str) -> str:

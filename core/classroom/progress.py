@@ -9,20 +9,22 @@ understand. Every query filters by learner.
 A learner key is a nickname owned by one browser, or a browser's anonymous key (core/classroom/identity.py);
 the identities table binds names to browsers, storing only hashes of browser ids and recovery codes.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from core.classroom import identity as ident
-from core.classroom.explain_records import PROBES, REVIEW_MARKS, ExplainRecords
 from core.classroom.explain_records import MIGRATION as EXPLAIN_MIGRATION
+from core.classroom.explain_records import PROBES, REVIEW_MARKS, ExplainRecords
 from core.classroom.identity import IdentityError
+
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 
@@ -108,7 +110,7 @@ class ProgressStore(ExplainRecords):
 
     @property
     def backend(self) -> str:
-        """"sqlite" or "postgresql" (or "unsupported" for a URL of another database)."""
+        """ "sqlite" or "postgresql" (or "unsupported" for a URL of another database)."""
         return self._db.kind
 
     # ---- connections -------------------------------------------------------------------------
@@ -134,7 +136,8 @@ class ProgressStore(ExplainRecords):
                     raise ProgressError(
                         f"The progress database at {self._db.where} was written by a newer version of "
                         f"Fine-Tuning Lab (schema {version}, this one knows {SCHEMA_VERSION}). "
-                        f"Update the app or set FTLAB_DB to a new path; {KEPT}")
+                        f"Update the app or set FTLAB_DB to a new path; {KEPT}"
+                    )
                 for target in range(version + 1, SCHEMA_VERSION + 1):
                     for statement in self._db.ddl(_MIGRATIONS[target]):
                         conn.execute(statement)
@@ -165,27 +168,33 @@ class ProgressStore(ExplainRecords):
     def record_quiz_answer(self, learner: str, question_id: str, chosen_text: str, correct: bool) -> None:
         self._write(
             "INSERT INTO quiz_answers (learner, question_id, chosen_text, correct, ts) VALUES (?,?,?,?,?)",
-            (_check_learner(learner), str(question_id), str(chosen_text), int(bool(correct)), time.time()))
+            (_check_learner(learner), str(question_id), str(chosen_text), int(bool(correct)), time.time()),
+        )
 
     def record_quiz_round(self, learner: str, score: int, total: int, level: str | None = None) -> None:
         self._write(
             "INSERT INTO quiz_rounds (learner, score, total, level, ts) VALUES (?,?,?,?,?)",
-            (_check_learner(learner), int(score), int(total), level, time.time()))
+            (_check_learner(learner), int(score), int(total), level, time.time()),
+        )
 
     def set_card_status(self, learner: str, card_id: str, known: bool) -> None:
         self._write(
             "INSERT INTO card_status (learner, card_id, known, ts) VALUES (?,?,?,?) "
             "ON CONFLICT (learner, card_id) DO UPDATE SET known = excluded.known, ts = excluded.ts",
-            (_check_learner(learner), str(card_id), int(bool(known)), time.time()))
+            (_check_learner(learner), str(card_id), int(bool(known)), time.time()),
+        )
 
     def mark_done(self, learner: str, kind: str, item_id: str) -> None:
         self._write(
             "INSERT INTO done_items (learner, kind, item_id, ts) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
-            (_check_learner(learner), str(kind), str(item_id), time.time()))
+            (_check_learner(learner), str(kind), str(item_id), time.time()),
+        )
 
     def unmark_done(self, learner: str, kind: str, item_id: str) -> None:
-        self._write("DELETE FROM done_items WHERE learner = ? AND kind = ? AND item_id = ?",
-                    (_check_learner(learner), str(kind), str(item_id)))
+        self._write(
+            "DELETE FROM done_items WHERE learner = ? AND kind = ? AND item_id = ?",
+            (_check_learner(learner), str(kind), str(item_id)),
+        )
 
     def record_lab_run(self, learner: str, row: dict) -> None:
         """Keep one ended Lab run (a JSON-able dict with a unique "id"); a second call for the same
@@ -193,12 +202,15 @@ class ProgressStore(ExplainRecords):
         name = _check_learner(learner)
         data = json.dumps(row)  # before the transaction: a bad row fails without taking the lock
         with self._connection(write=True) as conn:
-            conn.execute("INSERT INTO lab_runs (learner, run_key, row_json, ts) VALUES (?,?,?,?) "
-                         "ON CONFLICT DO NOTHING",
-                         (name, str(row["id"]), data, time.time()))
-            conn.execute("DELETE FROM lab_runs WHERE learner = ? AND id NOT IN ("
-                         "SELECT id FROM lab_runs WHERE learner = ? ORDER BY id DESC LIMIT ?)",
-                         (name, name, MAX_LAB_RUNS))
+            conn.execute(
+                "INSERT INTO lab_runs (learner, run_key, row_json, ts) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
+                (name, str(row["id"]), data, time.time()),
+            )
+            conn.execute(
+                "DELETE FROM lab_runs WHERE learner = ? AND id NOT IN ("
+                "SELECT id FROM lab_runs WHERE learner = ? ORDER BY id DESC LIMIT ?)",
+                (name, name, MAX_LAB_RUNS),
+            )
 
     def clear_lab_runs(self, learner: str) -> None:
         self._write("DELETE FROM lab_runs WHERE learner = ?", (_check_learner(learner),))
@@ -211,28 +223,30 @@ class ProgressStore(ExplainRecords):
         return [json.loads(r["row_json"]) for r in rows]
 
     def card_statuses(self, learner: str) -> dict[str, bool]:
-        rows = self._read("SELECT card_id, known FROM card_status WHERE learner = ?",
-                          (_check_learner(learner),))
+        rows = self._read("SELECT card_id, known FROM card_status WHERE learner = ?", (_check_learner(learner),))
         return {r["card_id"]: bool(r["known"]) for r in rows}
 
     def done_items(self, learner: str, kind: str | None = None) -> set[tuple[str, str]]:
         if kind is None:
-            rows = self._read("SELECT kind, item_id FROM done_items WHERE learner = ?",
-                              (_check_learner(learner),))
+            rows = self._read("SELECT kind, item_id FROM done_items WHERE learner = ?", (_check_learner(learner),))
         else:
-            rows = self._read("SELECT kind, item_id FROM done_items WHERE learner = ? AND kind = ?",
-                              (_check_learner(learner), str(kind)))
+            rows = self._read(
+                "SELECT kind, item_id FROM done_items WHERE learner = ? AND kind = ?",
+                (_check_learner(learner), str(kind)),
+            )
         return {(r["kind"], r["item_id"]) for r in rows}
 
     def quiz_history(self, learner: str) -> list[dict]:
-        rows = self._read("SELECT ts, score, total, level FROM quiz_rounds WHERE learner = ? ORDER BY id",
-                          (_check_learner(learner),))
+        rows = self._read(
+            "SELECT ts, score, total, level FROM quiz_rounds WHERE learner = ? ORDER BY id", (_check_learner(learner),)
+        )
         return [dict(r) for r in rows]
 
     def answer_history(self, learner: str) -> list[dict]:
         rows = self._read(
             "SELECT ts, question_id, chosen_text, correct FROM quiz_answers WHERE learner = ? ORDER BY id",
-            (_check_learner(learner),))
+            (_check_learner(learner),),
+        )
         return [{**dict(r), "correct": bool(r["correct"])} for r in rows]
 
     def missed_questions(self, learner: str) -> list[str]:
@@ -242,14 +256,17 @@ class ProgressStore(ExplainRecords):
             "  SELECT question_id, MAX(id) AS last_id FROM quiz_answers WHERE learner = ?"
             "  GROUP BY question_id) latest ON a.id = latest.last_id "
             "WHERE a.correct = 0 ORDER BY a.id",
-            (_check_learner(learner),))
+            (_check_learner(learner),),
+        )
         return [r["question_id"] for r in rows]
 
     def explain_history(self, learner: str) -> list[dict]:
         """Every attempt, oldest first; `method` is "keyword" for those scored before probes existed."""
         rows = self._read(
             "SELECT ts, prompt_id, found, total, answer, method, probes_right FROM explain_attempts "
-            "WHERE learner = ? ORDER BY id", (_check_learner(learner),))
+            "WHERE learner = ? ORDER BY id",
+            (_check_learner(learner),),
+        )
         return [dict(r) for r in rows]
 
     def explain_best(self, learner: str) -> dict[str, tuple[int, int]]:
@@ -267,17 +284,21 @@ class ProgressStore(ExplainRecords):
         """Counts for the Progress page, read in one transaction so they agree with each other."""
         name = _check_learner(learner)
         with self._connection(write=False) as conn:
+
             def one(sql: str) -> int:
                 return int(conn.execute(sql, (name,)).fetchone()[0] or 0)
 
             done_rows = conn.execute(
-                "SELECT kind, COUNT(*) FROM done_items WHERE learner = ? GROUP BY kind", (name,)).fetchall()
+                "SELECT kind, COUNT(*) FROM done_items WHERE learner = ? GROUP BY kind", (name,)
+            ).fetchall()
             best_round = conn.execute(
                 "SELECT score, total FROM quiz_rounds WHERE learner = ? AND total > 0 "
-                "ORDER BY score * 1.0 / total DESC, id DESC LIMIT 1", (name,)).fetchone()
+                "ORDER BY score * 1.0 / total DESC, id DESC LIMIT 1",
+                (name,),
+            ).fetchone()
             last_round = conn.execute(
-                "SELECT score, total FROM quiz_rounds WHERE learner = ? ORDER BY id DESC LIMIT 1",
-                (name,)).fetchone()
+                "SELECT score, total FROM quiz_rounds WHERE learner = ? ORDER BY id DESC LIMIT 1", (name,)
+            ).fetchone()
             result = {
                 "quiz_rounds": one("SELECT COUNT(*) FROM quiz_rounds WHERE learner = ?"),
                 "quiz_answers": one("SELECT COUNT(*) FROM quiz_answers WHERE learner = ?"),
@@ -285,22 +306,23 @@ class ProgressStore(ExplainRecords):
                 "cards_known": one("SELECT COUNT(*) FROM card_status WHERE learner = ? AND known = 1"),
                 "cards_not_yet": one("SELECT COUNT(*) FROM card_status WHERE learner = ? AND known = 0"),
                 "explain_attempts": one("SELECT COUNT(*) FROM explain_attempts WHERE learner = ?"),
-                "explain_prompts": one(
-                    "SELECT COUNT(DISTINCT prompt_id) FROM explain_attempts WHERE learner = ?"),
+                "explain_prompts": one("SELECT COUNT(DISTINCT prompt_id) FROM explain_attempts WHERE learner = ?"),
                 "done": {kind: 0 for kind in DONE_KINDS} | {r[0]: int(r[1]) for r in done_rows},
                 "best_round": tuple(best_round) if best_round else None,
                 "last_round": tuple(last_round) if last_round else None,
             }
         result["has_history"] = any(
-            result[k] for k in ("quiz_rounds", "quiz_answers", "cards_known", "cards_not_yet",
-                                "explain_attempts")) or any(result["done"].values())
+            result[k] for k in ("quiz_rounds", "quiz_answers", "cards_known", "cards_not_yet", "explain_attempts")
+        ) or any(result["done"].values())
         return result
 
     def learners(self) -> list[str]:
         rows = self._read(
             "SELECT learner FROM quiz_answers UNION SELECT learner FROM quiz_rounds "
             "UNION SELECT learner FROM card_status UNION SELECT learner FROM explain_attempts "
-            "UNION SELECT learner FROM done_items", ())
+            "UNION SELECT learner FROM done_items",
+            (),
+        )
         return sorted(r[0] for r in rows)  # in Python: PostgreSQL's order follows its locale
 
     def integrity_ok(self) -> bool:
@@ -312,8 +334,7 @@ class ProgressStore(ExplainRecords):
 
     def name_of(self, browser_id: str) -> str | None:
         """The nickname this browser owns, or None."""
-        rows = self._read("SELECT name FROM identities WHERE browser_hash = ?",
-                          (ident.browser_hash(browser_id),))
+        rows = self._read("SELECT name FROM identities WHERE browser_hash = ?", (ident.browser_hash(browser_id),))
         return rows[0]["name"] if rows else None
 
     def learner_key(self, browser_id: str) -> str:
@@ -332,17 +353,21 @@ class ProgressStore(ExplainRecords):
         code = ident.new_recovery_code()
         salt, digest = ident.salted_code_hash(code)  # 0.12 s: outside the write transaction
         with self._connection(write=True) as conn:
-            owner = conn.execute("SELECT name, browser_hash FROM identities WHERE LOWER(name) = LOWER(?)",
-                                 (name,)).fetchone()
+            owner = conn.execute(
+                "SELECT name, browser_hash FROM identities WHERE LOWER(name) = LOWER(?)", (name,)
+            ).fetchone()
             if owner is not None and owner["browser_hash"] != mine:
                 raise IdentityError(
                     f"The nickname “{name}” is taken by another browser. Pick another one; if it is "
-                    "yours, open “Move my nickname here” and type its recovery code.")
+                    "yours, open “Move my nickname here” and type its recovery code."
+                )
             old = conn.execute("SELECT name FROM identities WHERE browser_hash = ?", (mine,)).fetchone()
             source = old["name"] if old else ident.anonymous_key(browser_id)
             conn.execute("DELETE FROM identities WHERE browser_hash = ?", (mine,))
-            conn.execute("INSERT INTO identities (name, browser_hash, code_salt, code_hash, created) "
-                         "VALUES (?,?,?,?,?)", (name, mine, salt, digest, time.time()))
+            conn.execute(
+                "INSERT INTO identities (name, browser_hash, code_salt, code_hash, created) VALUES (?,?,?,?,?)",
+                (name, mine, salt, digest, time.time()),
+            )
             _move_progress(conn, source, name)
             _move_progress(conn, name, name, other_spellings=True)  # "Ada" from before: now "ada"
         return code
@@ -354,7 +379,9 @@ class ProgressStore(ExplainRecords):
         with self._connection(write=True) as conn:
             changed = conn.execute(
                 "UPDATE identities SET code_salt = ?, code_hash = ?, wrong_codes = 0, locked_until = 0 "
-                "WHERE browser_hash = ?", (salt, digest, ident.browser_hash(browser_id))).rowcount
+                "WHERE browser_hash = ?",
+                (salt, digest, ident.browser_hash(browser_id)),
+            ).rowcount
         if not changed:
             raise IdentityError("This browser has no nickname yet: take one first.")
         return code
@@ -374,19 +401,25 @@ class ProgressStore(ExplainRecords):
         with self._connection(write=True) as conn:
             # The code must still be the one checked: two devices racing with one code, one wins.
             code_now = ("code_hash = ?", (row["code_hash"],)) if row["code_hash"] else ("code_hash IS NULL", ())
-            still = conn.execute(f"SELECT wrong_codes FROM identities WHERE name = ? AND {code_now[0]}",
-                                 (row["name"], *code_now[1])).fetchone()
+            still = conn.execute(
+                f"SELECT wrong_codes FROM identities WHERE name = ? AND {code_now[0]}", (row["name"], *code_now[1])
+            ).fetchone()
             if still is None:
                 ok, left = False, None
             elif not ok:
                 wrong = still["wrong_codes"] + 1
                 lock = time.time() + ident.LOCK_SECONDS if wrong >= ident.MAX_WRONG_CODES else 0
-                conn.execute("UPDATE identities SET wrong_codes = ?, locked_until = ? WHERE name = ?",
-                             (0 if lock else wrong, lock, row["name"]))
+                conn.execute(
+                    "UPDATE identities SET wrong_codes = ?, locked_until = ? WHERE name = ?",
+                    (0 if lock else wrong, lock, row["name"]),
+                )
                 left = ident.MAX_WRONG_CODES - wrong
             else:
-                conn.execute("UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ?, "
-                             "wrong_codes = 0, locked_until = 0 WHERE name = ?", (mine, salt, digest, row["name"]))
+                conn.execute(
+                    "UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ?, "
+                    "wrong_codes = 0, locked_until = 0 WHERE name = ?",
+                    (mine, salt, digest, row["name"]),
+                )
                 _move_progress(conn, ident.anonymous_key(browser_id), row["name"])
         if not ok:
             raise IdentityError(_wrong_code_message(row["name"], left))
@@ -405,8 +438,9 @@ class ProgressStore(ExplainRecords):
             raise IdentityError(f"This browser already uses “{held['name']}”; a browser holds one nickname.")
         wait = row["locked_until"] - time.time()
         if wait > 0:
-            raise IdentityError(f"Too many wrong codes for “{row['name']}”. Try again in "
-                                f"{max(1, round(wait / 60))} minute(s).")
+            raise IdentityError(
+                f"Too many wrong codes for “{row['name']}”. Try again in {max(1, round(wait / 60))} minute(s)."
+            )
         return row
 
     # ---- class-wide reads for the Teacher page (issue 13) -------------------------------------
@@ -424,19 +458,38 @@ class ProgressStore(ExplainRecords):
             "  SUM(CASE WHEN correct = 0 THEN 1 ELSE 0 END) AS wrong, MIN(id) AS first_id, MAX(id) AS last_id"
             "  FROM quiz_answers GROUP BY learner, question_id) g "
             "JOIN quiz_answers f ON f.id = g.first_id JOIN quiz_answers l ON l.id = g.last_id "
-            "ORDER BY g.question_id, g.learner", ())
-        return [{"learner": r["learner"], "question_id": r["question_id"], "answers": int(r["answers"]),
-                 "wrong": int(r["wrong"]), "first_correct": bool(r["first_correct"]),
-                 "last_correct": bool(r["last_correct"])} for r in rows]
+            "ORDER BY g.question_id, g.learner",
+            (),
+        )
+        return [
+            {
+                "learner": r["learner"],
+                "question_id": r["question_id"],
+                "answers": int(r["answers"]),
+                "wrong": int(r["wrong"]),
+                "first_correct": bool(r["first_correct"]),
+                "last_correct": bool(r["last_correct"]),
+            }
+            for r in rows
+        ]
 
     def class_explain_attempts(self) -> list[dict]:
         """Every "Explain it" mark (learner, prompt, found, total, method, marked), oldest first; no
         answer texts. Keyword-scored attempts from before the probes keep method KEYWORD."""
-        rows = self._read("SELECT learner, prompt_id, found, total, method, probes_right FROM explain_attempts "
-                          "ORDER BY id", ())
-        return [{"learner": r["learner"], "prompt_id": r["prompt_id"], "found": int(r["found"]),
-                 "total": int(r["total"]), "method": r["method"],
-                 "marked": r["method"] == PROBES and r["probes_right"] is not None} for r in rows]
+        rows = self._read(
+            "SELECT learner, prompt_id, found, total, method, probes_right FROM explain_attempts ORDER BY id", ()
+        )
+        return [
+            {
+                "learner": r["learner"],
+                "prompt_id": r["prompt_id"],
+                "found": int(r["found"]),
+                "total": int(r["total"]),
+                "method": r["method"],
+                "marked": r["method"] == PROBES and r["probes_right"] is not None,
+            }
+            for r in rows
+        ]
 
     def class_lab_runs(self) -> list[dict]:
         """Every kept Lab run: its learner, when it was stored and its history row, oldest first."""
@@ -446,8 +499,9 @@ class ProgressStore(ExplainRecords):
     def class_activity(self) -> dict[str, tuple[float, float]]:
         """Learner key -> (first, last) time it stored anything, over every progress table."""
         union = " UNION ALL ".join(f"SELECT learner, ts FROM {table}" for table in PROGRESS_TABLES)
-        rows = self._read(f"SELECT learner, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({union}) t "
-                          "GROUP BY learner", ())
+        rows = self._read(
+            f"SELECT learner, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM ({union}) t GROUP BY learner", ()
+        )
         return {r["learner"]: (float(r["first_ts"]), float(r["last_ts"])) for r in rows}
 
 
@@ -455,8 +509,10 @@ def _wrong_code_message(name: str, left: int | None) -> str:
     if left is None:
         return f"That code for “{name}” was just used or replaced. Ask for the newest code on your other device."
     if left <= 0:
-        return (f"That recovery code does not match “{name}”. Too many wrong codes: try again in "
-                f"{ident.LOCK_SECONDS // 60} minutes.")
+        return (
+            f"That recovery code does not match “{name}”. Too many wrong codes: try again in "
+            f"{ident.LOCK_SECONDS // 60} minutes."
+        )
     return f"That recovery code does not match “{name}”. Check it and try again ({left} tries left)."
 
 
@@ -472,12 +528,18 @@ def _move_progress(conn, source: str, target: str, other_spellings: bool = False
     for table in PROGRESS_TABLES:
         same_key = " AND ".join(f"o.{k} = {table}.{k}" for k in _UNIQUE_KEYS.get(table, ()))
         if same_key and other_spellings:  # two spellings with the same card: the newest mark stays
-            conn.execute(f"DELETE FROM {table} WHERE {where} AND EXISTS (SELECT 1 FROM {table} o WHERE "
-                         f"{moved} AND {same_key} AND (o.ts > {table}.ts OR (o.ts = {table}.ts AND "
-                         f"o.learner > {table}.learner)))", params + params)
+            conn.execute(
+                f"DELETE FROM {table} WHERE {where} AND EXISTS (SELECT 1 FROM {table} o WHERE "
+                f"{moved} AND {same_key} AND (o.ts > {table}.ts OR (o.ts = {table}.ts AND "
+                f"o.learner > {table}.learner)))",
+                params + params,
+            )
         if same_key:  # the moved row replaces the target's row with the same key
-            conn.execute(f"DELETE FROM {table} WHERE learner = ? AND EXISTS (SELECT 1 FROM {table} o "
-                         f"WHERE {moved} AND {same_key})", (target, *params))
+            conn.execute(
+                f"DELETE FROM {table} WHERE learner = ? AND EXISTS (SELECT 1 FROM {table} o "
+                f"WHERE {moved} AND {same_key})",
+                (target, *params),
+            )
         conn.execute(f"UPDATE {table} SET learner = ? WHERE {where}", (target, *params))
 
 
@@ -513,6 +575,7 @@ class DoneRow:
 @dataclass(frozen=True)
 class ProgressReport:
     """Everything the Progress page shows, computed from the store and the lesson content."""
+
     learner: str
     done: tuple[DoneRow, ...]
     cards_known: int
@@ -556,15 +619,17 @@ def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
         quiz_history=tuple(history),
         quiz_answers=summary["quiz_answers"],
         quiz_correct=summary["quiz_correct"],
-        explain_best=tuple((pid, item_label(prompts[pid]), f, t) for pid, (f, t) in best.items()
-                           if pid in prompts),
+        explain_best=tuple((pid, item_label(prompts[pid]), f, t) for pid, (f, t) in best.items() if pid in prompts),
         explain_total=len(prompts),
         review_cards=tuple((c.id, item_label(c)) for c in card_items if cards.get(c.id) is False),
         review_questions=tuple((q, item_label(questions[q])) for q in missed if q in questions),
-        review_concepts=tuple((c.id, item_label(c)) for c in getattr(lessons, "concepts", ())
-                              if c.id not in done_concepts),
+        review_concepts=tuple(
+            (c.id, item_label(c)) for c in getattr(lessons, "concepts", ()) if c.id not in done_concepts
+        ),
         has_history=summary["has_history"],
-        explain_feedback=tuple((item_label(prompts[f["prompt_id"]]), REVIEW_MARKS[f["review_mark"]],
-                                f["review_comment"], f["answer"])
-                               for f in store.explain_feedback(learner) if f["prompt_id"] in prompts),
+        explain_feedback=tuple(
+            (item_label(prompts[f["prompt_id"]]), REVIEW_MARKS[f["review_mark"]], f["review_comment"], f["answer"])
+            for f in store.explain_feedback(learner)
+            if f["prompt_id"] in prompts
+        ),
     )

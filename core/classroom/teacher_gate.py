@@ -9,6 +9,7 @@ the guessing rate: at most about one guess a minute for the server, whatever the
 The script thread never sleeps; the wait is enforced by refusing. Codes are compared as SHA-256
 digests with hmac.compare_digest: constant time, whatever the lengths.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,8 +82,12 @@ class PasscodeGate:
             now = self._clock()
             wait = self._wait(browser, now)
             if wait > 0:
-                return Verdict(False, wait, f"Too many wrong passcodes. Wait {_seconds(wait)} before the next "
-                                            "try; each wrong try makes the wait longer.")
+                return Verdict(
+                    False,
+                    wait,
+                    f"Too many wrong passcodes. Wait {_seconds(wait)} before the next "
+                    "try; each wrong try makes the wait longer.",
+                )
             if codes_match(expected, tried):
                 self._browsers.pop(browser, None)
                 self._overall = (0, 0.0)
@@ -96,8 +101,12 @@ class PasscodeGate:
         self._browsers[browser] = (mine, now + _doubling(mine, MAX_WAIT_S))
         self._overall = (overall, now + _doubling(overall - OVERALL_FREE, MAX_OVERALL_WAIT_S))
         wait = self._wait(browser, now)
-        return Verdict(False, wait, f"That passcode is wrong. Check it (it is the value of {ENV} on the "
-                                    f"server) and try again in {_seconds(wait)}.")
+        return Verdict(
+            False,
+            wait,
+            f"That passcode is wrong. Check it (it is the value of {ENV} on the "
+            f"server) and try again in {_seconds(wait)}.",
+        )
 
     def _forget_old(self, now: float) -> None:
         if len(self._browsers) < _MAX_TRACKED:

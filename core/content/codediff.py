@@ -4,6 +4,7 @@ Read side by side, two 15-line snippets that differ in one line hide their point
 changed lines ("-" in the wrong code, "+" in the correct one) shows it at a glance. Line-level
 difflib matching, ignoring trailing spaces: a reflowed comment is not a change a learner must study.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -25,5 +26,4 @@ def changed_lines(wrong: str, correct: str) -> tuple[list[Line], list[Line]]:
     for block in matcher.get_matching_blocks():
         same_a.update(range(block.a, block.a + block.size))
         same_b.update(range(block.b, block.b + block.size))
-    return ([Line(t, i not in same_a) for i, t in enumerate(a)],
-            [Line(t, i not in same_b) for i, t in enumerate(b)])
+    return ([Line(t, i not in same_a) for i, t in enumerate(a)], [Line(t, i not in same_b) for i, t in enumerate(b)])

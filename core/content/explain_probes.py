@@ -6,12 +6,13 @@ questions, each aimed at one known misconception) and the checklist ideas the le
 comparing their text with the model answer. Options are shown in an order of their own for each
 learner, so a position remembered from a classmate's screen is no help.
 """
+
 from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 __all__ = ["ExplainMark", "ProbeOutcome", "grade_probes", "option_order"]
 
@@ -39,14 +40,18 @@ def grade_probes(probes: Sequence, chosen: Mapping[str, int | None]) -> tuple[Pr
         index = chosen.get(probe.id)
         valid = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(probe.options)
         option = probe.options[index] if valid else None
-        out.append(ProbeOutcome(probe.id, index if valid else None, bool(option and option.correct),
-                                option.why if option else ""))
+        out.append(
+            ProbeOutcome(
+                probe.id, index if valid else None, bool(option and option.correct), option.why if option else ""
+            )
+        )
     return tuple(out)
 
 
 @dataclass(frozen=True)
 class ExplainMark:
     """Probes right plus checklist ideas the learner ticked, out of probes plus checklist items."""
+
     probes_right: int
     probes_total: int
     self_checked: int
@@ -69,5 +74,7 @@ class ExplainMark:
         return self.total > 0 and self.found == self.total
 
     def summary(self) -> str:
-        return (f"{self.found} of {self.total}: {self.probes_right} of {self.probes_total} probes right, "
-                f"{self.self_checked} of {self.checklist_total} ideas in your own check")
+        return (
+            f"{self.found} of {self.total}: {self.probes_right} of {self.probes_total} probes right, "
+            f"{self.self_checked} of {self.checklist_total} ideas in your own check"
+        )

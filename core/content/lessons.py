@@ -15,27 +15,40 @@ the whole collection (unique ids, concept and pitfall references, coverage refer
 after parsing. Any violation raises LessonError, whose message names the file, the item (index and id) and
 the field, so a content author can fix it without reading this module.
 """
+
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Dict, Iterator, Optional, Tuple, Union, get_args
+from typing import Annotated, Any, get_args
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      ValidationInfo, create_model, field_validator, model_validator)
-from pydantic.dataclasses import dataclass as pydantic_dataclass, is_pydantic_dataclass
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+from pydantic.dataclasses import is_pydantic_dataclass
 
 from core.content.text_match import pattern_words
 
-LEVELS: Tuple[str, ...] = ("beginner", "intermediate", "advanced")
+LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
 # Presets implemented by the hands-on lab; `lab_preset` fields must name one of these. Written out
 # rather than read from core.lab.presets.PRESETS: importing that module imports torch (3.8 s measured,
 # against 0.1 s for loading every lesson). tests/test_page_lab.py keeps the two equal.
-LAB_PRESET_IDS: Tuple[str, ...] = (
+LAB_PRESET_IDS: tuple[str, ...] = (
     "pretrained-vs-scratch",
     "head-only",
     "layers-compare",
@@ -48,7 +61,7 @@ LAB_PRESET_IDS: Tuple[str, ...] = (
 )
 
 # Diagram kinds a figures.yaml entry may name; ui/lesson_diagrams.py draws each (a test keeps the two equal).
-FIGURE_KINDS: Tuple[str, ...] = (
+FIGURE_KINDS: tuple[str, ...] = (
     "gradient-flow",
     "batchnorm-modes",
     "batchnorm-stats",
@@ -58,7 +71,7 @@ FIGURE_KINDS: Tuple[str, ...] = (
 )
 
 # Series a quiz `curves` block may hold: one value per epoch, as the Lab's engine reports them.
-CURVE_SERIES: Tuple[str, ...] = ("train_loss", "val_loss", "train_acc", "val_acc")
+CURVE_SERIES: tuple[str, ...] = ("train_loss", "val_loss", "train_acc", "val_acc")
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "lessons"
 
@@ -79,8 +92,15 @@ class LessonError(ValueError):
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a number", type(None): "nothing (empty)"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "nothing (empty)",
+    }.get(type(value), type(value).__name__)
 
 
 def _text(value: Any) -> str:
@@ -112,7 +132,8 @@ def _index(value: Any) -> int:
 
 def _numbers(value: Any) -> Any:
     numbers = isinstance(value, (list, tuple)) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    )
     if not numbers:
         raise ValueError("expected a list of numbers, one per epoch")
     return value
@@ -128,38 +149,43 @@ def _dot(value: str) -> str:
 
 def _matchable(pattern: str) -> str:
     if not pattern_words(pattern):
-        raise ValueError(f"pattern {pattern!r} has no word the scorer can match "
-                         "(only words such as 'the', 'it', 'of'); name what the answer would say")
+        raise ValueError(
+            f"pattern {pattern!r} has no word the scorer can match "
+            "(only words such as 'the', 'it', 'of'); name what the answer would say"
+        )
     return pattern
 
 
-def _one_of(choices: Tuple[str, ...], what: str) -> AfterValidator:
+def _one_of(choices: tuple[str, ...], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if value not in choices:
             raise ValueError(f"{what} {value!r}; use one of {', '.join(choices)}")
         return value
+
     return AfterValidator(check)
 
 
 def _non_empty(message: str) -> BeforeValidator:
     """An empty YAML list gets a message saying what belongs in it (a missing one: 'missing required
     field'). Only lists: an empty tuple is a default or a `dataclasses.replace` argument."""
+
     def check(value: Any) -> Any:
         if value == []:
             raise ValueError(message)
         return value
+
     return BeforeValidator(check)
 
 
 Text = Annotated[str, BeforeValidator(_text)]
-Texts = Annotated[Tuple[Text, ...], Field(min_length=1)]
+Texts = Annotated[tuple[Text, ...], Field(min_length=1)]
 Id = Annotated[str, BeforeValidator(_id)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Index = Annotated[int, BeforeValidator(_index)]
 Level = Annotated[Text, _one_of(LEVELS, "bad level")]
 LabPreset = Annotated[Text, _one_of(LAB_PRESET_IDS, "unknown lab preset")]
 Diagram = Annotated[Text, AfterValidator(_dot)]
-Series = Annotated[Tuple[float, ...], BeforeValidator(_numbers), Field(min_length=2)]
+Series = Annotated[tuple[float, ...], BeforeValidator(_numbers), Field(min_length=2)]
 
 
 class _Model(BaseModel):
@@ -173,7 +199,7 @@ class _Model(BaseModel):
 _item = functools.partial(pydantic_dataclass, config=_Model.model_config)
 
 
-def _option_index(value: Optional[int], info: ValidationInfo) -> Optional[int]:
+def _option_index(value: int | None, info: ValidationInfo) -> int | None:
     """`value` must index the item's `options` (already validated: they are declared first)."""
     if value is None or "options" not in info.data:  # no index, or the options failed (reported)
         return value
@@ -197,10 +223,10 @@ class Concept:
     level: Level
     summary: Text
     body: Text
-    pytorch: Optional[Text] = None
-    keras: Optional[Text] = None
-    diagram: Optional[Diagram] = None
-    lab_preset: Optional[LabPreset] = None
+    pytorch: Text | None = None
+    keras: Text | None = None
+    diagram: Diagram | None = None
+    lab_preset: LabPreset | None = None
 
 
 @_item
@@ -222,11 +248,12 @@ class Option:
 @_item
 class Curves:
     """A real run's per-epoch curves, stored with the command that produced them (`source`)."""
+
     source: Text
-    train_loss: Optional[Series] = None
-    val_loss: Optional[Series] = None
-    train_acc: Optional[Series] = None
-    val_acc: Optional[Series] = None
+    train_loss: Series | None = None
+    val_loss: Series | None = None
+    train_acc: Series | None = None
+    val_acc: Series | None = None
 
     @model_validator(mode="after")
     def _one_value_per_epoch(self) -> Curves:
@@ -237,7 +264,7 @@ class Curves:
         return self
 
     @property
-    def series(self) -> Tuple[Tuple[str, Tuple[float, ...]], ...]:
+    def series(self) -> tuple[tuple[str, tuple[float, ...]], ...]:
         """(name, values) for the series given, in CURVE_SERIES order."""
         return tuple((name, getattr(self, name)) for name in CURVE_SERIES if getattr(self, name) is not None)
 
@@ -245,7 +272,7 @@ class Curves:
     def epochs(self) -> int:
         return len(self.series[0][1])
 
-    def get(self, name: str) -> Optional[Tuple[float, ...]]:
+    def get(self, name: str) -> tuple[float, ...] | None:
         return dict(self.series).get(name)
 
 
@@ -255,15 +282,15 @@ class QuizQuestion:
     concept: Text
     level: Level
     prompt: Text
-    options: Annotated[Tuple[Option, ...], Field(min_length=2)]
+    options: Annotated[tuple[Option, ...], Field(min_length=2)]
     explanation: Text
-    code: Optional[Text] = None
-    output: Optional[Text] = None  # a printout shown as-is (never executed, unlike `code`)
-    curves: Optional[Curves] = None
+    code: Text | None = None
+    output: Text | None = None  # a printout shown as-is (never executed, unlike `code`)
+    curves: Curves | None = None
 
     @field_validator("options")
     @classmethod
-    def _one_correct(cls, options: Tuple[Option, ...]) -> Tuple[Option, ...]:
+    def _one_correct(cls, options: tuple[Option, ...]) -> tuple[Option, ...]:
         n_correct = sum(o.correct for o in options)
         if n_correct != 1:
             raise ValueError(f"a quiz question needs exactly one correct option, found {n_correct}")
@@ -283,6 +310,7 @@ class QuizQuestion:
 @_item
 class Direction:
     """A comparison the item claims: `low` sides get the small end of the scale, `high` the large."""
+
     about: Texts
     low: Texts
     high: Texts
@@ -292,7 +320,7 @@ class Direction:
 @_item
 class Misconception:
     belief: Text  # completes "This sounds like the misconception that ..."
-    patterns: Annotated[Tuple[Annotated[Text, AfterValidator(_matchable)], ...], Field(min_length=1)]
+    patterns: Annotated[tuple[Annotated[Text, AfterValidator(_matchable)], ...], Field(min_length=1)]
 
 
 @_item
@@ -300,22 +328,23 @@ class ChecklistItem:
     id: Id
     label: Text
     any_of: Texts
-    direction: Optional[Direction] = None
-    misconceptions: Annotated[Tuple[Misconception, ...], _non_empty("expected at least 1 entry, got 0")] = ()
+    direction: Direction | None = None
+    misconceptions: Annotated[tuple[Misconception, ...], _non_empty("expected at least 1 entry, got 0")] = ()
 
 
 @_item
 class Probe:
     """A short multiple-choice question aimed at one known misconception of a checklist item."""
+
     id: Id
     item: Id  # the checklist item it probes
     misconception: Text
     question: Text
-    options: Annotated[Tuple[Option, ...], Field(min_length=3, max_length=4)]
+    options: Annotated[tuple[Option, ...], Field(min_length=3, max_length=4)]
 
     @field_validator("options")
     @classmethod
-    def _one_correct(cls, options: Tuple[Option, ...]) -> Tuple[Option, ...]:
+    def _one_correct(cls, options: tuple[Option, ...]) -> tuple[Option, ...]:
         if sum(o.correct for o in options) != 1:
             raise ValueError("a probe needs exactly one correct option")
         if len({o.text for o in options}) != len(options):
@@ -334,10 +363,11 @@ class ExplainPrompt:
     level: Level
     prompt: Text
     hint: Text
-    checklist: Annotated[Tuple[ChecklistItem, ...],
-                         _non_empty("checklist is empty: list the concepts a good answer mentions")]
+    checklist: Annotated[
+        tuple[ChecklistItem, ...], _non_empty("checklist is empty: list the concepts a good answer mentions")
+    ]
     # The learner's mark comes from these and the self-check; the text matcher only suggests.
-    probes: Annotated[Tuple[Probe, ...], Field(min_length=2, max_length=4)]
+    probes: Annotated[tuple[Probe, ...], Field(min_length=2, max_length=4)]
     model_answer: Text
 
     @model_validator(mode="after")
@@ -354,7 +384,7 @@ class ExplainPrompt:
 @_item
 class Predict:
     question: Text
-    options: Annotated[Tuple[Text, ...], Field(min_length=2)]
+    options: Annotated[tuple[Text, ...], Field(min_length=2)]
     answer: Index
     reveal: Text
 
@@ -373,8 +403,8 @@ class DeepDiveStep:
     body: Text
     result: Text
     insight: Text
-    predict: Optional[Predict] = None
-    concept: Optional[Text] = None
+    predict: Predict | None = None
+    concept: Text | None = None
 
 
 @_item
@@ -384,7 +414,7 @@ class Myth:
     predict_answer: Flag
     reality: Text
     why_it_matters: Text
-    concept: Optional[Text] = None
+    concept: Text | None = None
 
 
 @_item
@@ -392,7 +422,7 @@ class Section:
     id: Id
     title: Text
     body: Text
-    diagram: Optional[Diagram] = None
+    diagram: Diagram | None = None
 
 
 @_item
@@ -403,8 +433,8 @@ class Pitfall:
     wrong_code: Text
     correct_code: Text
     root_cause: Text
-    lab_preset: Optional[LabPreset] = None
-    symptom: Optional[Text] = None
+    lab_preset: LabPreset | None = None
+    symptom: Text | None = None
 
 
 @_item
@@ -420,14 +450,15 @@ class PracticeProblem:
     level: Level
     concept: Text
     question: Text
-    steps: Annotated[Tuple[Step, ...], _non_empty(
-        "a practice problem needs a step-by-step solution (at least one step)")]
+    steps: Annotated[
+        tuple[Step, ...], _non_empty("a practice problem needs a step-by-step solution (at least one step)")
+    ]
     answer: Text
     quick_check: Text
     common_mistakes: Texts
-    code: Optional[Text] = None
-    options: Optional[Annotated[Tuple[Text, ...], Field(min_length=2)]] = None
-    answer_index: Optional[Index] = None
+    code: Text | None = None
+    options: Annotated[tuple[Text, ...], Field(min_length=2)] | None = None
+    answer_index: Index | None = None
 
     _answer_index_in_range = field_validator("answer_index")(_option_index)
 
@@ -445,20 +476,21 @@ class UseCase:
     scratch: Text
     fine_tuned: Text
     body: Text
-    scratch_code: Optional[Text] = None
-    fine_tuned_code: Optional[Text] = None
+    scratch_code: Text | None = None
+    fine_tuned_code: Text | None = None
 
 
 @_item
 class Figure:
     """A diagram the app draws (`kind`, one of FIGURE_KINDS) placed in one concept or one pitfall."""
+
     id: Id
     kind: Annotated[Text, _one_of(FIGURE_KINDS, "unknown diagram kind")]
     title: Text
     caption: Text
     alt: Text  # the figure in words, for screen readers and for anyone who cannot see the chart
-    concept: Optional[Text] = None
-    pitfall: Optional[Text] = None
+    concept: Text | None = None
+    pitfall: Text | None = None
 
 
 @_item
@@ -475,7 +507,7 @@ class CoverageItem:
 
 # file stem -> {top-level key: item model}, in loading order. figures.yaml and coverage.yaml may be
 # absent; the optional keys may be missing or empty.
-_FILE_ITEMS: Dict[str, Dict[str, type]] = {
+_FILE_ITEMS: dict[str, dict[str, type]] = {
     "concepts": {"concepts": Concept},
     "flashcards": {"cards": Flashcard},
     "quizzes": {"questions": QuizQuestion},
@@ -494,47 +526,62 @@ _OPTIONAL_KEYS = ("myths", "sections", "use_cases")
 def _file_model(stem: str) -> type:
     def key(name: str, item: type) -> tuple:
         if name in _OPTIONAL_KEYS:  # absent or `myths:` with nothing after it: no items
-            return Annotated[Tuple[item, ...], BeforeValidator(lambda v: () if v is None else v)], ()
-        return Tuple[item, ...], ...
+            return Annotated[tuple[item, ...], BeforeValidator(lambda v: () if v is None else v)], ()
+        return tuple[item, ...], ...
+
     fields = {name: key(name, item) for name, item in _FILE_ITEMS[stem].items()}
     return create_model(f"{stem}.yaml", __base__=_Model, **fields)
 
 
-_FILES: Dict[str, type] = {stem: _file_model(stem) for stem in _FILE_ITEMS}
+_FILES: dict[str, type] = {stem: _file_model(stem) for stem in _FILE_ITEMS}
 
 # attribute name on Lessons -> file stem it lives in (coverage is not an item kind)
-KIND_FILES: Dict[str, str] = {kind: stem for stem, items in _FILE_ITEMS.items() if stem != "coverage"
-                              for kind in items}
+KIND_FILES: dict[str, str] = {kind: stem for stem, items in _FILE_ITEMS.items() if stem != "coverage" for kind in items}
 # file stem -> the item kinds (Lessons attributes) it holds
-FILE_KINDS: Dict[str, Tuple[str, ...]] = {stem: tuple(items) for stem, items in _FILE_ITEMS.items()
-                                          if stem != "coverage"}
+FILE_KINDS: dict[str, tuple[str, ...]] = {
+    stem: tuple(items) for stem, items in _FILE_ITEMS.items() if stem != "coverage"
+}
 # singular aliases accepted by by_id()
 _KIND_ALIASES = {
-    "concept": "concepts", "card": "cards", "flashcard": "cards", "flashcards": "cards",
-    "question": "questions", "quiz": "questions", "quizzes": "questions", "prompt": "prompts",
-    "explain": "prompts", "step": "steps", "myth": "myths", "section": "sections", "pitfall": "pitfalls",
-    "problem": "problems", "practice": "problems", "takeaway": "takeaways", "use_case": "use_cases",
-    "use-case": "use_cases", "figure": "figures",
+    "concept": "concepts",
+    "card": "cards",
+    "flashcard": "cards",
+    "flashcards": "cards",
+    "question": "questions",
+    "quiz": "questions",
+    "quizzes": "questions",
+    "prompt": "prompts",
+    "explain": "prompts",
+    "step": "steps",
+    "myth": "myths",
+    "section": "sections",
+    "pitfall": "pitfalls",
+    "problem": "problems",
+    "practice": "problems",
+    "takeaway": "takeaways",
+    "use_case": "use_cases",
+    "use-case": "use_cases",
+    "figure": "figures",
 }
 
 
 @dataclass(frozen=True)
 class Lessons:
-    concepts: Tuple[Concept, ...]
-    cards: Tuple[Flashcard, ...]
-    questions: Tuple[QuizQuestion, ...]
-    prompts: Tuple[ExplainPrompt, ...]
-    steps: Tuple[DeepDiveStep, ...]
-    myths: Tuple[Myth, ...]
-    sections: Tuple[Section, ...]
-    pitfalls: Tuple[Pitfall, ...]
-    problems: Tuple[PracticeProblem, ...]
-    takeaways: Tuple[Takeaway, ...]
-    use_cases: Tuple[UseCase, ...]
-    coverage: Tuple[CoverageItem, ...]
-    figures: Tuple[Figure, ...] = ()
+    concepts: tuple[Concept, ...]
+    cards: tuple[Flashcard, ...]
+    questions: tuple[QuizQuestion, ...]
+    prompts: tuple[ExplainPrompt, ...]
+    steps: tuple[DeepDiveStep, ...]
+    myths: tuple[Myth, ...]
+    sections: tuple[Section, ...]
+    pitfalls: tuple[Pitfall, ...]
+    problems: tuple[PracticeProblem, ...]
+    takeaways: tuple[Takeaway, ...]
+    use_cases: tuple[UseCase, ...]
+    coverage: tuple[CoverageItem, ...]
+    figures: tuple[Figure, ...] = ()
     folder: str = ""
-    _index: Dict[str, Dict[str, Any]] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    _index: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         index = {kind: {item.id: item for item in getattr(self, kind)} for kind in KIND_FILES}
@@ -546,7 +593,7 @@ class Lessons:
         return self.by_id("concepts", concept_id)
 
     @property
-    def concept_ids(self) -> Tuple[str, ...]:
+    def concept_ids(self) -> tuple[str, ...]:
         """Concept ids in teaching order."""
         return tuple(c.id for c in self.concepts)
 
@@ -587,7 +634,7 @@ class Lessons:
                 return kind
         raise KeyError("item is not part of these lessons")
 
-    def for_concept(self, concept_id: str) -> Dict[str, Tuple[Any, ...]]:
+    def for_concept(self, concept_id: str) -> dict[str, tuple[Any, ...]]:
         """Everything attached to one concept: cards, questions, prompts, pitfalls, problems,
         steps and myths (the last two only when they name a concept)."""
         self.concept(concept_id)  # KeyError for an unknown id
@@ -596,16 +643,18 @@ class Lessons:
             for kind in ("cards", "questions", "prompts", "pitfalls", "problems", "steps", "myths")
         }
 
-    def figures_for(self, concept: Optional[str] = None, pitfall: Optional[str] = None) -> Tuple[Figure, ...]:
+    def figures_for(self, concept: str | None = None, pitfall: str | None = None) -> tuple[Figure, ...]:
         """Figures placed in one concept or one pitfall, in figures.yaml order."""
-        return tuple(f for f in self.figures if (concept and f.concept == concept) or (pitfall and f.pitfall == pitfall))
+        return tuple(
+            f for f in self.figures if (concept and f.concept == concept) or (pitfall and f.pitfall == pitfall)
+        )
 
-    def at_level(self, kind: str, level: str) -> Tuple[Any, ...]:
+    def at_level(self, kind: str, level: str) -> tuple[Any, ...]:
         """Items of a kind at one level (kinds without a level return nothing)."""
         kind = _KIND_ALIASES.get(kind, kind)
         return tuple(i for i in getattr(self, kind) if getattr(i, "level", None) == level)
 
-    def counts(self) -> Dict[str, int]:
+    def counts(self) -> dict[str, int]:
         return {kind: len(getattr(self, kind)) for kind in (*KIND_FILES, "coverage")}
 
 
@@ -613,7 +662,7 @@ class Lessons:
 # Cross-references: what one item cannot check alone
 # --------------------------------------------------------------------------------------------
 
-_Problem = Tuple[str, tuple, str]  # (file stem, location in the file, message)
+_Problem = tuple[str, tuple, str]  # (file stem, location in the file, message)
 
 
 def _reference_problems(lessons: Lessons) -> Iterator[_Problem]:
@@ -632,7 +681,7 @@ def _duplicate_ids(lessons: Lessons) -> Iterator[_Problem]:
     """Ids are unique per file (deep_dive.yaml and takeaways.yaml share one id space across their
     lists), and checklist ids within their prompt."""
     for stem, kinds in FILE_KINDS.items():
-        seen: Dict[str, str] = {}
+        seen: dict[str, str] = {}
         for kind in kinds:
             for i, item in enumerate(getattr(lessons, kind)):
                 if item.id in seen:
@@ -642,8 +691,11 @@ def _duplicate_ids(lessons: Lessons) -> Iterator[_Problem]:
         seen = {}
         for j, item in enumerate(prompt.checklist):
             if item.id in seen:
-                yield ("explain", ("prompts", i, "checklist", j, "id"),
-                       f"duplicate id {item.id!r} (already used by checklist[{seen[item.id]}])")
+                yield (
+                    "explain",
+                    ("prompts", i, "checklist", j, "id"),
+                    f"duplicate id {item.id!r} (already used by checklist[{seen[item.id]}])",
+                )
             seen.setdefault(item.id, str(j))
 
 
@@ -663,8 +715,11 @@ def _coverage_refs(lessons: Lessons) -> Iterator[_Problem]:
             if ":" not in ref:
                 yield "coverage", loc, f"bad reference {ref!r}: write '<file>:<id>', e.g. 'quizzes:freeze-meaning'"
             elif stem not in FILE_KINDS:
-                yield "coverage", loc, (f"reference {ref!r} names unknown file {stem!r} "
-                                        f"(use one of {', '.join(sorted(FILE_KINDS))})")
+                yield (
+                    "coverage",
+                    loc,
+                    (f"reference {ref!r} names unknown file {stem!r} (use one of {', '.join(sorted(FILE_KINDS))})"),
+                )
             elif lessons._resolve(ref) is None:
                 yield "coverage", loc, f"reference {ref!r}: no item with that id in {stem}.yaml"
 
@@ -705,7 +760,7 @@ def _item_name(raw: Any, key: Any, index: int) -> str:
     return ""
 
 
-def _message(model: type, err: Dict[str, Any]) -> str:
+def _message(model: type, err: dict[str, Any]) -> str:
     """What went wrong, in the words of lessons/SCHEMA.md rather than pydantic's."""
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "value_error":
@@ -733,7 +788,7 @@ def _allowed(model: Any, loc: tuple) -> str:
     return ", ".join(sorted(_fields(model)))
 
 
-def _fields(model: Any) -> Dict[str, Any]:
+def _fields(model: Any) -> dict[str, Any]:
     return model.model_fields if issubclass(model, BaseModel) else model.__pydantic_fields__
 
 
@@ -748,7 +803,7 @@ def _inner_model(annotation: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def load_lessons(folder: Union[str, Path, None] = None) -> Lessons:
+def load_lessons(folder: str | Path | None = None) -> Lessons:
     """Load and validate every lesson file in `folder` (default: the repo's lessons/). Cached per
     folder path; call `load_lessons.cache_clear()` after editing files in a running process."""
     return _load_cached(_resolved(str(folder if folder is not None else DEFAULT_FOLDER)))

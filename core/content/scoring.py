@@ -8,13 +8,25 @@ side gets the smaller learning rate), the two sides paired with the right ends o
 of its known `misconceptions` matched. A reversed direction or a known misconception is suggested as
 "you may mean the opposite"; a phrase said only with a negation likewise. Words: core.content.text_match.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from core.content.text_match import (NEGATIONS, Answer, OneSentence, Sentence, ordered, phrase_matches,
-                                     pattern_steps, stem, unordered, word_keys)
+from core.content.text_match import (
+    NEGATIONS,
+    Answer,
+    OneSentence,
+    Sentence,
+    ordered,
+    pattern_steps,
+    phrase_matches,
+    stem,
+    unordered,
+    word_keys,
+)
+
 # Ends of a scale for `direction` items; compared by stem ("smaller" == "small").
 LOW_WORDS = """small low tiny less slow slowly little gentle gently slight slightly barely reduced
     modest cautious careful minimal fraction lesser reduce decrease cut shrink""".split()
@@ -26,6 +38,8 @@ ABOUT_REACH = 3
 SPEED_WORDS = "slow slowly fast quick quickly".split()
 # How far (content words) a scale word may sit from the side it describes when no "than" links them.
 PAIR_DISTANCE = 5
+
+
 def _stems(words: Iterable[str]) -> frozenset[str]:
     return frozenset(stem(w) for w in words) | frozenset(words)
 
@@ -37,6 +51,7 @@ _SPEED = _stems(SPEED_WORDS)
 
 # ---- direction: which side of a comparison gets the small end of the scale ---------------------
 
+
 @dataclass(frozen=True)
 class _Side:
     side: str  # "low" or "high": the end of the scale this side should get
@@ -47,8 +62,12 @@ class _Side:
 def _sides(answer: Answer, s: Sentence, direction) -> list[_Side]:
     """Where the sentence names a side of the comparison ("early layers", "the head")."""
     only = OneSentence(answer, s)
-    return [_Side(side, m.lo, m.hi) for side in ("low", "high")
-            for phrase in _field(direction, side) or () for m in ordered(only, phrase)]
+    return [
+        _Side(side, m.lo, m.hi)
+        for side in ("low", "high")
+        for phrase in _field(direction, side) or ()
+        for m in ordered(only, phrase)
+    ]
 
 
 def _scale_words(s: Sentence, sides: list[_Side], about: set[int]) -> list[tuple[int, int]]:
@@ -74,11 +93,15 @@ def _scale_words(s: Sentence, sides: list[_Side], about: set[int]) -> list[tuple
 def _nearest(sides: list[_Side], p: int, s: Sentence) -> _Side | None:
     """The side a scale word describes: nearest in its clause, else in its half of the sentence,
     else anywhere within reach; ties go to the side before it."""
+
     def dist(side: _Side) -> int:
         return side.lo - p if side.lo > p else p - side.hi
 
-    for pool in ([x for x in sides if s.clause[x.lo] == s.clause[p]],
-                 [x for x in sides if s.half[x.lo] == s.half[p]], sides):
+    for pool in (
+        [x for x in sides if s.clause[x.lo] == s.clause[p]],
+        [x for x in sides if s.half[x.lo] == s.half[p]],
+        sides,
+    ):
         pool = [x for x in pool if dist(x) <= PAIR_DISTANCE]
         if pool:
             return min(pool, key=lambda x: (dist(x), x.lo > p))
@@ -135,6 +158,7 @@ COVERED, MISCONCEPTION, UNCLEAR, NEGATED, MISSING = "covered", "misconception", 
 @dataclass(frozen=True)
 class ItemVerdict:
     """What the answer does with one checklist item, and the words that show it."""
+
     id: str
     status: str  # COVERED, MISCONCEPTION (named in `note`), UNCLEAR (why in `note`), NEGATED or MISSING
     note: str = ""
@@ -165,13 +189,18 @@ def _judge(answer: Answer, item) -> ItemVerdict:
         if right:
             return ItemVerdict(item_id, COVERED, evidence=right[0])
         if affirmed:
-            return ItemVerdict(item_id, UNCLEAR, "You touch on this, but the text does not say which side "
-                               "gets the smaller and which the larger value.", affirmed.sentence.text)
+            return ItemVerdict(
+                item_id,
+                UNCLEAR,
+                "You touch on this, but the text does not say which side gets the smaller and which the larger value.",
+                affirmed.sentence.text,
+            )
     elif affirmed:
         return ItemVerdict(item_id, COVERED, evidence=affirmed.sentence.text)
     if matches:
-        return ItemVerdict(item_id, NEGATED, "you mention it only in a negated clause (not, never, no ...).",
-                           matches[0].sentence.text)
+        return ItemVerdict(
+            item_id, NEGATED, "you mention it only in a negated clause (not, never, no ...).", matches[0].sentence.text
+        )
     return ItemVerdict(item_id, MISSING)
 
 
@@ -210,9 +239,11 @@ def score_explanation(answer: str, checklist: Sequence) -> ExplainScore:
 
 
 # What a learner reads about the matcher: it suggests, it never marks.
-SUGGESTION_NOTICE = ("These are suggestions from text matching, not a mark. Matching words cannot tell a right "
-                     "idea in other words from a fluent wrong one, so it never marks an idea as mastered: your "
-                     "mark comes from the probes and your own check below.")
+SUGGESTION_NOTICE = (
+    "These are suggestions from text matching, not a mark. Matching words cannot tell a right "
+    "idea in other words from a fluent wrong one, so it never marks an idea as mastered: your "
+    "mark comes from the probes and your own check below."
+)
 SPOTTED, NOT_SEEN, OPPOSITE = "spotted", "not seen", "opposite"
 
 
@@ -226,6 +257,7 @@ class Suggestion:
 def suggestions(result: ExplainScore, labels: dict[str, str]) -> tuple[Suggestion, ...]:
     """The match as suggestions: "we spotted ...", "we did not see ...", and one "you may mean the
     opposite of ..." per idea the text seems to contradict (negated, reversed, a known misconception)."""
+
     def named(statuses) -> str:
         return "; ".join(f"“{labels[v.id]}”" for v in result.verdicts if v.status in statuses)
 

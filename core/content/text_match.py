@@ -7,15 +7,17 @@ layers == layer, and small typos in longer words are forgiven. A phrase matches 
 words in any order within a small window; an ordered pattern matches its words in order with small
 gaps ("..." for a wider one). Deterministic, pure Python, bounded: answers are cut at MAX_ANSWER_CHARS.
 """
+
 from __future__ import annotations
 
 import bisect
 import difflib
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+
 # Longer answers are cut here: no honest explanation is this long, and it bounds the work per answer.
 MAX_ANSWER_CHARS = 20_000
 # Typos are forgiven only in words this long; short words differ by one letter too often (lr/lo).
@@ -38,28 +40,80 @@ STOP_WORDS = frozenset(
 
 # Irregular forms and common abbreviations, mapped before suffix stripping.
 IRREGULAR = {
-    "frozen": "freeze", "froze": "freeze", "unfrozen": "unfreeze", "unfroze": "unfreeze",
-    "learnt": "learn", "taught": "teach", "ran": "run", "kept": "keep", "took": "take",
-    "taken": "take", "chose": "choose", "chosen": "choose", "fed": "feed", "lower": "low",
-    "smaller": "small", "larger": "large", "bigger": "big", "params": "parameter",
-    "param": "parameter", "convnet": "cnn", "nn": "network", "net": "network",
-    "backprop": "backpropagation", "smallest": "small", "lowest": "low", "largest": "large",
-    "highest": "high", "biggest": "big", "tiniest": "tiny", "fastest": "fast", "slowest": "slow",
-    "least": "less", "fewer": "few", "fewest": "few", "cannot": "not",
+    "frozen": "freeze",
+    "froze": "freeze",
+    "unfrozen": "unfreeze",
+    "unfroze": "unfreeze",
+    "learnt": "learn",
+    "taught": "teach",
+    "ran": "run",
+    "kept": "keep",
+    "took": "take",
+    "taken": "take",
+    "chose": "choose",
+    "chosen": "choose",
+    "fed": "feed",
+    "lower": "low",
+    "smaller": "small",
+    "larger": "large",
+    "bigger": "big",
+    "params": "parameter",
+    "param": "parameter",
+    "convnet": "cnn",
+    "nn": "network",
+    "net": "network",
+    "backprop": "backpropagation",
+    "smallest": "small",
+    "lowest": "low",
+    "largest": "large",
+    "highest": "high",
+    "biggest": "big",
+    "tiniest": "tiny",
+    "fastest": "fast",
+    "slowest": "slow",
+    "least": "less",
+    "fewer": "few",
+    "fewest": "few",
+    "cannot": "not",
 }
 # Abbreviations that stand for several words; expanded in answers and phrases alike.
 ABBREVIATIONS = {"lr": ("learning", "rate"), "bn": ("batch", "norm"), "tl": ("transfer", "learning")}
 
 # Prefixes that writers attach with a space, a hyphen or nothing ("pre trained" / "pretrained").
-JOINABLE_PREFIXES = frozenset(
-    "pre re fine un non over under multi sub co self semi post cross back mid".split()
-)
+JOINABLE_PREFIXES = frozenset("pre re fine un non over under multi sub co self semi post cross back mid".split())
 
 # Longest first so "ations" wins over "s"; one derivational suffix is stripped after plurals.
 _SUFFIXES = (
-    "izations", "isations", "ization", "isation", "ations", "ation", "ingly", "ments", "ment",
-    "izing", "ising", "izers", "izer", "ized", "ised", "izes", "ises", "ings", "ness", "able",
-    "ible", "ize", "ise", "ing", "ers", "ive", "ity", "er", "ed", "ly",
+    "izations",
+    "isations",
+    "ization",
+    "isation",
+    "ations",
+    "ation",
+    "ingly",
+    "ments",
+    "ment",
+    "izing",
+    "ising",
+    "izers",
+    "izer",
+    "ized",
+    "ised",
+    "izes",
+    "ises",
+    "ings",
+    "ness",
+    "able",
+    "ible",
+    "ize",
+    "ise",
+    "ing",
+    "ers",
+    "ive",
+    "ity",
+    "er",
+    "ed",
+    "ly",
 )
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -70,8 +124,7 @@ def _normalise(text: str) -> str:
     text = re.sub(r"n't\b", " not", text)
     # "block(s)" is one word, not a word and a stray "s"; "model.eval()" is no parenthesised clause
     text = text.replace("(s)", "").replace("()", "")
-    text = re.sub(r"\b(do|does|did|is|are|was|were|should|would|could|can|must|has|have|had)nt\b",
-                  r"\1 not", text)
+    text = re.sub(r"\b(do|does|did|is|are|was|were|should|would|could|can|must|has|have|had)nt\b", r"\1 not", text)
     text = re.sub(r"(?<=[a-z0-9])['\u2019](?=[a-z0-9])", "", text)
     # "task-specific" is two words, so the pattern "task specific" meets it; the joined form
     # ("pretrained" for "pre-trained") is still indexed, as for any two neighbouring words.
@@ -101,8 +154,12 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             # stopping -> stopp -> stop, so it meets "stop"
-            if suffix in ("ing", "ed", "er", "ers") and len(word) > 3 and word[-1] == word[-2] \
-                    and word[-1] not in "lsz":
+            if (
+                suffix in ("ing", "ed", "er", "ers")
+                and len(word) > 3
+                and word[-1] == word[-2]
+                and word[-1] not in "lsz"
+            ):
                 word = word[:-1]
             break
     if word.endswith("e") and len(word) > 3:
@@ -158,7 +215,8 @@ NEGATIONS = frozenset("not no never without nor neither none nothing hardly unli
 NEGATION_LOOKBACK = 6
 # Clause boundaries inside a sentence: a negation does not reach across them.
 CLAUSE_WORDS = frozenset(
-    "and but because since if unless when while whereas although though so otherwise or then".split())
+    "and but because since if unless when while whereas although though so otherwise or then".split()
+)
 # Words that set two halves of a sentence against each other: a scale word pairs with a side in
 # its own half first ("the early blocks move very little, while the new head moves a lot").
 CONTRAST_WORDS = frozenset("but while whereas although though however unlike".split())
@@ -230,8 +288,7 @@ class Answer:
     def __init__(self, text: str):
         text = _ABBREV_DOTS.sub(r"\1", text[:MAX_ANSWER_CHARS])
         self.sentences = [s for s in (Sentence(part) for part in _SENTENCES.split(text)) if s.words]
-        self._vocabulary = frozenset(
-            w for s in self.sentences for w in s.words if len(w) >= FUZZY_MIN_LEN)
+        self._vocabulary = frozenset(w for s in self.sentences for w in s.words if len(w) >= FUZZY_MIN_LEN)
         self.word_keys: dict[str, frozenset[str]] = {}
         # key -> sentences holding it, so a phrase only visits sentences that have all its words
         self._where: dict[str, set[int]] = {}
@@ -283,7 +340,7 @@ def unordered(answer: Answer, phrase: str) -> list[Match]:
             used = []
             for w, k in counts.items():
                 i = bisect.bisect_left(hits[w], start)
-                used += hits[w][i:i + k]
+                used += hits[w][i : i + k]
                 if len(hits[w]) < i + k:
                     break
             else:

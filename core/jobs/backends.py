@@ -2,6 +2,7 @@
 
 Its own module so that neither pool imports the other (both speak core.jobs.protocol).
 """
+
 from __future__ import annotations
 
 from typing import Any

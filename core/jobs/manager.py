@@ -17,6 +17,7 @@ An owner's runs outlive a page reload: the manager knows which sessions (tabs) o
 hands a new session the owner's latest batch (``latest_batch``), and cancels runs only when no
 session of their owner has come back within a grace period after the last one closed.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -26,18 +27,17 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from core import settings
-from core.train.config import LAB_DEFAULT
-from core.train.config import TrainConfig
-from core.train.engine import RunResult
 from core.errors import LearnerError
-from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
 from core.jobs.backends import default_backend
 from core.jobs.protocol import StopFlag, WorkerError
 from core.jobs.workers import InProcess
+from core.train.config import LAB_DEFAULT, TrainConfig
+from core.train.engine import RunResult
+from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ def default_max_running() -> int:
 @dataclass(frozen=True)
 class JobSnapshot:
     """A consistent copy of a job for drawing: lists are copies, so the worker can keep appending."""
+
     id: str
     owner: str
     label: str
@@ -134,10 +135,24 @@ class Job:
 
     def snapshot(self) -> JobSnapshot:
         with self.lock:
-            return JobSnapshot(self.id, self.owner, self.label, self.batch, self.config, self.status,
-                               self.position, self.start, list(self.batches), list(self.epochs),
-                               self.result, self.error, self.message, self.created, self.started,
-                               self.finished)
+            return JobSnapshot(
+                self.id,
+                self.owner,
+                self.label,
+                self.batch,
+                self.config,
+                self.status,
+                self.position,
+                self.start,
+                list(self.batches),
+                list(self.epochs),
+                self.result,
+                self.error,
+                self.message,
+                self.created,
+                self.started,
+                self.finished,
+            )
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has ended (for tests and scripts, never in a page script)."""
@@ -159,9 +174,15 @@ class JobManager:
     deterministic fakes. ``backend`` replaces the default worker pool (core.jobs.backends.default_backend),
     whose workers warm up on the ``warm_up`` config when one is given."""
 
-    def __init__(self, max_running: int | None = None, max_queued: int = DEFAULT_MAX_QUEUED,
-                 max_per_owner: int = DEFAULT_MAX_PER_OWNER, runner: Runner | None = None, backend=None,
-                 warm_up: TrainConfig | None = None):
+    def __init__(
+        self,
+        max_running: int | None = None,
+        max_queued: int = DEFAULT_MAX_QUEUED,
+        max_per_owner: int = DEFAULT_MAX_PER_OWNER,
+        runner: Runner | None = None,
+        backend=None,
+        warm_up: TrainConfig | None = None,
+    ):
         self.max_running = max_running if max_running is not None else default_max_running()
         self.max_queued = max_queued
         self.max_per_owner = max_per_owner
@@ -177,8 +198,10 @@ class JobManager:
         self._sessions: dict[str, set[str]] = {}  # owner -> its open sessions (tabs)
         self._closed = False
         self._release_timers: dict[str, threading.Timer] = {}
-        self._workers = [threading.Thread(target=self._work, name=f"ftlab-job-worker-{i}", daemon=True)
-                         for i in range(self.max_running)]
+        self._workers = [
+            threading.Thread(target=self._work, name=f"ftlab-job-worker-{i}", daemon=True)
+            for i in range(self.max_running)
+        ]
         for w in self._workers:
             w.start()
 
@@ -203,14 +226,22 @@ class JobManager:
             if waiting_after > self.max_queued:
                 raise JobRefused(
                     f"The queue is full: {self.max_queued} runs are already waiting. Try again in a "
-                    f"minute, or make runs shorter (fewer epochs, smaller images) so the line moves faster.")
+                    f"minute, or make runs shorter (fewer epochs, smaller images) so the line moves faster."
+                )
             for old in replaced:
                 self._cancel_locked(old, "Replaced by a newer run from the same learner.")
             batch = f"b{next(self._ids)}"
             jobs = []
             for label, cfg in runs:
-                job = Job(id=f"job-{self._prefix}-{next(self._ids)}", owner=owner, config=cfg, label=label,
-                          batch=batch, tag=tag, data=data)
+                job = Job(
+                    id=f"job-{self._prefix}-{next(self._ids)}",
+                    owner=owner,
+                    config=cfg,
+                    label=label,
+                    batch=batch,
+                    tag=tag,
+                    data=data,
+                )
                 self._jobs[job.id] = job
                 self._queue.append(job)
                 jobs.append(job)
@@ -227,10 +258,18 @@ class JobManager:
             if self._closed:
                 raise JobRefused("The lab is shutting down; no new runs are accepted.")
             if len(self._queue) >= self.max_queued:
-                raise JobRefused(f"The queue is full: {self.max_queued} runs are already waiting. "
-                                 f"Try again in a minute.")
-            job = Job(id=f"probe-{self._prefix}-{next(self._ids)}", owner=owner, config=config,
-                      label="LR range test", data=data, kind="lr_range", options=options)
+                raise JobRefused(
+                    f"The queue is full: {self.max_queued} runs are already waiting. Try again in a minute."
+                )
+            job = Job(
+                id=f"probe-{self._prefix}-{next(self._ids)}",
+                owner=owner,
+                config=config,
+                label="LR range test",
+                data=data,
+                kind="lr_range",
+                options=options,
+            )
             self._jobs[job.id] = job
             self._queue.append(job)
             self._renumber_locked()
@@ -245,13 +284,17 @@ class JobManager:
         if not job.wait(PROBE_QUEUE_WAIT_S) and job.snapshot().status == "queued":
             ahead = (job.snapshot().position or 1) - 1 + self.counts()["running"]
             self.cancel(job.id)
-            raise JobRefused(f"The lab is busy: {ahead} run(s) are training or waiting ahead of this test. "
-                             f"Try again when they have finished.")
+            raise JobRefused(
+                f"The lab is busy: {ahead} run(s) are training or waiting ahead of this test. "
+                f"Try again when they have finished."
+            )
         if not job.wait(PROBE_RUN_WAIT_S):
             self.cancel(job.id)
             job.wait(10)
-            raise JobRefused(f"The LR range test took longer than {PROBE_RUN_WAIT_S:.0f} s and was stopped: "
-                             f"try smaller images or fewer images per class.")
+            raise JobRefused(
+                f"The LR range test took longer than {PROBE_RUN_WAIT_S:.0f} s and was stopped: "
+                f"try smaller images or fewer images per class."
+            )
         snap = job.snapshot()
         if snap.status != "finished":
             raise JobRefused(snap.error or snap.message)
@@ -294,8 +337,12 @@ class JobManager:
     def counts(self) -> dict[str, int]:
         with self._cond:
             running = sum(1 for j in self._jobs.values() if j.status == "running")
-            return {"running": running, "queued": len(self._queue), "max_running": self.max_running,
-                    "max_queued": self.max_queued}
+            return {
+                "running": running,
+                "queued": len(self._queue),
+                "max_running": self.max_running,
+                "max_queued": self.max_queued,
+            }
 
     def cancel(self, job_id: str) -> bool:
         """Stop a job: a queued one leaves the queue at once; a running one stops within one batch.
@@ -393,7 +440,7 @@ class JobManager:
 
     def _forget_old_locked(self) -> None:
         ended = [j for j in self._jobs.values() if j.status in ENDED]
-        for job in sorted(ended, key=lambda j: j.finished or 0)[:max(0, len(ended) - KEEP_ENDED)]:
+        for job in sorted(ended, key=lambda j: j.finished or 0)[: max(0, len(ended) - KEEP_ENDED)]:
             del self._jobs[job.id]
 
     # ---- workers ---------------------------------------------------------------------------------
@@ -435,8 +482,9 @@ class JobManager:
             job._end(result.reason, result.message, result=result)
         else:
             stopped = job.stop.is_set()
-            job._end("stopped" if stopped else "finished", "Stopped before it finished." if stopped else "",
-                     result=result)
+            job._end(
+                "stopped" if stopped else "finished", "Stopped before it finished." if stopped else "", result=result
+            )
 
 
 # ---- the server's one manager -----------------------------------------------------------------------

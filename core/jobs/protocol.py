@@ -1,5 +1,6 @@
 """What every job backend shares: the ``Backend`` call, Stop, the messages a task sends back and how
 they are pickled, so the process pool and the Ray pool speak the same protocol without importing each other."""
+
 from __future__ import annotations
 
 import io
@@ -9,14 +10,31 @@ import pickle
 import signal
 import threading
 import traceback
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from core import settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Backend", "EventSink", "POLL_S", "RemoteTraceback", "StopFlag", "TASKS", "WORKER_NICE", "WorkerError",
-           "dumps", "lost_message", "lower_priority", "portable", "receive", "relay_stop", "reraise", "run_task"]
+__all__ = [
+    "Backend",
+    "EventSink",
+    "POLL_S",
+    "RemoteTraceback",
+    "StopFlag",
+    "TASKS",
+    "WORKER_NICE",
+    "WorkerError",
+    "dumps",
+    "lost_message",
+    "lower_priority",
+    "portable",
+    "receive",
+    "relay_stop",
+    "reraise",
+    "run_task",
+]
 
 EventSink = Callable[[Any], None]
 
@@ -27,10 +45,18 @@ class Backend(Protocol):
     (a RunResult for "train", the lr_range_test's dict for "lr_range"); it raises WorkerError when the
     place it runs is lost, and the engine's own errors as they were raised."""
 
-    def run(self, kind: str, cfg: Any, on_event: EventSink, stop: threading.Event, data: Any = None,
-            options: dict | None = None) -> Any: ...
+    def run(
+        self,
+        kind: str,
+        cfg: Any,
+        on_event: EventSink,
+        stop: threading.Event,
+        data: Any = None,
+        options: dict | None = None,
+    ) -> Any: ...
 
     def close(self, timeout: float = 5.0) -> None: ...
+
 
 # The server stays at 0: with both busy, Linux gives it ~9x the CPU share of a worker at 10 (CFS
 # weights 1024 vs 110). On a machine shared with other busy programs that starves training (a worker
@@ -126,6 +152,7 @@ def receive(tag: str, payload, on_event) -> bool:
 
 # ---- what crosses the pipe --------------------------------------------------------------------------
 
+
 def _tensor(array, parameter: bool, requires_grad: bool):
     import torch
 
@@ -141,8 +168,12 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj):
         import torch
 
-        if type(obj) in (torch.Tensor, torch.nn.Parameter) and obj.device.type == "cpu" \
-                and obj.dtype not in (torch.bfloat16, torch.complex32) and obj.layout == torch.strided:
+        if (
+            type(obj) in (torch.Tensor, torch.nn.Parameter)
+            and obj.device.type == "cpu"
+            and obj.dtype not in (torch.bfloat16, torch.complex32)
+            and obj.layout == torch.strided
+        ):
             return _tensor, (obj.detach().numpy(), isinstance(obj, torch.nn.Parameter), obj.requires_grad)
         return NotImplemented
 
@@ -163,7 +194,9 @@ def lower_priority(nice: int) -> None:
 def lost_message(exitcode: int | None) -> str:
     """What a learner reads when the process running their job is gone."""
     if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else f"signal {-exitcode}"
+        name = (
+            signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else f"signal {-exitcode}"
+        )
         how = f"it was killed by {name}"
         if exitcode == -signal.SIGKILL:
             how += " (the machine may have run out of memory, or someone ended the process)"
@@ -171,6 +204,8 @@ def lost_message(exitcode: int | None) -> str:
         how = "the connection to it was lost"
     else:
         how = f"it exited with code {exitcode}"
-    return (f"The training process stopped unexpectedly: {how}. This run is lost, but the lab has started a "
-            f"fresh worker: press Start to run it again. If it happens again, make the run smaller (a "
-            f"smaller image size or batch size, fewer images per class).")
+    return (
+        f"The training process stopped unexpectedly: {how}. This run is lost, but the lab has started a "
+        f"fresh worker: press Start to run it again. If it happens again, make the run smaller (a "
+        f"smaller image size or batch size, fewer images per class)."
+    )

@@ -13,6 +13,7 @@ that says so and how to fix it, and the server keeps serving pages. The code tra
 as a ``py_modules`` runtime environment (the ``core`` package, ~0.3 MB); the nodes need the packages
 of requirements.txt and the offline weights (``python -m core.models.weights --install``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,7 +57,8 @@ def check_reachable(address: str) -> None:
         raise WorkerError(
             f"{ADDRESS_ENV} is set to {address!r}, but nothing answers there ({exc.strerror or exc}). Start "
             f"the Ray head (`ray start --head`), correct the address, or unset {ADDRESS_ENV} to train on "
-            f"this machine.") from None
+            f"this machine."
+        ) from None
 
 
 def import_ray():
@@ -65,7 +67,8 @@ def import_ray():
     except ImportError:
         raise WorkerError(
             f"{ADDRESS_ENV} is set, but Ray is not installed in this environment: install it with "
-            f"`pip install -r requirements-cluster.txt`, or unset {ADDRESS_ENV} to train on this machine.") from None
+            f"`pip install -r requirements-cluster.txt`, or unset {ADDRESS_ENV} to train on this machine."
+        ) from None
     return ray
 
 
@@ -73,8 +76,10 @@ def wants_gpu(device: str, cluster_gpus: float) -> bool:
     """Whether a run's actor asks Ray for a GPU: always for 'cuda' (refused if the cluster has none),
     and for 'auto' when the cluster has any, so a school that adds GPU machines changes nothing else."""
     if device == "cuda" and not cluster_gpus:
-        raise WorkerError("This run asks for a CUDA GPU, but the Ray cluster has none: choose the "
-                          "device 'auto' or 'cpu', or add a machine with a GPU to the cluster.")
+        raise WorkerError(
+            "This run asks for a CUDA GPU, but the Ray cluster has none: choose the "
+            "device 'auto' or 'cpu', or add a machine with a GPU to the cluster."
+        )
     return device == "cuda" or (device == "auto" and cluster_gpus > 0)
 
 
@@ -84,6 +89,7 @@ class Trainer:
     def __init__(self):
         lower_priority(WORKER_NICE)  # on a node that also serves pages; harmless elsewhere
         import core.train.engine  # noqa: F401  (torch's import, paid once per actor)
+
         self._stop = threading.Event()
 
     def pid(self) -> int:
@@ -133,13 +139,18 @@ class RayPool:
             ray = import_ray()
             check_reachable(self.address)
             try:
-                ray.init(address=self.address, runtime_env={"py_modules": [str(CORE_DIR)]},
-                         log_to_driver=False, ignore_reinit_error=True)
+                ray.init(
+                    address=self.address,
+                    runtime_env={"py_modules": [str(CORE_DIR)]},
+                    log_to_driver=False,
+                    ignore_reinit_error=True,
+                )
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise WorkerError(
                     f"Could not join the Ray cluster at {self.address!r}: {exc}. Check that the head is "
                     f"running and that this machine has the same Ray and Python versions, or unset "
-                    f"{ADDRESS_ENV} to train on this machine.") from None
+                    f"{ADDRESS_ENV} to train on this machine."
+                ) from None
             # max_concurrency: `run` holds one thread for the whole job, `stop` and `pid` need another.
             self._actor_class = ray.remote(max_concurrency=4)(Trainer)
             self._ray = ray
@@ -194,7 +205,8 @@ class RayPool:
             raise WorkerError(
                 f"The Ray worker running this job stopped unexpectedly ({type(exc).__name__}: the process or "
                 f"its machine went away). This run is lost, but the lab will use a fresh worker: press "
-                f"Start to run it again.") from None
+                f"Start to run it again."
+            ) from None
         finally:
             relay_stop(stop, None)
 

@@ -7,6 +7,7 @@ page, holding the interpreter lock every other learner's page needs. Under the 3
 before anyone can connect, nobody waits for it. serve.py calls this; tests that build pages with
 AppTest do not, and get the same objects lazily.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,11 +38,11 @@ def warm_server() -> dict[str, float]:
         import pandas  # noqa: F401
         import plotly.graph_objects  # noqa: F401
 
-        import core.runs.analysis  # noqa: F401
-        import core.lab.codegen  # noqa: F401
-        import core.train.engine  # noqa: F401  (torch and torchvision)
-        import core.runs.estimate  # noqa: F401
         import core.content.lessons  # noqa: F401
+        import core.lab.codegen  # noqa: F401
+        import core.runs.analysis  # noqa: F401
+        import core.runs.estimate  # noqa: F401
+        import core.train.engine  # noqa: F401  (torch and torchvision)
 
     def cached_data() -> None:
         from core.content import lessons

@@ -6,6 +6,7 @@ worker) and warm up on the Lab's opening config as they start. A job's events co
 that the manager's thread for that worker reads (the "pump"); a worker that dies ends its job with
 ``WorkerError`` and is replaced. ``InProcess`` runs tasks in the calling thread, for tests.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,11 +16,21 @@ import queue
 import sys
 import threading
 import types
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
-from typing import Callable
 
-from core.jobs.protocol import (POLL_S, WORKER_NICE, WorkerError, dumps, lost_message, lower_priority,
-                                portable, receive, relay_stop, run_task)
+from core.jobs.protocol import (
+    POLL_S,
+    WORKER_NICE,
+    WorkerError,
+    dumps,
+    lost_message,
+    lower_priority,
+    portable,
+    receive,
+    relay_stop,
+    run_task,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +39,7 @@ __all__ = ["InProcess", "ProcessPool", "log_warm_up"]
 _MAIN_LOCK = threading.Lock()
 
 # ---- the worker process ------------------------------------------------------------------------------
+
 
 def _serve(tasks: Connection, events: Connection, stop, nice: int, warm_up=None) -> None:
     """A worker's whole life: lower its priority, import the engine once, warm up on the `warm_up` config
@@ -90,8 +102,12 @@ class _Worker:
         self.stop = ctx.Event()
         task_reader, self._tasks = ctx.Pipe(duplex=False)
         self._events, event_writer = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_serve, args=(task_reader, event_writer, self.stop, nice, warm_up),
-                                   name="ftlab-train-worker", daemon=True)
+        self.process = ctx.Process(
+            target=_serve,
+            args=(task_reader, event_writer, self.stop, nice, warm_up),
+            name="ftlab-train-worker",
+            daemon=True,
+        )
         _start_without_main(self.process)
         task_reader.close()  # the child holds its own ends; closing ours lets EOF tell each side of a death
         event_writer.close()
@@ -192,8 +208,9 @@ class ProcessPool:
     def run(self, kind: str, cfg, on_event, stop, data=None, options: dict | None = None):
         worker = self._idle.get()
         if worker.ended():  # died while idle: no job was on it, so nobody is told
-            log.warning("Training worker %s had ended (exit code %s); starting a new one",
-                        worker.pid, worker.process.exitcode)
+            log.warning(
+                "Training worker %s had ended (exit code %s); starting a new one", worker.pid, worker.process.exitcode
+            )
             worker = self._replace(worker)
         heard = []  # whether the task got as far as its first event
 

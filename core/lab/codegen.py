@@ -13,13 +13,14 @@ moves: a constant-rate setup keeps its plain script. The PyTorch one computes th
 with torch's own schedulers (equal, step for step, to core.train.schedules); the Keras one with Keras's
 CosineDecay (equal to float32 precision, except one-cycle's climb, which Keras cannot draw).
 """
+
 from __future__ import annotations
 
 import json
 import string
 import textwrap
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from core.models import backbones as models
@@ -38,10 +39,16 @@ class TorchHead:
     comment: str
 
 
-_CLASSIFIER = TorchHead("classifier", "model.classifier[-1].in_features",
-                        "# torchvision's head is Dropout + Linear(.., 1000): the Lab's new one has one output per class.")
-_FC = TorchHead("fc", "model.fc.in_features",
-                "# torchvision's ResNet head is a bare Linear(.., 1000): the Lab's new one puts Dropout before it.")
+_CLASSIFIER = TorchHead(
+    "classifier",
+    "model.classifier[-1].in_features",
+    "# torchvision's head is Dropout + Linear(.., 1000): the Lab's new one has one output per class.",
+)
+_FC = TorchHead(
+    "fc",
+    "model.fc.in_features",
+    "# torchvision's ResNet head is a bare Linear(.., 1000): the Lab's new one puts Dropout before it.",
+)
 TORCH_HEADS = {"mobilenet_v2": _CLASSIFIER, "efficientnet_b0": _CLASSIFIER, "resnet18": _FC, "resnet50": _FC}
 
 
@@ -53,23 +60,43 @@ class KerasTwin:
     note: str = ""  # where the twin is not the same network
 
 
-_MOBILENET = {"stem": ("Conv1", "bn_Conv1", "expanded_conv_"),  # torchvision features[0:2]
-              "stage1": ("block_1_", "block_2_"), "stage2": ("block_3_", "block_4_", "block_5_"),
-              "stage3": ("block_6_", "block_7_", "block_8_", "block_9_"),
-              "stage4": ("block_10_", "block_11_", "block_12_"), "stage5": ("block_13_", "block_14_", "block_15_"),
-              "stage6": ("block_16_", "Conv_1", "out_relu")}  # features[17:19]: the last block, the 1x1 conv
-_RESNET = {"stem": ("conv1_", "pool1_"), "stage1": ("conv2_",), "stage2": ("conv3_",), "stage3": ("conv4_",),
-           "stage4": ("conv5_",)}
-_EFFICIENTNET = {"stem": ("rescaling", "normalization", "stem_"),
-                 **{f"stage{i}": (f"block{i}",) for i in range(1, 7)}, "stage7": ("block7", "top_")}
+_MOBILENET = {
+    "stem": ("Conv1", "bn_Conv1", "expanded_conv_"),  # torchvision features[0:2]
+    "stage1": ("block_1_", "block_2_"),
+    "stage2": ("block_3_", "block_4_", "block_5_"),
+    "stage3": ("block_6_", "block_7_", "block_8_", "block_9_"),
+    "stage4": ("block_10_", "block_11_", "block_12_"),
+    "stage5": ("block_13_", "block_14_", "block_15_"),
+    "stage6": ("block_16_", "Conv_1", "out_relu"),
+}  # features[17:19]: the last block, the 1x1 conv
+_RESNET = {
+    "stem": ("conv1_", "pool1_"),
+    "stage1": ("conv2_",),
+    "stage2": ("conv3_",),
+    "stage3": ("conv4_",),
+    "stage4": ("conv5_",),
+}
+_EFFICIENTNET = {
+    "stem": ("rescaling", "normalization", "stem_"),
+    **{f"stage{i}": (f"block{i}",) for i in range(1, 7)},
+    "stage7": ("block7", "top_"),
+}
 KERAS_TWINS = {
     "mobilenet_v2": KerasTwin("MobileNetV2", "mobilenet_v2", _MOBILENET),
-    "resnet18": KerasTwin("ResNet50", "resnet50", _RESNET,
-                          "keras.applications has no ResNet18; this uses ResNet50, the nearest: the same stem "
-                          "and four stages, but bottleneck blocks and 25.6M parameters instead of 11.7M."),
-    "resnet50": KerasTwin("ResNet50", "resnet50", _RESNET,
-                          "Keras's ResNet50 is the original v1 (stride in the first 1x1 convolution, biases in "
-                          "every convolution); torchvision's is v1.5, so the parameter counts differ slightly."),
+    "resnet18": KerasTwin(
+        "ResNet50",
+        "resnet50",
+        _RESNET,
+        "keras.applications has no ResNet18; this uses ResNet50, the nearest: the same stem "
+        "and four stages, but bottleneck blocks and 25.6M parameters instead of 11.7M.",
+    ),
+    "resnet50": KerasTwin(
+        "ResNet50",
+        "resnet50",
+        _RESNET,
+        "Keras's ResNet50 is the original v1 (stride in the first 1x1 convolution, biases in "
+        "every convolution); torchvision's is v1.5, so the parameter counts differ slightly.",
+    ),
     "efficientnet_b0": KerasTwin("EfficientNetB0", "efficientnet", _EFFICIENTNET),
 }
 
@@ -89,12 +116,13 @@ _KERAS_OPTIMIZERS = {
 
 # ---- the Lab's groups as torchvision module names ------------------------------------------------------
 
-@lru_cache(maxsize=None)
+
+@cache
 def _torch_net(model_name: str):
     return models.backbone_spec(model_name).builder(weights=None)  # structure only: no weights read
 
 
-@lru_cache(maxsize=None)
+@cache
 def torch_groups(model_name: str) -> dict[str, tuple[str, ...]]:
     """Each Lab group of a backbone as torchvision module names, read off core.models.backbones' own split.
 
@@ -113,6 +141,7 @@ def torch_groups(model_name: str) -> dict[str, tuple[str, ...]]:
 
 
 # ---- settings blocks -------------------------------------------------------------------------------
+
 
 def _help(field: str) -> str:
     """The Lab's help text of a setting, first sentence: the same words as the Lab's tooltip."""
@@ -135,8 +164,13 @@ def _py(value) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(json.dumps(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_py(k) if not isinstance(k, str) else json.dumps(k)}: {_py(v)}"
-                               for k, v in sorted(value.items())) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{_py(k) if not isinstance(k, str) else json.dumps(k)}: {_py(v)}" for k, v in sorted(value.items())
+            )
+            + "}"
+        )
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
@@ -155,8 +189,10 @@ def _schedule_settings(cfg: TrainConfig) -> list[str]:
     """SCHEDULE and WARMUP, only when the rate moves: a constant-rate setup keeps its plain script."""
     if not schedules.moves(cfg):
         return []
-    return [_line("SCHEDULE", json.dumps(cfg.schedule), "constant, cosine or onecycle; each group's rate is its peak"),
-            _line("WARMUP", _num(float(cfg.warmup)), "share of the run's steps that climb from 1/25 of the peak")]
+    return [
+        _line("SCHEDULE", json.dumps(cfg.schedule), "constant, cosine or onecycle; each group's rate is its peak"),
+        _line("WARMUP", _num(float(cfg.warmup)), "share of the run's steps that climb from 1/25 of the peak"),
+    ]
 
 
 def _common_settings(cfg: TrainConfig) -> list[str]:
@@ -166,8 +202,11 @@ def _common_settings(cfg: TrainConfig) -> list[str]:
         _line("PER_CLASS", cfg.per_class, "training images per class (0: all); fine-tuning shines with few"),
         _line("VAL_PER_CLASS", cfg.val_per_class, "validation images per class (held out, never trained on)"),
         _line("TRAINABLE", _py(list(cfg.trainable)), _help("trainable")),
-        _line("UNFREEZE_AT", _py({e: list(g) for e, g in cfg.unfreeze_at.items()}),
-              "gradual unfreezing: epoch -> groups that open then"),
+        _line(
+            "UNFREEZE_AT",
+            _py({e: list(g) for e, g in cfg.unfreeze_at.items()}),
+            "gradual unfreezing: epoch -> groups that open then",
+        ),
         _line("LR", _num(float(cfg.lr)), "learning rate of every group not in GROUP_LR"),
         _line("GROUP_LR", _py({g: float(v) for g, v in cfg.group_lr.items()}), _help("group_lr")),
         *_schedule_settings(cfg),
@@ -179,8 +218,13 @@ def _common_settings(cfg: TrainConfig) -> list[str]:
         _line("EPOCHS", cfg.epochs, _help("epochs")),
         _line("BATCH_SIZE", cfg.batch_size, _help("batch_size")),
         _line("AUGMENT", cfg.augment, _help("augment")),
-        _line("FLIP", flip, "mirror images when augmenting" if flip else
-              f"no mirroring: the Lab's {cfg.dataset} images are digits (a mirrored 2 is none)"),
+        _line(
+            "FLIP",
+            flip,
+            "mirror images when augmenting"
+            if flip
+            else f"no mirroring: the Lab's {cfg.dataset} images are digits (a mirrored 2 is none)",
+        ),
         _line("EARLY_STOPPING", cfg.early_stopping, _help("early_stopping")),
         _line("SEED", cfg.seed, _help("seed")),
     ]
@@ -189,22 +233,28 @@ def _common_settings(cfg: TrainConfig) -> list[str]:
 def torch_settings(cfg: TrainConfig) -> str:
     spec = models.backbone_spec(cfg.model)
     weights = f"models.{type(spec.weights).__name__}.{spec.weights.name}"
-    rows = ["# ---- the Lab's settings: change them here ----------------------------------------------------",
-            _line("MODEL", json.dumps(cfg.model), spec.title),
-            _line("WEIGHTS", weights, "pinned: DEFAULT may change with torchvision"),
-            _line("PRETRAINED", cfg.pretrained, "False: the same network with random weights")]
+    rows = [
+        "# ---- the Lab's settings: change them here ----------------------------------------------------",
+        _line("MODEL", json.dumps(cfg.model), spec.title),
+        _line("WEIGHTS", weights, "pinned: DEFAULT may change with torchvision"),
+        _line("PRETRAINED", cfg.pretrained, "False: the same network with random weights"),
+    ]
     rows += _common_settings(cfg)
-    rows += [_line("FROZEN_BN_EVAL", cfg.frozen_bn_eval, "frozen groups' BatchNorm in eval mode"),
-             _line("PRECISE_BN", cfg.precise_bn, _help("precise_bn"))]
+    rows += [
+        _line("FROZEN_BN_EVAL", cfg.frozen_bn_eval, "frozen groups' BatchNorm in eval mode"),
+        _line("PRECISE_BN", cfg.precise_bn, _help("precise_bn")),
+    ]
     rows += _groups_block(torch_groups(cfg.model), "torchvision module names (core/models/backbones.py)")
     return "\n".join(rows)
 
 
 def keras_settings(cfg: TrainConfig) -> str:
     twin = KERAS_TWINS[cfg.model]
-    rows = ["# ---- the Lab's settings: change them here ----------------------------------------------------",
-            _line("KERAS_MODEL", json.dumps(twin.app), f"keras.applications' twin of the Lab's {cfg.model}"),
-            _line("WEIGHTS", '"imagenet"' if cfg.pretrained else "None", "None: random weights, from scratch")]
+    rows = [
+        "# ---- the Lab's settings: change them here ----------------------------------------------------",
+        _line("KERAS_MODEL", json.dumps(twin.app), f"keras.applications' twin of the Lab's {cfg.model}"),
+        _line("WEIGHTS", '"imagenet"' if cfg.pretrained else "None", "None: random weights, from scratch"),
+    ]
     rows += _common_settings(cfg)
     rows += [_line("FROZEN_BN_EVAL", cfg.frozen_bn_eval, "frozen groups' BatchNorm in inference mode")]
     rows += _groups_block({**twin.groups, models.HEAD: ("head",)}, "Keras layer-name prefixes")
@@ -213,11 +263,12 @@ def keras_settings(cfg: TrainConfig) -> str:
 
 # ---- the scripts -------------------------------------------------------------------------------------
 
+
 def filename(cfg: TrainConfig, framework: str) -> str:
     return f"finetune_{cfg.model}{'_keras' if framework == 'keras' else ''}.py"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> string.Template:
     return string.Template((TEMPLATES / name).read_text())
 
@@ -239,12 +290,12 @@ def check_groups(cfg: TrainConfig) -> None:
 
 _TORCH_SCHEDULE_HOOKS = {  # where the schedule enters the PyTorch script; all empty for a constant rate
     "schedule_setup": "\n    # One factor per step of the whole run (--epochs sets its length); rates_used: what each"
-                      " step used.\n    factors, rates_used = lr_factors(args.epochs * len(train_dl)), []",
+    " step used.\n    factors, rates_used = lr_factors(args.epochs * len(train_dl)), []",
     "train_params": ", factors, rates_used",
     "set_rates": "\n        rates_used.append(set_rates(optimizer, factors[len(rates_used)]))"
-                 "  # step n trains at factor n",
+    "  # step n trains at factor n",
     "train_args": ", factors, rates_used",
-    "history_rates": ",\n                        \"step_lrs\": rates_used[(epoch - 1) * len(train_dl):]",
+    "history_rates": ',\n                        "step_lrs": rates_used[(epoch - 1) * len(train_dl):]',
 }
 
 
@@ -253,8 +304,8 @@ def _torch_schedule(cfg: TrainConfig) -> dict[str, str]:
     if not schedules.moves(cfg):
         return {"schedule_functions": "", **dict.fromkeys(_TORCH_SCHEDULE_HOOKS, "")}
     functions = _template("pytorch_schedule.py.tmpl").substitute(
-        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR,
-        warmup_start=f"1 / {1 / schedules.WARMUP_START:g}")
+        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR, warmup_start=f"1 / {1 / schedules.WARMUP_START:g}"
+    )
     return {"schedule_functions": "\n\n\n" + functions.strip("\n"), **_TORCH_SCHEDULE_HOOKS}
 
 
@@ -262,23 +313,30 @@ def pytorch_script(cfg: TrainConfig, origin: str = "its current settings") -> st
     """A complete PyTorch script that fine-tunes as the Lab would with `cfg`, on a folder of images."""
     check_groups(cfg)
     head = TORCH_HEADS[cfg.model]
-    return _fill("pytorch.py.tmpl", title=models.backbone_spec(cfg.model).title.split(" (")[0], origin=origin,
-                 filename=filename(cfg, "pytorch"), settings=torch_settings(cfg), builder=cfg.model,
-                 head_comment=head.comment,
-                 head_line=f"model.{head.attr} = nn.Sequential(nn.Dropout({DROPOUT}), "
-                           f"nn.Linear({head.in_features}, num_classes))",
-                 example_name=next(n for n, _ in _torch_net(cfg.model).named_parameters()),
-                 optimizer_line=_TORCH_OPTIMIZERS[cfg.optimizer], **_torch_schedule(cfg))
+    return _fill(
+        "pytorch.py.tmpl",
+        title=models.backbone_spec(cfg.model).title.split(" (")[0],
+        origin=origin,
+        filename=filename(cfg, "pytorch"),
+        settings=torch_settings(cfg),
+        builder=cfg.model,
+        head_comment=head.comment,
+        head_line=f"model.{head.attr} = nn.Sequential(nn.Dropout({DROPOUT}), "
+        f"nn.Linear({head.in_features}, num_classes))",
+        example_name=next(n for n, _ in _torch_net(cfg.model).named_parameters()),
+        optimizer_line=_TORCH_OPTIMIZERS[cfg.optimizer],
+        **_torch_schedule(cfg),
+    )
 
 
 _KERAS_SCHEDULE_HOOKS = {  # where the schedule enters the Keras script; all empty for a constant rate
     "schedule_setup": "\n    # fit() also trains an epoch's last, smaller batch (the Lab and the PyTorch script skip"
-                      " it), so\n    # the curve spans Keras's own batches: one more per epoch where BATCH_SIZE"
-                      " does not divide the images.\n"
-                      "    per_epoch = (len(x_train) + batch - 1) // batch\n"
-                      "    rates = ScheduledRates(args.epochs * per_epoch)",
+    " it), so\n    # the curve spans Keras's own batches: one more per epoch where BATCH_SIZE"
+    " does not divide the images.\n"
+    "    per_epoch = (len(x_train) + batch - 1) // batch\n"
+    "    rates = ScheduledRates(args.epochs * per_epoch)",
     "fit_callbacks": ", callbacks=[rates]",
-    "history_rates": ",\n                        \"lr_factors\": rates.used[(epoch - 1) * per_epoch:]",
+    "history_rates": ',\n                        "lr_factors": rates.used[(epoch - 1) * per_epoch:]',
 }
 
 
@@ -288,8 +346,12 @@ def _keras_schedule(cfg: TrainConfig) -> dict[str, str]:
         return {"schedule_functions": "", **dict.fromkeys(_KERAS_SCHEDULE_HOOKS, "")}
     start = f"1 / {1 / schedules.WARMUP_START:g}"
     functions = _template("keras_schedule.py.tmpl").substitute(
-        one_cycle_min=schedules.ONE_CYCLE_MIN, floor=schedules.FLOOR, floor_text=f"{schedules.FLOOR:.0%}",
-        warmup_start=start, one_cycle_end=f"{start} / 1e4")
+        one_cycle_min=schedules.ONE_CYCLE_MIN,
+        floor=schedules.FLOOR,
+        floor_text=f"{schedules.FLOOR:.0%}",
+        warmup_start=start,
+        one_cycle_end=f"{start} / 1e4",
+    )
     return {"schedule_functions": "\n\n\n" + functions.strip("\n"), **_KERAS_SCHEDULE_HOOKS}
 
 
@@ -298,7 +360,16 @@ def keras_script(cfg: TrainConfig, origin: str = "its current settings") -> str:
     check_groups(cfg)
     twin = KERAS_TWINS[cfg.model]
     note = "\n\n" + textwrap.fill(f"Not the same network: {twin.note}", 100) if twin.note else ""
-    return _fill("keras.py.tmpl", title=twin.app, origin=origin, filename=filename(cfg, "keras"),
-                 settings=keras_settings(cfg), twin_note=note, keras_model=twin.app,
-                 preprocess_module=twin.preprocess, example_name=f"{list(twin.groups.values())[-1][0]}...",
-                 optimizer_line=_KERAS_OPTIMIZERS[cfg.optimizer], **_keras_schedule(cfg))
+    return _fill(
+        "keras.py.tmpl",
+        title=twin.app,
+        origin=origin,
+        filename=filename(cfg, "keras"),
+        settings=keras_settings(cfg),
+        twin_note=note,
+        keras_model=twin.app,
+        preprocess_module=twin.preprocess,
+        example_name=f"{list(twin.groups.values())[-1][0]}...",
+        optimizer_line=_KERAS_OPTIMIZERS[cfg.optimizer],
+        **_keras_schedule(cfg),
+    )

@@ -10,6 +10,7 @@ those and the old record is simply not found. Records live under ``$FTLAB_DATA_D
 ``python -m core.lab.demo_store`` (also ``./ftlab prepare-demos``) runs every demo that has no record
 yet, before class. The page labels a replay as one, with when and where it was measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,8 +29,17 @@ from core import settings
 from core.train.config import TrainConfig
 from core.train.events import as_row
 
-CODE_FILES = ("train/engine.py", "train/inputs.py", "train/evaluation.py", "train/optim.py", "train/freezing.py",
-              "models/backbones.py", "data/datasets.py", "cache.py", "train/schedules.py")  # what decides a run's numbers
+CODE_FILES = (
+    "train/engine.py",
+    "train/inputs.py",
+    "train/evaluation.py",
+    "train/optim.py",
+    "train/freezing.py",
+    "models/backbones.py",
+    "data/datasets.py",
+    "cache.py",
+    "train/schedules.py",
+)  # what decides a run's numbers
 MAX_BATCH_POINTS = 400  # the loss chart thins to 300 points anyway; a record stays ~100 kB
 
 
@@ -58,7 +68,7 @@ class StoredDemo:
         return sum(r.seconds for r in self.runs)
 
     def describe(self) -> str:
-        when = datetime.fromtimestamp(self.measured_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.fromtimestamp(self.measured_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"measured {when} on the {self.device.upper()}, {duration(self.seconds)} of training"
 
 
@@ -108,9 +118,25 @@ def _read(path: Path, mtime_ns: int) -> StoredDemo | None:
     """Parsed once per file version: the Lab asks for every demo on each rerun (~10 ms a parse)."""
     try:
         raw = json.loads(path.read_text())
-        return StoredDemo(raw["preset_id"], float(raw["measured_at"]), raw["device"], tuple(
-            StoredRun(r["label"], TrainConfig.from_dict(r["config"]), r["status"], r["message"], r["epochs"],
-                      r["batches"], r["start"], float(r["seconds"]), r.get("best_epoch")) for r in raw["runs"]))
+        return StoredDemo(
+            raw["preset_id"],
+            float(raw["measured_at"]),
+            raw["device"],
+            tuple(
+                StoredRun(
+                    r["label"],
+                    TrainConfig.from_dict(r["config"]),
+                    r["status"],
+                    r["message"],
+                    r["epochs"],
+                    r["batches"],
+                    r["start"],
+                    float(r["seconds"]),
+                    r.get("best_epoch"),
+                )
+                for r in raw["runs"]
+            ),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -124,10 +150,26 @@ def save(preset_id: str, runs: list[StoredRun], device: str) -> Path:
     """Write a record atomically (a temp file, then a rename: a half-written file is never read)."""
     path = _path(preset_id, [(r.label, r.config) for r in runs])
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"preset_id": preset_id, "measured_at": time.time(), "device": device, "code": code_version(),
-              "runs": [{"label": r.label, "config": r.config.to_dict(), "status": r.status, "message": r.message,
-                        "epochs": r.epochs, "batches": _thin(r.batches), "start": r.start,
-                        "seconds": round(r.seconds, 2), "best_epoch": r.best_epoch} for r in runs]}
+    record = {
+        "preset_id": preset_id,
+        "measured_at": time.time(),
+        "device": device,
+        "code": code_version(),
+        "runs": [
+            {
+                "label": r.label,
+                "config": r.config.to_dict(),
+                "status": r.status,
+                "message": r.message,
+                "epochs": r.epochs,
+                "batches": _thin(r.batches),
+                "start": r.start,
+                "seconds": round(r.seconds, 2),
+                "best_epoch": r.best_epoch,
+            }
+            for r in runs
+        ],
+    }
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump(record, fh, default=str)
@@ -144,17 +186,30 @@ def storable(statuses) -> bool:
 
 
 def from_result(label: str, result) -> StoredRun:
-    start = {"classes": list(result.class_names), "device": result.device, "cache": result.cache,
-             "val_images": len(result.val_true)}  # the replay's 95% intervals need the validation size
+    start = {
+        "classes": list(result.class_names),
+        "device": result.device,
+        "cache": result.cache,
+        "val_images": len(result.val_true),
+    }  # the replay's 95% intervals need the validation size
     epochs, batches = [as_row(e) for e in result.epochs], [as_row(b) for b in result.batches]
-    return StoredRun(label, result.config, result.reason, result.message, epochs, batches, start,
-                     result.timings.get("total_s", 0.0), result.best_epoch)
+    return StoredRun(
+        label,
+        result.config,
+        result.reason,
+        result.message,
+        epochs,
+        batches,
+        start,
+        result.timings.get("total_s", 0.0),
+        result.best_epoch,
+    )
 
 
 def prepare(preset_ids=None, force: bool = False, out=sys.stdout) -> int:
     """Run and store every demo (or the given ones) that has no record for this code; returns how many ran."""
-    from core.train.engine import run_training
     from core.lab.presets import DEMO_IDS, PRESETS
+    from core.train.engine import run_training
 
     ran = 0
     for pid in preset_ids or DEMO_IDS:
@@ -179,8 +234,10 @@ def prepare(preset_ids=None, force: bool = False, out=sys.stdout) -> int:
 def main(argv=None) -> int:
     from core.lab.presets import DEMO_IDS
 
-    p = argparse.ArgumentParser(prog="python -m core.lab.demo_store",
-                                description="Pre-compute every classroom demo, so the Lab replays it at once.")
+    p = argparse.ArgumentParser(
+        prog="python -m core.lab.demo_store",
+        description="Pre-compute every classroom demo, so the Lab replays it at once.",
+    )
     p.add_argument("--only", nargs="*", choices=DEMO_IDS, help="just these demos")
     p.add_argument("--force", action="store_true", help="measure again even when a record exists")
     args = p.parse_args(argv)

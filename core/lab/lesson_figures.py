@@ -7,6 +7,7 @@ optimizer group gets); the curves and the BatchNorm statistics are real measurem
 behaviour that tests/test_lesson_diagrams.py checks against PyTorch and Keras 3 themselves. Plotly
 drawing lives in ui/lesson_diagrams.py; nothing here draws.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,14 +17,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from core.models import backbones as models
+from core.content.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds ui/lesson_diagrams.py draws)
 from core.data.datasets import load_raw, prepare
+from core.lab.presets import PRESETS
+from core.models import backbones as models
+from core.runs.estimate import group_sizes
 from core.train.config import TrainConfig
 from core.train.inputs import normalise
-from core.runs.estimate import group_sizes
-from core.content.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds ui/lesson_diagrams.py draws)
-from core.lab.presets import PRESETS
-
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "lessons" / "lesson_data.json"
 MEASURED_KINDS = ("curve-shapes", "batchnorm-stats")  # drawn from DATA_FILE (the others derive their data)
@@ -32,6 +32,7 @@ TIMELINE_PRESETS = ("gradual-unfreeze", "discriminative-lr")  # when groups open
 
 
 # ---- freezing: where the backward pass goes and what the optimizer holds ----------------------------
+
 
 @dataclass(frozen=True)
 class GroupFlow:
@@ -51,9 +52,17 @@ def gradient_flow(cfg: TrainConfig, num_classes: int) -> list[GroupFlow]:
     trainable = set(cfg.trainable)
     first = min((names.index(g) for g in trainable), default=len(names))
     order = [n for n in names if n in trainable]
-    return [GroupFlow(n, p, n in trainable, i >= first, order.index(n) if n in trainable else None,
-                      cfg.group_lr.get(n, cfg.lr) if n in trainable else None)
-            for i, (n, p) in enumerate(sizes)]
+    return [
+        GroupFlow(
+            n,
+            p,
+            n in trainable,
+            i >= first,
+            order.index(n) if n in trainable else None,
+            cfg.group_lr.get(n, cfg.lr) if n in trainable else None,
+        )
+        for i, (n, p) in enumerate(sizes)
+    ]
 
 
 def preset_flow(preset_id: str = FLOW_PRESET) -> list[GroupFlow]:
@@ -62,6 +71,7 @@ def preset_flow(preset_id: str = FLOW_PRESET) -> list[GroupFlow]:
 
 
 # ---- gradual unfreezing and discriminative rates: epochs x groups ---------------------------------
+
 
 def schedule(cfg: TrainConfig) -> list[dict[str, float]]:
     """Per epoch (index 0 = epoch 1): {trainable group: its learning rate}. Same rule as
@@ -80,6 +90,7 @@ def preset_schedule(preset_id: str) -> tuple[list[str], list[dict[str, float]]]:
 
 
 # ---- BatchNorm: which statistics normalise, and whether the running ones move ----------------------
+
 
 @dataclass(frozen=True)
 class BNCase:
@@ -103,6 +114,7 @@ BN_CASES = (
 @dataclass(frozen=True)
 class BNStats:
     """Statistics of the first channels entering one pretrained BatchNorm layer, batch by batch."""
+
     layer: str
     batch_size: int
     channels: tuple[int, ...]
@@ -141,18 +153,27 @@ def bn_batch_stats() -> BNStats:
     data = prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
     model = models.build_model(cfg.model, data.num_classes, pretrained=cfg.pretrained, seed=cfg.seed)
     order = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(cfg.seed))
-    batches = [bn_inputs(model, normalise(data.train_x[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]],
-                                          torch.device("cpu"))) for i in range(BN_STATS_BATCHES)]
+    batches = [
+        bn_inputs(
+            model, normalise(data.train_x[order[i * cfg.batch_size : (i + 1) * cfg.batch_size]], torch.device("cpu"))
+        )
+        for i in range(BN_STATS_BATCHES)
+    ]
     bn, ch = bn_layer(model), BN_STATS_CHANNELS
     # BatchNorm in train mode divides by the biased (population) variance of the batch
     return BNStats(
-        f"the first BatchNorm of {BN_STATS_GROUP}", cfg.batch_size, ch,
-        tuple(float(bn.running_mean[c]) for c in ch), tuple(float(bn.running_var[c].sqrt()) for c in ch),
+        f"the first BatchNorm of {BN_STATS_GROUP}",
+        cfg.batch_size,
+        ch,
+        tuple(float(bn.running_mean[c]) for c in ch),
+        tuple(float(bn.running_var[c].sqrt()) for c in ch),
         tuple(tuple(float(b[:, c].mean()) for b in batches) for c in ch),
-        tuple(tuple(float(b[:, c].var(unbiased=False).sqrt()) for b in batches) for c in ch))
+        tuple(tuple(float(b[:, c].var(unbiased=False).sqrt()) for b in batches) for c in ch),
+    )
 
 
 # ---- which layers to fine-tune: data size x similarity to the pretraining data ---------------------
+
 
 @dataclass(frozen=True)
 class GridCell:
@@ -173,13 +194,16 @@ WHICH_LAYERS = (
 
 # ---- measured data: stored by bench/lesson_data.py, read by the figures ----------------------------
 
+
 def _stored(key: str, path: Path | None = None):
     path = path or DATA_FILE
     try:
         return json.loads(path.read_text())[key]
     except (OSError, ValueError, KeyError) as exc:
-        raise FileNotFoundError(f"The lesson data {key!r} in {path} could not be read ({exc}); regenerate it "
-                                f"with `python -m bench.lesson_data`.") from exc
+        raise FileNotFoundError(
+            f"The lesson data {key!r} in {path} could not be read ({exc}); regenerate it "
+            f"with `python -m bench.lesson_data`."
+        ) from exc
 
 
 def load_curves(path: Path | None = None) -> list[dict]:
@@ -190,11 +214,19 @@ def load_curves(path: Path | None = None) -> list[dict]:
 def load_bn_stats(path: Path | None = None) -> BNStats:
     """bn_batch_stats() as stored (computing it needs the pretrained network: seconds per page view)."""
     d = _stored("bn_stats", path)
-    return BNStats(d["layer"], d["batch_size"], tuple(d["channels"]), tuple(d["running_mean"]),
-                   tuple(d["running_std"]), tuple(map(tuple, d["batch_mean"])), tuple(map(tuple, d["batch_std"])))
+    return BNStats(
+        d["layer"],
+        d["batch_size"],
+        tuple(d["channels"]),
+        tuple(d["running_mean"]),
+        tuple(d["running_std"]),
+        tuple(map(tuple, d["batch_mean"])),
+        tuple(map(tuple, d["batch_std"])),
+    )
 
 
 # ---- the same data in words: the text version shown with each figure ------------------------------
+
 
 def lr_text(value: float) -> str:
     """A learning rate as the diagrams write it: 1e-4, not 1e-04 or 0.0001."""
@@ -206,23 +238,30 @@ def _describe_flow() -> str:
     groups = ", ".join(f"{g.name} ({'trains' if g.trainable else 'frozen'}, {g.params:,} parameters)" for g in flows)
     first = next(g.name for g in flows if g.backward)
     opt = ", ".join(f"{g.name} at lr {lr_text(g.lr)}" for g in flows if g.opt_group is not None)
-    return (f"Layer groups from input to output in the {PRESETS[FLOW_PRESET].title!r} preset: {groups}. "
-            f"The backward pass runs from the loss down to {first} and stops there. "
-            f"The optimizer's parameter groups, in order: {opt}; frozen groups are not in the optimizer.")
+    return (
+        f"Layer groups from input to output in the {PRESETS[FLOW_PRESET].title!r} preset: {groups}. "
+        f"The backward pass runs from the loss down to {first} and stops there. "
+        f"The optimizer's parameter groups, in order: {opt}; frozen groups are not in the optimizer."
+    )
 
 
 def _describe_bn() -> str:
-    return " ".join(f"{c.framework}, {c.setup}: normalises with {c.normalises_with} statistics; running "
-                    f"statistics {'updated' if c.running_stats_update else 'not updated'}." for c in BN_CASES)
+    return " ".join(
+        f"{c.framework}, {c.setup}: normalises with {c.normalises_with} statistics; running "
+        f"statistics {'updated' if c.running_stats_update else 'not updated'}."
+        for c in BN_CASES
+    )
 
 
 def _describe_bn_stats() -> str:
     st = load_bn_stats()
-    parts = [f"Channel {c}: running mean {st.running_mean[i]:.2f} and standard deviation {st.running_std[i]:.2f} "
-             f"(from ImageNet); over {len(st.batch_mean[i])} batches of {st.batch_size} digit images the batch "
-             f"mean ranged from {min(st.batch_mean[i]):.2f} to {max(st.batch_mean[i]):.2f} and the batch standard "
-             f"deviation from {min(st.batch_std[i]):.2f} to {max(st.batch_std[i]):.2f}."
-             for i, c in enumerate(st.channels)]
+    parts = [
+        f"Channel {c}: running mean {st.running_mean[i]:.2f} and standard deviation {st.running_std[i]:.2f} "
+        f"(from ImageNet); over {len(st.batch_mean[i])} batches of {st.batch_size} digit images the batch "
+        f"mean ranged from {min(st.batch_mean[i]):.2f} to {max(st.batch_mean[i]):.2f} and the batch standard "
+        f"deviation from {min(st.batch_std[i]):.2f} to {max(st.batch_std[i]):.2f}."
+        for i, c in enumerate(st.channels)
+    ]
     return f"Inputs of {st.layer} in the pretrained network. " + " ".join(parts)
 
 
@@ -248,8 +287,10 @@ def _describe_timeline() -> str:
 
 
 def _describe_grid() -> str:
-    return " ".join(f"{c.data.capitalize()} dataset, {SIMILARITY[c.similarity]}: "
-                    f"{c.advice.replace('<br>', ' ')}." for c in WHICH_LAYERS)
+    return " ".join(
+        f"{c.data.capitalize()} dataset, {SIMILARITY[c.similarity]}: {c.advice.replace('<br>', ' ')}."
+        for c in WHICH_LAYERS
+    )
 
 
 def _describe_curves() -> str:
@@ -257,11 +298,13 @@ def _describe_curves() -> str:
     for c in load_curves():
         first, last = c["epochs"][0], c["epochs"][-1]
         best = min(c["epochs"], key=lambda e: e["val_loss"])
-        parts.append(f"{c['name'].capitalize()} ({c['preset']} preset, {len(c['epochs'])} epochs): training loss "
-                     f"{first['train_loss']:.2f} to {last['train_loss']:.2f}, validation loss {first['val_loss']:.2f} "
-                     f"to {last['val_loss']:.2f} (lowest {best['val_loss']:.2f} at epoch {best['epoch']}); final "
-                     f"accuracy {100 * last['train_acc']:.0f}% on training and {100 * last['val_acc']:.0f}% on "
-                     f"validation images.")
+        parts.append(
+            f"{c['name'].capitalize()} ({c['preset']} preset, {len(c['epochs'])} epochs): training loss "
+            f"{first['train_loss']:.2f} to {last['train_loss']:.2f}, validation loss {first['val_loss']:.2f} "
+            f"to {last['val_loss']:.2f} (lowest {best['val_loss']:.2f} at epoch {best['epoch']}); final "
+            f"accuracy {100 * last['train_acc']:.0f}% on training and {100 * last['val_acc']:.0f}% on "
+            f"validation images."
+        )
     return " ".join(parts)
 
 

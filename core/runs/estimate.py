@@ -6,6 +6,7 @@ The time estimate is a simple model built on throughput measured on a busy 2-cor
 how long this server's finished runs actually took (``record_run``): an estimate, good to a factor
 of about two, and the page says so.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,9 +78,18 @@ def _fmt_seconds(s: float) -> str:
     return f"about {s / 3600:.1f} h"
 
 
-def estimate_run_time(model_name: str, group_order: list[str], trainable: set[str], image_size: int,
-                      train_images: int, val_images: int, epochs: int, augment: bool,
-                      frozen_bn_eval: bool = True, device: str = "cpu") -> TimeEstimate:
+def estimate_run_time(
+    model_name: str,
+    group_order: list[str],
+    trainable: set[str],
+    image_size: int,
+    train_images: int,
+    val_images: int,
+    epochs: int,
+    augment: bool,
+    frozen_bn_eval: bool = True,
+    device: str = "cpu",
+) -> TimeEstimate:
     """Seconds for a run: the frozen prefix costs inference once (cached) or on every batch, the
     trainable rest costs training; validation runs every epoch. Scales with pixels (size^2)."""
     pixels = (image_size / 64) ** PIXEL_EXPONENT
@@ -142,6 +152,15 @@ def reset_calibration() -> None:
 def estimate_config(cfg, train_images: int, val_images: int, device: str = "cpu") -> TimeEstimate:
     """estimate_run_time for a TrainConfig (groups opened at any epoch count as trainable)."""
     groups = [name for name, _ in group_sizes(cfg.model, 2)]
-    return estimate_run_time(cfg.model, groups, ever_trainable(cfg), cfg.image_size, train_images, val_images, cfg.epochs,
-                             cfg.augment, cfg.frozen_bn_eval, device)
-
+    return estimate_run_time(
+        cfg.model,
+        groups,
+        ever_trainable(cfg),
+        cfg.image_size,
+        train_images,
+        val_images,
+        cfg.epochs,
+        cfg.augment,
+        cfg.frozen_bn_eval,
+        device,
+    )

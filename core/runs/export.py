@@ -4,6 +4,7 @@ A checkpoint is a plain dict saved with torch.save, holding only tensors, string
 it loads with ``torch.load(..., weights_only=True)``: loading never runs code from the file. The
 metadata says how to rebuild the network and how to feed it (input size, normalisation).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,8 +18,8 @@ import pandas as pd
 import torch
 
 from core.train.engine import RunResult
-from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
 from core.train.events import as_row
+from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
 
 FORMAT = "fine-tuning-lab"
 VERSION = 1
@@ -31,26 +32,46 @@ def file_stem(result: RunResult, run_name: str = "", run_id: str = "") -> str:
     "metrics (1).csv" and nobody knew which run it held (issue 10)."""
     cfg = result.config
     groups = "all" if len(cfg.trainable) >= 8 else ("+".join(cfg.trainable) or "none")
-    parts = [cfg.model, cfg.dataset, groups, f"lr{cfg.lr:g}", "" if cfg.pretrained else "scratch",
-             f"{cfg.epochs}ep", run_name, run_id[:8]]
+    parts = [
+        cfg.model,
+        cfg.dataset,
+        groups,
+        f"lr{cfg.lr:g}",
+        "" if cfg.pretrained else "scratch",
+        f"{cfg.epochs}ep",
+        run_name,
+        run_id[:8],
+    ]
     stem = "-".join(p for p in parts if p)
     return re.sub(r"[^A-Za-z0-9.+_-]+", "_", stem)[:120]
 
 
 def checkpoint_meta(model: torch.nn.Module, class_names: list[str], image_size: int) -> dict:
     """What a user needs besides the weights: the architecture, the classes and the input format."""
-    return {"arch": getattr(model, "arch", type(model).__name__), "class_names": list(class_names),
-            "num_classes": len(class_names), "image_size": int(image_size),
-            "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
-            "input": "RGB, resize short side to image_size and centre-crop, /255, then (x - mean) / std"}
+    return {
+        "arch": getattr(model, "arch", type(model).__name__),
+        "class_names": list(class_names),
+        "num_classes": len(class_names),
+        "image_size": int(image_size),
+        "mean": list(IMAGENET_MEAN),
+        "std": list(IMAGENET_STD),
+        "input": "RGB, resize short side to image_size and centre-crop, /255, then (x - mean) / std",
+    }
 
 
 def export_state_dict(model: torch.nn.Module, class_names: list[str], image_size: int) -> bytes:
     """torch.save bytes of {'format', 'version', 'meta', 'state_dict'} (tensors on the CPU)."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     buf = io.BytesIO()
-    torch.save({"format": FORMAT, "version": VERSION, "meta": checkpoint_meta(model, class_names, image_size),
-                "state_dict": state}, buf)
+    torch.save(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "meta": checkpoint_meta(model, class_names, image_size),
+            "state_dict": state,
+        },
+        buf,
+    )
     return buf.getvalue()
 
 
@@ -66,11 +87,15 @@ def load_checkpoint(source: bytes | str | Path) -> tuple[dict, dict]:
             # weights_only=True: a pickle from elsewhere cannot run code while it is being read.
             payload = torch.load(fh, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError... for bad files
-        raise ValueError(f"{not_ours}: it could not be read ({type(exc).__name__}). It may be corrupt, "
-                         f"truncated, or saved by other code; export it again from the Lab.") from exc
+        raise ValueError(
+            f"{not_ours}: it could not be read ({type(exc).__name__}). It may be corrupt, "
+            f"truncated, or saved by other code; export it again from the Lab."
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{not_ours}: it is a PyTorch file, but without the Lab's metadata. Load it "
-                         f"with torch.load yourself, or export it again from the Lab.")
+        raise ValueError(
+            f"{not_ours}: it is a PyTorch file, but without the Lab's metadata. Load it "
+            f"with torch.load yourself, or export it again from the Lab."
+        )
     if payload.get("version") != VERSION:
         raise ValueError(f"{not_ours} of a version this Lab understands (version {payload.get('version')!r}).")
     state, meta = payload.get("state_dict"), payload.get("meta")
@@ -94,6 +119,7 @@ def model_from_checkpoint(source: bytes | str | Path) -> tuple[torch.nn.Module, 
 
 # ---- TorchScript and ONNX ------------------------------------------------------------------------
 
+
 def onnx_available() -> bool:
     """ONNX export needs the optional onnx package; the Lab offers TorchScript without it."""
     return importlib.util.find_spec("onnx") is not None
@@ -116,6 +142,7 @@ def export_torchscript(model: torch.nn.Module, size: int, meta: dict | None = No
 
 
 # ---- metrics -------------------------------------------------------------------------------------
+
 
 def metrics_frame(result: RunResult) -> pd.DataFrame:
     """One row per finished epoch; weight change of each group as change_<group> columns."""

@@ -11,28 +11,32 @@ Nothing is trained twice: the engine's frozen-prefix cache (core.cache.FEATURES)
 holds the output of some prefix of groups for the pretrained backbone, so only the rest runs, and
 the run's fine-tuned network shares that prefix when it was frozen.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.models import backbones as models
 from core.cache import FEATURES
 from core.data.datasets import PreparedData
+from core.models import backbones as models
 from core.train.engine import RunResult
 from core.train.freezing import ever_trainable
 from core.train.inputs import inference_batch, normalise, prefix_key, resolve_device
 
 METHODS = {"pca": "PCA (instant)", "tsne": "t-SNE (seconds per map)", "umap": "UMAP (a minute on first use)"}
 PRETRAINED, SCRATCH, FINE_TUNED = "pretrained", "scratch", "fine-tuned"
-TITLES = {PRETRAINED: "ImageNet backbone", SCRATCH: "Random backbone (from scratch)",
-          FINE_TUNED: "This run's backbone (after training)"}
+TITLES = {
+    PRETRAINED: "ImageNet backbone",
+    SCRATCH: "Random backbone (from scratch)",
+    FINE_TUNED: "This run's backbone (after training)",
+}
 SHOWN = (PRETRAINED, SCRATCH, FINE_TUNED)  # left to right: before, the alternative, after
 # The engine's cache usually serves the ImageNet and the fine-tuned backbones' frozen prefix; a random
 # backbone's features need a whole forward pass (2.2 of the 2.7 s of a first ask at load average 7).
@@ -47,6 +51,7 @@ MAP_LIMIT = 300
 @dataclass
 class Panel:
     """One backbone's map: 2-D positions of the validation images and its linear-probe accuracy."""
+
     name: str  # PRETRAINED | SCRATCH | FINE_TUNED
     title: str
     index: np.ndarray  # [M] the validation images on the map (positions in data.val_x)
@@ -89,8 +94,9 @@ def frozen_prefix(result: RunResult) -> int:
     return min((names.index(g) for g in ever_trainable(cfg) if g in names), default=len(names) - 1)
 
 
-def _cached_prefix(cfg, pretrained: bool, data: PreparedData, split: str,
-                   max_cut: int) -> tuple[int, torch.Tensor | None]:
+def _cached_prefix(
+    cfg, pretrained: bool, data: PreparedData, split: str, max_cut: int
+) -> tuple[int, torch.Tensor | None]:
     """The deepest prefix output (cut <= max_cut) the engine already cached for these images."""
     device = resolve_device(cfg.device)
     for cut in range(max_cut, 0, -1):
@@ -110,8 +116,9 @@ def _pool_from(model: models.GroupedNet, x: torch.Tensor, cut: int) -> torch.Ten
     return torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
 
 
-def pooled_features(model: models.GroupedNet, images: torch.Tensor, prefix: torch.Tensor | None = None,
-                    cut: int = 0) -> np.ndarray:
+def pooled_features(
+    model: models.GroupedNet, images: torch.Tensor, prefix: torch.Tensor | None = None, cut: int = 0
+) -> np.ndarray:
     """[N, C] pooled features, in eval mode, from uint8 images or from a cached prefix output."""
     model.eval()
     source, cut = (images, 0) if prefix is None else (prefix, cut)
@@ -119,7 +126,7 @@ def pooled_features(model: models.GroupedNet, images: torch.Tensor, prefix: torc
     outs = []
     with torch.inference_mode():
         for i in range(0, len(source), step):
-            x = normalise(source[i:i + step], _CPU) if prefix is None else source[i:i + step].to(_CPU)
+            x = normalise(source[i : i + step], _CPU) if prefix is None else source[i : i + step].to(_CPU)
             if x.ndim == 4:
                 x = x.contiguous(memory_format=torch.channels_last)  # as the engine lays out its batches
             outs.append(_pool_from(model, x, cut).float())
@@ -140,8 +147,16 @@ def map_indices(val_y: np.ndarray, limit: int = MAP_LIMIT) -> np.ndarray:
     return np.sort(class_turns(val_y)[:limit])
 
 
-def _split_features(model, result: RunResult, data: PreparedData, split: str, pretrained: bool, max_cut: int,
-                    own_key: tuple | None, index: np.ndarray | None) -> np.ndarray:
+def _split_features(
+    model,
+    result: RunResult,
+    data: PreparedData,
+    split: str,
+    pretrained: bool,
+    max_cut: int,
+    own_key: tuple | None,
+    index: np.ndarray | None,
+) -> np.ndarray:
     images = data.train_x if split == "train" else data.val_x
     chosen = torch.from_numpy(index) if split == "val" and index is not None else None
     own_key = None if own_key is None else own_key + (split, None if chosen is None else index.tobytes())
@@ -158,8 +173,9 @@ def _split_features(model, result: RunResult, data: PreparedData, split: str, pr
     return feats
 
 
-def backbone_features(result: RunResult, data: PreparedData, name: str,
-                      val_index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def backbone_features(
+    result: RunResult, data: PreparedData, name: str, val_index: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, val) pooled features of one of the three backbones for the run's images (the
     validation images in `val_index` only, when given)."""
     cfg = result.config
@@ -172,8 +188,7 @@ def backbone_features(result: RunResult, data: PreparedData, name: str,
         model = start_model(cfg.model, pretrained, cfg.seed)
         max_cut = len(model.groups)
         own = ("feature-map", cfg.model, _init_name(pretrained, cfg.seed), data.key)
-    return tuple(_split_features(model, result, data, s, pretrained, max_cut, own, val_index)
-                 for s in ("train", "val"))
+    return tuple(_split_features(model, result, data, s, pretrained, max_cut, own, val_index) for s in ("train", "val"))
 
 
 # ---- scores and layouts ---------------------------------------------------------------------------
@@ -235,13 +250,13 @@ def _project(feats: np.ndarray, method: str, seed: int) -> np.ndarray:
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        return TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca",
-                    random_state=seed).fit_transform(reduced)
+        return TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed).fit_transform(
+            reduced
+        )
     import umap  # umap-learn, imported on request: its first use compiles with numba (78 s here, load 11)
 
     # n_jobs=1: a seeded UMAP runs on one thread anyway (and warns when asked for more).
-    return umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed,
-                     n_jobs=1).fit_transform(reduced)
+    return umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed, n_jobs=1).fit_transform(reduced)
 
 
 def panel(result: RunResult, data: PreparedData, name: str, method: str = "pca") -> Panel:
@@ -254,9 +269,13 @@ def panel(result: RunResult, data: PreparedData, name: str, method: str = "pca")
     return Panel(name, TITLES[name], index, xy, labels, acc, time.perf_counter() - t0)
 
 
-def feature_maps(result: RunResult, data: PreparedData, method: str = "pca",
-                 progress: Callable[[int, int, str], None] | None = None,
-                 on_panel: Callable[[Panel], None] | None = None) -> list[Panel]:
+def feature_maps(
+    result: RunResult,
+    data: PreparedData,
+    method: str = "pca",
+    progress: Callable[[int, int, str], None] | None = None,
+    on_panel: Callable[[Panel], None] | None = None,
+) -> list[Panel]:
     """The three panels in SHOWN order. They are computed cheapest first, and `on_panel(panel)` is
     called as each is ready, so a page can draw two maps while the third is still computed;
     `progress(done, total, title)` is called before each one (t-SNE and UMAP take seconds each)."""

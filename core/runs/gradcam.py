@@ -7,6 +7,7 @@ two networks are the same function and their maps are identical: only training t
 move where the model looks. The attribution itself is Captum's (LayerGradCam, then
 LayerAttribution.interpolate to the input size), never hand-written.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,9 +17,10 @@ import torch
 from torch import nn
 
 from core.models import backbones as models
+from core.runs.feature_map import start_model
 from core.train.engine import RunResult
 from core.train.inputs import normalise
-from core.runs.feature_map import start_model
+
 
 def preload() -> None:
     """Import Captum now (it brings matplotlib: 2 s on the loaded 2-core machine), so that the
@@ -82,8 +84,9 @@ def predictions(model: nn.Module, images: torch.Tensor) -> list[int]:
         return model(normalise(images, next(model.parameters()).device)).argmax(1).tolist()
 
 
-def compare(result: RunResult, images: torch.Tensor, layer: str | None = None,
-            before: models.GroupedNet | None = None) -> dict:
+def compare(
+    result: RunResult, images: torch.Tensor, layer: str | None = None, before: models.GroupedNet | None = None
+) -> dict:
     """Maps of the same images and target (the fine-tuned model's prediction) before and after."""
     after = result.model
     if after is None:
@@ -91,8 +94,12 @@ def compare(result: RunResult, images: torch.Tensor, layer: str | None = None,
     before = before if before is not None else before_model(result)
     layer = layer or default_layer(after, int(images.shape[-1]))
     targets = predictions(after, images)
-    return {"layer": layer, "targets": targets, "before": grad_cam(before, images, targets, layer),
-            "after": grad_cam(after, images, targets, layer)}
+    return {
+        "layer": layer,
+        "targets": targets,
+        "before": grad_cam(before, images, targets, layer),
+        "after": grad_cam(after, images, targets, layer),
+    }
 
 
 # ---- drawing -------------------------------------------------------------------------------------

@@ -12,12 +12,13 @@ of question and a digest of the run's numbers ("run:val_loss_min:3f2a…"), so a
 go into the progress store next to lesson quiz answers (ids that start with RUN_PREFIX are not
 lesson questions; the Progress page and the quiz's "missed before" list leave them out).
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 RUN_PREFIX = "run:"
 LOSS_TIE = 0.01  # two validation losses within 1% of each other look level on the chart: a tie
@@ -59,8 +60,9 @@ def questions_for(epochs: Sequence) -> list[RunQuestion]:
 
 def _digest(kind: str, epochs: Sequence) -> str:
     """The question's id: its kind and a digest of the run's numbers (the same run, the same id)."""
-    values = [(e.epoch, e.train_loss, e.val_loss, e.train_acc, e.val_acc, sorted(e.weight_change.items()))
-              for e in epochs]
+    values = [
+        (e.epoch, e.train_loss, e.val_loss, e.train_acc, e.val_acc, sorted(e.weight_change.items())) for e in epochs
+    ]
     text = repr(values)  # floats print exactly (shortest round-trip repr), so this is stable
     return f"{RUN_PREFIX}{kind}:{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
@@ -89,6 +91,7 @@ def _epoch_options(right: int, last: int, first: int = 1, count: int = MAX_OPTIO
 
 # ---- in which epoch did validation loss bottom out? -------------------------------------------------
 
+
 def val_loss_min_question(epochs: Sequence) -> RunQuestion | None:
     finite = [e for e in epochs if math.isfinite(e.val_loss)]
     if len(finite) < 2:
@@ -98,18 +101,25 @@ def val_loss_min_question(epochs: Sequence) -> RunQuestion | None:
         return None
     last = finite[-1]
     picks = _epoch_options(best.epoch, last.epoch, finite[0].epoch)
-    after = (f" and ended at {last.val_loss:.3g} in epoch {last.epoch}" if last.epoch != best.epoch else
-             ": it was still falling when the run ended")
+    after = (
+        f" and ended at {last.val_loss:.3g} in epoch {last.epoch}"
+        if last.epoch != best.epoch
+        else ": it was still falling when the run ended"
+    )
     return RunQuestion(
-        _digest("val_loss_min", epochs), "val_loss_min",
+        _digest("val_loss_min", epochs),
+        "val_loss_min",
         "In which epoch did **validation loss** bottom out in your run?",
-        tuple(f"Epoch {e}" for e in picks), picks.index(best.epoch),
+        tuple(f"Epoch {e}" for e in picks),
+        picks.index(best.epoch),
         f"Validation loss was lowest in epoch {best.epoch} ({best.val_loss:.3g}){after}. The Loss chart "
-        f"marks it with a star (\"best epoch\"); early stopping would keep that epoch's weights.",
-        "Loss")
+        f'marks it with a star ("best epoch"); early stopping would keep that epoch\'s weights.',
+        "Loss",
+    )
 
 
 # ---- which group's weights moved most? ----------------------------------------------------------------
+
 
 def moved_most_question(epochs: Sequence) -> RunQuestion | None:
     if not epochs or not epochs[-1].weight_change:
@@ -124,17 +134,21 @@ def moved_most_question(epochs: Sequence) -> RunQuestion | None:
     order = list(change)  # the engine's order: input to output
     shown = sorted(ranked[:MAX_OPTIONS], key=order.index)
     still = [g for g in order if change[g] == 0]
-    frozen = (f" Groups that never trained ({', '.join(still)}) stay at 0." if still else "")
+    frozen = f" Groups that never trained ({', '.join(still)}) stay at 0." if still else ""
     return RunQuestion(
-        _digest("moved_most", epochs), "moved_most",
+        _digest("moved_most", epochs),
+        "moved_most",
         "Which layer group's weights **moved most** from where they started, relative to their size?",
-        tuple(shown), shown.index(top),
+        tuple(shown),
+        shown.index(top),
         f"On the Weight change chart, {top} ends highest ({change[top]:.3g}, that is ‖ΔW‖/‖W₀‖), ahead of "
         f"{second} ({change[second]:.3g}).{frozen}",
-        "Weight change")
+        "Weight change",
+    )
 
 
 # ---- is this run overfitting, and from which epoch? ---------------------------------------------------
+
 
 def overfitting_question(epochs: Sequence) -> RunQuestion | None:
     if len(epochs) < 3 or not _finite(epochs):
@@ -147,20 +161,30 @@ def overfitting_question(epochs: Sequence) -> RunQuestion | None:
     if best.epoch == last.epoch:
         if gap > OVERFIT_GAP:
             return None  # the Accuracy chart labels a gap "overfitting" while val loss still falls
-        return _overfit_q(epochs, None, (
-            f"Validation loss was still falling: its lowest point is the last epoch ({last.epoch}, "
-            f"{last.val_loss:.3g}) on the Loss chart, and training and validation accuracy stay within "
-            f"{100 * max(gap, 0):.0f} points of each other. More epochs might still help."))
+        return _overfit_q(
+            epochs,
+            None,
+            (
+                f"Validation loss was still falling: its lowest point is the last epoch ({last.epoch}, "
+                f"{last.val_loss:.3g}) on the Loss chart, and training and validation accuracy stay within "
+                f"{100 * max(gap, 0):.0f} points of each other. More epochs might still help."
+            ),
+        )
     rose = last.val_loss >= best.val_loss * (1 + OVERFIT_RISE)
     train_fell = last.train_loss < best.train_loss
     if not (rose and train_fell):
         return None  # a plateau, or both losses rising (an unstable run, not overfitting)
     start = best.epoch + 1
-    return _overfit_q(epochs, start, (
-        f"Yes. On the Loss chart validation loss bottoms out in epoch {best.epoch} ({best.val_loss:.3g}) and "
-        f"rises to {last.val_loss:.3g} by epoch {last.epoch}, while training loss keeps falling "
-        f"({best.train_loss:.3g} → {last.train_loss:.3g}): from epoch {start} the model fits its own "
-        f"training images at the cost of new ones."))
+    return _overfit_q(
+        epochs,
+        start,
+        (
+            f"Yes. On the Loss chart validation loss bottoms out in epoch {best.epoch} ({best.val_loss:.3g}) and "
+            f"rises to {last.val_loss:.3g} by epoch {last.epoch}, while training loss keeps falling "
+            f"({best.train_loss:.3g} → {last.train_loss:.3g}): from epoch {start} the model fits its own "
+            f"training images at the cost of new ones."
+        ),
+    )
 
 
 def _overfit_q(epochs: Sequence, start: int | None, explanation: str) -> RunQuestion:
@@ -169,6 +193,12 @@ def _overfit_q(epochs: Sequence, start: int | None, explanation: str) -> RunQues
     shown = _epoch_options(start if start is not None else last, last, first, MAX_OPTIONS - 1)
     options = [NOT_OVERFITTING] + [f"Yes, from epoch {e}" for e in shown]
     answer = 0 if start is None else options.index(f"Yes, from epoch {start}")
-    return RunQuestion(_digest("overfitting", epochs), "overfitting",
-                       "Is this run **overfitting**, and if so, from which epoch?",
-                       tuple(options), answer, explanation, "Loss")
+    return RunQuestion(
+        _digest("overfitting", epochs),
+        "overfitting",
+        "Is this run **overfitting**, and if so, from which epoch?",
+        tuple(options),
+        answer,
+        explanation,
+        "Loss",
+    )

@@ -12,6 +12,7 @@ to zero width at 0% or 100% (a 20-image set scored 20 of 20 would claim "100% ±
 [0, 1]; Wilson's stays inside and keeps a sensible width at the ends. Pure Python: no statistics
 package is needed for one formula.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,11 +37,12 @@ def wilson(p: float, n: int, z: float = Z95) -> tuple[float, float]:
 @dataclass(frozen=True)
 class Accuracy:
     """`correct` of `n` validation images, with its 95% interval."""
+
     correct: int
     n: int
 
     @classmethod
-    def of(cls, acc: float, n: int) -> "Accuracy":
+    def of(cls, acc: float, n: int) -> Accuracy:
         """From a rate and the set's size (the engine reports rates; counts are whole images)."""
         return cls(int(round(acc * n)), int(n))
 
@@ -60,10 +62,9 @@ class Accuracy:
     def words(self) -> str:
         """'87.0% (95% interval 82.7–90.3%, 300 validation images)'."""
         low, high = self.interval
-        return (f"{self.value:.1%} (95% interval {100 * low:.1f}–{100 * high:.1f}%, "
-                f"{self.n} validation images)")
+        return f"{self.value:.1%} (95% interval {100 * low:.1f}–{100 * high:.1f}%, {self.n} validation images)"
 
-    def overlaps(self, other: "Accuracy") -> bool:
+    def overlaps(self, other: Accuracy) -> bool:
         a, b = self.interval, other.interval
         return a[0] <= b[1] and b[0] <= a[1]
 
@@ -82,11 +83,15 @@ def compare(label_a: str, a: Accuracy, label_b: str, b: Accuracy) -> str:
     (top, x), (other, y) = sorted(((label_a, a), (label_b, b)), key=lambda r: -r[1].value)
     gap = 100 * (x.value - y.value)
     if within_noise(x, y):
-        return (f"**{top}** ({x.value:.1%}, {x.band()}) and **{other}** ({y.value:.1%}, {y.band()}): "
-                f"{gap:.1f} points apart, **within noise**: the 95% intervals overlap, so these validation "
-                f"sets cannot tell the two apart.")
-    return (f"**{top}** ({x.value:.1%}, {x.band()}) beats **{other}** ({y.value:.1%}, {y.band()}) by "
-            f"{gap:.1f} points, more than noise: the 95% intervals do not overlap.")
+        return (
+            f"**{top}** ({x.value:.1%}, {x.band()}) and **{other}** ({y.value:.1%}, {y.band()}): "
+            f"{gap:.1f} points apart, **within noise**: the 95% intervals overlap, so these validation "
+            f"sets cannot tell the two apart."
+        )
+    return (
+        f"**{top}** ({x.value:.1%}, {x.band()}) beats **{other}** ({y.value:.1%}, {y.band()}) by "
+        f"{gap:.1f} points, more than noise: the 95% intervals do not overlap."
+    )
 
 
 def versus_best(accs: list[Accuracy | None]) -> list[str]:
@@ -110,6 +115,7 @@ def versus_best(accs: list[Accuracy | None]) -> list[str]:
 
 
 # ---- how big a validation set has to be ------------------------------------------------------------
+
 
 def _pair(acc: float, diff: float) -> tuple[float, float]:
     """Two accuracies `diff` apart around `acc`, kept inside [0, 1]."""
@@ -157,7 +163,9 @@ def too_small_warning(acc: float, n: int, num_classes: int = 0, diff: float = DI
         return ""
     need = images_needed(acc, diff)
     per_class = f" (about {math.ceil(need / num_classes)} per class)" if num_classes else ""
-    return (f"With {n} validation images, two runs near {acc:.0%} must differ by about "
-            f"{100 * resolvable_difference(acc, n):.0f} points before their 95% intervals stop overlapping. "
-            f"Telling apart runs {100 * diff:.0f} points apart needs about {need:,} validation "
-            f"images{per_class}: raise *validation images per class*, or treat smaller differences as noise.")
+    return (
+        f"With {n} validation images, two runs near {acc:.0%} must differ by about "
+        f"{100 * resolvable_difference(acc, n):.0f} points before their 95% intervals stop overlapping. "
+        f"Telling apart runs {100 * diff:.0f} points apart needs about {need:,} validation "
+        f"images{per_class}: raise *validation images per class*, or treat smaller differences as noise."
+    )

@@ -13,14 +13,15 @@ A frozen dataclass rather than pydantic: a config is built freely and checked wh
 queued job with a bad setting fails with the learner-facing message, not at construction), every
 message keeps our wording, and frozen dataclasses are how this project's registries are written.
 """
-import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Callable, Sequence
 
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import MISSING, asdict, dataclass, field, fields
+
+from core.data.datasets import DATASETS
+from core.errors import LearnerError
 from core.models import backbones as models
 from core.train import schedules
-from core.errors import LearnerError
-from core.data.datasets import DATASETS
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 NONE = "none"  # the text of an empty group list, schedule or set of per-group rates
@@ -34,6 +35,7 @@ class ConfigError(LearnerError, ValueError):
 @dataclass(frozen=True)
 class Spec:
     """Everything about one setting except its type and default (those are the field's)."""
+
     label: str  # in messages ("Epochs must be ...") and in what a link changed
     help: str = ""  # the CLI's --help and the Lab widget's tooltip
     url: str | None = None  # query parameter of a shared link; None: the Lab does not set it
@@ -68,94 +70,248 @@ def setting(default, label: str, **spec):
 
 LR_STEPS = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0)
 # A rate above 10 diverges at once on any network; the Lab stops at 1, enough to show divergence.
-_RATE = dict(lo=0, above_lo=True, hi=10, steps=LR_STEPS, log=True,
-             too_low="The {label} must be a positive number (got {value}). Fine-tuning usually works "
-                     "with 1e-4 to 1e-3.",
-             too_high="The {label} {value} is far too large: any network diverges at once. Use at most "
-                      "{lab_hi}; 1e-3 is a good start.")
+_RATE = dict(
+    lo=0,
+    above_lo=True,
+    hi=10,
+    steps=LR_STEPS,
+    log=True,
+    too_low="The {label} must be a positive number (got {value}). Fine-tuning usually works with 1e-4 to 1e-3.",
+    too_high="The {label} {value} is far too large: any network diverges at once. Use at most "
+    "{lab_hi}; 1e-3 is a good start.",
+)
 _EPOCHS = dict(lo=1, hi=200, ui_max=30)  # the Lab runs short fine-tunes; scripts may run long ones
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """One fine-tune's settings. Frozen: derive a changed copy with dataclasses.replace."""
-    model: str = setting(models.DEFAULT_BACKBONE, "model", url="model", cli=("--model",), widget="select",
-                         choices=lambda: tuple(models.BACKBONES), help="the network to start from")
-    pretrained: bool = setting(True, "pretrained", url="pretrained", cli=("--pretrained", "--scratch"),
-                               widget="toggle", help="Start from ImageNet weights. Off: the same network "
-                                                     "with random weights, trained from scratch.")
-    dataset: str = setting("mnist", "dataset", url="dataset", cli=("--dataset",), widget="select",
-                           choices=lambda: tuple(DATASETS), checked_at_load=True,  # own images: any name
-                           help="the images to fine-tune on")
-    per_class: int = setting(20, "images per class", url="per_class", cli=("--per-class",), widget="number",
-                             lo=1, ui_max=500, help="Fine-tuning shines with few images: try 5, 20 and 100.")
-    val_per_class: int = setting(50, "validation images per class", url="val_per_class",
-                                 cli=("--val-per-class",), widget="number", lo=1, ui_max=200,
-                                 help="Held out, never trained on: accuracy on these is the honest score.")
-    image_size: int = setting(64, "input size", url="size", cli=("--size",), widget="steps", lo=16, hi=512,
-                              steps=(32, 48, 64, 96, 128, 160, 224), hint="; 64 to 128 keeps a CPU run quick",
-                              help="The biggest lever on speed: time grows with the square of the size.")
-    trainable: tuple[str, ...] = setting(("stage5", "stage6", "head"), "trainable groups", url="train",
-                                         cli=("--trainable",), widget="groups",
-                                         help="layer groups that train from epoch 1")
-    unfreeze_at: dict[int, tuple[str, ...]] = setting(dict, "unfreezing schedule", url="unfreeze",
-                                                      cli=("--unfreeze",), widget="groups", **_EPOCHS,
-                                                      help="groups that open at a later epoch (1-based)")
-    lr: float = setting(1e-3, "learning rate", url="lr", cli=("--lr",), widget="steps", **_RATE,
-                        help="Log scale. Fine-tuning usually wants 1e-4 to 1e-3; 1e-1 wrecks pretrained "
-                             "features.")
-    group_lr: dict[str, float] = setting(dict, "per-group learning rates", url="group_lr", cli=("--group-lr",),
-                                         widget="groups", **_RATE,
-                                         help="Smaller rates for early, general layers; larger for the new "
-                                              "head.")
-    schedule: str = setting(schedules.DEFAULT, "learning-rate schedule", url="sched", cli=("--schedule",),
-                            widget="select", choices=lambda: tuple(schedules.SCHEDULES),
-                            help=f"How the rate moves during the run; the learning rate is its peak. Cosine "
-                                 f"falls to {schedules.FLOOR:.0%} of it, one-cycle climbs to it and then anneals.")
-    warmup: float = setting(0.0, "warm-up", url="warmup", cli=("--warmup",), widget="steps", lo=0, hi=0.5,
-                            steps=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
-                            help="Share of the run's steps in which the rate rises from 1/25 of the peak to "
-                                 "the peak: gentle first steps for a random new head. One-cycle needs one "
-                                 "(0.3 is usual).")
-    optimizer: str = setting("adam", "optimizer", url="opt", cli=("--optimizer",), widget="select",
-                             choices=lambda: OPTIMIZERS, help="how the gradients update the weights")
+
+    model: str = setting(
+        models.DEFAULT_BACKBONE,
+        "model",
+        url="model",
+        cli=("--model",),
+        widget="select",
+        choices=lambda: tuple(models.BACKBONES),
+        help="the network to start from",
+    )
+    pretrained: bool = setting(
+        True,
+        "pretrained",
+        url="pretrained",
+        cli=("--pretrained", "--scratch"),
+        widget="toggle",
+        help="Start from ImageNet weights. Off: the same network with random weights, trained from scratch.",
+    )
+    dataset: str = setting(
+        "mnist",
+        "dataset",
+        url="dataset",
+        cli=("--dataset",),
+        widget="select",
+        choices=lambda: tuple(DATASETS),
+        checked_at_load=True,  # own images: any name
+        help="the images to fine-tune on",
+    )
+    per_class: int = setting(
+        20,
+        "images per class",
+        url="per_class",
+        cli=("--per-class",),
+        widget="number",
+        lo=1,
+        ui_max=500,
+        help="Fine-tuning shines with few images: try 5, 20 and 100.",
+    )
+    val_per_class: int = setting(
+        50,
+        "validation images per class",
+        url="val_per_class",
+        cli=("--val-per-class",),
+        widget="number",
+        lo=1,
+        ui_max=200,
+        help="Held out, never trained on: accuracy on these is the honest score.",
+    )
+    image_size: int = setting(
+        64,
+        "input size",
+        url="size",
+        cli=("--size",),
+        widget="steps",
+        lo=16,
+        hi=512,
+        steps=(32, 48, 64, 96, 128, 160, 224),
+        hint="; 64 to 128 keeps a CPU run quick",
+        help="The biggest lever on speed: time grows with the square of the size.",
+    )
+    trainable: tuple[str, ...] = setting(
+        ("stage5", "stage6", "head"),
+        "trainable groups",
+        url="train",
+        cli=("--trainable",),
+        widget="groups",
+        help="layer groups that train from epoch 1",
+    )
+    unfreeze_at: dict[int, tuple[str, ...]] = setting(
+        dict,
+        "unfreezing schedule",
+        url="unfreeze",
+        cli=("--unfreeze",),
+        widget="groups",
+        **_EPOCHS,
+        help="groups that open at a later epoch (1-based)",
+    )
+    lr: float = setting(
+        1e-3,
+        "learning rate",
+        url="lr",
+        cli=("--lr",),
+        widget="steps",
+        **_RATE,
+        help="Log scale. Fine-tuning usually wants 1e-4 to 1e-3; 1e-1 wrecks pretrained features.",
+    )
+    group_lr: dict[str, float] = setting(
+        dict,
+        "per-group learning rates",
+        url="group_lr",
+        cli=("--group-lr",),
+        widget="groups",
+        **_RATE,
+        help="Smaller rates for early, general layers; larger for the new head.",
+    )
+    schedule: str = setting(
+        schedules.DEFAULT,
+        "learning-rate schedule",
+        url="sched",
+        cli=("--schedule",),
+        widget="select",
+        choices=lambda: tuple(schedules.SCHEDULES),
+        help=f"How the rate moves during the run; the learning rate is its peak. Cosine "
+        f"falls to {schedules.FLOOR:.0%} of it, one-cycle climbs to it and then anneals.",
+    )
+    warmup: float = setting(
+        0.0,
+        "warm-up",
+        url="warmup",
+        cli=("--warmup",),
+        widget="steps",
+        lo=0,
+        hi=0.5,
+        steps=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5),
+        help="Share of the run's steps in which the rate rises from 1/25 of the peak to "
+        "the peak: gentle first steps for a random new head. One-cycle needs one "
+        "(0.3 is usual).",
+    )
+    optimizer: str = setting(
+        "adam",
+        "optimizer",
+        url="opt",
+        cli=("--optimizer",),
+        widget="select",
+        choices=lambda: OPTIMIZERS,
+        help="how the gradients update the weights",
+    )
     momentum: float = setting(0.9, "momentum", cli=("--momentum",), lo=0, hi=1, help="SGD's momentum")
-    weight_decay: float = setting(0.0, "weight decay", url="wd", cli=("--weight-decay",), widget="steps",
-                                  lo=0, hi=1, steps=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1),
-                                  help="pulls weights towards zero a little at every step")
-    epochs: int = setting(8, "epochs", url="epochs", cli=("--epochs",), widget="slider", **_EPOCHS,
-                          hint="; 5 to 10 suit a short fine-tune", help="passes over the training images")
-    batch_size: int = setting(32, "batch size", url="batch", cli=("--batch-size",), widget="steps", lo=1,
-                              steps=(4, 8, 16, 32, 64, 128), hint="; 32 is a good default",
-                              help="images per optimizer step")
-    augment: bool = setting(False, "augmentation", url="augment", cli=("--augment", "--no-augment"),
-                            widget="toggle", help="random shifts, flips and lighting on training images")
-    early_stopping: int = setting(0, "early stopping patience", url="patience", cli=("--early-stopping",),
-                                  widget="number", lo=0, ui_max=20, hint="; 0 turns it off",
-                                  help="patience in epochs on validation loss (0 = off)")
-    seed: int = setting(0, "seed", url="seed", cli=("--seed",), widget="number", lo=0, hi=2**31 - 1,
-                        help="Same seed, same split and same start.")
+    weight_decay: float = setting(
+        0.0,
+        "weight decay",
+        url="wd",
+        cli=("--weight-decay",),
+        widget="steps",
+        lo=0,
+        hi=1,
+        steps=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1),
+        help="pulls weights towards zero a little at every step",
+    )
+    epochs: int = setting(
+        8,
+        "epochs",
+        url="epochs",
+        cli=("--epochs",),
+        widget="slider",
+        **_EPOCHS,
+        hint="; 5 to 10 suit a short fine-tune",
+        help="passes over the training images",
+    )
+    batch_size: int = setting(
+        32,
+        "batch size",
+        url="batch",
+        cli=("--batch-size",),
+        widget="steps",
+        lo=1,
+        steps=(4, 8, 16, 32, 64, 128),
+        hint="; 32 is a good default",
+        help="images per optimizer step",
+    )
+    augment: bool = setting(
+        False,
+        "augmentation",
+        url="augment",
+        cli=("--augment", "--no-augment"),
+        widget="toggle",
+        help="random shifts, flips and lighting on training images",
+    )
+    early_stopping: int = setting(
+        0,
+        "early stopping patience",
+        url="patience",
+        cli=("--early-stopping",),
+        widget="number",
+        lo=0,
+        ui_max=20,
+        hint="; 0 turns it off",
+        help="patience in epochs on validation loss (0 = off)",
+    )
+    seed: int = setting(
+        0,
+        "seed",
+        url="seed",
+        cli=("--seed",),
+        widget="number",
+        lo=0,
+        hi=2**31 - 1,
+        help="Same seed, same split and same start.",
+    )
     device: str = setting("auto", "device", cli=("--device",), help="auto, cpu, cuda or mps")
-    frozen_bn_eval: bool = setting(True, "frozen BatchNorm in eval mode", url="bn_eval",
-                                   cli=("--bn-eval", "--bn-train"), widget="toggle",
-                                   help="Keep frozen groups' BatchNorm in eval mode: requires_grad=False "
-                                        "does not stop its running statistics; eval mode does.")
-    precise_bn: bool = setting(True, "precise BatchNorm", cli=("--precise-bn", "--no-precise-bn"),
-                               help="re-estimate trainable BatchNorm statistics before each evaluation")
-    use_cache: bool = setting(True, "frozen-prefix cache", cli=("--cache", "--no-cache"),
-                              help="compute frozen layers once per image when their output cannot change")
+    frozen_bn_eval: bool = setting(
+        True,
+        "frozen BatchNorm in eval mode",
+        url="bn_eval",
+        cli=("--bn-eval", "--bn-train"),
+        widget="toggle",
+        help="Keep frozen groups' BatchNorm in eval mode: requires_grad=False "
+        "does not stop its running statistics; eval mode does.",
+    )
+    precise_bn: bool = setting(
+        True,
+        "precise BatchNorm",
+        cli=("--precise-bn", "--no-precise-bn"),
+        help="re-estimate trainable BatchNorm statistics before each evaluation",
+    )
+    use_cache: bool = setting(
+        True,
+        "frozen-prefix cache",
+        cli=("--cache", "--no-cache"),
+        help="compute frozen layers once per image when their output cannot change",
+    )
 
     def validate(self) -> None:
         """Raise ConfigError naming the first setting the engine cannot run with, and what to use."""
         for f in fields(self):
             check(f.name, getattr(self, f.name))
         if not self.trainable and not self.unfreeze_at:
-            raise ConfigError("Every layer group is frozen, the new head too, so nothing can learn. "
-                              "Unfreeze at least the head.")
+            raise ConfigError(
+                "Every layer group is frozen, the new head too, so nothing can learn. Unfreeze at least the head."
+            )
         if schedules.SCHEDULES[self.schedule].needs_warmup and self.warmup <= 0:
-            raise ConfigError(f"The {schedules.SCHEDULES[self.schedule].title} schedule climbs to its peak during "
-                              f"the warm-up, and the warm-up is 0. Give it a warm-up (0.3 is usual) or pick "
-                              f"cosine or constant.")
+            raise ConfigError(
+                f"The {schedules.SCHEDULES[self.schedule].title} schedule climbs to its peak during "
+                f"the warm-up, and the warm-up is 0. Give it a warm-up (0.3 is usual) or pick "
+                f"cosine or constant."
+            )
         bad_epochs = [e for e in self.unfreeze_at if not 1 <= int(e) <= self.epochs]
         if bad_epochs:
             raise ConfigError(f"Unfreezing is scheduled for epoch(s) {bad_epochs}, outside 1..{self.epochs}.")
@@ -187,6 +343,7 @@ LAB_DEFAULT = TrainConfig(dataset="mnist", per_class=20, val_per_class=30, image
 
 
 # ---- limits: one check for validation, links and the command line -------------------------------------
+
 
 def _num(x) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
@@ -241,6 +398,7 @@ def check(name: str, value) -> None:
 
 # ---- text form: shared links and the command line -----------------------------------------------------
 
+
 def _flag(text: str) -> bool:
     t = text.strip().lower()
     if t in ("1", "true", "yes", "on"):
@@ -285,11 +443,20 @@ def _rates(text: str, groups: Sequence[str]) -> dict[str, float]:
     return out
 
 
-SYNTAX = {tuple[str, ...]: "comma-separated, 'all' or 'none'", dict[int, tuple[str, ...]]: "e.g. 3:stage6;5:stage5",
-          dict[str, float]: "e.g. stage6:1e-05,head:0.001"}  # the text forms below, for --help
-PARSERS: dict = {bool: lambda t, g: _flag(t), int: lambda t, g: int(t), float: lambda t, g: float(t),
-                 str: lambda t, g: t, tuple[str, ...]: _groups, dict[int, tuple[str, ...]]: _schedule,
-                 dict[str, float]: _rates}
+SYNTAX = {
+    tuple[str, ...]: "comma-separated, 'all' or 'none'",
+    dict[int, tuple[str, ...]]: "e.g. 3:stage6;5:stage5",
+    dict[str, float]: "e.g. stage6:1e-05,head:0.001",
+}  # the text forms below, for --help
+PARSERS: dict = {
+    bool: lambda t, g: _flag(t),
+    int: lambda t, g: int(t),
+    float: lambda t, g: float(t),
+    str: lambda t, g: t,
+    tuple[str, ...]: _groups,
+    dict[int, tuple[str, ...]]: _schedule,
+    dict[str, float]: _rates,
+}
 
 
 def parse_text(name: str, text: str, groups: Sequence[str] = (), lab: bool = False):

@@ -7,6 +7,7 @@ frozen-prefix features), core.train.freezing (which groups train, what can be ca
 core.train.evaluation (precise BatchNorm, validation) and core.train.events (what the run reports). Nothing
 here knows about Streamlit: a page, a test, the CLI and the benchmarks all call ``run_training``.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,15 +18,13 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
+from core.data.datasets import PreparedData, prepare
 from core.models import backbones as models
 from core.train.config import ConfigError, TrainConfig
-from core.data.datasets import PreparedData, prepare
 from core.train.evaluation import evaluate, recalibrate_bn
-from core.train.events import (BatchEnded, EpochEnded, Event, EventSink, GroupCount, GroupsUnfrozen, RunEnded,
-                         RunStarted)
+from core.train.events import BatchEnded, EpochEnded, Event, EventSink, GroupCount, GroupsUnfrozen, RunEnded, RunStarted
 from core.train.freezing import cache_plan, caches_train, caches_val, ever_trainable, prefix_end
-from core.train.inputs import (Inputs, autocast, configure_threads,
-                         resolve_device)
+from core.train.inputs import Inputs, autocast, configure_threads, resolve_device
 from core.train.optim import add_groups, make_optimizer
 from core.train.schedules import factors, set_rates
 
@@ -57,20 +56,30 @@ class RunResult:
     def summary(self) -> dict:
         f = self.final
         return {
-            "reason": self.reason, "message": self.message, "epochs_run": len(self.epochs),
-            "best_epoch": self.best_epoch, "train_acc": f and f.train_acc, "val_acc": f and f.val_acc,
-            "train_loss": f and f.train_loss, "val_loss": f and f.val_loss,
-            "trainable_params": f and f.trainable_params, "total_params": f and f.total_params,
-            "device": self.device, "cache": self.cache,
-            "seconds": round(self.timings.get("total_s", 0.0), 2), "timings": self.timings,
+            "reason": self.reason,
+            "message": self.message,
+            "epochs_run": len(self.epochs),
+            "best_epoch": self.best_epoch,
+            "train_acc": f and f.train_acc,
+            "val_acc": f and f.val_acc,
+            "train_loss": f and f.train_loss,
+            "val_loss": f and f.val_loss,
+            "trainable_params": f and f.trainable_params,
+            "total_params": f and f.total_params,
+            "device": self.device,
+            "cache": self.cache,
+            "seconds": round(self.timings.get("total_s", 0.0), 2),
+            "timings": self.timings,
         }
 
 
 # ---- the state of one run -------------------------------------------------------------------------
 
+
 @dataclass
 class _Best:
     """The epoch with the lowest validation loss so far, and (with early stopping) its weights."""
+
     loss: float = math.inf
     epoch: int | None = None
     state: dict | None = None
@@ -113,8 +122,13 @@ class _Run:
 
 # ---- the loop -------------------------------------------------------------------------------------
 
-def run_training(cfg: TrainConfig, on_event: EventSink | None = None, stop: threading.Event | None = None,
-                 data: PreparedData | None = None) -> RunResult:
+
+def run_training(
+    cfg: TrainConfig,
+    on_event: EventSink | None = None,
+    stop: threading.Event | None = None,
+    data: PreparedData | None = None,
+) -> RunResult:
     """Run one fine-tune, sending core.train.events to `on_event`. Raises ConfigError, DataError or
     WeightsUnavailable (all LearnerErrors) before training starts; never in the middle of a run."""
     cfg.validate()
@@ -167,7 +181,23 @@ def _set_up(cfg: TrainConfig, emit: EventSink, stop: threading.Event, data: Prep
     inputs = Inputs(cfg, model, data, device, cut, caches_train(plan), caches_val(plan), timings)
     batch_size = max(1, min(int(cfg.batch_size), len(data.train_y)))
     trainable = _first_trainable(cfg)
-    run = _Run(cfg, emit, stop, t_start, device, data, model, trainable, inputs, make_optimizer(cfg, model, trainable), gen, batch_size, timings, _group_vectors(model), plan)
+    run = _Run(
+        cfg,
+        emit,
+        stop,
+        t_start,
+        device,
+        data,
+        model,
+        trainable,
+        inputs,
+        make_optimizer(cfg, model, trainable),
+        gen,
+        batch_size,
+        timings,
+        _group_vectors(model),
+        plan,
+    )
     _announce(run)
     return run
 
@@ -178,8 +208,10 @@ def _build_model(cfg: TrainConfig, num_classes: int, device: torch.device) -> mo
     if unknown:
         raise ConfigError(f"Unknown layer group(s) {sorted(unknown)}; {cfg.model} has {model.group_names}.")
     if not _first_trainable(cfg):
-        raise ConfigError(f"Nothing trains in epoch 1: no group is trainable at the start, and the schedule opens "
-                          f"groups only from epoch {min(cfg.unfreeze_at)}. Switch on the head for the start.")
+        raise ConfigError(
+            f"Nothing trains in epoch 1: no group is trainable at the start, and the schedule opens "
+            f"groups only from epoch {min(cfg.unfreeze_at)}. Switch on the head for the start."
+        )
     models.set_trainable(model, _first_trainable(cfg))
     return model.to(device).to(memory_format=torch.channels_last)
 
@@ -196,9 +228,21 @@ def _announce(run: _Run) -> None:
         notes.append(f"batch size lowered to {run.batch_size}: the training set has only {len(data.train_y)} images")
     train_params, total_params = models.count_params(model)
     groups = tuple(GroupCount(g.name, g.total, g.trainable) for g in models.group_table(model))
-    run.emit(RunStarted(str(run.device), len(data.train_y), len(data.val_y), tuple(data.class_names), run.plan,
-                        tuple(model.group_names[:cut]), train_params, total_params, tuple(notes), groups,
-                        time.perf_counter() - run.t_start))
+    run.emit(
+        RunStarted(
+            str(run.device),
+            len(data.train_y),
+            len(data.val_y),
+            tuple(data.class_names),
+            run.plan,
+            tuple(model.group_names[:cut]),
+            train_params,
+            total_params,
+            tuple(notes),
+            groups,
+            time.perf_counter() - run.t_start,
+        )
+    )
     run.t_train = time.perf_counter()
     run.timings["train_s"] = run.timings["eval_s"] = 0.0
 
@@ -227,13 +271,16 @@ def _train_epoch(run: _Run, epoch: int) -> tuple[float, float] | None:
             if run.stop.is_set():
                 run.end("stopped", f"Stopped by request during epoch {epoch}.")
                 return None
-            idx = perm[step * run.batch_size:(step + 1) * run.batch_size]
+            idx = perm[step * run.batch_size : (step + 1) * run.batch_size]
             lrs = _scheduled_rates(run, epoch, step)
             loss, hits = _train_step(run, idx)
             if not math.isfinite(loss):
-                run.end("diverged", f"Training diverged in epoch {epoch}: the loss became {loss}. The learning "
-                                    f"rate ({cfg.lr:g}) is most likely too high for these layers; try 10x smaller "
-                                    f"(1e-3 or 1e-4 suit fine-tuning).")
+                run.end(
+                    "diverged",
+                    f"Training diverged in epoch {epoch}: the loss became {loss}. The learning "
+                    f"rate ({cfg.lr:g}) is most likely too high for these layers; try 10x smaller "
+                    f"(1e-3 or 1e-4 suit fine-tuning).",
+                )
                 return None
             loss_sum, correct, seen = loss_sum + loss * len(idx), correct + hits, seen + len(idx)
             _report_batch(run, epoch, step, loss, hits / len(idx), len(idx), lrs)
@@ -267,9 +314,17 @@ def _train_step(run: _Run, idx: torch.Tensor) -> tuple[float, int]:
 
 def _report_batch(run: _Run, epoch: int, step: int, loss: float, acc: float, n: int, lrs: dict[str, float]) -> None:
     run.images_seen += n
-    row = BatchEnded(epoch, step + 1, run.steps, (epoch - 1) * run.steps + step + 1, loss, acc,
-                     run.images_seen / max(time.perf_counter() - run.t_train, 1e-9),
-                     time.perf_counter() - run.t_start, lrs)
+    row = BatchEnded(
+        epoch,
+        step + 1,
+        run.steps,
+        (epoch - 1) * run.steps + step + 1,
+        loss,
+        acc,
+        run.images_seen / max(time.perf_counter() - run.t_train, 1e-9),
+        time.perf_counter() - run.t_start,
+        lrs,
+    )
     run.batches.append(row)
     run.emit(row)
 
@@ -288,19 +343,32 @@ def _validate(run: _Run, epoch: int, train: tuple[float, float]) -> bool:
     run.val = (ev.pred, ev.probs)
     _report_epoch(run, epoch, train, ev.loss, ev.acc)
     if not math.isfinite(ev.loss):
-        return run.end("diverged", f"The validation loss became {ev.loss} in epoch {epoch}: the weights blew "
-                                   f"up. The learning rate ({run.cfg.lr:g}) is most likely too high; try 10x smaller.")
+        return run.end(
+            "diverged",
+            f"The validation loss became {ev.loss} in epoch {epoch}: the weights blew "
+            f"up. The learning rate ({run.cfg.lr:g}) is most likely too high; try 10x smaller.",
+        )
     return True
 
 
 def _report_epoch(run: _Run, epoch: int, train: tuple[float, float], val_loss: float, val_acc: float) -> None:
     model = run.model
     tp, tot = models.count_params(model)
-    row = EpochEnded(epoch, run.cfg.epochs, train[0], train[1], val_loss, val_acc, tp, tot,
-                     tuple(sorted(run.trainable, key=model.group_names.index)),
-                     _weight_change(model, run.start_vectors),
-                     {g["name"]: g["lr"] for g in run.optimizer.param_groups}, time.perf_counter() - run.t_start,
-                     run.images_seen / max(time.perf_counter() - run.t_train, 1e-9))
+    row = EpochEnded(
+        epoch,
+        run.cfg.epochs,
+        train[0],
+        train[1],
+        val_loss,
+        val_acc,
+        tp,
+        tot,
+        tuple(sorted(run.trainable, key=model.group_names.index)),
+        _weight_change(model, run.start_vectors),
+        {g["name"]: g["lr"] for g in run.optimizer.param_groups},
+        time.perf_counter() - run.t_start,
+        run.images_seen / max(time.perf_counter() - run.t_train, 1e-9),
+    )
     run.epochs.append(row)
     run.emit(row)
 
@@ -313,8 +381,11 @@ def _early_stop(run: _Run, epoch: int) -> bool:
         run.best = _Best(val_loss, epoch, keep)
         return False
     if cfg.early_stopping and epoch - best.epoch >= cfg.early_stopping:
-        run.end("early_stopped", f"Early stopping after epoch {epoch}: validation loss has not improved for "
-                                 f"{cfg.early_stopping} epochs. Weights restored from epoch {best.epoch}.")
+        run.end(
+            "early_stopped",
+            f"Early stopping after epoch {epoch}: validation loss has not improved for "
+            f"{cfg.early_stopping} epochs. Weights restored from epoch {best.epoch}.",
+        )
         return True
     return False
 
@@ -330,19 +401,35 @@ def _finish(run: _Run) -> RunResult:
     run.timings["total_s"] = time.perf_counter() - run.t_start
     pred, probs = run.val
     message = run.message or f"Finished {run.cfg.epochs} epochs."
-    result = RunResult(run.reason, message, run.cfg, run.data.class_names, run.epochs, run.batches,
-                       run.data.val_y.tolist() if pred else [], pred, run.best.epoch, str(run.device),
-                       {k: round(v, 3) for k, v in run.timings.items()}, run.plan, run.model.cpu().eval(),
-                       probs if pred else None)
+    result = RunResult(
+        run.reason,
+        message,
+        run.cfg,
+        run.data.class_names,
+        run.epochs,
+        run.batches,
+        run.data.val_y.tolist() if pred else [],
+        pred,
+        run.best.epoch,
+        str(run.device),
+        {k: round(v, 3) for k, v in run.timings.items()},
+        run.plan,
+        run.model.cpu().eval(),
+        probs if pred else None,
+    )
     run.emit(RunEnded(result.reason, message, result.summary()))
     return result
 
 
 # ---- how far each group moved ----------------------------------------------------------------------
 
+
 def _group_vectors(model: models.GroupedNet) -> dict[str, torch.Tensor]:
-    return {name: torch.cat([p.detach().flatten() for p in model.group(name).parameters()]).clone()
-            for name in model.group_names if any(True for _ in model.group(name).parameters())}
+    return {
+        name: torch.cat([p.detach().flatten() for p in model.group(name).parameters()]).clone()
+        for name in model.group_names
+        if any(True for _ in model.group(name).parameters())
+    }
 
 
 def _weight_change(model: models.GroupedNet, start: dict[str, torch.Tensor]) -> dict[str, float]:

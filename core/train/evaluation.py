@@ -4,6 +4,7 @@ Split from the training loop because both halves are subtle on their own: BatchN
 behind fast-moving weights (recalibrate_bn), and evaluation must give the same numbers whether the
 frozen prefix's features come from the cache or from the images.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,14 @@ class Evaluation(NamedTuple):
 PRECISE_BN_IMAGES = 256  # enough for stable mean/variance estimates; caps the per-epoch cost
 
 
-def recalibrate_bn(model: models.GroupedNet, inputs: Inputs, trainable: set[str], n_train: int,
-                   device: torch.device, stop: threading.Event | None = None) -> None:
+def recalibrate_bn(
+    model: models.GroupedNet,
+    inputs: Inputs,
+    trainable: set[str],
+    n_train: int,
+    device: torch.device,
+    stop: threading.Event | None = None,
+) -> None:
     """Recompute running statistics of BatchNorm layers in trainable groups over the training set.
 
     Running averages (momentum 0.1) lag behind weights that move fast, as in a short run from
@@ -38,8 +45,13 @@ def recalibrate_bn(model: models.GroupedNet, inputs: Inputs, trainable: set[str]
     """
     names = model.group_names
     cut = inputs.cut
-    bns = [m for g in trainable if names.index(g) >= cut for m in model.group(g).modules()
-           if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = [
+        m
+        for g in trainable
+        if names.index(g) >= cut
+        for m in model.group(g).modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
     if not bns:
         return
     saved = [(m, m.momentum, m.training) for m in bns]
@@ -55,14 +67,20 @@ def recalibrate_bn(model: models.GroupedNet, inputs: Inputs, trainable: set[str]
         for i in range(0, len(sample), batch):
             if stop is not None and stop.is_set():
                 break  # the run is ending: statistics no longer matter
-            model.forward_from(inputs.train_batch(sample[i:i + batch], None), cut)
+            model.forward_from(inputs.train_batch(sample[i : i + batch], None), cut)
     for m, momentum, training in saved:
         m.momentum = momentum
         m.train(training)
 
 
-def evaluate(model: models.GroupedNet, inputs: Inputs, val_y: torch.Tensor, device: torch.device,
-             batch: int | None = None, stop: threading.Event | None = None) -> Evaluation:
+def evaluate(
+    model: models.GroupedNet,
+    inputs: Inputs,
+    val_y: torch.Tensor,
+    device: torch.device,
+    batch: int | None = None,
+    stop: threading.Event | None = None,
+) -> Evaluation:
     """Loss, accuracy, predictions and probabilities on the validation set, in eval mode. A set
     `stop` cuts it short (the caller then ends the run), so Stop is never stuck behind it."""
     batch = batch or inference_batch(device)
@@ -74,7 +92,7 @@ def evaluate(model: models.GroupedNet, inputs: Inputs, val_y: torch.Tensor, devi
                 break
             logits = model.forward_from(xb, start).float()
             n = sum(len(p) for p in preds)
-            yb = val_y[n:n + len(xb)].to(device)
+            yb = val_y[n : n + len(xb)].to(device)
             losses.append(F.cross_entropy(logits, yb, reduction="sum").item())
             preds.append(logits.argmax(1).cpu())
             probs.append(torch.softmax(logits, dim=1).cpu())

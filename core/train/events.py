@@ -11,16 +11,19 @@ cheaply: they cross a process boundary when runs move into worker processes. A B
 to about 200 bytes. ``as_row`` turns one into a dict for charts, CSV and JSON records;
 ``from_row`` reads such a record back.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, is_dataclass
-from functools import lru_cache
-from typing import Any, Callable, Union
+from functools import cache
+from typing import Any
 
 
 @dataclass(frozen=True)
 class GroupCount:
     """Parameters of one layer group when the run starts (total, and how many will learn now)."""
+
     name: str
     total: int
     trainable: int
@@ -29,6 +32,7 @@ class GroupCount:
 @dataclass(frozen=True)
 class RunStarted:
     """Data, model and optimizer are ready; the first batch is next."""
+
     device: str
     train_images: int
     val_images: int
@@ -45,6 +49,7 @@ class RunStarted:
 @dataclass(frozen=True)
 class BatchEnded:
     """One optimizer step."""
+
     epoch: int
     step: int  # 1-based within the epoch
     steps: int  # steps per epoch
@@ -59,6 +64,7 @@ class BatchEnded:
 @dataclass(frozen=True)
 class GroupsUnfrozen:
     """Layer groups that start learning at the beginning of `epoch` (gradual unfreezing)."""
+
     epoch: int
     groups: tuple[str, ...]
 
@@ -66,6 +72,7 @@ class GroupsUnfrozen:
 @dataclass(frozen=True)
 class EpochEnded:
     """An epoch's training and its validation pass."""
+
     epoch: int
     epochs: int  # planned epochs of the run
     train_loss: float
@@ -84,12 +91,13 @@ class EpochEnded:
 @dataclass(frozen=True)
 class RunEnded:
     """The run is over; `summary` is RunResult.summary()."""
+
     reason: str  # finished | early_stopped | stopped | diverged
     message: str
     summary: dict[str, Any]
 
 
-Event = Union[RunStarted, BatchEnded, GroupsUnfrozen, EpochEnded, RunEnded]
+Event = RunStarted | BatchEnded | GroupsUnfrozen | EpochEnded | RunEnded
 EventSink = Callable[[Event], None]
 
 
@@ -102,7 +110,7 @@ def as_row(event: Event) -> dict[str, Any]:
     return {name: _plain(getattr(event, name)) for name in _names(type(event))}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind))
 

@@ -6,6 +6,7 @@ Pure functions of a config and a group order (no torch), so a page can ask them 
 flips switches. The engine reports its cache plan as a code; ``describe_cache`` words it for the
 Lab and the command line.
 """
+
 from __future__ import annotations
 
 # How the frozen prefix (the groups before the first one that ever trains) is handled in a run.
@@ -54,16 +55,21 @@ def caches_val(code: str) -> bool:
 def describe_cache(code: str, prefix_groups: tuple[str, ...] = ()) -> str:
     """The plan in words, for the Lab and the command line (the engine itself only returns the code)."""
     if code == CACHE_ALL:
-        return (f"The frozen groups ({', '.join(prefix_groups)}) ran once per image; training reuses their "
-                f"cached output.")
+        return (
+            f"The frozen groups ({', '.join(prefix_groups)}) ran once per image; training reuses their cached output."
+        )
     return _WORDS.get(code, code)
 
 
 _WORDS = {
     CACHE_NO_PREFIX: "Every group trains, so the whole network runs on every batch.",
     CACHE_OFF: "Feature cache off: the frozen groups run (without gradients) on every batch.",
-    CACHE_BN_TRAIN: ("Frozen groups' BatchNorm is in train mode, so their output changes as statistics drift: "
-                     "they run on every batch, nothing is cached."),
-    CACHE_VAL_ONLY: ("Augmentation is on, so training images differ every epoch: the frozen groups run on every "
-                     "batch (validation features are still cached)."),
+    CACHE_BN_TRAIN: (
+        "Frozen groups' BatchNorm is in train mode, so their output changes as statistics drift: "
+        "they run on every batch, nothing is cached."
+    ),
+    CACHE_VAL_ONLY: (
+        "Augmentation is on, so training images differ every epoch: the frozen groups run on every "
+        "batch (validation features are still cached)."
+    ),
 }

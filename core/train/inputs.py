@@ -5,6 +5,7 @@ augmentation happen on the device, and a frozen prefix of the network runs witho
 when its output cannot change (core.train.freezing.cache_plan), once per image via core.cache. Batches for
 passes without gradients are sized for the device.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from core import settings
-from core.models import backbones as models
 from core.cache import FEATURES
-from core.train.config import ConfigError
 from core.data.datasets import PreparedData
+from core.models import backbones as models
+from core.train.config import ConfigError
 
 NO_FLIP_DATASETS = {"mnist", "digits"}  # a mirrored digit is a different symbol (or none)
 # What the pretrained weights expect, from torchvision's weights enum; the weights of every backbone
@@ -61,6 +62,7 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 # ---- input pipeline on the device ----------------------------------------------------------------
 
+
 def normalise(x_uint8: torch.Tensor, device: torch.device) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
@@ -73,7 +75,7 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, flip: bool) -> torch.Te
     pad = max(1, h // 8)
     padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
     offs = torch.randint(0, 2 * pad + 1, (b, 2), generator=gen).tolist()
-    x = torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offs)])
+    x = torch.stack([padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offs)])
     if flip:
         mask = (torch.rand(b, generator=gen) < 0.5).to(x.device).view(b, 1, 1, 1)
         x = torch.where(mask, x.flip(3), x)
@@ -105,6 +107,7 @@ def autocast(device: torch.device):
 
 # ---- what the trainable groups see --------------------------------------------------------------
 
+
 def prefix_key(model: str, pretrained: bool, seed: int, cut: int, data_key, split: str, device) -> tuple:
     """The feature cache's key for a frozen prefix's output: the one place that spells it, so the
     Lab's feature maps (core.runs.feature_map) find exactly what a run cached."""
@@ -115,8 +118,17 @@ def prefix_key(model: str, pretrained: bool, seed: int, cut: int, data_key, spli
 class Inputs:
     """What the trainable part of the network is fed: cached prefix features, or images."""
 
-    def __init__(self, cfg, model, data: PreparedData, device: torch.device, cut: int, cache_train: bool,
-                 cache_val: bool, timings: dict[str, float]):
+    def __init__(
+        self,
+        cfg,
+        model,
+        data: PreparedData,
+        device: torch.device,
+        cut: int,
+        cache_train: bool,
+        cache_val: bool,
+        timings: dict[str, float],
+    ):
         self.cfg, self.model, self.device, self.cut = cfg, model, device, cut
         self.flip = cfg.dataset not in NO_FLIP_DATASETS
         t0 = time.perf_counter()
@@ -151,7 +163,7 @@ class Inputs:
         with torch.inference_mode(), autocast(self.device):
             step = inference_batch(self.device)
             for i in range(0, len(x), step):
-                xb = layout(normalise(x[i:i + step], self.device))
+                xb = layout(normalise(x[i : i + step], self.device))
                 outs.append(self.model.features_until(xb, self.cut).float())
         feats = torch.cat(outs) if outs else torch.zeros(0)
         feats = feats.contiguous(memory_format=torch.channels_last) if feats.ndim == 4 else feats
@@ -177,6 +189,6 @@ class Inputs:
         n = len(self.val_x)
         for i in range(0, n, batch):
             if self.val_feats is not None:
-                yield self.val_feats[i:i + batch], self.cut
+                yield self.val_feats[i : i + batch], self.cut
             else:
-                yield layout(normalise(self.val_x[i:i + batch], self.device)), 0
+                yield layout(normalise(self.val_x[i : i + batch], self.device)), 0

@@ -3,6 +3,7 @@
 Shares the engine's set-up (inputs, the frozen-prefix plan, the optimizer) so the probe trains the
 same groups on the same inputs the real run will start with.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,16 +14,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.data.datasets import PreparedData, prepare
 from core.models import backbones as models
 from core.train.config import TrainConfig
-from core.data.datasets import PreparedData, prepare
-from core.train.optim import make_optimizer
 from core.train.freezing import cache_plan, caches_train, prefix_end
 from core.train.inputs import Inputs, configure_threads, resolve_device
+from core.train.optim import make_optimizer
 
 
-def lr_range_test(cfg: TrainConfig, data: PreparedData | None = None, min_lr: float = 1e-6,
-                  max_lr: float = 1.0, steps: int = 60, stop: threading.Event | None = None) -> dict:
+def lr_range_test(
+    cfg: TrainConfig,
+    data: PreparedData | None = None,
+    min_lr: float = 1e-6,
+    max_lr: float = 1.0,
+    steps: int = 60,
+    stop: threading.Event | None = None,
+) -> dict:
     """Leslie Smith's LR range test: raise the LR exponentially over `steps` batches and record the
     loss. Suggests the LR where the smoothed loss falls fastest (a common, robust pick)."""
     probe = replace(cfg, lr=min_lr, group_lr={}, epochs=1, early_stopping=0)
@@ -41,13 +48,14 @@ def lr_range_test(cfg: TrainConfig, data: PreparedData | None = None, min_lr: fl
     for i in range(steps):
         if stop is not None and stop.is_set():
             break
-        lr = min_lr * factor ** i
+        lr = min_lr * factor**i
         for g in optimizer.param_groups:
             g["lr"] = lr
         start = (i * batch) % max(1, len(perm) - batch + 1)
-        idx = perm[start:start + batch]
-        loss = F.cross_entropy(model.forward_from(inputs.train_batch(idx, gen), cut).float(),
-                               data.train_y[idx].to(device))
+        idx = perm[start : start + batch]
+        loss = F.cross_entropy(
+            model.forward_from(inputs.train_batch(idx, gen), cut).float(), data.train_y[idx].to(device)
+        )
         if not torch.isfinite(loss):
             break
         optimizer.zero_grad(set_to_none=True)
@@ -70,8 +78,11 @@ def _probe(probe: TrainConfig, data: PreparedData, device: torch.device):
     model.to(device).to(memory_format=torch.channels_last)
     cut = prefix_end(model.group_names, trainable)
     plan = cache_plan(cut, probe.frozen_bn_eval, probe.augment, probe.use_cache)
-    return model, Inputs(probe, model, data, device, cut, caches_train(plan), False, {}), \
-        make_optimizer(probe, model, trainable)
+    return (
+        model,
+        Inputs(probe, model, data, device, cut, caches_train(plan), False, {}),
+        make_optimizer(probe, model, trainable),
+    )
 
 
 def suggest_lr(lrs: list[float], losses: list[float]) -> float | None:

@@ -4,6 +4,7 @@ One group per layer group gives each its own learning rate (discriminative rates
 unfreezing add a group to the running optimizer (``add_groups``) instead of building a new one: a
 new optimizer would forget the moment estimates Adam has gathered for the groups already training.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,8 +19,9 @@ def _param_group(cfg: TrainConfig, model: models.GroupedNet, name: str) -> dict 
 
 
 def make_optimizer(cfg: TrainConfig, model: models.GroupedNet, trainable) -> torch.optim.Optimizer:
-    groups = [g for name in model.group_names if name in trainable
-              for g in [_param_group(cfg, model, name)] if g is not None]
+    groups = [
+        g for name in model.group_names if name in trainable for g in [_param_group(cfg, model, name)] if g is not None
+    ]
     # foreach=True: one batched update per parameter group instead of a Python loop over tensors
     # (PyTorch picks it only for GPU tensors). Same arithmetic, bit-identical weights; on this CPU
     # about 30% less time per step when the last stages train.

@@ -13,11 +13,12 @@ peak: one-cycle climbs to it and cosine starts from it. The LR finder's suggesti
 the peak. Warm-up (a share of the run's steps) rises linearly from peak/25 to the peak, the same
 start as one-cycle's (torch's div_factor=25); cosine then falls to FLOOR x peak on the last batch.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import torch
 from torch.optim import lr_scheduler as sched
@@ -30,6 +31,7 @@ PEAK = "peak_lr"  # where each optimizer group keeps its own peak rate (set when
 @dataclass(frozen=True)
 class Schedule:
     """One schedule: its title, one line on what it does, and its torch scheduler over a run."""
+
     title: str
     about: str
     build: Callable[[torch.optim.Optimizer, int, int], sched.LRScheduler]  # (optimizer, steps, warm-up steps)
@@ -65,15 +67,21 @@ def _one_cycle(opt, steps: int, warm: int) -> sched.LRScheduler:
         return _constant(opt, steps, 0)
     warm = min(max(2, warm), steps - 1)  # the climb ends on step warm-1 (at the peak), so 2 at least
     # Only the rate follows the cycle (cycle_momentum=False): the optimizer's momentum stays the learner's.
-    return sched.OneCycleLR(opt, max_lr=1.0, total_steps=steps, pct_start=warm / steps, anneal_strategy="cos",
-                            cycle_momentum=False)
+    return sched.OneCycleLR(
+        opt, max_lr=1.0, total_steps=steps, pct_start=warm / steps, anneal_strategy="cos", cycle_momentum=False
+    )
 
 
 SCHEDULES: dict[str, Schedule] = {
     "constant": Schedule("Constant", "the same rate on every batch (after the warm-up, if any)", _constant),
     "cosine": Schedule("Cosine", f"falls from the peak to {FLOOR:.0%} of it along a half cosine", _cosine),
-    "onecycle": Schedule("One-cycle", "climbs to the peak during the warm-up, then anneals to almost zero",
-                         _one_cycle, needs_warmup=True, min_steps=ONE_CYCLE_MIN),
+    "onecycle": Schedule(
+        "One-cycle",
+        "climbs to the peak during the warm-up, then anneals to almost zero",
+        _one_cycle,
+        needs_warmup=True,
+        min_steps=ONE_CYCLE_MIN,
+    ),
 }
 DEFAULT = "constant"  # existing runs, links and demo claims were measured with a constant rate
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.data.datasets import DATASETS
-from tests.e2e.helpers import choose, expect_url, fill_number, open_page, slide_to, wait_idle, run_to_the_end
+from tests.e2e.helpers import choose, expect_url, fill_number, open_page, run_to_the_end, slide_to, wait_idle
 
 pytestmark = pytest.mark.browser
 

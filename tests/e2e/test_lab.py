@@ -6,12 +6,23 @@ import time
 import zipfile
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from core.models.backbones import group_names
 from tests.e2e.helpers import (
-    assert_no_exception, choose, click_button, expect_on, expect_slider, expect_url, fill_number, key, open_page, shot,
-    slide_to, run_to_the_end, wait_idle,
+    assert_no_exception,
+    choose,
+    click_button,
+    expect_on,
+    expect_slider,
+    expect_url,
+    fill_number,
+    key,
+    open_page,
+    run_to_the_end,
+    shot,
+    slide_to,
+    wait_idle,
 )
 
 pytestmark = pytest.mark.browser

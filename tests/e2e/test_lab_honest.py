@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import open_page, shot, wait_idle, run_to_the_end
+from tests.e2e.helpers import open_page, run_to_the_end, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,14 @@ from playwright.sync_api import Page, expect
 
 from core.models.backbones import group_names
 from tests.e2e.helpers import (
-    assert_no_exception, click_button, expect_on, expect_url, key, open_page, slide_to, wait_idle,
+    assert_no_exception,
+    click_button,
+    expect_on,
+    expect_url,
+    key,
+    open_page,
+    slide_to,
+    wait_idle,
 )
 
 pytestmark = pytest.mark.browser

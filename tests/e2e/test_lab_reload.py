@@ -12,7 +12,14 @@ from playwright.sync_api import Page, expect
 
 from core.models.backbones import group_names
 from tests.e2e.helpers import (
-    LOAD_TIMEOUT_MS, assert_no_exception, click_button, expect_on, expect_url, key, open_page, wait_idle,
+    LOAD_TIMEOUT_MS,
+    assert_no_exception,
+    click_button,
+    expect_on,
+    expect_url,
+    key,
+    open_page,
+    wait_idle,
 )
 
 pytestmark = pytest.mark.browser

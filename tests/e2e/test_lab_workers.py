@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.models.backbones import group_names
-from tests.e2e.helpers import assert_no_exception, click_button, open_page, server_pid, wait_idle, run_to_the_end
+from tests.e2e.helpers import assert_no_exception, click_button, open_page, run_to_the_end, server_pid, wait_idle
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, expect_slider, expect_url, key, open_page, shot, wait_idle, run_to_the_end
+from tests.e2e.helpers import (
+    assert_no_exception,
+    expect_slider,
+    expect_url,
+    key,
+    open_page,
+    run_to_the_end,
+    shot,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 

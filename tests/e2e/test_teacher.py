@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from core.classroom.identity import anonymous_key, new_browser_id
-from core.content.lessons import load_lessons
 from core.classroom.progress import ProgressStore
+from core.content.lessons import load_lessons
 from tests.e2e.conftest import TEACHER_CODE
 from tests.e2e.helpers import assert_no_exception, expect_url, open_page, shot, wait_idle
 from tests.e2e.test_a11y import axe_violations

@@ -8,6 +8,7 @@ gets nothing from Plotly's SVG), stating the numbers the picture shows. Colours 
 colour-blind-safe PALETTE, and train vs validation also differ by dash, so no line is told apart by
 hue alone.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,8 @@ import math
 import plotly.graph_objects as go
 
 from core.runs.run_quiz import OVERFIT_GAP as GAP_WARN  # the run quiz reads this label: one threshold for both
-from core.train.schedules import moves
 from core.runs.stats import Accuracy
+from core.train.schedules import moves
 from ui.common import DASHES, PALETTE, WHITE
 
 HEIGHT = 340
@@ -29,21 +30,31 @@ BAND_ALPHA = 0.16  # a 95% interval band: light enough for the gap fill and the 
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def interval_band(fig: go.Figure, x: list, accs: list[float], n: int, colour: str, name: str,
-                  legend: bool = True) -> None:
+def interval_band(
+    fig: go.Figure, x: list, accs: list[float], n: int, colour: str, name: str, legend: bool = True
+) -> None:
     """Shade each epoch's 95% Wilson interval of a validation accuracy (in %) measured on `n` images:
     the width says how far apart two runs must be before the difference is more than noise."""
     bounds = [Accuracy.of(a, n).interval for a in accs]
-    fig.add_scatter(x=x, y=[100 * lo for lo, _ in bounds], mode="lines", line=dict(width=0), showlegend=False,
-                    hoverinfo="skip")
-    fig.add_scatter(x=x, y=[100 * hi for _, hi in bounds], mode="lines", line=dict(width=0), fill="tonexty",
-                    fillcolor=_rgba(colour, BAND_ALPHA), name=name, showlegend=legend,
-                    customdata=[100 * lo for lo, _ in bounds],
-                    hovertemplate="95% interval %{customdata:.1f}–%{y:.1f}%<extra>" + name + "</extra>")
+    fig.add_scatter(
+        x=x, y=[100 * lo for lo, _ in bounds], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"
+    )
+    fig.add_scatter(
+        x=x,
+        y=[100 * hi for _, hi in bounds],
+        mode="lines",
+        line=dict(width=0),
+        fill="tonexty",
+        fillcolor=_rgba(colour, BAND_ALPHA),
+        name=name,
+        showlegend=legend,
+        customdata=[100 * lo for lo, _ in bounds],
+        hovertemplate="95% interval %{customdata:.1f}–%{y:.1f}%<extra>" + name + "</extra>",
+    )
 
 
 def series_line(i: int) -> dict:
@@ -66,9 +77,15 @@ def _epoch_axis(fig: go.Figure, total_epochs: int | None, start: float = 0.8) ->
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "epoch", height: int = HEIGHT) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
-                      margin=dict(l=50, r=15, t=40, b=40), legend=dict(orientation="h", y=-0.3, yanchor="top"),
-                      xaxis_title=x_title, yaxis_title=y_title, template=WHITE)
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=15)),
+        height=height,
+        margin=dict(l=50, r=15, t=40, b=40),
+        legend=dict(orientation="h", y=-0.3, yanchor="top"),
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        template=WHITE,
+    )
     # Margins leave room for every tick label, so Plotly's default check of each label against the
     # chart's edge ("hide past div": a layout read per label, ~15% of a redraw) finds nothing to hide.
     fig.update_xaxes(ticklabeloverflow="allow")
@@ -97,22 +114,44 @@ def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | Non
         xs = [b["epoch"] - 1 + b["step"] / b["steps"] for b in batches]
         ys = smooth([b["loss"] for b in batches])
         step = max(1, len(xs) // MAX_BATCH_POINTS)
-        fig.add_scatter(x=xs[::step], y=ys[::step], mode="lines", name="train loss (per batch, smoothed)",
-                        line=dict(color=PALETTE[5], width=1.5, dash="dot"))
+        fig.add_scatter(
+            x=xs[::step],
+            y=ys[::step],
+            mode="lines",
+            name="train loss (per batch, smoothed)",
+            line=dict(color=PALETTE[5], width=1.5, dash="dot"),
+        )
     if epochs:
         x = [e["epoch"] for e in epochs]
-        fig.add_scatter(x=x, y=[e["train_loss"] for e in epochs], mode="lines+markers", name="train loss",
-                        line=TRAIN, marker=dict(symbol="circle"))
-        fig.add_scatter(x=x, y=[e["val_loss"] for e in epochs], mode="lines+markers", name="validation loss",
-                        line=VAL, marker=dict(symbol="square"))
+        fig.add_scatter(
+            x=x,
+            y=[e["train_loss"] for e in epochs],
+            mode="lines+markers",
+            name="train loss",
+            line=TRAIN,
+            marker=dict(symbol="circle"),
+        )
+        fig.add_scatter(
+            x=x,
+            y=[e["val_loss"] for e in epochs],
+            mode="lines+markers",
+            name="validation loss",
+            line=VAL,
+            marker=dict(symbol="square"),
+        )
         best = best_epoch(epochs)
         if best is not None:
-            fig.add_scatter(x=[best["epoch"]], y=[best["val_loss"]], mode="markers+text", name="best epoch",
-                            marker=dict(symbol="star", size=14, color=MARK),
-                            text=[f"best (epoch {best['epoch']})"], showlegend=False,
-                            # label on the side with room, so it is not cut at the chart's edge
-                            textposition="top left" if best["epoch"] > (total_epochs or len(epochs)) / 2
-                            else "top right")
+            fig.add_scatter(
+                x=[best["epoch"]],
+                y=[best["val_loss"]],
+                mode="markers+text",
+                name="best epoch",
+                marker=dict(symbol="star", size=14, color=MARK),
+                text=[f"best (epoch {best['epoch']})"],
+                showlegend=False,
+                # label on the side with room, so it is not cut at the chart's edge
+                textposition="top left" if best["epoch"] > (total_epochs or len(epochs)) / 2 else "top right",
+            )
     _epoch_axis(fig, total_epochs, start=0.0)
     return _layout(fig, "Loss", "cross-entropy")
 
@@ -130,23 +169,43 @@ def accuracy_figure(epochs: list[dict], total_epochs: int | None = None, val_n: 
         # Shade only where training accuracy is above validation accuracy: that gap is what the model
         # learned about its own training images and not about the task (an invisible base trace + fill).
         fig.add_scatter(x=x, y=val, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
-        fig.add_scatter(x=x, y=[max(t, v) for t, v in zip(train, val)], mode="lines", line=dict(width=0),
-                        fill="tonexty", fillcolor=GAP_FILL, name="train − val gap", hoverinfo="skip")
-        fig.add_scatter(x=x, y=val, mode="lines+markers", name="validation accuracy", line=VAL,
-                        marker=dict(symbol="square"))
-        fig.add_scatter(x=x, y=train, mode="lines+markers", name="train accuracy", line=TRAIN,
-                        marker=dict(symbol="circle"))
+        fig.add_scatter(
+            x=x,
+            y=[max(t, v) for t, v in zip(train, val)],
+            mode="lines",
+            line=dict(width=0),
+            fill="tonexty",
+            fillcolor=GAP_FILL,
+            name="train − val gap",
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=x, y=val, mode="lines+markers", name="validation accuracy", line=VAL, marker=dict(symbol="square")
+        )
+        fig.add_scatter(
+            x=x, y=train, mode="lines+markers", name="train accuracy", line=TRAIN, marker=dict(symbol="circle")
+        )
         gaps = [(xi, t, v) for xi, t, v in zip(x, train, val) if t - v > 100 * GAP_WARN]
         if gaps:
             xi, t, v = max(gaps, key=lambda g: g[1] - g[2])
-            fig.add_annotation(x=xi, y=(t + v) / 2, text=f"overfitting<br>gap {t - v:.0f} pts", showarrow=False,
-                               font=dict(color=WARN_TEXT, size=13), bgcolor="rgba(255,255,255,0.8)")
+            fig.add_annotation(
+                x=xi,
+                y=(t + v) / 2,
+                text=f"overfitting<br>gap {t - v:.0f} pts",
+                showarrow=False,
+                font=dict(color=WARN_TEXT, size=13),
+                bgcolor="rgba(255,255,255,0.8)",
+            )
         best = best_epoch(epochs)
         if best is not None:  # labelled: an unlabelled dotted line was read as a glitch (issue 10)
-            fig.add_vline(x=best["epoch"], line=dict(color=MARK, dash="dot", width=1),
-                          annotation=dict(text=f"best epoch {best['epoch']} (lowest val loss)", font=dict(
-                              color=MARK, size=12)), annotation_position="bottom right"
-                          if best["epoch"] <= (total_epochs or len(epochs)) / 2 else "bottom left")
+            fig.add_vline(
+                x=best["epoch"],
+                line=dict(color=MARK, dash="dot", width=1),
+                annotation=dict(text=f"best epoch {best['epoch']} (lowest val loss)", font=dict(color=MARK, size=12)),
+                annotation_position="bottom right"
+                if best["epoch"] <= (total_epochs or len(epochs)) / 2
+                else "bottom left",
+            )
     fig.update_yaxes(range=[0, 102])
     _epoch_axis(fig, total_epochs)
     return _layout(fig, "Accuracy (%)", "accuracy %")
@@ -155,8 +214,13 @@ def accuracy_figure(epochs: list[dict], total_epochs: int | None = None, val_n: 
 def trainable_figure(epochs: list[dict], total_epochs: int | None = None) -> go.Figure:
     fig = go.Figure()
     if epochs:
-        fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e["trainable_params"] for e in epochs],
-                        mode="lines+markers", line=dict(shape="hv", color=PALETTE[2]), name="trainable")
+        fig.add_scatter(
+            x=[e["epoch"] for e in epochs],
+            y=[e["trainable_params"] for e in epochs],
+            mode="lines+markers",
+            line=dict(shape="hv", color=PALETTE[2]),
+            name="trainable",
+        )
     fig.update_yaxes(rangemode="tozero")
     _epoch_axis(fig, total_epochs)
     return _layout(fig, "Trainable parameters", "parameters")
@@ -167,8 +231,13 @@ def weight_change_figure(epochs: list[dict], total_epochs: int | None = None) ->
     fig = go.Figure()
     groups = list(epochs[-1].get("weight_change", {})) if epochs else []
     for i, g in enumerate(groups):
-        fig.add_scatter(x=[e["epoch"] for e in epochs], y=[e.get("weight_change", {}).get(g, 0.0) for e in epochs],
-                        mode="lines+markers", name=g, line=series_line(i))
+        fig.add_scatter(
+            x=[e["epoch"] for e in epochs],
+            y=[e.get("weight_change", {}).get(g, 0.0) for e in epochs],
+            mode="lines+markers",
+            name=g,
+            line=series_line(i),
+        )
     fig.update_yaxes(rangemode="tozero")
     _epoch_axis(fig, total_epochs)
     return _layout(fig, "Weight change per group  ‖ΔW‖/‖W₀‖", "relative change")
@@ -180,11 +249,24 @@ def params_figure(rows: list[tuple[str, int, bool]]) -> go.Figure:
     names = [r[0] for r in rows]
     # Log scale: the new head (a few thousand parameters) would be invisible next to million-parameter
     # stages on a linear axis. Each bar carries its exact count.
-    fig.add_bar(x=names, y=[r[1] if r[2] else None for r in rows], name="trainable", marker_color=PALETTE[2],
-                text=[f"{r[1]:,}" if r[2] else "" for r in rows], textposition="outside")
+    fig.add_bar(
+        x=names,
+        y=[r[1] if r[2] else None for r in rows],
+        name="trainable",
+        marker_color=PALETTE[2],
+        text=[f"{r[1]:,}" if r[2] else "" for r in rows],
+        textposition="outside",
+    )
     # Frozen bars are hatched as well as grey: the two kinds differ without colour.
-    fig.add_bar(x=names, y=[None if r[2] else r[1] for r in rows], name="frozen", marker_color="#bbbbbb",
-                marker_pattern_shape="/", text=["" if r[2] else f"{r[1]:,}" for r in rows], textposition="outside")
+    fig.add_bar(
+        x=names,
+        y=[None if r[2] else r[1] for r in rows],
+        name="frozen",
+        marker_color="#bbbbbb",
+        marker_pattern_shape="/",
+        text=["" if r[2] else f"{r[1]:,}" for r in rows],
+        textposition="outside",
+    )
     fig.update_layout(barmode="overlay", uniformtext=dict(minsize=9, mode="show"))
     sizes = [r[1] for r in rows if r[1] > 0] or [1]
     fig.update_yaxes(type="log", range=[math.log10(min(sizes)) - 0.5, math.log10(max(sizes)) + 0.6])
@@ -198,12 +280,19 @@ def lr_finder_figure(lrs: list[float], losses: list[float], suggested: float | N
     fig.add_scatter(x=lrs, y=losses, mode="lines", name="smoothed loss", line=dict(color=PALETTE[0]))
     if suggested and losses:
         # A two-point line rather than a shape: shapes and annotations on log axes need log10 x values.
-        fig.add_scatter(x=[suggested, suggested], y=[min(losses), max(losses)], mode="lines+text",
-                        name=f"suggested {suggested:.0e}", line=dict(color=PALETTE[1], dash="dash"),
-                        text=["", f"suggested {suggested:.0e}"], textposition="bottom right")
+        fig.add_scatter(
+            x=[suggested, suggested],
+            y=[min(losses), max(losses)],
+            mode="lines+text",
+            name=f"suggested {suggested:.0e}",
+            line=dict(color=PALETTE[1], dash="dash"),
+            text=["", f"suggested {suggested:.0e}"],
+            textposition="bottom right",
+        )
     fig.update_xaxes(type="log")
-    return _layout(fig, "LR range test: loss as the learning rate grows", "loss", x_title="learning rate (log)",
-                   height=260)
+    return _layout(
+        fig, "LR range test: loss as the learning rate grows", "loss", x_title="learning rate (log)", height=260
+    )
 
 
 Rates = dict[str, list[tuple[float, float]]]  # layer group -> (epoch position, learning rate) per step
@@ -244,8 +333,9 @@ def rate_figure(rates: Rates, total_epochs: int | None = None, title: str = "Lea
     for i, (g, pts) in enumerate(merge_same(rates).items()):
         step = max(1, len(pts) // MAX_BATCH_POINTS)
         shown = pts[::step] + ([pts[-1]] if (len(pts) - 1) % step else [])  # keep the last rate (the floor)
-        fig.add_scatter(x=[x for x, _ in shown], y=[lr for _, lr in shown], mode="lines", name=g,
-                        line=dict(series_line(i), width=2))
+        fig.add_scatter(
+            x=[x for x, _ in shown], y=[lr for _, lr in shown], mode="lines", name=g, line=dict(series_line(i), width=2)
+        )
     fig.update_layout(showlegend=True)  # which groups a line is, even when all share one
     if _spread(rates) > 10:
         fig.update_yaxes(type="log", exponentformat="power")
@@ -266,14 +356,19 @@ def rate_summary(rates: Rates, total_epochs: int | None = None, live: bool = Fal
         return "Learning rate per group: no batch trained yet." if live else "Learning rate per group: nothing trains."
     if live:
         x = max(pts[-1][0] for pts in shown.values())
-        return (f"Learning rate per group at epoch {x:.1f} of {total_epochs or math.ceil(x)}: "
-                + ", ".join(f"{g} {_rate(pts[-1][1])}" for g, pts in shown.items()) + ".")
+        return (
+            f"Learning rate per group at epoch {x:.1f} of {total_epochs or math.ceil(x)}: "
+            + ", ".join(f"{g} {_rate(pts[-1][1])}" for g, pts in shown.items())
+            + "."
+        )
     parts = []
     for g, pts in shown.items():
         top = max(pts, key=lambda p: p[1])
         opens = f" (trains from epoch {math.floor(pts[0][0] - 1e-9) + 1})" if pts[0][0] > 1 else ""
-        parts.append(f"{g}{opens} starts at {_rate(pts[0][1])}, peaks at {_rate(top[1])} at epoch {top[0]:.1f}, "
-                     f"ends at {_rate(pts[-1][1])}")
+        parts.append(
+            f"{g}{opens} starts at {_rate(pts[0][1])}, peaks at {_rate(top[1])} at epoch {top[0]:.1f}, "
+            f"ends at {_rate(pts[-1][1])}"
+        )
     return "Learning rate per group, planned for every step: " + "; ".join(parts) + "."
 
 
@@ -286,18 +381,34 @@ def live_rate_chart(cfg, batches: list[dict]) -> tuple[go.Figure, str] | None:
     return rate_figure(rates, cfg.epochs), rate_summary(rates, cfg.epochs, live=True)
 
 
-def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", title: str = "Validation accuracy (%)",
-                   val_n: dict[str, int] | None = None) -> go.Figure:
+def overlay_figure(
+    curves: list[tuple[str, list[dict]]],
+    key: str = "val_acc",
+    title: str = "Validation accuracy (%)",
+    val_n: dict[str, int] | None = None,
+) -> go.Figure:
     """One line per run: compare runs (a demo's variants, or runs chosen from the history). With
     `val_n` (label -> validation images) each run's validation accuracy carries its 95% band."""
     fig = go.Figure()
     for i, (label, epochs) in enumerate(curves):
         n = (val_n or {}).get(label)
         if key == "val_acc" and n and epochs:
-            interval_band(fig, [e["epoch"] for e in epochs], [e[key] for e in epochs], n,
-                          series_line(i)["color"], f"{label}: 95% interval", legend=False)
-        fig.add_scatter(x=[e["epoch"] for e in epochs], y=[100 * e[key] if key.endswith("acc") else e[key] for e in epochs],
-                        mode="lines+markers", name=label, line=series_line(i))
+            interval_band(
+                fig,
+                [e["epoch"] for e in epochs],
+                [e[key] for e in epochs],
+                n,
+                series_line(i)["color"],
+                f"{label}: 95% interval",
+                legend=False,
+            )
+        fig.add_scatter(
+            x=[e["epoch"] for e in epochs],
+            y=[100 * e[key] if key.endswith("acc") else e[key] for e in epochs],
+            mode="lines+markers",
+            name=label,
+            line=series_line(i),
+        )
     if key.endswith("acc"):
         fig.update_yaxes(range=[0, 102])
     longest = max((len(epochs) for _, epochs in curves), default=0)
@@ -308,6 +419,7 @@ def overlay_figure(curves: list[tuple[str, list[dict]]], key: str = "val_acc", t
 
 # ---- text alternatives: what each chart shows, in numbers -------------------------------------------
 
+
 def _of(epochs: list[dict], total_epochs: int | None) -> str:
     return f"Epoch {epochs[-1]['epoch']} of {total_epochs or epochs[-1]['epoch']}"
 
@@ -317,10 +429,14 @@ def loss_summary(epochs: list[dict], batches: list[dict], total_epochs: int | No
         if not batches:
             return "Loss: no batch trained yet."
         last = batches[-1]
-        return (f"Loss: epoch {last['epoch']} under way, latest training loss per batch "
-                f"{_num(smooth([b['loss'] for b in batches])[-1])} (smoothed).")
+        return (
+            f"Loss: epoch {last['epoch']} under way, latest training loss per batch "
+            f"{_num(smooth([b['loss'] for b in batches])[-1])} (smoothed)."
+        )
     last, best = epochs[-1], best_epoch(epochs)
-    text = f"Loss, {_of(epochs, total_epochs)}: training {_num(last['train_loss'])}, validation {_num(last['val_loss'])}"
+    text = (
+        f"Loss, {_of(epochs, total_epochs)}: training {_num(last['train_loss'])}, validation {_num(last['val_loss'])}"
+    )
     if best is not None:
         text += f"; lowest validation loss {_num(best['val_loss'])} at epoch {best['epoch']}"
     return text + "."
@@ -335,8 +451,10 @@ def accuracy_summary(epochs: list[dict], total_epochs: int | None = None, val_n:
         return "Accuracy: no epoch finished yet."
     last, best = epochs[-1], best_epoch(epochs)
     gap = 100 * (last["train_acc"] - last["val_acc"])
-    text = (f"Accuracy, {_of(epochs, total_epochs)}: training {_pct(last['train_acc'])}, validation "
-            f"{_pct(last['val_acc'])}{_interval(last['val_acc'], val_n)} (gap {gap:+.0f} points)")
+    text = (
+        f"Accuracy, {_of(epochs, total_epochs)}: training {_pct(last['train_acc'])}, validation "
+        f"{_pct(last['val_acc'])}{_interval(last['val_acc'], val_n)} (gap {gap:+.0f} points)"
+    )
     if best is not None:
         text += f"; best validation loss at epoch {best['epoch']} (validation accuracy {_pct(best['val_acc'])})"
     return text + "."
@@ -358,12 +476,19 @@ def weight_change_summary(epochs: list[dict], total_epochs: int | None = None) -
     if not change:
         return "Weight change per group: no epoch finished yet."
     ranked = sorted(change.items(), key=lambda kv: -kv[1])
-    return (f"Weight change relative to the start, {_of(epochs, total_epochs)}, largest first: "
-            + ", ".join(f"{g} {_num(v)}" for g, v in ranked) + ".")
+    return (
+        f"Weight change relative to the start, {_of(epochs, total_epochs)}, largest first: "
+        + ", ".join(f"{g} {_num(v)}" for g, v in ranked)
+        + "."
+    )
 
 
-def overlay_summary(curves: list[tuple[str, list[dict]]], key: str = "val_acc",
-                    title: str = "Validation accuracy (%)", val_n: dict[str, int] | None = None) -> str:
+def overlay_summary(
+    curves: list[tuple[str, list[dict]]],
+    key: str = "val_acc",
+    title: str = "Validation accuracy (%)",
+    val_n: dict[str, int] | None = None,
+) -> str:
     shown = [(label, epochs) for label, epochs in curves if epochs]
     if not shown:
         return f"{title}: no run has finished an epoch yet."
@@ -390,8 +515,10 @@ def lr_finder_summary(lrs: list[float], losses: list[float], suggested: float | 
     if not lrs or not losses:
         return "LR range test: no measurement."
     low = min(range(len(losses)), key=losses.__getitem__)
-    text = (f"LR range test from {lrs[0]:.0e} to {lrs[-1]:.0e}: lowest smoothed loss {_num(losses[low])} at "
-            f"learning rate {lrs[low]:.0e}")
+    text = (
+        f"LR range test from {lrs[0]:.0e} to {lrs[-1]:.0e}: lowest smoothed loss {_num(losses[low])} at "
+        f"learning rate {lrs[low]:.0e}"
+    )
     return text + (f"; suggested {suggested:.0e}." if suggested else "; no suggestion.")
 
 
@@ -405,9 +532,13 @@ PROJECTOR_LINE = 5
 def projector(fig: go.Figure) -> go.Figure:
     """A copy of `fig` with large text, thick lines and big markers, one chart filling the width."""
     big = go.Figure(fig)
-    big.update_layout(height=PROJECTOR_HEIGHT, font=dict(size=PROJECTOR_FONT),
-                      title=dict(font=dict(size=PROJECTOR_FONT + 8)), margin=dict(l=80, r=20, t=60, b=60),
-                      legend=dict(font=dict(size=PROJECTOR_FONT), orientation="h", y=-0.2))
+    big.update_layout(
+        height=PROJECTOR_HEIGHT,
+        font=dict(size=PROJECTOR_FONT),
+        title=dict(font=dict(size=PROJECTOR_FONT + 8)),
+        margin=dict(l=80, r=20, t=60, b=60),
+        legend=dict(font=dict(size=PROJECTOR_FONT), orientation="h", y=-0.2),
+    )
     big.update_xaxes(tickfont=dict(size=PROJECTOR_FONT), title_font=dict(size=PROJECTOR_FONT))
     big.update_yaxes(tickfont=dict(size=PROJECTOR_FONT), title_font=dict(size=PROJECTOR_FONT))
     for trace in big.data:

@@ -5,14 +5,15 @@ Predict-before-reveal: a demo's "what to watch for" text gives its result away, 
 prediction and the measured margin. A demo measured before (core.lab.demo_store) replays at once,
 labelled as a replay with when it was measured; every demo shows how long it takes.
 """
+
 from __future__ import annotations
 
 import streamlit as st
 
 from core.lab import demo_store
-from core.train.inputs import resolve_device
-from core.runs.estimate import estimate_config
 from core.lab.presets import DEMO_IDS, PRESETS
+from core.runs.estimate import estimate_config
+from core.train.inputs import resolve_device
 from ui.lab import live
 from ui.lab import state as S
 
@@ -46,8 +47,10 @@ def duration_line(pid: str) -> str:
     if stored is not None:
         return f"⏱️ Live: about {demo_store.duration(stored.seconds)} ({stored.describe()}). ⚡ Replay: instant."
     seconds, how = expected_seconds(pid)
-    return (f"⏱️ Live: about {demo_store.duration(seconds)} ({how}; run it once, or `./ftlab prepare-demos`, "
-            f"for an instant replay).")
+    return (
+        f"⏱️ Live: about {demo_store.duration(seconds)} ({how}; run it once, or `./ftlab prepare-demos`, "
+        f"for an instant replay)."
+    )
 
 
 def demo_controls(pid: str, key: str) -> None:
@@ -64,10 +67,23 @@ def demo_controls(pid: str, key: str) -> None:
     run_key = "lab_run_all" if key == "lab" else f"lab_demo_run_{pid}"
     cols = st.columns(2 if stored else 1)
     if stored is not None:
-        cols[1].button("⚡ Replay the measured result", key=f"{run_key}_replay", disabled=not ready, type="primary",
-                       width="stretch", on_click=_start, args=(pid, winner, margin, True))
-    cols[0].button(f"▶ Run all {len(labels)} variants live ({' vs '.join(labels)})", key=run_key,
-                   disabled=not ready, width="stretch", on_click=_start, args=(pid, winner, margin, False))
+        cols[1].button(
+            "⚡ Replay the measured result",
+            key=f"{run_key}_replay",
+            disabled=not ready,
+            type="primary",
+            width="stretch",
+            on_click=_start,
+            args=(pid, winner, margin, True),
+        )
+    cols[0].button(
+        f"▶ Run all {len(labels)} variants live ({' vs '.join(labels)})",
+        key=run_key,
+        disabled=not ready,
+        width="stretch",
+        on_click=_start,
+        args=(pid, winner, margin, False),
+    )
     if not ready:
         st.caption("Answer both questions to unlock the runs: a prediction you commit to makes the result stick.")
 
@@ -132,8 +148,11 @@ def reveal_for(snaps) -> str:
 
 
 def show_replay(pid: str, stored: demo_store.StoredDemo, projector: bool = False) -> None:
-    st.info(f"⚡ **Replay**, not a live run: **{PRESETS[pid].title}**, {stored.describe()}. Nothing is "
-            f"training now; press Run all for a live run.", icon="⏪")
+    st.info(
+        f"⚡ **Replay**, not a live run: **{PRESETS[pid].title}**, {stored.describe()}. Nothing is "
+        f"training now; press Run all for a live run.",
+        icon="⏪",
+    )
     snaps = live.replay_snapshots(stored)
     finals = [(s.label, live.final_acc(s)) for s in snaps if s.epochs]
     live.show_ended(snaps, projector, reveal=reveal(pid, finals))

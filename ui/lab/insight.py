@@ -5,6 +5,7 @@ core.runs.gradcam (Captum). Nothing is computed until the learner asks (a toggle
 kept per result, so the other results tabs stay as fast as before. Every widget key starts with
 key_prefix, as in ui.lab.results.
 """
+
 from __future__ import annotations
 
 import threading
@@ -14,10 +15,10 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core.runs import analysis, feature_map, gradcam
-from core.models import backbones as models
-from core.train.engine import RunResult
 from core.data.imagefiles import DataError
+from core.models import backbones as models
+from core.runs import analysis, feature_map, gradcam
+from core.train.engine import RunResult
 from ui.common import PALETTE
 
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down")
@@ -36,8 +37,9 @@ def _preload() -> None:
         if _preloaded:
             return
         _preloaded = True
-    threading.Thread(target=lambda: (feature_map.preload(), gradcam.preload()), daemon=True,
-                     name="ftlab-insight-imports").start()
+    threading.Thread(
+        target=lambda: (feature_map.preload(), gradcam.preload()), daemon=True, name="ftlab-insight-imports"
+    ).start()
 
 
 def render_insight(result: RunResult | None, key_prefix: str, data=None) -> None:
@@ -67,18 +69,26 @@ def _kept(key: str, result: RunResult, compute, tag=None):
 
 # ---- feature space ------------------------------------------------------------------------------
 
+
 def feature_space(result: RunResult, data, key_prefix: str) -> None:
     st.markdown("#### Feature space, before and after")
-    st.caption(f"Each dot is a validation image (up to {feature_map.MAP_LIMIT}, every class in equal share), "
-               "placed by the vector the head sees (the backbone's pooled output), squeezed to 2-D. Where the "
-               "classes already form separate clumps, a linear head can tell them apart: that is why training "
-               "only a new head on frozen ImageNet features works. Under each map: a linear probe, a logistic "
-               "regression fitted on the training images' vectors and scored on the mapped validation images.")
+    st.caption(
+        f"Each dot is a validation image (up to {feature_map.MAP_LIMIT}, every class in equal share), "
+        "placed by the vector the head sees (the backbone's pooled output), squeezed to 2-D. Where the "
+        "classes already form separate clumps, a linear head can tell them apart: that is why training "
+        "only a new head on frozen ImageNet features works. Under each map: a linear probe, a logistic "
+        "regression fitted on the training images' vectors and scored on the mapped validation images."
+    )
     left, right = st.columns([2, 1], vertical_alignment="bottom")
-    method = left.radio("Map", list(feature_map.METHODS), format_func=feature_map.METHODS.get, horizontal=True,
-                        key=f"{key_prefix}_fmap_method",
-                        help="PCA keeps the two directions of largest spread (linear, instant). t-SNE and UMAP "
-                             "keep each image's neighbours together; distances between clumps mean little.")
+    method = left.radio(
+        "Map",
+        list(feature_map.METHODS),
+        format_func=feature_map.METHODS.get,
+        horizontal=True,
+        key=f"{key_prefix}_fmap_method",
+        help="PCA keeps the two directions of largest spread (linear, instant). t-SNE and UMAP "
+        "keep each image's neighbours together; distances between clumps mean little.",
+    )
     if not right.toggle("Show the feature maps", key=f"{key_prefix}_fmap_on"):
         return
     key = f"{key_prefix}_fmap_{method}"
@@ -103,6 +113,7 @@ def feature_space(result: RunResult, data, key_prefix: str) -> None:
 
 def _compute_maps(result: RunResult, data, method: str, bar, draw):
     """The three panels, each drawn as soon as it is ready (two of them come from cached features)."""
+
     def progress(done: int, total: int, title: str) -> None:
         bar.progress(done / total, text=f"{done} of {total} maps: {title}…" if done < total else "Done.")
 
@@ -119,14 +130,31 @@ def _scatter(panel: feature_map.Panel, class_names: list[str]) -> go.Figure:
     fig = go.Figure()
     for c, name in enumerate(class_names):
         idx = np.flatnonzero(panel.labels == c)
-        fig.add_trace(go.Scatter(
-            x=panel.xy[idx, 0], y=panel.xy[idx, 1], mode="markers", name=name, customdata=panel.index[idx],
-            marker=dict(size=7, color=PALETTE[c % len(PALETTE)], symbol=SYMBOLS[(c // len(PALETTE)) % len(SYMBOLS)],
-                        line=dict(width=0.5, color="white")),
-            hovertemplate=f"class {name}<br>validation image #%{{customdata}}<br>click to see it<extra></extra>"))
-    fig.update_layout(height=360, margin=dict(l=5, r=5, t=5, b=5), legend=dict(orientation="h", y=-0.05),
-                      xaxis=dict(showticklabels=False, title=None), yaxis=dict(showticklabels=False, title=None),
-                      clickmode="event+select", dragmode="pan")
+        fig.add_trace(
+            go.Scatter(
+                x=panel.xy[idx, 0],
+                y=panel.xy[idx, 1],
+                mode="markers",
+                name=name,
+                customdata=panel.index[idx],
+                marker=dict(
+                    size=7,
+                    color=PALETTE[c % len(PALETTE)],
+                    symbol=SYMBOLS[(c // len(PALETTE)) % len(SYMBOLS)],
+                    line=dict(width=0.5, color="white"),
+                ),
+                hovertemplate=f"class {name}<br>validation image #%{{customdata}}<br>click to see it<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        height=360,
+        margin=dict(l=5, r=5, t=5, b=5),
+        legend=dict(orientation="h", y=-0.05),
+        xaxis=dict(showticklabels=False, title=None),
+        yaxis=dict(showticklabels=False, title=None),
+        clickmode="event+select",
+        dragmode="pan",
+    )
     return fig
 
 
@@ -134,11 +162,18 @@ def _draw_map(col, panel: feature_map.Panel, data, key_prefix: str, method: str)
     key = f"{key_prefix}_fmap_{method}_{panel.name}"
     with col:
         st.markdown(f"**{panel.title}**")
-        st.plotly_chart(_scatter(panel, data.class_names), key=key, on_select="rerun", selection_mode="points",
-                        config={"displayModeBar": False})
-        st.metric("Linear probe (validation)", f"{panel.probe_acc:.0%}",
-                  help="A logistic regression on these features alone: what a head can reach "
-                       "with no change to the backbone.")
+        st.plotly_chart(
+            _scatter(panel, data.class_names),
+            key=key,
+            on_select="rerun",
+            selection_mode="points",
+            config={"displayModeBar": False},
+        )
+        st.metric(
+            "Linear probe (validation)",
+            f"{panel.probe_acc:.0%}",
+            help="A logistic regression on these features alone: what a head can reach with no change to the backbone.",
+        )
         _selected_image(data, key)
 
 
@@ -156,32 +191,42 @@ def _selected_image(data, key: str) -> None:
 
 
 def _maps_summary(probes: dict[str, float], n: int, method: str) -> str:
-    pre, scratch, tuned = (probes[feature_map.PRETRAINED], probes[feature_map.SCRATCH],
-                           probes[feature_map.FINE_TUNED])
-    return (f"Chart summary: {n} validation images mapped with {method.upper()}. Linear probe on ImageNet "
-            f"features {pre:.0%}, on a random backbone's {scratch:.0%}, after fine-tuning {tuned:.0%}.")
+    pre, scratch, tuned = (probes[feature_map.PRETRAINED], probes[feature_map.SCRATCH], probes[feature_map.FINE_TUNED])
+    return (
+        f"Chart summary: {n} validation images mapped with {method.upper()}. Linear probe on ImageNet "
+        f"features {pre:.0%}, on a random backbone's {scratch:.0%}, after fine-tuning {tuned:.0%}."
+    )
 
 
 # ---- where the model looks -----------------------------------------------------------------------
 
+
 def where_it_looks(result: RunResult, data, key_prefix: str) -> None:
     st.markdown("#### Where the model looks")
-    st.caption("Grad-CAM (from Captum) colours the parts of the image that raised the score of the "
-               "predicted class: bright is strong. **Before** is the backbone the run started from, read "
-               "through the run's trained head; **after** is the fine-tuned network. A frozen backbone's "
-               "maps do not change, however long the head trains: only layers that train can move where the "
-               "model looks.")
+    st.caption(
+        "Grad-CAM (from Captum) colours the parts of the image that raised the score of the "
+        "predicted class: bright is strong. **Before** is the backbone the run started from, read "
+        "through the run's trained head; **after** is the fine-tuned network. A frozen backbone's "
+        "maps do not change, however long the head trains: only layers that train can move where the "
+        "model looks."
+    )
     if not st.toggle("Show where the model looks", key=f"{key_prefix}_cam_on"):
         return
     # One "before" network per session (a copy of the backbone, 14 MB for MobileNetV2), whichever run is shown.
     before = _kept("lab_insight_cam_before", result, lambda: gradcam.before_model(result))
     groups = list(result.model.groups)
-    default = _kept(f"{key_prefix}_cam_default", result,
-                    lambda: gradcam.default_layer(result.model, result.config.image_size))
+    default = _kept(
+        f"{key_prefix}_cam_default", result, lambda: gradcam.default_layer(result.model, result.config.image_size)
+    )
     pick, _ = st.columns([1, 2])
-    layer = pick.selectbox("Layer group", groups, index=groups.index(default), key=f"{key_prefix}_cam_layer",
-                           help="Grad-CAM's usual pick is the last group; at small inputs its map is only 2x2, "
-                                "so the default is the deepest group whose map is at least 4x4.")
+    layer = pick.selectbox(
+        "Layer group",
+        groups,
+        index=groups.index(default),
+        key=f"{key_prefix}_cam_layer",
+        help="Grad-CAM's usual pick is the last group; at small inputs its map is only 2x2, "
+        "so the default is the deepest group whose map is at least 4x4.",
+    )
     _frozen_note(result, layer)
     _validation_maps(result, data, before, layer, key_prefix)
     _photo_maps(result, data, before, layer, key_prefix)
@@ -192,15 +237,23 @@ def _frozen_note(result: RunResult, layer: str) -> None:
     head_only = set(cfg.trainable) | {g for gs in cfg.unfreeze_at.values() for g in gs} <= {models.HEAD}
     prefix = feature_map.frozen_prefix(result)
     if head_only and not cfg.frozen_bn_eval:
-        st.warning("Only the head trained, yet the maps moved: the frozen groups' BatchNorm layers were in "
-                   "training mode, so their running statistics followed the new images (see *BatchNorm in "
-                   "frozen layers*). With **Keep frozen BatchNorm in eval mode** on, they stay identical.", icon="🧊")
+        st.warning(
+            "Only the head trained, yet the maps moved: the frozen groups' BatchNorm layers were in "
+            "training mode, so their running statistics followed the new images (see *BatchNorm in "
+            "frozen layers*). With **Keep frozen BatchNorm in eval mode** on, they stay identical.",
+            icon="🧊",
+        )
     elif prefix >= len(names) - 1:
-        st.info("This run trained only the head, so the backbone is unchanged: the two columns are identical. "
-                "Train the last stages too (Layers section) and compare.", icon="🧊")
+        st.info(
+            "This run trained only the head, so the backbone is unchanged: the two columns are identical. "
+            "Train the last stages too (Layers section) and compare.",
+            icon="🧊",
+        )
     elif names.index(layer) < prefix:
-        st.caption(f"The groups up to {names[prefix - 1]} were frozen; the maps still differ because the "
-                   f"trained groups after {layer} change the gradients that weigh its maps.")
+        st.caption(
+            f"The groups up to {names[prefix - 1]} were frozen; the maps still differ because the "
+            f"trained groups after {layer} change the gradients that weigh its maps."
+        )
 
 
 def _validation_maps(result: RunResult, data, before, layer: str, key_prefix: str) -> None:
@@ -211,8 +264,12 @@ def _validation_maps(result: RunResult, data, before, layer: str, key_prefix: st
         start = (start + CAM_IMAGES) % max(1, n)
         st.session_state[f"{key_prefix}_cam_offset"] = start
     picked = [int(order[(start + i) % n]) for i in range(min(CAM_IMAGES, n))]
-    maps = _kept(f"{key_prefix}_cam_maps", result, lambda: gradcam.compare(result, data.val_x[picked], layer, before),
-                 tag=(layer, start))
+    maps = _kept(
+        f"{key_prefix}_cam_maps",
+        result,
+        lambda: gradcam.compare(result, data.val_x[picked], layer, before),
+        tag=(layer, start),
+    )
     images = [analysis.val_image(data, i) for i in picked]
     truths = [data.class_names[int(data.val_y[i])] for i in picked]
     _draw_rows(images, maps, data.class_names, truths)
@@ -230,20 +287,26 @@ def _draw_rows(images: list[np.ndarray], maps: dict, class_names: list[str], tru
         what = f"true {truths[i]}, predicted {predicted}" if truths[i] else f"predicted {predicted}"
         cols[0].image(image, width=CAM_WIDTH, caption=what)
         cols[1].image(gradcam.overlay(image, before, scale), width=CAM_WIDTH, caption=f"before ({maps['layer']})")
-        cols[2].image(gradcam.overlay(image, after, scale), width=CAM_WIDTH,
-                      caption="after: same map" if np.allclose(before, after, rtol=1e-4, atol=1e-6 * (scale or 1))
-                      else "after: the map moved")
+        cols[2].image(
+            gradcam.overlay(image, after, scale),
+            width=CAM_WIDTH,
+            caption="after: same map"
+            if np.allclose(before, after, rtol=1e-4, atol=1e-6 * (scale or 1))
+            else "after: the map moved",
+        )
 
 
 def _photo_maps(result: RunResult, data, before, layer: str, key_prefix: str) -> None:
     st.markdown("**Your own photo**")
-    upload = st.file_uploader("A photo (PNG or JPG)", type=["png", "jpg", "jpeg"], key=f"{key_prefix}_cam_photo",
-                              max_upload_size=UPLOAD_MB)
+    upload = st.file_uploader(
+        "A photo (PNG or JPG)", type=["png", "jpg", "jpeg"], key=f"{key_prefix}_cam_photo", max_upload_size=UPLOAD_MB
+    )
     if upload is None:
         return
     greyscale = analysis.is_greyscale(data)
-    invert = greyscale and st.toggle("Invert the colours (light marks on a dark background, like MNIST)",
-                                     key=f"{key_prefix}_cam_invert")
+    invert = greyscale and st.toggle(
+        "Invert the colours (light marks on a dark background, like MNIST)", key=f"{key_prefix}_cam_invert"
+    )
     try:
         image = analysis.read_image_bytes(upload.getvalue(), upload.name)
         view = analysis.model_view(image, result.config.image_size, greyscale, invert)

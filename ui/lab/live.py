@@ -13,6 +13,7 @@ are cancelled only when no tab of the browser came back within RELEASE_GRACE_S. 
 kept in the progress database under the learner's progress key (a nickname, or this browser's own
 key), so it comes back after a reload and follows a nickname, and no other browser sees it.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,17 +23,24 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.runs import analysis, stats
-from core.lab import demo_store
+from core.classroom.class_report import settings_of
 from core.jobs import manager as jobs
+from core.jobs.manager import JobManager, JobRefused, JobSnapshot
+from core.lab import demo_store
+from core.runs import analysis, stats
+from core.runs.estimate import estimate_config, record_run
 from core.train.engine import RunResult
 from core.train.events import BatchEnded, EpochEnded, as_row, from_row
 from core.train.freezing import describe_cache
-from core.classroom.class_report import settings_of
-from core.runs.estimate import estimate_config, record_run
-from core.jobs.manager import JobManager, JobRefused, JobSnapshot
+from ui.common import (
+    browser_key,
+    chart_summary,
+    chart_with_summary,
+    current_learner,
+    get_progress_store,
+    safe_store_call,
+)
 from ui.lab import charts
-from ui.common import browser_key, chart_summary, chart_with_summary, current_learner, get_progress_store, safe_store_call
 from ui.live_chart import live_chart
 
 OWNER = "lab_owner"  # this session's own id (one tab): which sessions of a browser are open
@@ -57,6 +65,7 @@ CHART_NAMES = ("Loss", "Accuracy", "Trainable parameters", "Weight change")
 
 
 # ---- the server's manager and this session's lease -------------------------------------------------
+
 
 def get_job_manager() -> JobManager:
     """One pool for the whole server (max concurrent runs: FTLAB_MAX_JOBS, default 1 on a CPU)."""
@@ -142,11 +151,36 @@ def replay_snapshots(stored: demo_store.StoredDemo) -> list[JobSnapshot]:
     def snapshot(i: int, r: demo_store.StoredRun) -> JobSnapshot:
         epochs = [from_row(EpochEnded, e) for e in r.epochs]
         batches = [from_row(BatchEnded, b) for b in r.batches]
-        result = RunResult(r.status, r.message, r.config, list(r.start.get("classes", [])), epochs, batches,
-                           best_epoch=r.best_epoch, device=stored.device, timings={"total_s": r.seconds},
-                           cache=r.start.get("cache", ""))
-        return JobSnapshot(f"replay-{i}", "", r.label, "replay", r.config, r.status, None, None, batches,
-                           epochs, result, "", r.message, t, t, t + r.seconds)
+        result = RunResult(
+            r.status,
+            r.message,
+            r.config,
+            list(r.start.get("classes", [])),
+            epochs,
+            batches,
+            best_epoch=r.best_epoch,
+            device=stored.device,
+            timings={"total_s": r.seconds},
+            cache=r.start.get("cache", ""),
+        )
+        return JobSnapshot(
+            f"replay-{i}",
+            "",
+            r.label,
+            "replay",
+            r.config,
+            r.status,
+            None,
+            None,
+            batches,
+            epochs,
+            result,
+            "",
+            r.message,
+            t,
+            t,
+            t + r.seconds,
+        )
 
     # A replay has no RunStarted; its validation size (for the 95% intervals) is kept in the record.
     st.session_state[REPLAY_SIZES] = {f"replay-{i}": r.start.get("val_images") for i, r in enumerate(stored.runs)}
@@ -207,6 +241,7 @@ def current_snapshots(manager: JobManager) -> list[JobSnapshot]:
 
 # ---- live panel ----------------------------------------------------------------------------------
 
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -234,9 +269,11 @@ def rows(events: list) -> list[dict]:
 def _status_line(snap: JobSnapshot, counts: dict) -> None:
     name = f"**{snap.label}**: " if snap.label else ""
     if snap.status == "queued":
-        st.info(f"{name}waiting, you are **{_ordinal(snap.position or 1)} in line** "
-                f"({counts['running']} run(s) training now, {counts['max_running']} at a time on this server).",
-                icon="⏳")
+        st.info(
+            f"{name}waiting, you are **{_ordinal(snap.position or 1)} in line** "
+            f"({counts['running']} run(s) training now, {counts['max_running']} at a time on this server).",
+            icon="⏳",
+        )
         return
     p = progress_numbers(snap)
     if not snap.batches:
@@ -260,14 +297,19 @@ def _epoch_figures(snap: JobSnapshot) -> tuple:
         cache.clear()  # only the newest epoch of the job being watched is worth keeping
         eps, total, n = rows(snap.epochs), snap.config.epochs, val_images(snap)
         acc = (charts.accuracy_figure(eps, total, n), charts.accuracy_summary(eps, total, n))
-        cache[key] = (acc,) + tuple((figure(eps, total), summary(eps, total)) for figure, summary in (
-            (charts.trainable_figure, charts.trainable_summary),
-            (charts.weight_change_figure, charts.weight_change_summary)))
+        cache[key] = (acc,) + tuple(
+            (figure(eps, total), summary(eps, total))
+            for figure, summary in (
+                (charts.trainable_figure, charts.trainable_summary),
+                (charts.weight_change_figure, charts.weight_change_summary),
+            )
+        )
     return cache[key]
 
 
-def overlay_chart(curves, key: str = "val_acc", title: str = "Validation accuracy (%)",
-                  val_n: dict[str, int] | None = None) -> tuple:
+def overlay_chart(
+    curves, key: str = "val_acc", title: str = "Validation accuracy (%)", val_n: dict[str, int] | None = None
+) -> tuple:
     """(figure, text alternative) comparing runs, from (label, epoch rows) pairs; `val_n` (label ->
     validation images) gives each run's validation accuracy its 95% band."""
     return charts.overlay_figure(curves, key, title, val_n), charts.overlay_summary(curves, key, title, val_n)
@@ -284,12 +326,15 @@ def show_chart(chart: tuple, key: str, projector: bool = False, live: bool = Fal
     chart_with_summary(fig, summary, config=PLOT_CONFIG, key=key)
 
 
-def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None,
-                    live: bool = False) -> None:
+def draw_run_charts(
+    snap: JobSnapshot, key: str, projector: bool = False, overlay: tuple | None = None, live: bool = False
+) -> None:
     acc, trainable, dw = _epoch_figures(snap)
     epochs, batches = rows(snap.epochs), rows(snap.batches)
-    loss = (charts.loss_figure(epochs, batches, snap.config.epochs),
-            charts.loss_summary(epochs, batches, snap.config.epochs))
+    loss = (
+        charts.loss_figure(epochs, batches, snap.config.epochs),
+        charts.loss_summary(epochs, batches, snap.config.epochs),
+    )
     figures = dict(zip(CHART_NAMES, (loss, acc, trainable, dw)))
     rate = charts.live_rate_chart(snap.config, batches)  # only when a schedule moves the rate
     if rate is not None:
@@ -299,8 +344,9 @@ def draw_run_charts(snap: JobSnapshot, key: str, projector: bool = False, overla
     if projector:
         # One chart at a time, filling the screen: four small ones are unreadable from the back row.
         names = list(figures)
-        pick = st.segmented_control("Chart", names, default=names[0], key=f"{key}_pick", required=True,
-                                    label_visibility="collapsed")
+        pick = st.segmented_control(
+            "Chart", names, default=names[0], key=f"{key}_pick", required=True, label_visibility="collapsed"
+        )
         show_chart(figures[pick if pick in figures else names[0]], f"{key}_big", projector=True, live=live)
         return
     if overlay is not None:
@@ -370,6 +416,7 @@ def _in_last_epoch(snap: JobSnapshot) -> bool:
 
 # ---- after the run -------------------------------------------------------------------------------
 
+
 def collect_ended(snaps: list[JobSnapshot]) -> None:
     """Keep the results (with their models) of the ended runs on show; the history is collect_all's."""
     results: OrderedDict = st.session_state.setdefault(RESULTS, OrderedDict())
@@ -387,8 +434,9 @@ def _calibrate(snap: JobSnapshot) -> None:
     """Teach the time estimate how fast this server really is (complete runs only)."""
     total = snap.result.timings.get("total_s") if snap.result else None
     if snap.status == "finished" and total and snap.start is not None and snap.start.train_images:
-        predicted = estimate_config(snap.config, snap.start.train_images, snap.start.val_images,
-                                    "cpu" if snap.result.device == "cpu" else "gpu")
+        predicted = estimate_config(
+            snap.config, snap.start.train_images, snap.start.val_images, "cpu" if snap.result.device == "cpu" else "gpu"
+        )
         record_run(predicted.seconds, total)
 
 
@@ -396,12 +444,25 @@ def history_row(snap: JobSnapshot, number: int) -> dict:
     """The run as the history keeps it (plain JSON values: it is stored in the progress database)."""
     cfg, final = snap.config, (snap.epochs[-1] if snap.epochs else None)
     return {
-        "id": snap.id, "label": snap.label or f"run {number}", "status": snap.status,
-        **settings_of(cfg), "epochs": f"{len(snap.epochs)}/{cfg.epochs}", "val_acc": final and final.val_acc,
+        "id": snap.id,
+        "label": snap.label or f"run {number}",
+        "status": snap.status,
+        **settings_of(cfg),
+        "epochs": f"{len(snap.epochs)}/{cfg.epochs}",
+        "val_acc": final and final.val_acc,
         "val_images": val_images(snap),
-        "train_acc": final and final.train_acc, "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
-        "curve": [{"epoch": e.epoch, "val_acc": e.val_acc, "train_acc": e.train_acc, "val_loss": e.val_loss,
-                   "train_loss": e.train_loss} for e in snap.epochs],
+        "train_acc": final and final.train_acc,
+        "seconds": round((snap.finished or 0) - (snap.started or snap.created), 1),
+        "curve": [
+            {
+                "epoch": e.epoch,
+                "val_acc": e.val_acc,
+                "train_acc": e.train_acc,
+                "val_loss": e.val_loss,
+                "train_loss": e.train_loss,
+            }
+            for e in snap.epochs
+        ],
         "message": snap.message,
     }
 
@@ -421,11 +482,14 @@ def show_outcome(snap: JobSnapshot) -> None:
     """The end reason, and what it means (chance level, a wrecked model, a better earlier epoch)."""
     name = f"**{snap.label}**: " if snap.label else ""
     best = snap.result.best_epoch if snap.result else None
-    verdict = analysis.run_verdict(snap.status, snap.epochs, num_classes_of(snap), snap.config, snap.message,
-                                   snap.error, best)
-    icon = {"success": "✅", "error": "💥" if snap.status == "diverged" else ("🚫" if snap.status == "failed"
-                                                                              else "🎲"),
-            "info": "⏹️"}.get(verdict.level, "ℹ️")
+    verdict = analysis.run_verdict(
+        snap.status, snap.epochs, num_classes_of(snap), snap.config, snap.message, snap.error, best
+    )
+    icon = {
+        "success": "✅",
+        "error": "💥" if snap.status == "diverged" else ("🚫" if snap.status == "failed" else "🎲"),
+        "info": "⏹️",
+    }.get(verdict.level, "ℹ️")
     if snap.status == "early_stopped" and verdict.level == "success":
         icon = "🛑"
     draw = {"success": st.success, "error": st.error, "warning": st.warning}.get(verdict.level, st.info)
@@ -435,8 +499,7 @@ def show_outcome(snap: JobSnapshot) -> None:
 
 
 def _tabs():
-    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo",
-             "💾 Export"]
+    names = ["📈 Curves", "🔎 Scores and mistakes", "🧩 Quiz on your run", "📷 Try your own photo", "💾 Export"]
     return st.tabs(names, key="lab_result_tabs")
 
 
@@ -488,8 +551,10 @@ def show_ended(snaps: list[JobSnapshot], projector: bool = False, reveal: str = 
             st.caption("Notes: " + "; ".join(focus.start.notes))
         draw_run_charts(focus, f"lab_end_{focus.id}", projector, overlay)
         if len(drawn) > 1 and not projector:
-            show_chart(overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], "val_loss", "Validation loss"),
-                       "lab_end_overlay_loss")
+            show_chart(
+                overlay_chart([(s.label or s.id, rows(s.epochs)) for s in drawn], "val_loss", "Validation loss"),
+                "lab_end_overlay_loss",
+            )
     with scores_tab:
         focus = _pick_run(drawn, "lab_end_pick_scores")
         _results_part("scores", results.get(focus.id), focus)
@@ -510,14 +575,18 @@ def _results_part(part: str, result, snap: JobSnapshot) -> None:
     from ui.lab import results as lab_results
 
     if result is None or snap.status == "failed":
-        st.info("A replayed or expired run keeps its curves and numbers only: run it live to get its model "
-                "(predictions, photos and downloads).")
+        st.info(
+            "A replayed or expired run keeps its curves and numbers only: run it live to get its model "
+            "(predictions, photos and downloads)."
+        )
         return
     data = st.session_state.get(RUN_DATA, {}).get(snap.id)
     name = snap.label or snap.id
-    {"scores": lambda: lab_results.render_scores(result, snap.id, data),
-     "photo": lambda: lab_results.render_photo(result, snap.id, data),
-     "export": lambda: lab_results.render_downloads(result, snap.id, name)}[part]()
+    {
+        "scores": lambda: lab_results.render_scores(result, snap.id, data),
+        "photo": lambda: lab_results.render_photo(result, snap.id, data),
+        "export": lambda: lab_results.render_downloads(result, snap.id, name),
+    }[part]()
 
 
 def compare_selection(history: list[dict]) -> list[str]:
@@ -537,8 +606,9 @@ def history_table(history: list[dict]) -> pd.DataFrame:
     """The history rows as the table shows them: each validation accuracy with its 95% interval and
     how it stands against the best run (rows stored before sizes were kept show neither)."""
     accs = [accuracy_of(r.get("val_acc"), r.get("val_images")) for r in history]
-    table = pd.DataFrame([{k: v for k, v in row.items() if k not in ("curve", "id", "message", "val_images")}
-                          for row in history])
+    table = pd.DataFrame(
+        [{k: v for k, v in row.items() if k not in ("curve", "id", "message", "val_images")} for row in history]
+    )
     at = list(table.columns).index("val_acc") + 1 if "val_acc" in table.columns else len(table.columns)
     table.insert(at, "val 95%", [a.band() if a else "" for a in accs])
     table.insert(at + 1, "vs best", stats.versus_best(accs))
@@ -565,16 +635,25 @@ def show_history(projector: bool = False) -> None:
         return
     st.divider()
     st.subheader("Your runs")
-    st.dataframe(history_table(history), hide_index=True, column_config={
-        "val_acc": st.column_config.NumberColumn("val acc", format="percent"),
-        "val 95%": st.column_config.TextColumn(
-            "val 95%", help="The 95% interval of the validation accuracy (Wilson): with this many validation "
-                            "images the model's accuracy most likely lies in this range."),
-        "vs best": st.column_config.TextColumn(
-            "vs best", help="Against the run with the highest validation accuracy: 'within noise' when the two "
-                            "95% intervals overlap, so the validation set cannot tell them apart."),
-        "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
-        "lr": st.column_config.NumberColumn("lr", format="%.0e")})
+    st.dataframe(
+        history_table(history),
+        hide_index=True,
+        column_config={
+            "val_acc": st.column_config.NumberColumn("val acc", format="percent"),
+            "val 95%": st.column_config.TextColumn(
+                "val 95%",
+                help="The 95% interval of the validation accuracy (Wilson): with this many validation "
+                "images the model's accuracy most likely lies in this range.",
+            ),
+            "vs best": st.column_config.TextColumn(
+                "vs best",
+                help="Against the run with the highest validation accuracy: 'within noise' when the two "
+                "95% intervals overlap, so the validation set cannot tell them apart.",
+            ),
+            "train_acc": st.column_config.NumberColumn("train acc", format="percent"),
+            "lr": st.column_config.NumberColumn("lr", format="%.0e"),
+        },
+    )
     labels = {row["id"]: f"{i + 1}. {row['label']}" for i, row in enumerate(history)}
     st.session_state["lab_compare"] = compare_selection(history)
     chosen = st.multiselect("Compare runs", list(labels), format_func=labels.get, key="lab_compare")
@@ -591,4 +670,3 @@ def show_history(projector: bool = False) -> None:
         st.session_state[RESULTS] = OrderedDict()
         st.session_state[COMPARE_SEEN] = []
         st.rerun()
-

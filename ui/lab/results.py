@@ -4,15 +4,16 @@ A view only: the numbers come from core.runs.analysis and the files from core.ru
 ``render_results(result, key_prefix)``; every widget key starts with key_prefix so that two results
 (e.g. a comparison of runs) can be shown on one page.
 """
+
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.data.imagefiles import DataError
 from core.runs import analysis, export, stats
 from core.train.engine import RunResult
-from core.data.imagefiles import DataError
 from ui.common import chart_with_summary
 from ui.lab.insight import render_insight
 
@@ -63,6 +64,7 @@ def render_downloads(result: RunResult, key_prefix: str, name: str = "") -> None
 
 # ---- scores --------------------------------------------------------------------------------------
 
+
 def _summary(result: RunResult) -> None:
     final = result.final
     train, val = final.train_acc, final.val_acc
@@ -72,10 +74,13 @@ def _summary(result: RunResult) -> None:
     cols[0].metric("Validation accuracy", f"{val:.1%}", help="On images the model never trained on.")
     cols[1].metric("Training accuracy", f"{train:.1%}")
     gap = 100 * (train - val)
-    cols[2].metric("Gap (train - val)", f"{gap:+.0f} points" if abs(gap) >= 10 else f"{gap:+.1f} points",
-                   help="Training minus validation accuracy, in percentage points. Positive: the model does "
-                        "better on images it trained on (a large gap is overfitting). Negative: validation is "
-                        "easier than training, e.g. with augmentation or a small validation set.")
+    cols[2].metric(
+        "Gap (train - val)",
+        f"{gap:+.0f} points" if abs(gap) >= 10 else f"{gap:+.1f} points",
+        help="Training minus validation accuracy, in percentage points. Positive: the model does "
+        "better on images it trained on (a large gap is overfitting). Negative: validation is "
+        "easier than training, e.g. with augmentation or a small validation set.",
+    )
     st.caption(analysis.gap_words(train, val))
     honest_accuracy(val, len(result.val_true), len(result.class_names))
 
@@ -85,8 +90,10 @@ def honest_accuracy(val: float, n: int, num_classes: int) -> None:
     runs 5 points apart (nothing when the run kept no validation predictions)."""
     if not n:
         return
-    st.caption(f"Validation accuracy {stats.Accuracy.of(val, n).words()}: on many more images like these, "
-               f"this model's accuracy would most likely land in that range.")
+    st.caption(
+        f"Validation accuracy {stats.Accuracy.of(val, n).words()}: on many more images like these, "
+        f"this model's accuracy would most likely land in that range."
+    )
     warning = stats.too_small_warning(val, n, num_classes)
     if warning:
         st.warning(warning, icon="📏")
@@ -99,18 +106,33 @@ def _confusion(result: RunResult, key_prefix: str) -> None:
         return
     names = result.class_names
     cm = analysis.confusion_matrix(result.val_true, result.val_pred, len(names))
-    as_share = st.toggle("Show as share of each true class", key=f"{key_prefix}_cm_share",
-                         help="Each row then sums to 100%: classes with few images become comparable.")
+    as_share = st.toggle(
+        "Show as share of each true class",
+        key=f"{key_prefix}_cm_share",
+        help="Each row then sums to 100%: classes with few images become comparable.",
+    )
     z = cm / cm.sum(axis=1, keepdims=True).clip(min=1) if as_share else cm
-    fig = go.Figure(go.Heatmap(
-        z=z, x=names, y=names, colorscale="Blues", showscale=False,
-        texttemplate=("%{z:.0%}" if as_share else "%{z}") if len(names) <= 20 else None,
-        hovertemplate="true: %{y}<br>predicted: %{x}<br>%{z}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=names,
+            colorscale="Blues",
+            showscale=False,
+            texttemplate=("%{z:.0%}" if as_share else "%{z}") if len(names) <= 20 else None,
+            hovertemplate="true: %{y}<br>predicted: %{x}<br>%{z}<extra></extra>",
+        )
+    )
     height = min(700, 160 + 32 * len(names))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis_title="predicted class", yaxis_title="true class",
-                      yaxis_autorange="reversed",  # first class on top, like a printed table
-                      xaxis_type="category", yaxis_type="category")  # digit names "0".."9" stay labels
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis_title="predicted class",
+        yaxis_title="true class",
+        yaxis_autorange="reversed",  # first class on top, like a printed table
+        xaxis_type="category",
+        yaxis_type="category",
+    )  # digit names "0".."9" stay labels
     chart_with_summary(fig, confusion_summary(cm, names), config=CHART_CONFIG, key=f"{key_prefix}_cm")
     st.caption("The diagonal holds correct answers; every other cell is one kind of confusion.")
 
@@ -119,12 +141,23 @@ def confusion_summary(cm, names: list[str], top: int = 3) -> str:
     """The confusion matrix in words: how many right, and the most frequent confusions."""
     total, right = int(cm.sum()), int(cm.trace())
     text = f"{right} of {total} validation images on the diagonal (correct)"
-    pairs = sorted(((int(cm[t, p]), names[t], names[p]) for t in range(len(names)) for p in range(len(names))
-                    if t != p and cm[t, p]), reverse=True)[:top]
+    pairs = sorted(
+        (
+            (int(cm[t, p]), names[t], names[p])
+            for t in range(len(names))
+            for p in range(len(names))
+            if t != p and cm[t, p]
+        ),
+        reverse=True,
+    )[:top]
     if not pairs:
         return text + "; no confusions."
-    return text + "; most frequent confusions: " + ", ".join(
-        f"true {t} predicted as {p} ({n} time{'s' if n > 1 else ''})" for n, t, p in pairs) + "."
+    return (
+        text
+        + "; most frequent confusions: "
+        + ", ".join(f"true {t} predicted as {p} ({n} time{'s' if n > 1 else ''})" for n, t, p in pairs)
+        + "."
+    )
 
 
 def _per_class(result: RunResult) -> None:
@@ -135,11 +168,18 @@ def _per_class(result: RunResult) -> None:
     table = pd.DataFrame(rows, columns=["class", "correct", "images", "accuracy"])
     # A class has a tenth of the images, so its interval is about three times as wide as the total's.
     table["95% interval"] = [stats.Accuracy(c, n).band() if n else "" for _, c, n, _ in rows]
-    st.dataframe(table, hide_index=True, height=min(400, 38 + 35 * len(table)), column_config={
-        "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0.0, max_value=1.0)})
+    st.dataframe(
+        table,
+        hide_index=True,
+        height=min(400, 38 + 35 * len(table)),
+        column_config={
+            "accuracy": st.column_config.ProgressColumn("accuracy", format="percent", min_value=0.0, max_value=1.0)
+        },
+    )
 
 
 # ---- where the model goes wrong --------------------------------------------------------------------
+
 
 def _cached(key: str, result: RunResult, compute):
     """compute() once per result: reruns (every widget click) then cost nothing."""
@@ -153,8 +193,9 @@ def _cached(key: str, result: RunResult, compute):
 def _gallery(result: RunResult, data, key_prefix: str) -> None:
     st.subheader("Misclassified validation images")
     try:
-        mistakes = _cached(f"{key_prefix}_mistakes", result,
-                           lambda: analysis.misclassified(result, data, GALLERY_LIMIT))
+        mistakes = _cached(
+            f"{key_prefix}_mistakes", result, lambda: analysis.misclassified(result, data, GALLERY_LIMIT)
+        )
     except (ValueError, RuntimeError) as exc:
         st.error(f"Could not recompute the predictions: {exc}")
         return
@@ -164,12 +205,16 @@ def _gallery(result: RunResult, data, key_prefix: str) -> None:
     st.caption("Most confident mistakes first. A confident mistake is often a mislabelled or ambiguous image.")
     for start in range(0, len(mistakes), GALLERY_COLUMNS):
         cols = st.columns(GALLERY_COLUMNS)
-        for col, m in zip(cols, mistakes[start:start + GALLERY_COLUMNS]):
-            col.image(analysis.val_image(data, m.index), width=96,
-                      caption=f"true: {m.true} · predicted: {m.predicted} ({m.confidence:.0%})")
+        for col, m in zip(cols, mistakes[start : start + GALLERY_COLUMNS]):
+            col.image(
+                analysis.val_image(data, m.index),
+                width=96,
+                caption=f"true: {m.true} · predicted: {m.predicted} ({m.confidence:.0%})",
+            )
 
 
 # ---- a learner's own photo --------------------------------------------------------------------------
+
 
 def _own_photo(result: RunResult, data, key_prefix: str) -> None:
     st.subheader("Try it on your own photo")
@@ -177,15 +222,21 @@ def _own_photo(result: RunResult, data, key_prefix: str) -> None:
         st.info("This run has no model to try.")
         return
     names = result.class_names
-    st.warning(f"The model knows only these {len(names)} classes: {', '.join(names[:12])}"
-               f"{'…' if len(names) > 12 else ''}. **Any** photo, a cat or a car, gets one of them, often "
-               f"with high confidence: a score says which class fits best, not that the photo is one.", icon="🏷️")
+    st.warning(
+        f"The model knows only these {len(names)} classes: {', '.join(names[:12])}"
+        f"{'…' if len(names) > 12 else ''}. **Any** photo, a cat or a car, gets one of them, often "
+        f"with high confidence: a score says which class fits best, not that the photo is one.",
+        icon="🏷️",
+    )
     greyscale = data is not None and analysis.is_greyscale(data)
     if greyscale:
-        st.caption("This model only saw grey images, so your photo is turned grey first. It will do best "
-                   "on photos that look like its training images.")
-    upload = st.file_uploader("A photo (PNG or JPG)", type=["png", "jpg", "jpeg"], key=f"{key_prefix}_photo",
-                              max_upload_size=UPLOAD_MB)
+        st.caption(
+            "This model only saw grey images, so your photo is turned grey first. It will do best "
+            "on photos that look like its training images."
+        )
+    upload = st.file_uploader(
+        "A photo (PNG or JPG)", type=["png", "jpg", "jpeg"], key=f"{key_prefix}_photo", max_upload_size=UPLOAD_MB
+    )
     with st.expander("Or take one with your camera"):
         st.caption("The browser only allows the camera on localhost or an HTTPS address.")
         camera = None
@@ -198,9 +249,12 @@ def _own_photo(result: RunResult, data, key_prefix: str) -> None:
 
 def _predict(result: RunResult, source, greyscale: bool, key: str) -> None:
     size = result.config.image_size
-    invert = st.toggle("Invert the colours (light digits on a dark background, like MNIST)", key=f"{key}_invert",
-                       help="MNIST digits are white on black. A dark pen on white paper is the opposite: a "
-                            "black-on-white 7 was read as 1 at 99%.")
+    invert = st.toggle(
+        "Invert the colours (light digits on a dark background, like MNIST)",
+        key=f"{key}_invert",
+        help="MNIST digits are white on black. A dark pen on white paper is the opposite: a "
+        "black-on-white 7 was read as 1 at 99%.",
+    )
     try:
         image = analysis.read_image_bytes(source.getvalue(), source.name)
         view = analysis.model_view(image, size, greyscale, invert)
@@ -210,18 +264,23 @@ def _predict(result: RunResult, source, greyscale: bool, key: str) -> None:
         return
     left, mid, right = st.columns([1, 1, 2])
     left.image(image, caption=source.name, width=160)
-    mid.image(view, caption=f"what the model sees: {size}x{size}" + (" grey" if greyscale else ""),
-              width=size)  # at its real size: the detail the model has to work with
+    mid.image(
+        view, caption=f"what the model sees: {size}x{size}" + (" grey" if greyscale else ""), width=size
+    )  # at its real size: the detail the model has to work with
     mid.image(view, caption="the same, enlarged", width=160, clamp=True)
     if greyscale and analysis.mostly_light(view):
-        st.warning("This picture is mostly light with dark marks, the opposite of the training images (light "
-                   "digits on black). Switch on **Invert the colours** above and compare.", icon="🌓")
+        st.warning(
+            "This picture is mostly light with dark marks, the opposite of the training images (light "
+            "digits on black). Switch on **Invert the colours** above and compare.",
+            icon="🌓",
+        )
     with right:
         for name, prob in ranked[:3]:
             st.progress(prob, text=f"{name}: {prob:.0%}")
 
 
 # ---- downloads --------------------------------------------------------------------------------------
+
 
 def _downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
     st.subheader("Take your model with you")
@@ -232,22 +291,41 @@ def _downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
         meta = export.checkpoint_meta(model, result.class_names, cfg.image_size)
         # Callables: the files are built only when clicked, so a rerun holds no model-sized bytes.
         cols[0].download_button(
-            "Weights + metadata (.pt)", lambda: export.export_state_dict(model, result.class_names, cfg.image_size),
-            file_name=f"{stem}.pt", mime="application/octet-stream",
-            key=f"{key_prefix}_dl_state", on_click="ignore")
+            "Weights + metadata (.pt)",
+            lambda: export.export_state_dict(model, result.class_names, cfg.image_size),
+            file_name=f"{stem}.pt",
+            mime="application/octet-stream",
+            key=f"{key_prefix}_dl_state",
+            on_click="ignore",
+        )
         cols[1].download_button(
-            "TorchScript (.pt)", lambda: export.export_torchscript(model, cfg.image_size, meta),
-            file_name=f"{stem}-torchscript.pt", mime="application/octet-stream",
-            key=f"{key_prefix}_dl_script", on_click="ignore")
-    cols[2].download_button("Metrics (.csv)", export.metrics_csv(result), file_name=f"{stem}-metrics.csv",
-                            mime="text/csv", key=f"{key_prefix}_dl_csv", on_click="ignore")
+            "TorchScript (.pt)",
+            lambda: export.export_torchscript(model, cfg.image_size, meta),
+            file_name=f"{stem}-torchscript.pt",
+            mime="application/octet-stream",
+            key=f"{key_prefix}_dl_script",
+            on_click="ignore",
+        )
+    cols[2].download_button(
+        "Metrics (.csv)",
+        export.metrics_csv(result),
+        file_name=f"{stem}-metrics.csv",
+        mime="text/csv",
+        key=f"{key_prefix}_dl_csv",
+        on_click="ignore",
+    )
     if model is not None:
         if not export.onnx_available():
-            st.caption("ONNX export needs the `onnx` package, which is not installed here: TorchScript "
-                       "loads in Python (`torch.jit.load`) and in C++ (libtorch) without this app.")
+            st.caption(
+                "ONNX export needs the `onnx` package, which is not installed here: TorchScript "
+                "loads in Python (`torch.jit.load`) and in C++ (libtorch) without this app."
+            )
         with st.expander("How to load the weights file"):
-            st.code("import torch\n"
-                    "ckpt = torch.load('model.pt', weights_only=True)\n"
-                    "print(ckpt['meta'])  # arch, class_names, image_size, mean, std\n"
-                    "model.load_state_dict(ckpt['state_dict'])  # model: the same architecture, "
-                    "with a head for len(class_names) classes", language="python")
+            st.code(
+                "import torch\n"
+                "ckpt = torch.load('model.pt', weights_only=True)\n"
+                "print(ckpt['meta'])  # arch, class_names, image_size, mean, std\n"
+                "model.load_state_dict(ckpt['state_dict'])  # model: the same architecture, "
+                "with a head for len(class_names) classes",
+                language="python",
+            )

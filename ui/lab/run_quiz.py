@@ -5,6 +5,7 @@ run's own epochs. Each answer is checked at once and recorded in the learner's p
 lesson quiz answer (its id starts with core.runs.run_quiz.RUN_PREFIX). The tab is a fragment: checking an
 answer reruns the quiz, not the whole Lab page with its charts.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -22,11 +23,16 @@ def render_run_quiz(epochs: list, key_prefix: str) -> None:
     """The questions this run's numbers answer unambiguously, or why there are none."""
     questions = questions_for(epochs)
     if not questions:
-        st.info("This run's numbers give no question a single clear answer (one or two epochs, or epochs too "
-                "close to call). Run a few more epochs, then come back to this tab.", icon="🧩")
+        st.info(
+            "This run's numbers give no question a single clear answer (one or two epochs, or epochs too "
+            "close to call). Run a few more epochs, then come back to this tab.",
+            icon="🧩",
+        )
         return
-    st.caption(f"{len(questions)} questions about **this** run. The answers are in its charts on the "
-               f"*{CHART_TAB}* tab; your answers count in your progress like other quiz answers.")
+    st.caption(
+        f"{len(questions)} questions about **this** run. The answers are in its charts on the "
+        f"*{CHART_TAB}* tab; your answers count in your progress like other quiz answers."
+    )
     answers = st.session_state.setdefault(ANSWERS, {})
     for number, q in enumerate(questions, 1):
         with st.container(border=True, key=f"{key_prefix}_runquiz_{q.kind}"):
@@ -59,8 +65,11 @@ def _check(q: RunQuestion, pick: str) -> None:
 
 
 def _feedback(q: RunQuestion, chosen: str) -> None:
-    marks = [f"- {'✅' if o == q.right_option else ('❌' if o == chosen else '▫️')} {o}"
-             + (" — *your answer*" if o == chosen else "") for o in q.options]
+    marks = [
+        f"- {'✅' if o == q.right_option else ('❌' if o == chosen else '▫️')} {o}"
+        + (" — *your answer*" if o == chosen else "")
+        for o in q.options
+    ]
     st.markdown("\n".join(marks))
     where = f"See the **{q.chart}** chart on the *{CHART_TAB}* tab."
     if q.check(chosen):

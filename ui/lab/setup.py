@@ -4,6 +4,7 @@ Widgets read and write st.session_state under the keys of ui.lab.state (no `valu
 presets and shared links set the state before the widgets are drawn, or in callbacks). Everything a
 learner changes is reflected at once in the parameter chart, the counts and the time estimate.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -12,22 +13,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
 from core.data import optional_data
-from core.train.config import SPECS
-from core.train.config import TrainConfig
+from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, load_raw, prepare
+from core.data.imagefiles import safe_extract_zip
+from core.errors import LearnerError
+from core.jobs.manager import JobRefused
+from core.lab.presets import PRESETS
+from core.models.backbones import BACKBONES, HEAD
+from core.runs.estimate import estimate_config, param_counts
+from core.train.config import SPECS, TrainConfig
 from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
-from core.runs.estimate import estimate_config, param_counts
-from core.data.imagefiles import safe_extract_zip
-from core.jobs.manager import JobRefused
-from core.models.backbones import BACKBONES, HEAD
-from core.lab.presets import PRESETS
-from core.errors import LearnerError
-from ui.lab import charts
-from ui.lab import live
-from ui.lab import state as S
 from ui.common import chart_with_summary
+from ui.lab import charts, live
+from ui.lab import state as S
 
 # Class counts known without downloading (or installing) the data.
 KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}
@@ -62,6 +61,7 @@ def setting_widget(where, name: str, label: str, **kw):
 
 # ---- callbacks (run before the next script run, so they may set widget keys) -------------------------
 
+
 def load_preset() -> None:
     ss = st.session_state
     pid = ss.get(S.K_PRESET)
@@ -85,7 +85,7 @@ def freeze_head_only() -> None:
 
 
 def freeze_last_k() -> None:
-    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD})
+    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]) :]) | {HEAD})
 
 
 def freeze_none() -> None:
@@ -93,7 +93,7 @@ def freeze_none() -> None:
 
 
 def gradual_unfreeze() -> None:
-    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]):]) | {HEAD}, gradual=True)
+    _open_only(set(_feature_groups()[-int(st.session_state[S.K_LASTK]) :]) | {HEAD}, gradual=True)
 
 
 def _schedule_changed() -> None:
@@ -115,11 +115,17 @@ def _model_changed() -> None:
 
 # ---- sections ----------------------------------------------------------------------------------------
 
+
 def preset_picker(presenter: bool) -> None:
     ids = [""] + list(PRESETS)
-    st.selectbox("Start from a preset", ids, key=S.K_PRESET, on_change=load_preset,
-                 format_func=lambda i: PRESETS[i].title if i else "— your own setup —",
-                 help="Loads the preset's settings into the form (its first run, for a multi-run demo).")
+    st.selectbox(
+        "Start from a preset",
+        ids,
+        key=S.K_PRESET,
+        on_change=load_preset,
+        format_func=lambda i: PRESETS[i].title if i else "— your own setup —",
+        help="Loads the preset's settings into the form (its first run, for a multi-run demo).",
+    )
     pid = st.session_state.get(S.K_PRESET)
     if pid in PRESETS and not presenter and not PRESETS[pid].demo:
         # A demo's text gives its result away: it is shown after "Run all", under the learner's prediction.
@@ -173,8 +179,7 @@ def _ensure_package(spec: DatasetSpec) -> None:
             line = st.empty()
             try:
                 optional_data.install(pkg, on_line=lambda text: line.caption(text[:200]))
-                box.update(label=f"Installed {pkg.pip_name}: the dataset is ready.", state="complete",
-                           expanded=False)
+                box.update(label=f"Installed {pkg.pip_name}: the dataset is ready.", state="complete", expanded=False)
             except DataError as exc:
                 failed[pkg.pip_name] = str(exc)
                 box.update(label=f"{pkg.pip_name} could not be installed", state="error", expanded=False)
@@ -195,8 +200,9 @@ def _num_classes(name: str) -> int:
 
 def _upload() -> PreparedData | None:
     ss = st.session_state
-    file = st.file_uploader("Zip file: one folder per class, images inside", type=["zip"], key="lab_upload",
-                            max_upload_size=200)
+    file = st.file_uploader(
+        "Zip file: one folder per class, images inside", type=["zip"], key="lab_upload", max_upload_size=200
+    )
     if file is None:
         st.info("Upload a zip whose folders are the class names, e.g. `cats/…jpg`, `dogs/…jpg`.")
         return None
@@ -215,8 +221,10 @@ def _upload() -> PreparedData | None:
     raw = ss.get(UPLOAD_RAW)
     if raw is None:
         return None
-    st.caption(f"{len(raw)} images in {len(raw.class_names)} classes: {', '.join(raw.class_names[:12])}"
-               + ("…" if len(raw.class_names) > 12 else ""))
+    st.caption(
+        f"{len(raw)} images in {len(raw.class_names)} classes: {', '.join(raw.class_names[:12])}"
+        + ("…" if len(raw.class_names) > 12 else "")
+    )
     if raw.skipped:
         with st.expander(f"{len(raw.skipped)} file(s) skipped"):
             st.write("\n".join(f"- {s}" for s in raw.skipped[:50]))
@@ -228,8 +236,7 @@ def _upload() -> PreparedData | None:
 
 
 def model_section(advanced: bool) -> None:
-    setting_widget(st, "model", "Model", format_func=lambda m: BACKBONES[m].title, on_change=_model_changed,
-                   help=None)
+    setting_widget(st, "model", "Model", format_func=lambda m: BACKBONES[m].title, on_change=_model_changed, help=None)
     S.ensure_group_keys(st.session_state)
     st.caption(BACKBONES[st.session_state[S.K_MODEL]].note)
     setting_widget(st, "pretrained", "Start from ImageNet weights (pretrained)")
@@ -252,9 +259,10 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
     per_row = 4
     for start in range(0, len(groups), per_row):
         cols = st.columns(per_row)
-        for col, g in zip(cols, groups[start:start + per_row]):
-            col.toggle(g, key=S.group_key(g),
-                       help=f"Train the {g} group" + (" (the new classifier)" if g == HEAD else ""))
+        for col, g in zip(cols, groups[start : start + per_row]):
+            col.toggle(
+                g, key=S.group_key(g), help=f"Train the {g} group" + (" (the new classifier)" if g == HEAD else "")
+            )
     st.toggle("Gradual unfreezing: open the chosen groups one by one, head first", key=S.K_GRADUAL)
     if ss[S.K_GRADUAL]:
         ss[S.K_EVERY] = min(max(1, int(ss[S.K_EVERY])), 5)
@@ -263,8 +271,11 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
     if ss[S.K_GRADUAL] and plan:
         steps = [f"epoch {e}: {', '.join(gs)}" for e, gs in sorted(plan.items())]
         late = [g for e, gs in plan.items() if e > ss[S.K_EPOCHS] for g in gs]
-        st.caption("Schedule: " + " → ".join(steps) + (f". Never opens (after the last epoch): {', '.join(late)}."
-                                                        if late else ""))
+        st.caption(
+            "Schedule: "
+            + " → ".join(steps)
+            + (f". Never opens (after the last epoch): {', '.join(late)}." if late else "")
+        )
     opened = {g for gs in plan.values() for g in gs}
     counts = param_counts(ss[S.K_MODEL], max(2, num_classes), opened)
     trainable = sum(c.total for c in counts if c.trainable)
@@ -276,11 +287,19 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
     if not opened:
         st.warning("Every group is frozen, the new head too: nothing can learn. Switch on at least the head.")
     elif HEAD not in opened:
-        st.warning("The new head is frozen: it keeps its random weights, so its outputs cannot learn your "
-                   "classes; the open groups can only bend their features towards a random classifier. "
-                   "Switch on the **head**.", icon="🧊")
+        st.warning(
+            "The new head is frozen: it keeps its random weights, so its outputs cannot learn your "
+            "classes; the open groups can only bend their features towards a random classifier. "
+            "Switch on the **head**.",
+            icon="🧊",
+        )
     fig = charts.params_figure([(c.name, c.total, c.trainable) for c in counts])
-    chart_with_summary(charts.projector(fig) if projector else fig, charts.params_summary([(c.name, c.total, c.trainable) for c in counts]), config=PLOT_CONFIG, key="lab_params_chart")
+    chart_with_summary(
+        charts.projector(fig) if projector else fig,
+        charts.params_summary([(c.name, c.total, c.trainable) for c in counts]),
+        config=PLOT_CONFIG,
+        key="lab_params_chart",
+    )
 
 
 def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> None:
@@ -288,28 +307,41 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
     setting_widget(st, "lr", "Learning rate", format_func=_fmt_lr)
     schedule_section(data, projector=not advanced)
     if advanced:
-        st.toggle("Per-group learning rates (discriminative)", key=S.K_DISC,
-                  help=SPECS["group_lr"].help)
+        st.toggle("Per-group learning rates (discriminative)", key=S.K_DISC, help=SPECS["group_lr"].help)
         if ss[S.K_DISC]:
             chosen = S.selected_groups(ss)
             cols = st.columns(max(1, min(4, len(chosen))))
             for i, g in enumerate(chosen):
-                cols[i % len(cols)].select_slider(f"LR of {g}", list(SPECS["group_lr"].steps), key=S.group_lr_key(g),
-                                                  format_func=_fmt_lr)
-        if st.button("Find a learning rate (LR range test)", key="lab_lr_find",
-                     help="Trains briefly while the LR grows from 1e-6 to 1: takes a few seconds to a minute."):
+                cols[i % len(cols)].select_slider(
+                    f"LR of {g}", list(SPECS["group_lr"].steps), key=S.group_lr_key(g), format_func=_fmt_lr
+                )
+        if st.button(
+            "Find a learning rate (LR range test)",
+            key="lab_lr_find",
+            help="Trains briefly while the LR grows from 1e-6 to 1: takes a few seconds to a minute.",
+        ):
             _run_lr_finder(cfg_for_finder(), data)
         found = ss.get(LRF)
         if found and found.get("lrs"):
-            chart_with_summary(charts.lr_finder_figure(found["lrs"], found["losses"], found.get("suggested_lr")),
-                               charts.lr_finder_summary(found["lrs"], found["losses"], found.get("suggested_lr")),
-                               config=PLOT_CONFIG, key="lab_lr_chart")
+            chart_with_summary(
+                charts.lr_finder_figure(found["lrs"], found["losses"], found.get("suggested_lr")),
+                charts.lr_finder_summary(found["lrs"], found["losses"], found.get("suggested_lr")),
+                config=PLOT_CONFIG,
+                key="lab_lr_chart",
+            )
             if found.get("suggested_lr"):
-                peak = " as the peak" if ss[S.K_SCHED] != "constant" else ""  # the schedule's peak: see core.train.schedules
-                st.button(f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}{peak}", key="lab_lr_use",
-                          on_click=use_suggested_lr)
-            st.caption(f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
-                       f"a value a little lower is often safer.")
+                peak = (
+                    " as the peak" if ss[S.K_SCHED] != "constant" else ""
+                )  # the schedule's peak: see core.train.schedules
+                st.button(
+                    f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}{peak}",
+                    key="lab_lr_use",
+                    on_click=use_suggested_lr,
+                )
+            st.caption(
+                f"Measured for: {found['for']}. The suggestion is where the loss falls fastest; "
+                f"a value a little lower is often safer."
+            )
     _override_note(ss)
 
 
@@ -326,8 +358,9 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
     if not moves(cfg):
         st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}.")
         return  # a flat line says nothing the slider does not
-    st.caption(f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}. The learning rate "
-               f"above is the peak.")
+    st.caption(
+        f"**{SCHEDULES[cfg.schedule].title}**: {SCHEDULES[cfg.schedule].about}. The learning rate above is the peak."
+    )
     try:
         cfg.validate()
     except LearnerError:
@@ -336,12 +369,18 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
     n_train = len(data.train_y) if data is not None else cfg.per_class * _classes_now()
     steps, schedule = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size), SCHEDULES[cfg.schedule]
     if steps < schedule.min_steps:
-        st.caption(f"This run takes only {steps} optimizer step(s), too few for {schedule.title}: the rate "
-                   f"stays at the peak. More images, more epochs or a smaller batch give it room.")
+        st.caption(
+            f"This run takes only {steps} optimizer step(s), too few for {schedule.title}: the rate "
+            f"stays at the peak. More images, more epochs or a smaller batch give it room."
+        )
     rates = planned_rates(cfg, n_train)
     fig = charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
-    chart_with_summary(charts.projector(fig) if projector else fig, charts.rate_summary(rates, cfg.epochs),
-                       config=PLOT_CONFIG, key="lab_sched_chart")
+    chart_with_summary(
+        charts.projector(fig) if projector else fig,
+        charts.rate_summary(rates, cfg.epochs),
+        config=PLOT_CONFIG,
+        key="lab_sched_chart",
+    )
 
 
 def _classes_now() -> int:
@@ -356,10 +395,16 @@ def _override_note(ss) -> None:
     own = {g: ss[S.group_lr_key(g)] for g in S.selected_groups(ss) if ss[S.group_lr_key(g)] != ss[S.K_LR]}
     if own:
         rest = [g for g in S.selected_groups(ss) if g not in own]
-        st.warning("Per-group rates override the global learning rate for "
-                   + ", ".join(f"{g} ({_fmt_lr(v)})" for g, v in own.items())
-                   + (f"; the global {_fmt_lr(ss[S.K_LR])} applies only to {', '.join(rest)}." if rest else
-                      f": the global {_fmt_lr(ss[S.K_LR])} applies to no group."), icon="🎚️")
+        st.warning(
+            "Per-group rates override the global learning rate for "
+            + ", ".join(f"{g} ({_fmt_lr(v)})" for g, v in own.items())
+            + (
+                f"; the global {_fmt_lr(ss[S.K_LR])} applies only to {', '.join(rest)}."
+                if rest
+                else f": the global {_fmt_lr(ss[S.K_LR])} applies to no group."
+            ),
+            icon="🎚️",
+        )
 
 
 def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
@@ -402,6 +447,8 @@ def estimate_caption(cfg: TrainConfig, num_classes: int, short: bool = False) ->
         st.caption(f"⏱️ Estimated run time: **{est.describe()}** on this {device.upper()}.")
         return
     how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
-    st.caption(f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
-               f"estimate from measured speeds, corrected by this server's finished runs; other work on the "
-               f"machine slows it down.")
+    st.caption(
+        f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
+        f"estimate from measured speeds, corrected by this server's finished runs; other work on the "
+        f"machine slows it down."
+    )

@@ -8,34 +8,68 @@ in a list of ignored parameters and the page warns about it. Names, text forms, 
 are read from each field's declaration in core.train.config; only the groups (a toggle and a rate per
 group, the gradual schedule) are translated here by hand.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from core.data.datasets import DATASETS
+from core.lab.presets import PRESETS
 from core.models import backbones as models
 from core.train import schedules
 from core.train.config import GROUP_KINDS, LAB_DEFAULT, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
-from core.data.datasets import DATASETS
 from core.train.freezing import ever_trainable
-from core.lab.presets import PRESETS
 
 UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
 LR_STEPS = list(SPECS["lr"].steps)
 
 # Widget keys that are not per-group (browser tests rely on these names).
-K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL = "lab_dataset", "lab_per_class", "lab_val_per_class", "lab_size", "lab_model"
-K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT = "lab_pretrained", "lab_seed", "lab_lr", "lab_discriminative", "lab_optimizer"
+K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL = (
+    "lab_dataset",
+    "lab_per_class",
+    "lab_val_per_class",
+    "lab_size",
+    "lab_model",
+)
+K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT = (
+    "lab_pretrained",
+    "lab_seed",
+    "lab_lr",
+    "lab_discriminative",
+    "lab_optimizer",
+)
 K_WD, K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE = "lab_wd", "lab_epochs", "lab_batch", "lab_augment", "lab_patience"
-K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET = "lab_bn_eval", "lab_gradual", "lab_gradual_every", "lab_lastk", "lab_preset"
+K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET = (
+    "lab_bn_eval",
+    "lab_gradual",
+    "lab_gradual_every",
+    "lab_lastk",
+    "lab_preset",
+)
 K_PRESENTER = "lab_presenter"
 K_SCHED, K_WARMUP = "lab_schedule", "lab_warmup"
 # The widget of each config field the form shows directly (the groups have one toggle and rate each).
-KEYS = {"model": K_MODEL, "pretrained": K_PRETRAINED, "dataset": K_DATASET, "per_class": K_PER_CLASS,
-        "val_per_class": K_VAL, "image_size": K_SIZE, "lr": K_LR, "optimizer": K_OPT, "weight_decay": K_WD,
-        "epochs": K_EPOCHS, "batch_size": K_BATCH, "augment": K_AUG, "early_stopping": K_PATIENCE,
-        "seed": K_SEED, "frozen_bn_eval": K_BN, "schedule": K_SCHED, "warmup": K_WARMUP}
+KEYS = {
+    "model": K_MODEL,
+    "pretrained": K_PRETRAINED,
+    "dataset": K_DATASET,
+    "per_class": K_PER_CLASS,
+    "val_per_class": K_VAL,
+    "image_size": K_SIZE,
+    "lr": K_LR,
+    "optimizer": K_OPT,
+    "weight_decay": K_WD,
+    "epochs": K_EPOCHS,
+    "batch_size": K_BATCH,
+    "augment": K_AUG,
+    "early_stopping": K_PATIENCE,
+    "seed": K_SEED,
+    "frozen_bn_eval": K_BN,
+    "schedule": K_SCHED,
+    "warmup": K_WARMUP,
+}
 SAVED = "_lab_saved_setup"  # copy of the widget values: widget state is dropped on a page change
 LAST_QUERY = "_lab_last_query"  # the query this page last wrote into the address bar
 MODE, PROJECTOR = "mode", "projector"  # ?mode=projector: a teacher's link opens in projector mode
@@ -81,6 +115,7 @@ def to_widget(name: str, value):
 
 # ---- config -> widget state ------------------------------------------------------------------------
 
+
 def apply_config(ss, cfg: TrainConfig) -> None:
     """Write a config into the widget keys (call before the widgets are drawn, or in a callback)."""
     for name, key in KEYS.items():
@@ -124,16 +159,38 @@ def ensure_group_keys(ss) -> None:
         ss.setdefault(group_lr_key(g), ss[K_LR])
 
 
-SETUP_KEYS = (K_DATASET, K_PER_CLASS, K_VAL, K_SIZE, K_MODEL, K_PRETRAINED, K_SEED, K_LR, K_DISC, K_OPT, K_WD,
-              K_EPOCHS, K_BATCH, K_AUG, K_PATIENCE, K_BN, K_GRADUAL, K_EVERY, K_LASTK, K_PRESET, K_PRESENTER,
-              K_SCHED, K_WARMUP)
+SETUP_KEYS = (
+    K_DATASET,
+    K_PER_CLASS,
+    K_VAL,
+    K_SIZE,
+    K_MODEL,
+    K_PRETRAINED,
+    K_SEED,
+    K_LR,
+    K_DISC,
+    K_OPT,
+    K_WD,
+    K_EPOCHS,
+    K_BATCH,
+    K_AUG,
+    K_PATIENCE,
+    K_BN,
+    K_GRADUAL,
+    K_EVERY,
+    K_LASTK,
+    K_PRESET,
+    K_PRESENTER,
+    K_SCHED,
+    K_WARMUP,
+)
 
 
 def _is_setup_key(k) -> bool:
     """Only the form's value widgets. A whitelist: restoring a button's (or chart's) key raises."""
     if k in SETUP_KEYS or (isinstance(k, str) and k.startswith("lab_group_")):
         return True
-    return isinstance(k, str) and k.startswith("lab_lr_") and k[len("lab_lr_"):] in _all_group_names()
+    return isinstance(k, str) and k.startswith("lab_lr_") and k[len("lab_lr_") :] in _all_group_names()
 
 
 @lru_cache(maxsize=1)
@@ -146,6 +203,7 @@ def save_state(ss) -> None:
 
 
 # ---- widget state -> config -------------------------------------------------------------------------
+
 
 def selected_groups(ss) -> list[str]:
     return [g for g in groups_of(ss[K_MODEL]) if ss.get(group_key(g))]
@@ -171,15 +229,19 @@ def config_from_state(ss) -> TrainConfig:
     groups = groups_of(ss[K_MODEL])
     group_lr = {}
     if ss.get(K_DISC):
-        group_lr = {g: float(ss[group_lr_key(g)]) for g in selected_groups(ss)
-                    if float(ss[group_lr_key(g)]) != float(ss[K_LR])}
+        group_lr = {
+            g: float(ss[group_lr_key(g)]) for g in selected_groups(ss) if float(ss[group_lr_key(g)]) != float(ss[K_LR])
+        }
     return TrainConfig(
         **{name: TYPES[name](ss[key]) for name, key in KEYS.items()},
         trainable=tuple(g for g in groups if g in plan.get(1, [])),
-        unfreeze_at={e: tuple(gs) for e, gs in sorted(plan.items()) if 1 < e <= epochs}, group_lr=group_lr)
+        unfreeze_at={e: tuple(gs) for e, gs in sorted(plan.items()) if 1 < e <= epochs},
+        group_lr=group_lr,
+    )
 
 
 # ---- URL query --------------------------------------------------------------------------------------
+
 
 def link_base(preset: str = "") -> TrainConfig:
     """What a link's other parameters are read against: the preset it names, else the lab's defaults."""
@@ -213,6 +275,7 @@ def is_new_link(params: dict[str, str], last: dict[str, str] | None) -> bool:
 @dataclass
 class LinkReport:
     """What opening a link did to the form, for the page to say (issue 10: it used to say nothing)."""
+
     preset: str = ""
     changes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
@@ -265,7 +328,9 @@ def _show(v) -> str:
     if isinstance(v, tuple):
         return ", ".join(v) or "none"
     if isinstance(v, dict):
-        return "; ".join(f"{k}: {_show(x) if isinstance(x, tuple) else f'{x:g}'}" for k, x in sorted(v.items())) or "none"
+        return (
+            "; ".join(f"{k}: {_show(x) if isinstance(x, tuple) else f'{x:g}'}" for k, x in sorted(v.items())) or "none"
+        )
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
@@ -273,20 +338,27 @@ def _show(v) -> str:
 
 def describe_changes(old: TrainConfig, new: TrainConfig) -> list[str]:
     """What a loaded link changed in the form, in words ("learning rate 0.001 → 0.1")."""
-    return [f"{label} {_show(getattr(old, name))} → {_show(getattr(new, name))}"
-            for name, label in CHANGE_LABELS.items() if getattr(old, name) != getattr(new, name)]
+    return [
+        f"{label} {_show(getattr(old, name))} → {_show(getattr(new, name))}"
+        for name, label in CHANGE_LABELS.items()
+        if getattr(old, name) != getattr(new, name)
+    ]
 
 
 def describe_run(cfg: TrainConfig) -> str:
     """The run's setup in one Markdown line: what the Lab shows in place of the form while it trains."""
     data = DATASETS[cfg.dataset].title if cfg.dataset in DATASETS else "your uploaded images"
     model = models.BACKBONES[cfg.model].label if cfg.model in models.BACKBONES else cfg.model
-    groups = _show(cfg.trainable) + "".join(f"; from epoch {e}: {_show(gs)}" for e, gs in sorted(cfg.unfreeze_at.items()))
+    groups = _show(cfg.trainable) + "".join(
+        f"; from epoch {e}: {_show(gs)}" for e, gs in sorted(cfg.unfreeze_at.items())
+    )
     rates = f"learning rate {cfg.lr:g}" + (f" ({_show(cfg.group_lr)})" if cfg.group_lr else "")
-    return (f"**{model}** ({'pretrained' if cfg.pretrained else 'from scratch'}) on **{data}**, {cfg.per_class} "
-            f"images per class at {cfg.image_size} px · training **{groups}** · {rates} with {cfg.optimizer}, "
-            f"schedule: {schedules.describe(cfg)} · {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of batch {cfg.batch_size}"
-            + (" · augmented" if cfg.augment else ""))
+    return (
+        f"**{model}** ({'pretrained' if cfg.pretrained else 'from scratch'}) on **{data}**, {cfg.per_class} "
+        f"images per class at {cfg.image_size} px · training **{groups}** · {rates} with {cfg.optimizer}, "
+        f"schedule: {schedules.describe(cfg)} · {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of batch {cfg.batch_size}"
+        + (" · augmented" if cfg.augment else "")
+    )
 
 
 def config_from_query(params: dict[str, str]) -> tuple[TrainConfig | None, str, list[str]]:
@@ -310,8 +382,9 @@ def config_from_query(params: dict[str, str]) -> tuple[TrainConfig | None, str, 
     groups = groups_of(model)
     changes: dict = {"model": model}
     if model != cfg.model:  # the preset's groups may not exist in the other model
-        changes.update(trainable=tuple(g for g in cfg.trainable if g in groups) or (models.HEAD,),
-                       unfreeze_at={}, group_lr={})
+        changes.update(
+            trainable=tuple(g for g in cfg.trainable if g in groups) or (models.HEAD,), unfreeze_at={}, group_lr={}
+        )
     for key, text in params.items():
         if key in ("preset", "model"):
             continue
