@@ -9,6 +9,9 @@ inherits these methods; they use its transactions, so they run on SQLite and Pos
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 # Attempts recorded before probes existed were scored by keyword matching (method "keyword"); they
 # keep their old found/total but count in no average of the new marks.
@@ -43,6 +46,11 @@ def _attempt(row) -> dict:
 class ExplainRecords:
     """Mixed into ProgressStore (which provides _connection, _read and _write). core.classroom.progress is
     imported inside the methods: it imports this module to build the store."""
+
+    # Provided by ProgressStore, which mixes this class in (declared for the type checker).
+    _connection: Callable[..., AbstractContextManager[Any]]
+    _write: Callable[[str, tuple], None]
+    _read: Callable[[str, tuple], list]
 
     def start_explain(self, learner: str, prompt_id: str, answer: str, probes_total: int, checklist_total: int) -> int:
         """Store a written answer, not marked yet; returns the attempt's id for mark_explain."""
