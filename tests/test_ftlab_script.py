@@ -1,0 +1,36 @@
+"""./ftlab installs the optional parts a setting asks for, and only those.
+
+The script runs for real against a stand-in virtualenv whose `python` records its arguments, so what
+it would install and start is read back without installing anything.
+"""
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def calls_of(tmp_path: Path, command: str, **env: str) -> list[str]:
+    """The stand-in python's command lines while `./ftlab COMMAND` runs with `env` set."""
+    log = tmp_path / "calls.log"
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    python.chmod(0o755)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FTLAB_", "CI"))}
+    subprocess.run(["./ftlab", command], cwd=ROOT, check=True, timeout=60, capture_output=True,
+                   env={**clean, "FTLAB_VENV": str(python.parent.parent), **env})
+    return log.read_text().splitlines()
+
+
+def test_app_on_sqlite_installs_neither_postgres_nor_ray(tmp_path):
+    calls = calls_of(tmp_path, "app")
+    assert "-m pip install -q -r requirements.txt" in calls
+    assert not any("requirements-postgres.txt" in c or "requirements-cluster.txt" in c for c in calls)
+    assert calls[-1].startswith("serve.py")
+
+
+def test_app_on_a_postgresql_url_installs_the_postgres_extra_first(tmp_path):
+    calls = calls_of(tmp_path, "app", FTLAB_DB="postgresql://ftlab:pw@db.example:5432/ftlab")
+    assert "-m pip install -q -r requirements-postgres.txt" in calls
+    assert calls[-1].startswith("serve.py")
