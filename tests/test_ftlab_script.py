@@ -1,4 +1,5 @@
-"""./ftlab installs the optional parts a setting asks for, and only those.
+"""./ftlab installs the optional parts a setting asks for, and only those (and, under CI, the system
+packages a test needs).
 
 The script runs for real against a stand-in virtualenv whose `python` records its arguments, so what
 it would install and start is read back without installing anything.
@@ -6,6 +7,8 @@ it would install and start is read back without installing anything.
 import os
 import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,3 +37,16 @@ def test_app_on_a_postgresql_url_installs_the_postgres_extra_first(tmp_path):
     calls = calls_of(tmp_path, "app", FTLAB_DB="postgresql://ftlab:pw@db.example:5432/ftlab")
     assert "-m pip install -q -r requirements-postgres.txt" in calls
     assert calls[-1].startswith("serve.py")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="./ftlab installs Debian packages as root (or with sudo)")
+def test_test_under_ci_installs_nginx_and_openssl_when_missing(tmp_path):
+    apt_log = tmp_path / "apt.log"
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {apt_log}\n')
+    (fake_bin / "apt-get").chmod(0o755)
+    calls = calls_of(tmp_path, "test", CI="true", FTLAB_NGINX=str(tmp_path / "no-nginx"),
+                     PATH=f"{fake_bin}:{os.environ['PATH']}")
+    assert any(line.split()[-2:] == ["nginx", "openssl"] for line in apt_log.read_text().splitlines())
+    assert calls[-1].startswith("-m pytest")
