@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def calls_of(tmp_path: Path, command: str, **env: str) -> list[str]:
+def calls_of(tmp_path: Path, command: str, *args: str, **env: str) -> list[str]:
     """The stand-in python's command lines while `./ftlab COMMAND` runs with `env` set."""
     log = tmp_path / "calls.log"
     python = tmp_path / "venv" / "bin" / "python"
@@ -21,7 +21,7 @@ def calls_of(tmp_path: Path, command: str, **env: str) -> list[str]:
     python.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
     python.chmod(0o755)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("FTLAB_", "CI"))}
-    subprocess.run(["./ftlab", command], cwd=ROOT, check=True, timeout=60, capture_output=True,
+    subprocess.run(["./ftlab", command, *args], cwd=ROOT, check=True, timeout=60, capture_output=True,
                    env={**clean, "FTLAB_VENV": str(python.parent.parent), **env})
     return log.read_text().splitlines()
 
@@ -50,3 +50,9 @@ def test_test_under_ci_installs_nginx_and_openssl_when_missing(tmp_path):
                      PATH=f"{fake_bin}:{os.environ['PATH']}")
     assert any(line.split()[-2:] == ["nginx", "openssl"] for line in apt_log.read_text().splitlines())
     assert calls[-1].startswith("-m pytest")
+
+
+def test_backup_and_restore_run_the_backup_module(tmp_path):
+    assert calls_of(tmp_path, "backup", "/srv/backups")[-1] == "-m core.classroom.backup backup /srv/backups"
+    calls = calls_of(tmp_path / "again", "restore", "/srv/backups/progress.sqlite3")
+    assert calls[-1] == "-m core.classroom.backup restore /srv/backups/progress.sqlite3"
