@@ -137,3 +137,13 @@ def test_umap_without_its_package_says_the_install_command(monkeypatch):
     with pytest.raises(LearnerError, match=r"pip install -r requirements-umap\.txt") as info:
         fm.project(np.random.default_rng(0).normal(size=(20, 8)), "umap")
     assert "PCA" in str(info.value)  # and what works without it
+
+
+def test_umap_missing_is_said_before_any_features_are_computed(monkeypatch):
+    from core.errors import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "umap", None)
+    calls = []
+    with pytest.raises(MissingExtra):  # no run and no data needed to get there: nothing was computed
+        fm.feature_maps(None, None, "umap", progress=lambda *args: calls.append(args))
+    assert calls == []

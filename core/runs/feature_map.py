@@ -272,6 +272,8 @@ def feature_maps(result: RunResult, data: PreparedData, method: str = "pca",
     """The three panels in SHOWN order. They are computed cheapest first, and `on_panel(panel)` is
     called as each is ready, so a page can draw two maps while the third is still computed;
     `progress(done, total, title)` is called before each one (t-SNE and UMAP take seconds each)."""
+    if method == "umap":
+        _umap()  # missing: say so before seconds of features are computed for nothing
     done: dict[str, Panel] = {}
     for i, name in enumerate(CHEAPEST_FIRST):
         if progress is not None:
