@@ -178,7 +178,7 @@ def test_a_bad_address_says_how_to_write_one(url, expected):
 
 def test_without_psycopg_the_message_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
-    with pytest.raises(ProgressError, match=r"pip install 'psycopg\[binary\]'"):
+    with pytest.raises(ProgressError, match=r"pip install -r requirements-postgres\.txt"):
         ProgressStore("postgresql://ada@127.0.0.1/class").learners()
 
 
