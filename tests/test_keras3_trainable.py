@@ -43,7 +43,8 @@ def moved_after_fit(m):
         return f"error: {type(exc).__name__}: {exc}"[:300]
     return bool(not np.allclose(before, np.array(m.get_layer("a").kernel)))
 
-out = {"version": keras.__version__, "backend": keras.backend.backend()}
+out = {"version": keras.__version__, "backend": keras.backend.backend(),
+       "vit_in_applications": [n for n in dir(keras.applications) if "vit" in n.lower() or "transformer" in n.lower()]}
 m = model(first_frozen=False); m.get_layer("a").trainable = False
 out["frozen_after_compile"] = moved_after_fit(m)
 m = model(first_frozen=False); m.fit(x, y, epochs=1, verbose=0); m.get_layer("a").trainable = False
@@ -119,3 +120,9 @@ def test_explain_and_example_no_longer_give_the_tf_keras_2_rule_as_general():
     assert "first `fit()`" in prompt.model_answer
     example = open(os.path.join(os.path.dirname(__file__), "..", "examples", "finetune_keras.py")).read()
     assert "takes effect at compile()" not in example
+
+
+def test_vision_transformers_are_not_said_to_be_in_keras_applications(keras3):
+    assert keras3["vit_in_applications"] == []
+    text = " ".join(load_lessons().concept("pretrained-models").body.split())
+    assert "not in `keras.applications`" in text
