@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from core.lessons import load_lessons
+from core.content.lessons import load_lessons
 
 PROBE = r'''
 import json, sys

@@ -12,8 +12,8 @@ import re
 
 import torch
 
-from core.lessons import load_lessons
-from core.presets import PRESETS
+from core.content.lessons import load_lessons
+from core.lab.presets import PRESETS
 
 
 def _text(item) -> str:

@@ -7,7 +7,7 @@ misread number fails here.
 """
 import pytest
 
-from core.lessons import load_lessons
+from core.content.lessons import load_lessons
 
 
 def _pct(x: float) -> str:
