@@ -110,7 +110,8 @@ def test_diagnosis_questions_show_a_real_exhibit(L):
 # those), or always click the same position. Each family of items is checked apart, because a trick
 # can hide in a small family when the whole bank averages it away. Positions are measured in the
 # order the learner sees: the quiz and deep-dive pages shuffle with a per-session key (averaged here
-# over SESSIONS keys, with the pages' own shuffle), practice shows the file's order.
+# over SESSIONS keys, with the pages' own shuffle), practice shows the file's order, the Lab's run quiz
+# an order keyed by the run.
 
 import re  # noqa: E402
 
@@ -166,6 +167,23 @@ def _shown(items, keys):
     return shown
 
 
+def run_quiz_items():
+    """The Lab's run quiz on the runs stored for the lessons, stopped after each epoch in turn (a learner
+    who stops early gets the questions of a shorter run): (options as shown, index of the right one)."""
+    from core.lab.lesson_figures import load_curves
+    from core.runs.run_quiz import questions_for
+    from core.train.events import EpochEnded
+
+    items = []
+    for curve in load_curves():
+        n = len(curve["epochs"])
+        epochs = [EpochEnded(e["epoch"], n, e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"], 0, 0,
+                             (), {}, {}, 0.0, 0.0) for e in curve["epochs"]]
+        for stop in range(1, n + 1):
+            items += [(list(q.options), q.answer) for q in questions_for(epochs[:stop])]
+    return items
+
+
 def families(L):
     quiz = [([o.text for o in q.options], q.correct_index) for q in L.questions]
     steps = [s for s in L.steps if s.predict]
@@ -174,6 +192,7 @@ def families(L):
         "quiz": (quiz, _shown(quiz, [q.id for q in L.questions])),
         "predictions": (predictions, _shown(predictions, [s.id for s in steps])),
         "practice": ([(list(p.options), p.answer_index) for p in L.problems if p.options],) * 2,
+        "run quiz": (run_quiz_items(),) * 2,  # its order is fixed per run: the shown order is the order
     }
 
 
@@ -181,7 +200,7 @@ def _chance(items) -> float:
     return sum(1 / len(texts) for texts, _ in items) / len(items)
 
 
-@pytest.mark.parametrize("family", ["quiz", "predictions", "practice"])
+@pytest.mark.parametrize("family", ["quiz", "predictions", "practice", "run quiz"])
 def test_no_trick_beats_chance_by_more_than_ten_points(L, family):
     items, shown = families(L)[family]
     assert len(items) >= 5, f"{family}: too few items to judge"
