@@ -55,6 +55,7 @@ FIGURE_KINDS: Tuple[str, ...] = (
     "unfreeze-timeline",
     "which-layers-grid",
     "curve-shapes",
+    "stem-filters",
 )
 
 # Series a quiz `curves` block may hold: one value per epoch, as the Lab's engine reports them.

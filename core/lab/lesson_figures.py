@@ -22,6 +22,7 @@ from core.train.engine import TrainConfig, normalise
 from core.runs.estimate import group_sizes
 from core.content.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds ui/lesson_diagrams.py draws)
 from core.lab.presets import PRESETS
+from core.lab.stem_filters import describe_stem_filters
 
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "lessons" / "lesson_data.json"
@@ -271,6 +272,7 @@ DESCRIBE = {
     "unfreeze-timeline": _describe_timeline,
     "which-layers-grid": _describe_grid,
     "curve-shapes": _describe_curves,
+    "stem-filters": describe_stem_filters,
 }
 
 
