@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from core.content.order import shuffled_order
 from ui.common import current_learner, require_app_frame
 from ui.lesson_widgets import LEVELS, badge, by_level, lessons, level_filter, store_call
 
@@ -46,9 +47,7 @@ def start_round(level: str, ids: list, label: str) -> None:
 
 
 def shuffled_options(question) -> list:
-    options = list(question.options)
-    random.Random(f"{S.quiz_seed}-{question.id}").shuffle(options)
-    return options
+    return [question.options[i] for i in shuffled_order(len(question.options), f"{S.quiz_seed}-{question.id}")]
 
 
 def harder_level(level: str):

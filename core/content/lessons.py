@@ -68,6 +68,7 @@ FIGURE_KINDS: tuple[str, ...] = (
     "unfreeze-timeline",
     "which-layers-grid",
     "curve-shapes",
+    "stem-filters",
 )
 
 # Series a quiz `curves` block may hold: one value per epoch, as the Lab's engine reports them.

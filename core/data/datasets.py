@@ -358,6 +358,8 @@ class PreparedData:
     val_x: torch.Tensor
     val_y: torch.Tensor
     notes: tuple[str, ...] = ()  # things the learner should know (e.g. classes with fewer images)
+    test_x: torch.Tensor | None = None  # held out from training and from picking the epoch (None: no images left)
+    test_y: torch.Tensor | None = None
 
     @property
     def size(self) -> int:
@@ -375,8 +377,17 @@ def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: i
     Taking validation first keeps the validation set the same whatever `per_class` is, so runs with
     10 and 50 training images per class are judged on the same images.
     """
+    train, val, _, notes = split_with_test(labels, per_class, val_per_class, 0, seed, class_names)
+    return train, val, notes
+
+
+def split_with_test(labels: np.ndarray, per_class: int | None, val_per_class: int, test_per_class: int, seed: int,
+                    class_names: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """stratified_split plus up to `test_per_class` test images per class from the shuffled class's
+    end, among the images training leaves over: train and validation are the same with or without
+    a test set, and the test set does not move with `per_class` while a class has images to spare."""
     rng = np.random.default_rng(seed)
-    train, val, notes = [], [], []
+    train, val, test, notes = [], [], [], []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         rng.shuffle(idx)
@@ -388,7 +399,13 @@ def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: i
             notes.append(f"class {name} has only {n_train} training images (asked for {per_class})")
         val.extend(idx[:n_val].tolist())
         train.extend(rest[:n_train].tolist())
-    return np.array(sorted(train), dtype=np.int64), np.array(sorted(val), dtype=np.int64), notes
+        n_test = min(test_per_class, len(rest) - n_train)
+        test.extend(rest[len(rest) - n_test:].tolist() if n_test > 0 else [])
+    return _index(train), _index(val), _index(test), notes
+
+
+def _index(positions: list[int]) -> np.ndarray:
+    return np.array(sorted(positions), dtype=np.int64)
 
 
 def imbalance_notes(train_labels: np.ndarray, class_names: list[str], ratio: float = 3.0) -> list[str]:
@@ -439,7 +456,8 @@ def _decode(raw: RawDataset, idx: np.ndarray, size: int) -> torch.Tensor:
 # Prepared tensors, bounded in bytes (uint8), shared by every session of the server; the newest stays
 # even when it alone exceeds the budget (its run is about to use it).
 PREPARED_CACHE = LRUCache(settings.current().data_cache_mb * 1024 * 1024,
-                          weigh=lambda d: d.train_x.numel() + d.val_x.numel(), keep_newest=True)
+                          weigh=lambda d: d.train_x.numel() + d.val_x.numel() + (0 if d.test_x is None else d.test_x.numel()),
+                          keep_newest=True)
 
 
 def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: int = 50, size: int = 64,
@@ -456,7 +474,8 @@ def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: in
     cached = PREPARED_CACHE.get(key)
     if cached is not None:
         return cached
-    train_idx, val_idx, notes = stratified_split(raw.labels, per_class, val_per_class, seed, raw.class_names)
+    train_idx, val_idx, test_idx, notes = split_with_test(raw.labels, per_class, val_per_class, val_per_class, seed,
+                                                          raw.class_names)  # a test set as large as validation
     notes += imbalance_notes(raw.labels[train_idx], raw.class_names)
     data = PreparedData(
         key="|".join(map(str, key)),
@@ -466,6 +485,8 @@ def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: in
         val_x=_decode(raw, val_idx, size),
         val_y=torch.from_numpy(raw.labels[val_idx]),
         notes=tuple(notes) + tuple(raw.skipped[:20]),
+        test_x=_decode(raw, test_idx, size) if len(test_idx) else None,
+        test_y=torch.from_numpy(raw.labels[test_idx]) if len(test_idx) else None,
     )
     PREPARED_CACHE.put(key, data)
     return data

@@ -184,6 +184,16 @@ class Inputs:
         with torch.no_grad(), autocast(self.device):
             return self.model.features_until(x, self.cut).float()
 
+    def test_batches(self, data: PreparedData, batch: int):
+        """The held-out test images, through the cached prefix when validation uses it (same frozen
+        prefix, so the same features as the images would give)."""
+        feats = self._features(data, "test", data.test_x) if self.val_feats is not None else None
+        for i in range(0, len(data.test_x), batch):
+            if feats is not None:
+                yield feats[i : i + batch], self.cut
+            else:
+                yield layout(normalise(data.test_x[i : i + batch], self.device)), 0
+
     def val_batches(self, batch: int):
         self.ensure_val_features()
         n = len(self.val_x)
