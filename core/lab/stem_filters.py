@@ -53,10 +53,14 @@ def kinds_of(kernels: np.ndarray) -> list[str]:
 @lru_cache(maxsize=1)
 def stem_filters() -> StemFilters:
     """The 32 kernels of MobileNetV2's first convolution with its ImageNet weights (offline cache)."""
+    import torch
+
     from core.models import backbones as models
 
     net = models.load_torchvision_model("mobilenet_v2", True)
-    weights = net.features[0][0].weight.detach().cpu().numpy().copy()
+    stem = net.get_submodule("features.0.0")  # torchvision's Conv2dNormActivation: the conv comes first
+    assert isinstance(stem, torch.nn.Conv2d), type(stem)
+    weights = stem.weight.detach().cpu().numpy().copy()
     return StemFilters(weights, tuple(kinds_of(weights)))
 
 
