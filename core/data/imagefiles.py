@@ -19,10 +19,15 @@ from PIL import Image, UnidentifiedImageError
 from core.errors import LearnerError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+# The decoders a learner's file may reach, whatever its name says: Pillow would otherwise hand a
+# ".png" that is really EPS to Ghostscript, and other rare decoders are attack surface we never need.
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
 MAX_PIXELS = 40_000_000  # a 100-megapixel photo is refused before it is decoded
 MAX_ZIP_TOTAL = 500 * 1024 * 1024  # uncompressed bytes
 MAX_ZIP_FILES = 20_000
-MAX_ZIP_RATIO = 200  # uncompressed/compressed, per member
+MAX_ZIP_RATIO = 200  # uncompressed/compressed, per member and for the whole archive
+MIN_BOMB_BYTES = 1_000_000  # below this, a high ratio is harmless (a tiny blank PNG compresses well)
+MAX_NAME_BYTES = 255  # the longest file or folder name Linux and macOS file systems store
 MAX_CLASSES = 100
 
 
@@ -56,7 +61,7 @@ def read_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(path, formats=IMAGE_FORMATS) as img:
                 w, h = img.size
                 if w * h > max_pixels:
                     raise DataError(
@@ -71,10 +76,10 @@ def read_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise DataError(f"{path.name} declares a huge image size (a decompression bomb?), so it was not "
                         f"decoded. Resize it to a few hundred pixels per side and add it again.")
     except UnidentifiedImageError:
-        raise DataError(f"{path.name} is not an image that can be read (wrong extension or not an image "
-                        f"file). Remove it, or save it again as JPEG or PNG.")
+        raise DataError(f"{path.name} is not a JPEG, PNG, BMP, GIF, WebP or TIFF image (wrong extension, "
+                        f"another format, or not an image file). Remove it, or save it again as JPEG or PNG.")
     except (OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{path.name} could not be decoded ({exc}); the file may be corrupt or truncated. "
+        raise DataError(f"{path.name} could not be decoded ({_reason(exc)}); the file may be corrupt or truncated. "
                         f"Export it again from the original, or remove it.")
 
 
@@ -134,58 +139,101 @@ def safe_extract_zip(zip_path: Path | str, dest: Path | str, max_total: int = MA
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"This is not a readable zip file ({exc}). Re-create it with your system's 'compress' tool.")
+        raise DataError(f"This is not a readable zip file ({_reason(exc)}). Re-create it with your system's "
+                        f"'compress' tool.")
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
-        if not members:
-            raise DataError("The zip file is empty. Put one folder per class, with images inside, into the zip.")
-        if len(members) > max_files:
-            raise DataError(f"The zip holds {len(members)} files; the limit is {max_files}. Use fewer "
-                            f"images per class (a few dozen are plenty for fine-tuning).")
-        total = 0
-        for m in members:
-            name = m.filename.replace("\\", "/")
-            parts = PurePosixPath(name).parts
-            if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-                raise DataError(f"The zip contains an unsafe path ({m.filename!r}) that points outside "
-                                f"its folder; nothing was extracted. Re-create the zip from the class folders.")
-            if stat.S_ISLNK(m.external_attr >> 16):
-                raise DataError(f"The zip contains a symbolic link ({m.filename!r}); links are not allowed. "
-                                f"Zip the image files themselves.")
-            total += m.file_size
-            if m.compress_size and m.file_size / m.compress_size > max_ratio and m.file_size > 1_000_000:
-                raise DataError(f"{m.filename!r} expands {m.file_size / m.compress_size:.0f}x: this looks "
-                                f"like a zip bomb, so nothing was extracted. Zip your image files "
-                                f"themselves (photos hardly compress).")
-        if total > max_total:
-            raise DataError(f"The zip expands to {total / 1e6:.0f} MB, over the {max_total / 1e6:.0f} MB "
-                            f"limit. Use fewer or smaller images.")
+        _check_members(members, max_total, max_files, max_ratio)
         extracted = 0
         for m in members:
-            target = (dest / m.filename).resolve()
-            if dest not in target.parents:
-                raise DataError(f"The zip contains an unsafe path ({m.filename!r}); nothing more was extracted. "
-                                f"Re-create the zip from the class folders.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(m) as src, open(target, "wb") as out:
-                    # Count bytes as they come: a lying header cannot make us write more than allowed.
-                    written = 0
-                    for block in iter(lambda: src.read(1 << 20), b""):
-                        written += len(block)
-                        extracted += len(block)
-                        if written > m.file_size + 1024 or extracted > max_total:
-                            raise DataError("The zip's contents are larger than its header says (a damaged or "
-                                            "crafted file); extraction stopped. Re-create the zip from the "
-                                            "class folders.")
-                        out.write(block)
-            except DataError:
-                raise
-            except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
-                raise DataError(f"{m.filename!r} in the zip could not be read ({exc}). Password-protected "
-                                f"zips are not supported: zip the folders again without a password.") from exc
-            except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, zlib.error) as exc:
-                raise DataError(f"{m.filename!r} in the zip could not be read ({exc}); the zip is damaged or "
-                                f"uses an unsupported compression. Re-create it with your system's "
-                                f"'compress' tool.") from exc
+            extracted = _extract_member(zf, m, dest, extracted, max_total)
     return dest
+
+
+def _check_members(members: list[zipfile.ZipInfo], max_total: int, max_files: int, max_ratio: float) -> None:
+    """Refuse the whole zip from its headers alone, before one byte is written."""
+    if not members:
+        raise DataError("The zip file is empty. Put one folder per class, with images inside, into the zip.")
+    if len(members) > max_files:
+        raise DataError(f"The zip holds {len(members)} files; the limit is {max_files}. Use fewer "
+                        f"images per class (a few dozen are plenty for fine-tuning).")
+    files, folders = set(), set()
+    for m in members:
+        parts = _safe_parts(m)
+        files.add(parts)
+        folders.update(parts[:i] for i in range(1, len(parts)))
+    clash = files & folders
+    if clash:
+        raise DataError(f"The zip holds both a file and a folder named '{'/'.join(min(clash))}'; nothing was "
+                        f"extracted. Rename one of them, then re-create the zip from the class folders.")
+    total = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members)
+    for m in members:
+        if m.compress_size and m.file_size / m.compress_size > max_ratio and m.file_size > MIN_BOMB_BYTES:
+            raise DataError(f"{m.filename!r} expands {m.file_size / m.compress_size:.0f}x: this looks "
+                            f"like a zip bomb, so nothing was extracted. Zip your image files "
+                            f"themselves (photos hardly compress).")
+    if total > MIN_BOMB_BYTES and total > max_ratio * max(packed, 1):
+        # Many members each under the per-member floor add up: judge the archive as a whole too.
+        raise DataError(f"The zip expands {total / max(packed, 1):.0f}x ({total / 1e6:.0f} MB from "
+                        f"{packed / 1e6:.1f} MB): this looks like a zip bomb, so nothing was extracted. "
+                        f"Zip your image files themselves (photos hardly compress).")
+    if total > max_total:
+        raise DataError(f"The zip expands to {total / 1e6:.0f} MB, over the {max_total / 1e6:.0f} MB "
+                        f"limit. Use fewer or smaller images.")
+
+
+def _safe_parts(m: zipfile.ZipInfo) -> tuple[str, ...]:
+    """The member's path parts, or DataError for a name that escapes, links, or no disk can hold."""
+    name = m.filename.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+        raise DataError(f"The zip contains an unsafe path ({m.filename!r}) that points outside "
+                        f"its folder; nothing was extracted. Re-create the zip from the class folders.")
+    if stat.S_ISLNK(m.external_attr >> 16):
+        raise DataError(f"The zip contains a symbolic link ({m.filename!r}); links are not allowed. "
+                        f"Zip the image files themselves.")
+    too_long = next((p for p in parts if len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES), None)
+    if too_long is not None:
+        raise DataError(f"The zip names a file or folder longer than {MAX_NAME_BYTES} bytes "
+                        f"('{too_long[:40]}…'), more than a disk can store; nothing was extracted. "
+                        f"Give the folders and images shorter names, then re-create the zip.")
+    return parts
+
+
+def _extract_member(zf: zipfile.ZipFile, m: zipfile.ZipInfo, dest: Path, extracted: int, max_total: int) -> int:
+    """Write one member under `dest`, counting bytes as they come; returns the running total."""
+    target = (dest / m.filename).resolve()
+    if dest not in target.parents:
+        raise DataError(f"The zip contains an unsafe path ({m.filename!r}); nothing more was extracted. "
+                        f"Re-create the zip from the class folders.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(m) as src, open(target, "wb") as out:
+            # Count bytes as they come: a lying header cannot make us write more than allowed.
+            written = 0
+            for block in iter(lambda: src.read(1 << 20), b""):
+                written += len(block)
+                extracted += len(block)
+                if written > m.file_size + 1024 or extracted > max_total:
+                    raise DataError("The zip's contents are larger than its header says (a damaged or "
+                                    "crafted file); extraction stopped. Re-create the zip from the "
+                                    "class folders.")
+                out.write(block)
+    except DataError:
+        raise
+    except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
+        raise DataError(f"{m.filename!r} in the zip could not be read ({exc}). Password-protected "
+                        f"zips are not supported: zip the folders again without a password.") from exc
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, zlib.error) as exc:
+        raise DataError(f"{m.filename!r} in the zip could not be read ({_reason(exc)}); the zip is damaged, "
+                        f"uses an unsupported compression, or names files this disk cannot hold. Re-create "
+                        f"it with your system's 'compress' tool.") from exc
+    return extracted
+
+
+def _reason(exc: BaseException) -> str:
+    """An error's text without the server's file paths (an OSError's str() names the full path)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
