@@ -65,3 +65,32 @@ def test_many_small_members_of_zeros_are_a_zip_bomb(tmp_path):
 def test_photos_and_pngs_that_hardly_compress_still_extract(tmp_path):
     out = extract(tmp_path, {f"{c}/{i}.png": H.noise_png(i, 64) for c in ("cats", "dogs") for i in range(5)})
     assert len(list(out.rglob("*.png"))) == 10
+
+
+# ==== phone photos ===================================================================================
+
+def rotated_jpeg(orientation: int = 6) -> bytes:
+    """A 30x20 JPEG stored sideways, as phones store a portrait photo: EXIF says 'rotate on display'.
+    Its left third is red, so the red ends up on top once turned upright (orientation 6 turns it 90° clockwise)."""
+    arr = np.zeros((20, 30, 3), np.uint8)
+    arr[:, :10] = (255, 0, 0)
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif, quality=95)
+    return buf.getvalue()
+
+
+def test_phone_photos_are_turned_upright_from_their_exif(tmp_path):
+    path = tmp_path / "portrait.jpg"
+    path.write_bytes(rotated_jpeg())
+    arr = read_image(path)
+    assert arr.shape == (30, 20, 3)  # upright: taller than wide
+    assert arr[2, 10, 0] > 200 and arr[-2, 10, 0] < 60  # the red third is at the top
+
+
+def test_the_try_on_your_photo_image_is_turned_upright_too():
+    from core.runs.analysis import read_image_bytes
+
+    assert read_image_bytes(rotated_jpeg(), "me.jpg").shape == (30, 20, 3)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import LearnerError
 
@@ -23,6 +23,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 # ".png" that is really EPS to Ghostscript, and other rare decoders are attack surface we never need.
 IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
 MAX_PIXELS = 40_000_000  # a 100-megapixel photo is refused before it is decoded
+MAX_ASPECT = 2  # long side kept at most 2x the short: prepare() uses only the centre square, plus a margin
+EXIF_ORIENTATION = 0x0112  # how a camera says "turn me" (phones store portraits sideways)
 MAX_ZIP_TOTAL = 500 * 1024 * 1024  # uncompressed bytes
 MAX_ZIP_FILES = 20_000
 MAX_ZIP_RATIO = 200  # uncompressed/compressed, per member and for the whole archive
@@ -55,21 +57,68 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
-def read_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode one image file to HxWx3 uint8, or raise DataError saying why it cannot be used."""
+def kept_size(width: int, height: int, max_short_side: int | None) -> tuple[int, int]:
+    """The (width, height) read_image keeps of a decoded image: the long side cropped to at most
+    MAX_ASPECT times the short side around the centre, then the short side at most `max_short_side`.
+    Without `max_short_side`, the whole image."""
+    if not max_short_side:
+        return width, height
+    short = min(width, height)
+    long_max = MAX_ASPECT * short
+    w, h = min(width, long_max), min(height, long_max)
+    scale = 1.0 if short <= max_short_side else max_short_side / short
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def decoded_size(img: Image.Image, max_short_side: int | None) -> tuple[int, int]:
+    """The size `img` decodes at, from its header: a JPEG decodes straight at 1/2, 1/4 or 1/8 scale
+    (Pillow's draft) when the smaller image still has `max_short_side` pixels on its short side."""
+    w, h = img.size
+    if max_short_side and img.format == "JPEG" and min(w, h) > max_short_side:
+        scale = max_short_side / min(w, h)
+        img.draft(None, (max(1, int(w * scale + 0.999)), max(1, int(h * scale + 0.999))))
+    return img.size
+
+
+def _fit(img: Image.Image, max_short_side: int | None) -> Image.Image:
+    """Crop and shrink to kept_size, in the image's own mode when it can (cheaper than RGB first)."""
+    w, h = img.size
+    if not max_short_side:
+        return img
+    kw, kh = kept_size(w, h, max_short_side)
+    cw, ch = min(w, MAX_ASPECT * min(w, h)), min(h, MAX_ASPECT * min(w, h))
+    if (cw, ch) != (w, h):
+        left, top = (w - cw) // 2, (h - ch) // 2
+        img = img.crop((left, top, left + cw, top + ch))
+    if (kw, kh) != img.size:
+        if img.mode not in ("L", "RGB"):
+            img = Image.fromarray(to_rgb_array(img))
+        img = img.resize((kw, kh), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return img
+
+
+def read_image(path: Path | str, max_pixels: int = MAX_PIXELS, max_short_side: int | None = None) -> np.ndarray:
+    """Decode one image file to HxWx3 uint8, upright as its EXIF says (phone photos), or raise
+    DataError saying why it cannot be used. With `max_short_side`, only what a dataset keeps is kept
+    (kept_size), and a JPEG is decoded at a reduced scale when that is enough."""
     path = Path(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=IMAGE_FORMATS) as img:
-                w, h = img.size
+                w, h = decoded_size(img, max_short_side)
                 if w * h > max_pixels:
                     raise DataError(
                         f"{path.name} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
                         f"{max_pixels / 1e6:.0f} allowed. Resize it to a few hundred pixels per side."
                     )
                 img.load()
-                return to_rgb_array(img)
+                orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+                small = _fit(img, max_short_side)
+                if orientation != 1:  # turned after shrinking: the transpose then costs next to nothing
+                    small.getexif()[EXIF_ORIENTATION] = orientation
+                    small = ImageOps.exif_transpose(small)
+                return to_rgb_array(small)
     except DataError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
