@@ -94,3 +94,182 @@ def test_the_try_on_your_photo_image_is_turned_upright_too():
     from core.runs.analysis import read_image_bytes
 
     assert read_image_bytes(rotated_jpeg(), "me.jpg").shape == (30, 20, 3)
+
+
+# ==== memory and decode time =========================================================================
+
+def wide_png(path: Path, long_side: int = 20_000, mode: str = "1") -> Path:
+    """The issue's attack in small: a 512-pixel-wide strip, a few KB on disk, megabytes decoded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, (512, long_side), 1 if mode == "1" else (10, 200, 30)).save(path)
+    return path
+
+
+def two_class_tree(root: Path, per_class: int = 2, **kw) -> Path:
+    for cls in ("cats", "dogs"):
+        for i in range(per_class):
+            wide_png(root / cls / f"{i}.png", **kw)
+    return root
+
+
+def test_a_long_strip_is_kept_as_its_centre_not_whole(tmp_path):
+    from core.data.uploads import folder_dataset
+
+    raw = folder_dataset(two_class_tree(tmp_path), budget=UploadBudget(1 << 30))
+    assert raw.read(0).shape == (1024, 512, 3)  # 1.5 MB kept, not 30 MB (prepare uses the centre square)
+
+
+def test_the_pixel_budget_refuses_an_upload_before_decoding_anything(tmp_path, monkeypatch):
+    from core.data import uploads
+
+    decoded = []
+    monkeypatch.setattr(uploads, "read_image", lambda *a, **k: decoded.append(a) or np.zeros((2, 2, 3), np.uint8))
+    with pytest.raises(DataError) as e:
+        uploads.folder_dataset(two_class_tree(tmp_path), max_pixels=30_000_000, budget=UploadBudget(1 << 30))
+    says(str(e.value), "41 megapixels", "one upload may hold 30", "nothing was decoded",
+         "use fewer images, or resize them")
+    assert decoded == []
+
+
+def test_a_big_jpeg_is_decoded_at_a_reduced_scale(tmp_path):
+    from core.data.imagefiles import decoded_size
+
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (4096, 3072), (90, 20, 200)).save(path)  # a 12.6-megapixel phone photo
+    with Image.open(path) as img:
+        assert decoded_size(img, 512) == (1024, 768)  # 1/4 scale straight from the JPEG decoder
+    assert read_image(path, max_short_side=512).shape == (512, 683, 3)
+
+
+from core.data.uploads import UploadBudget  # noqa: E402 - grouped with the tests that use it
+
+
+def test_the_server_budget_reserves_refuses_and_gives_back():
+    budget = UploadBudget(10 * 1024 ** 2)
+    first = budget.reserve(6 * 1024 ** 2)
+    with pytest.raises(DataError) as e:
+        budget.reserve(5 * 1024 ** 2)
+    says(str(e.value), "already holding 6 mb", "can hold 10 mb", "yours need 5 mb", "try again in a few minutes",
+         "fewer or smaller images", "FTLAB_UPLOAD_MEMORY_MB")
+    first.release()
+    first.release()  # twice is harmless
+    assert budget.used == 0
+    budget.reserve(5 * 1024 ** 2)
+    assert budget.used == 5 * 1024 ** 2
+
+
+def test_an_uploaded_dataset_gives_its_memory_back_when_dropped(tmp_path):
+    import gc
+
+    from core.data.uploads import folder_dataset
+
+    budget = UploadBudget(1 << 30)
+    raw = folder_dataset(two_class_tree(tmp_path), budget=budget)
+    assert budget.used == 4 * 1024 * 512 * 3
+    del raw
+    gc.collect()
+    assert budget.used == 0
+
+
+def test_a_full_server_budget_refuses_the_upload_before_decoding(tmp_path):
+    from core.data.uploads import folder_dataset
+
+    budget = UploadBudget(5 * 1024 ** 2)
+    budget.reserve(4 * 1024 ** 2)  # another learner's images
+    with pytest.raises(DataError) as e:
+        folder_dataset(two_class_tree(tmp_path), budget=budget)
+    says(str(e.value), "other uploaded images", "try again in a few minutes")
+    assert budget.used == 4 * 1024 ** 2
+
+
+def test_decoding_stops_between_images_when_cancelled(tmp_path):
+    import threading
+
+    from core.data.uploads import UploadCancelled, folder_dataset
+
+    cancel, seen = threading.Event(), []
+
+    def progress(done, total):
+        seen.append(done)
+        cancel.set()  # the learner picked another dataset while the first image decoded
+
+    budget = UploadBudget(1 << 30)
+    with pytest.raises(UploadCancelled):
+        folder_dataset(two_class_tree(tmp_path), budget=budget, cancel=cancel, progress=progress)
+    assert seen == [0] and budget.used == 0
+
+
+def test_an_upload_is_extracted_under_the_data_folder_and_removed(tmp_path, monkeypatch):
+    import tempfile
+
+    from core.data import uploads
+
+    data_dir, system_tmp = tmp_path / "data", tmp_path / "tmp"
+    system_tmp.mkdir()
+    monkeypatch.setenv("FTLAB_DATA_DIR", str(data_dir))
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    seen = []
+    real = uploads.safe_extract_zip
+    monkeypatch.setattr(uploads, "safe_extract_zip", lambda z, dest: seen.append(Path(dest)) or real(z, dest))
+    raw = uploads.read_upload(H.good_zip(), budget=UploadBudget(1 << 30))
+    assert len(raw) == 8
+    assert seen and data_dir / "uploads" in seen[0].parents
+    assert not list((data_dir / "uploads").iterdir()) and not list(system_tmp.iterdir())
+
+
+def test_an_upload_job_reads_in_a_thread_and_can_be_cancelled(tmp_path, monkeypatch):
+    from core.data.uploads import UploadJob
+
+    monkeypatch.setenv("FTLAB_DATA_DIR", str(tmp_path))
+    budget = UploadBudget(1 << 30)
+    job = UploadJob(H.good_zip(), budget=budget)
+    assert job.wait(30) and job.error is None and len(job.result) == 8
+    bad = UploadJob(b"not a zip", budget=budget)
+    assert bad.wait(30) and bad.result is None
+    says(bad.error, "not a readable zip file")
+    members = {f"{c}/{i}.png": H.png_bytes((512, 4000), "1") for c in ("cats", "dogs") for i in range(40)}
+    slow = UploadJob(H.zip_bytes(members), budget=UploadBudget(1 << 30))
+    slow.cancel()
+    assert slow.wait(30) and slow.result is None and slow.error is None
+
+
+# ==== what the learner sees ==========================================================================
+
+def upload_on_lab(at, content: bytes):
+    from tests.helpers import run_ok
+
+    run_ok(at)
+    at.selectbox(key="lab_dataset").set_value("upload")
+    run_ok(at)
+    at.file_uploader(key="lab_upload").set_value(("classes.zip", content, "application/zip"))
+    return run_ok(at)
+
+
+def one_bit_strip_png(long_side: int = 78_000) -> bytes:
+    buf = io.BytesIO()
+    Image.new("1", (512, long_side)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_the_issues_pixel_bomb_zip_is_refused_on_the_lab_page_with_what_to_do(tmp_path, monkeypatch):
+    from tests.helpers import lab_page
+
+    monkeypatch.setenv("FTLAB_DATA_DIR", str(tmp_path))
+    strip = one_bit_strip_png()
+    content = H.zip_bytes({f"{c}/{i}.png": strip for c in ("cats", "dogs") for i in range(8)})
+    assert len(content) < 100_000  # 16 images of 40 megapixels each in a few KB
+    at = upload_on_lab(lab_page(), content)
+    errors = " ".join(e.value for e in at.error)
+    says(errors, "could not use this zip", "639 megapixels", "nothing was decoded", "use fewer images")
+
+
+def test_picking_another_dataset_lets_the_uploaded_images_go(tmp_path, monkeypatch):
+    from tests.helpers import lab_page, run_ok
+    from ui.lab import setup
+
+    monkeypatch.setenv("FTLAB_DATA_DIR", str(tmp_path))
+    at = upload_on_lab(lab_page(), H.good_zip({"cats": 4, "dogs": 4}))
+    assert not at.error and len(at.session_state[setup.UPLOAD_RAW]) == 8
+    at.selectbox(key="lab_dataset").set_value("faces")
+    run_ok(at)
+    assert setup.UPLOAD_RAW not in at.session_state
