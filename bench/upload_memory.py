@@ -130,7 +130,7 @@ class PeakSampler(threading.Thread):
 def measure(browser, root: Path, name: str, content: bytes) -> dict:
     from playwright.sync_api import expect
 
-    from tests.e2e.helpers import choose, key, open_page, wait_idle
+    from tests.e2e.helpers import choose, key, wait_idle
 
     with tempfile.TemporaryDirectory(prefix="ftlab-upload-bench-") as tmp:
         server = Server(root, Path(tmp))
@@ -138,9 +138,11 @@ def measure(browser, root: Path, name: str, content: bytes) -> dict:
             context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server.url)
             context.set_default_timeout(ANSWER_TIMEOUT_MS)
             page = context.new_page()
-            open_page(page, "/lab", "Start training")
+            page.goto("/lab", wait_until="domcontentloaded")
+            expect(key(page, "lab_dataset")).to_be_visible(timeout=600_000)  # a busy machine's first Lab
+            wait_idle(page, timeout_ms=600_000)
             choose(page, "lab_dataset", "Your own images (zip of class folders)")
-            expect(key(page, "lab_upload")).to_be_visible()
+            expect(key(page, "lab_upload")).to_be_visible(timeout=300_000)
             wait_idle(page)
             pid = server.proc.pid
             row = {"attack": name, "zip_kb": len(content) / 1024, "before_mb": rss_mb(pid)}

@@ -273,3 +273,46 @@ def test_picking_another_dataset_lets_the_uploaded_images_go(tmp_path, monkeypat
     at.selectbox(key="lab_dataset").set_value("faces")
     run_ok(at)
     assert setup.UPLOAD_RAW not in at.session_state
+
+
+RSS_SCRIPT = r'''
+import gc, sys, threading
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from core.data import uploads
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+
+root = Path(sys.argv[1])
+strip = np.full((60_000, 512, 3), 7, np.uint8)  # 92 MB each, decoded
+for c in ("cats", "dogs"):
+    (root / c).mkdir()
+    for i in range(2):
+        Image.fromarray(strip).save(root / c / f"{i}.png")
+del strip
+gc.collect()
+before = rss_mb()
+kept = []
+reader = threading.Thread(target=lambda: kept.append(uploads.folder_dataset(root, budget=uploads.UploadBudget(1 << 30))))
+reader.start()
+reader.join()
+print(rss_mb() - before, len(kept[0]))
+'''
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the resident memory from /proc")
+def test_decoding_big_images_leaves_the_server_no_larger_than_what_it_keeps(tmp_path):
+    """The kept images are 4 x 1.5 MB; the decoder's 92 MB buffers must go back to the system."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(tmp_path)], cwd=root, capture_output=True,
+                         text=True, timeout=300, check=True).stdout.split()
+    grown_mb, images = float(out[0]), int(out[1])
+    assert images == 4
+    assert grown_mb < 40, f"the server grew {grown_mb:.0f} MB to keep 6 MB of images"
