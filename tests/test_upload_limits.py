@@ -3,7 +3,6 @@ pixel and memory budgets, cancellable decoding. Every input is built here, tiny,
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from PIL import Image
 
 from core.data.imagefiles import DataError, read_image, safe_extract_zip
+from core.data.uploads import UploadBudget
 from tests import badinput_helpers as H
 
 
@@ -139,9 +139,6 @@ def test_a_big_jpeg_is_decoded_at_a_reduced_scale(tmp_path):
     with Image.open(path) as img:
         assert decoded_size(img, 512) == (1024, 768)  # 1/4 scale straight from the JPEG decoder
     assert read_image(path, max_short_side=512).shape == (512, 683, 3)
-
-
-from core.data.uploads import UploadBudget  # noqa: E402 - grouped with the tests that use it
 
 
 def test_the_server_budget_reserves_refuses_and_gives_back():

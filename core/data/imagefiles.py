@@ -206,7 +206,8 @@ def _check_members(members: list[zipfile.ZipInfo], max_total: int, max_files: in
     if len(members) > max_files:
         raise DataError(f"The zip holds {len(members)} files; the limit is {max_files}. Use fewer "
                         f"images per class (a few dozen are plenty for fine-tuning).")
-    files, folders = set(), set()
+    files: set[tuple[str, ...]] = set()
+    folders: set[tuple[str, ...]] = set()
     for m in members:
         parts = _safe_parts(m)
         files.add(parts)

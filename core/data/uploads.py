@@ -282,7 +282,7 @@ class UploadJob:
 class UploadSlot:
     """One session's upload: starting another cancels the one before; `cancel()` at the session's end."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.job: UploadJob | None = None
         self._lock = threading.Lock()
 
