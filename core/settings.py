@@ -32,6 +32,7 @@ ENV = {
     "FTLAB_PACKAGES_DIR": "folder the optional dataset packages are installed into",
     "FTLAB_DATA_CACHE_MB": "memory for prepared image tensors (default: 1024)",
     "FTLAB_FEATURE_CACHE_MB": "memory for frozen-prefix features (default: 1024)",
+    "FTLAB_UPLOAD_MEMORY_MB": "memory for all learners' uploaded images together (default: 1024)",
 }
 
 WORKER_NICE_DEFAULT = 10
@@ -64,6 +65,7 @@ class Settings:
     packages_dir: Path | None
     data_cache_mb: int
     feature_cache_mb: int
+    upload_memory_mb: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -82,6 +84,7 @@ class Settings:
             packages_dir=Path(packages) if packages else None,
             data_cache_mb=_or_default(_whole_number(environ, "FTLAB_DATA_CACHE_MB"), CACHE_MB_DEFAULT),
             feature_cache_mb=_or_default(_whole_number(environ, "FTLAB_FEATURE_CACHE_MB"), CACHE_MB_DEFAULT),
+            upload_memory_mb=_or_default(_whole_number(environ, "FTLAB_UPLOAD_MEMORY_MB"), CACHE_MB_DEFAULT),
         )
 
 

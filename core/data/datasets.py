@@ -9,7 +9,6 @@ cells) come from pip packages the Lab installs on first use (core.data.optional_
 from __future__ import annotations
 
 import gzip
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import torch.nn.functional as F
 
 from core import settings
 from core.cache import LRUCache
-from core.data.imagefiles import DataError, read_image, scan_class_folders
+from core.data.imagefiles import DataError
 from core.data.optional_data import DatasetUnavailable, OptionalPackage, import_module
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -267,64 +266,6 @@ def load_raw(name: str) -> RawDataset:
         if name not in _raw_cache:
             _raw_cache[name] = dataset_spec(name).load()
         return _raw_cache[name]
-
-
-MAX_SHORT_SIDE = 512  # prepare() never needs more: a 12-megapixel phone photo is kept at 512 px
-MAX_DECODED_BYTES = 2 * 1024 ** 3  # all of one upload's decoded pixels, held in memory
-
-
-def _shrink(arr: np.ndarray, max_short_side: int) -> np.ndarray:
-    """Downscale so the short side is at most `max_short_side` (prepare resizes further anyway)."""
-    h, w = arr.shape[:2]
-    if min(h, w) <= max_short_side:
-        return arr
-    from PIL import Image
-
-    scale = max_short_side / min(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.array(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
-
-
-def folder_dataset(root: Path | str, max_short_side: int = MAX_SHORT_SIDE,
-                   max_decoded_bytes: int = MAX_DECODED_BYTES) -> RawDataset:
-    """A learner's own images in class folders. Unreadable images are skipped and reported.
-
-    Images are kept in memory at most `max_short_side` pixels on the short side, and all of them
-    together in at most `max_decoded_bytes`: a zip of full-size phone photos would otherwise need
-    gigabytes per learner.
-    """
-    scan = scan_class_folders(root)
-    arrays, labels, skipped = [], [], list(scan.skipped)
-    decoded = 0
-    for path, label in scan.files:
-        try:
-            arr = _shrink(read_image(path), max_short_side)
-        except DataError as exc:
-            skipped.append(f"{path.parent.name}/{path.name}: {exc}")
-            continue
-        decoded += arr.nbytes
-        if decoded > max_decoded_bytes:
-            raise DataError(
-                f"These images need more than {max_decoded_bytes / 1e6:.0f} MB of memory once decoded "
-                f"(stopped after {len(arrays)} of {len(scan.files)} images). Use fewer images per class "
-                f"or smaller ones (a few hundred pixels per side is plenty).")
-        arrays.append(arr)
-        labels.append(label)
-    # The key names the content, all of it: cached features must never be reused for other images.
-    digest = hashlib.sha256("\0".join(scan.class_names).encode())
-    for arr, lab in zip(arrays, labels):
-        digest.update(str((lab, arr.shape)).encode() + arr.tobytes())
-    raw = RawDataset(f"folder:{digest.hexdigest()[:24]}", scan.class_names, np.array(labels, dtype=np.int64),
-                     lambda i: arrays[i], tuple(skipped))
-    try:
-        check_classes(raw)
-    except DataError as exc:
-        if not skipped:
-            raise
-        # Say why images were missing: "0 classes" alone does not tell a learner what to fix.
-        shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-        raise DataError(f"{exc} Files that could not be used: {shown}.") from None
-    return raw
 
 
 def check_classes(raw: RawDataset, min_per_class: int = 2) -> None:
