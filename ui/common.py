@@ -54,6 +54,12 @@ def browser_key() -> str:
     return browser_hash(browser_id())[:32]
 
 
+def client_address() -> str | None:
+    """The network address this session came from; None on the server's own machine (localhost).
+    Behind a proxy it is the proxy's: limits per address then count the whole proxy as one."""
+    return st.context.ip_address
+
+
 def _keep_browser_cookie(bid: str) -> None:
     """Write the id into the cookie unless the browser already sent it (idempotent, so every run
     of a first visit may do it: a run cut short by a rerun cannot lose it)."""
