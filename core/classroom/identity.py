@@ -7,7 +7,7 @@ anonymous progress under a key derived from its id, never shared with another br
 
 Only hashes are stored. The browser id has 144 random bits, so one SHA-256 suffices; a recovery code
 is short enough to type (60 bits), so it is stretched with PBKDF2 and a salt (0.12 s per check on
-this 2-core machine at 100,000 rounds) and wrong guesses lock the name for a while.
+this 2-core machine at 100,000 rounds) and wrong guesses lock the guessing browser for a while.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _BROWSER_ID_OK = re.compile(r"^[A-Za-z0-9_-]{24}$")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or copied by hand
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
 CODE_ROUNDS = 100_000
-MAX_WRONG_CODES = 5  # wrong recovery codes in a row before the name is locked
+MAX_WRONG_CODES = 5  # wrong recovery codes in a row before the trying browser is locked
 LOCK_SECONDS = 15 * 60
 
 

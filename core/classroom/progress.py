@@ -28,7 +28,7 @@ from core.classroom.identity import IdentityError
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
 # Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
 MAX_STORED_ANSWER = 20_000
@@ -77,6 +77,12 @@ CREATE INDEX IF NOT EXISTS lab_runs_learner ON lab_runs (learner, id);
 """,
     # "Explain it" marks from probes and the learner's own check, and the teacher's reviews (issue 25).
     4: EXPLAIN_MIGRATION,
+    # Wrong recovery codes count against the browser that typed them, not the name: a lock per name
+    # let anyone stop its owner moving it. (identities.wrong_codes and locked_until are unused since.)
+    5: """
+CREATE TABLE IF NOT EXISTS recovery_tries (
+    browser_hash TEXT PRIMARY KEY, wrong_codes INTEGER NOT NULL, locked_until REAL NOT NULL, ts REAL NOT NULL);
+""",
 }
 # Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
 PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items", "lab_runs")
@@ -328,7 +334,9 @@ class ProgressStore(ExplainRecords):
     def integrity_ok(self) -> bool:
         """SQLite: PRAGMA integrity_check; PostgreSQL: every table is there and reads. For tests."""
         with self._connection(write=False) as conn:
-            return self._db.integrity_ok(conn, ("schema_version", "identities", "explain_reviews", *PROGRESS_TABLES))
+            return self._db.integrity_ok(
+                conn, ("schema_version", "identities", "explain_reviews", "recovery_tries", *PROGRESS_TABLES)
+            )
 
     # ---- identities: a nickname belongs to the browser that took it ---------------------------
 
@@ -378,8 +386,7 @@ class ProgressStore(ExplainRecords):
         salt, digest = ident.salted_code_hash(code)
         with self._connection(write=True) as conn:
             changed = conn.execute(
-                "UPDATE identities SET code_salt = ?, code_hash = ?, wrong_codes = 0, locked_until = 0 "
-                "WHERE browser_hash = ?",
+                "UPDATE identities SET code_salt = ?, code_hash = ? WHERE browser_hash = ?",
                 (salt, digest, ident.browser_hash(browser_id)),
             ).rowcount
         if not changed:
@@ -389,8 +396,10 @@ class ProgressStore(ExplainRecords):
     def recover(self, browser_id: str, name: str, code: str) -> str:
         """Move `name` to this browser with its recovery code; returns the next code (each works once).
 
-        The device that had the name is anonymous from its next page load. Wrong codes count:
-        after MAX_WRONG_CODES the name is locked for LOCK_SECONDS, so codes cannot be guessed.
+        The device that had the name is anonymous from its next page load. Wrong codes count against
+        the browser that typed them: after MAX_WRONG_CODES it may not try any name for LOCK_SECONDS.
+        A guesser that drops its cookie gets five more tries, which is harmless: a code has 60 random
+        bits and each check costs 0.12 s, so guessing one would take far longer than any class.
         """
         name = ident.check_name(name)
         mine = ident.browser_hash(browser_id)
@@ -402,24 +411,18 @@ class ProgressStore(ExplainRecords):
             # The code must still be the one checked: two devices racing with one code, one wins.
             code_now = ("code_hash = ?", (row["code_hash"],)) if row["code_hash"] else ("code_hash IS NULL", ())
             still = conn.execute(
-                f"SELECT wrong_codes FROM identities WHERE name = ? AND {code_now[0]}", (row["name"], *code_now[1])
+                f"SELECT name FROM identities WHERE name = ? AND {code_now[0]}", (row["name"], *code_now[1])
             ).fetchone()
             if still is None:
                 ok, left = False, None
             elif not ok:
-                wrong = still["wrong_codes"] + 1
-                lock = time.time() + ident.LOCK_SECONDS if wrong >= ident.MAX_WRONG_CODES else 0
-                conn.execute(
-                    "UPDATE identities SET wrong_codes = ?, locked_until = ? WHERE name = ?",
-                    (0 if lock else wrong, lock, row["name"]),
-                )
-                left = ident.MAX_WRONG_CODES - wrong
+                left = ident.MAX_WRONG_CODES - _count_wrong_code(conn, mine)
             else:
                 conn.execute(
-                    "UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ?, "
-                    "wrong_codes = 0, locked_until = 0 WHERE name = ?",
+                    "UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ? WHERE name = ?",
                     (mine, salt, digest, row["name"]),
                 )
+                conn.execute("DELETE FROM recovery_tries WHERE browser_hash = ?", (mine,))
                 _move_progress(conn, ident.anonymous_key(browser_id), row["name"])
         if not ok:
             raise IdentityError(_wrong_code_message(row["name"], left))
@@ -428,19 +431,20 @@ class ProgressStore(ExplainRecords):
     def _recovery_row(self, name: str, mine: str):
         """The identity row to recover, or IdentityError when recovery cannot even be tried."""
         with self._connection(write=False) as conn:
+            tries = conn.execute("SELECT locked_until FROM recovery_tries WHERE browser_hash = ?", (mine,)).fetchone()
             row = conn.execute("SELECT * FROM identities WHERE LOWER(name) = LOWER(?)", (name,)).fetchone()
             held = conn.execute("SELECT name FROM identities WHERE browser_hash = ?", (mine,)).fetchone()
+        wait = (tries["locked_until"] if tries else 0) - time.time()
+        if wait > 0:
+            raise IdentityError(
+                f"Too many wrong codes from this browser. Try again in {max(1, round(wait / 60))} minute(s)."
+            )
         if row is None:
             raise IdentityError(f"No one uses the nickname “{name}” yet: take it with “Keep my answers”.")
         if row["browser_hash"] == mine:
             raise IdentityError(f"This browser already uses “{row['name']}”.")
         if held is not None:
             raise IdentityError(f"This browser already uses “{held['name']}”; a browser holds one nickname.")
-        wait = row["locked_until"] - time.time()
-        if wait > 0:
-            raise IdentityError(
-                f"Too many wrong codes for “{row['name']}”. Try again in {max(1, round(wait / 60))} minute(s)."
-            )
         return row
 
     # ---- class-wide reads for the Teacher page (issue 13) -------------------------------------
@@ -510,10 +514,28 @@ def _wrong_code_message(name: str, left: int | None) -> str:
         return f"That code for “{name}” was just used or replaced. Ask for the newest code on your other device."
     if left <= 0:
         return (
-            f"That recovery code does not match “{name}”. Too many wrong codes: try again in "
-            f"{ident.LOCK_SECONDS // 60} minutes."
+            f"That recovery code does not match “{name}”. Too many wrong codes from this browser: "
+            f"try again in {ident.LOCK_SECONDS // 60} minutes."
         )
     return f"That recovery code does not match “{name}”. Check it and try again ({left} tries left)."
+
+
+def _count_wrong_code(conn, browser: str) -> int:
+    """Count a wrong recovery code against `browser` (locking it at MAX_WRONG_CODES) inside the
+    caller's transaction; returns its wrong codes in a row. Rows idle for LOCK_SECONDS are dropped,
+    so browsers that tried once do not pile up."""
+    now = time.time()
+    conn.execute("DELETE FROM recovery_tries WHERE ts < ? AND locked_until < ?", (now - ident.LOCK_SECONDS, now))
+    row = conn.execute("SELECT wrong_codes FROM recovery_tries WHERE browser_hash = ?", (browser,)).fetchone()
+    wrong = (row["wrong_codes"] if row else 0) + 1
+    lock = now + ident.LOCK_SECONDS if wrong >= ident.MAX_WRONG_CODES else 0
+    conn.execute(
+        "INSERT INTO recovery_tries (browser_hash, wrong_codes, locked_until, ts) VALUES (?,?,?,?) "
+        "ON CONFLICT (browser_hash) DO UPDATE SET wrong_codes = excluded.wrong_codes, "
+        "locked_until = excluded.locked_until, ts = excluded.ts",
+        (browser, 0 if lock else wrong, lock, now),
+    )
+    return wrong
 
 
 def _move_progress(conn, source: str, target: str, other_spellings: bool = False) -> None:
