@@ -5,6 +5,7 @@ st.cache_resource, so a classroom on one server shares one database connection p
 """
 
 import importlib
+import re
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -108,6 +109,16 @@ NOT_KEPT_NOTE = (
 def name_md(name: str) -> str:
     """A nickname for st.markdown: "_ada_" must not turn into italics."""
     return name.replace("_", "\\_")
+
+
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
+
+
+def md_text(text: str) -> str:
+    """`text` for st.markdown (and st.warning, st.info...) shown as the same characters: every ASCII
+    punctuation mark backslash-escaped, so what came from an address (a link's parameter names and
+    values) cannot become a link, an image, a colour directive or LaTeX. Line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def not_kept_note() -> None:
