@@ -30,6 +30,8 @@ ENV = {
     "FTLAB_TORCH_THREADS": "torch threads per run (default: one per available core)",
     "FTLAB_RAY_ADDRESS": "a Ray cluster to train on instead of local worker processes",
     "FTLAB_PACKAGES_DIR": "folder the optional dataset packages are installed into",
+    "FTLAB_ALLOW_INSTALL": "1: a learner's pick of an optional dataset may pip-install its package; 0: never; "
+    "unset: only from a browser on the server's own machine",
     "FTLAB_DATA_CACHE_MB": "memory for prepared image tensors (default: 1024)",
     "FTLAB_FEATURE_CACHE_MB": "memory for frozen-prefix features (default: 1024)",
 }
@@ -48,6 +50,18 @@ def _whole_number(environ: Mapping[str, str], name: str) -> int | None:
     return None
 
 
+def _yes_no(environ: Mapping[str, str], name: str) -> bool | None:
+    """The variable as a yes/no (1/0, true/false, yes/no, on/off); None when unset or unreadable."""
+    value = environ.get(name, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value:
+        log.warning("%s=%r is neither 1 nor 0; using the default", name, value)
+    return None
+
+
 def _or_default(value: int | None, default: int) -> int:
     return default if value is None else value
 
@@ -62,6 +76,7 @@ class Settings:
     torch_threads: int | None  # None: one per available core
     ray_address: str  # "" trains on this machine
     packages_dir: Path | None
+    allow_install: bool | None  # None: only for sessions on the server's own machine
     data_cache_mb: int
     feature_cache_mb: int
 
@@ -80,6 +95,7 @@ class Settings:
             torch_threads=threads if threads and threads > 0 else None,
             ray_address=environ.get("FTLAB_RAY_ADDRESS", "").strip(),
             packages_dir=Path(packages) if packages else None,
+            allow_install=_yes_no(environ, "FTLAB_ALLOW_INSTALL"),
             data_cache_mb=_or_default(_whole_number(environ, "FTLAB_DATA_CACHE_MB"), CACHE_MB_DEFAULT),
             feature_cache_mb=_or_default(_whole_number(environ, "FTLAB_FEATURE_CACHE_MB"), CACHE_MB_DEFAULT),
         )

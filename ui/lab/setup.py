@@ -24,6 +24,7 @@ from core.runs.estimate import estimate_config, param_counts
 from core.train.config import SPECS, TrainConfig
 from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
+from ui import common
 from ui.common import chart_with_summary
 from ui.lab import charts, live
 from ui.lab import state as S
@@ -170,6 +171,10 @@ def _ensure_package(spec: DatasetSpec) -> None:
     """Install the dataset's pip package the first time it is picked, showing pip's progress."""
     pkg = spec.package
     if pkg is None or optional_data.is_installed(pkg):
+        return
+    refusal = optional_data.install_refusal(pkg, from_server_machine=common.client_address() is None)
+    if refusal:
+        st.error(refusal, icon="📦")
         return
     failed = st.session_state.setdefault(INSTALL_FAILED, {})
     retry = bool(st.session_state.get(INSTALL_RETRY))  # True in the run the button's click starts
