@@ -28,7 +28,7 @@ from core.classroom.identity import IdentityError
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
 # Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
 MAX_STORED_ANSWER = 20_000
@@ -84,6 +84,24 @@ CREATE TABLE IF NOT EXISTS recovery_tries (
     browser_hash TEXT PRIMARY KEY, wrong_codes INTEGER NOT NULL, locked_until REAL NOT NULL, ts REAL NOT NULL);
 """,
 }
+
+
+def _add_name_keys(conn) -> None:
+    """Schema 6: identities.name_key (identity.name_key: NFKC + casefold), unique. Names from before
+    that now share a key ("Émile" and "émile" had two owners on SQLite) keep their owners: the
+    oldest gets the key, a later one a key no typed name can reach, so no one new takes either."""
+    conn.execute("ALTER TABLE identities ADD COLUMN name_key TEXT")
+    seen = set()
+    for row in conn.execute("SELECT name, browser_hash FROM identities ORDER BY created, name").fetchall():
+        key = ident.name_key(row["name"])
+        if key in seen:
+            key = f"{key}#{row['browser_hash'][:16]}"  # '#' is not allowed in a nickname
+        seen.add(key)
+        conn.execute("UPDATE identities SET name_key = ? WHERE browser_hash = ?", (key, row["browser_hash"]))
+    conn.execute("CREATE UNIQUE INDEX identities_name_key ON identities (name_key)")
+
+
+_MIGRATIONS[6] = _add_name_keys
 # Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
 PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items", "lab_runs")
 
@@ -145,8 +163,12 @@ class ProgressStore(ExplainRecords):
                         f"Update the app or set FTLAB_DB to a new path; {KEPT}"
                     )
                 for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in self._db.ddl(_MIGRATIONS[target]):
-                        conn.execute(statement)
+                    migration = _MIGRATIONS[target]
+                    if callable(migration):  # one that needs Python (Unicode rules SQL lacks)
+                        migration(conn)
+                    else:
+                        for statement in self._db.ddl(migration):
+                            conn.execute(statement)
                     conn.execute("UPDATE schema_version SET version = ?", (target,))
             self._schema_ready = True
 
@@ -361,10 +383,10 @@ class ProgressStore(ExplainRecords):
         code = ident.new_recovery_code()
         salt, digest = ident.salted_code_hash(code)  # 0.12 s: outside the write transaction
         with self._connection(write=True) as conn:
-            owner = conn.execute(
-                "SELECT name, browser_hash FROM identities WHERE LOWER(name) = LOWER(?)", (name,)
-            ).fetchone()
-            if owner is not None and owner["browser_hash"] != mine:
+            owners = conn.execute(
+                "SELECT browser_hash FROM identities WHERE name_key = ? OR name = ?", (ident.name_key(name), name)
+            ).fetchall()
+            if any(owner["browser_hash"] != mine for owner in owners):
                 raise IdentityError(
                     f"The nickname “{name}” is taken by another browser. Pick another one; if it is "
                     "yours, open “Move my nickname here” and type its recovery code."
@@ -373,8 +395,9 @@ class ProgressStore(ExplainRecords):
             source = old["name"] if old else ident.anonymous_key(browser_id)
             conn.execute("DELETE FROM identities WHERE browser_hash = ?", (mine,))
             conn.execute(
-                "INSERT INTO identities (name, browser_hash, code_salt, code_hash, created) VALUES (?,?,?,?,?)",
-                (name, mine, salt, digest, time.time()),
+                "INSERT INTO identities (name, name_key, browser_hash, code_salt, code_hash, created) "
+                "VALUES (?,?,?,?,?,?)",
+                (name, ident.name_key(name), mine, salt, digest, time.time()),
             )
             _move_progress(conn, source, name)
             _move_progress(conn, name, name, other_spellings=True)  # "Ada" from before: now "ada"
@@ -432,7 +455,12 @@ class ProgressStore(ExplainRecords):
         """The identity row to recover, or IdentityError when recovery cannot even be tried."""
         with self._connection(write=False) as conn:
             tries = conn.execute("SELECT locked_until FROM recovery_tries WHERE browser_hash = ?", (mine,)).fetchone()
-            row = conn.execute("SELECT * FROM identities WHERE LOWER(name) = LOWER(?)", (name,)).fetchone()
+            # The name as typed first: a look-alike pair from before schema 6 has two rows.
+            row = conn.execute(
+                "SELECT * FROM identities WHERE name = ? OR name_key = ? "
+                "ORDER BY CASE WHEN name = ? THEN 0 ELSE 1 END LIMIT 1",
+                (name, ident.name_key(name), name),
+            ).fetchone()
             held = conn.execute("SELECT name FROM identities WHERE browser_hash = ?", (mine,)).fetchone()
         wait = (tries["locked_until"] if tries else 0) - time.time()
         if wait > 0:
