@@ -422,7 +422,9 @@ def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
         with st.spinner("Running the LR range test…"):
             # through the job queue: it trains in a worker process, never in this server's process
             owner = st.session_state.get(live.JOB_OWNER, "lab")
-            found = live.get_job_manager().run_lr_range(cfg, owner, data=data, steps=50)
+            found = live.get_job_manager().run_lr_range(
+                cfg, owner, data=data, address=common.client_address(), steps=50
+            )
     except (JobRefused, LearnerError) as exc:
         st.error(f"The LR range test could not run: {exc}")
         return
