@@ -126,6 +126,9 @@ def not_kept_note() -> None:
     """A one-line note on pages that record answers, while no nickname keeps them."""
     if learner_name() is None:
         st.caption(f"👤 {NOT_KEPT_NOTE}")
+    limit = st.session_state.pop(_LIMIT_KEY, None)
+    if limit:  # the quiz reruns right after recording an answer, which wipes the warning it drew
+        st.warning(limit, icon="⏳")
 
 
 def learner_sidebar() -> None:
@@ -309,6 +312,7 @@ def data_dir() -> str:
 _PENDING_KEY = "_unsaved_progress"  # writes that failed, replayed once the database works again
 _WARNED_KEY = "_progress_warned"  # messages already shown to this session
 _WRITE_PREFIXES = ("record_", "set_", "mark_", "unmark_")
+_LIMIT_KEY = "_record_limit_note"  # the last "not kept: too many this hour" message, shown once more
 
 
 def progress_db_path() -> str:
@@ -337,11 +341,15 @@ def safe_store_call(fn, *args, **kwargs):
     A failed write is kept in st.session_state and replayed after the next call that works, so a
     learner loses nothing while a teacher fixes the database.
     """
-    from core.classroom.progress import ProgressError
+    from core.classroom.progress import ProgressError, RecordLimit
 
     pending = st.session_state.setdefault(_PENDING_KEY, [])
     try:
         result = fn(*args, **kwargs)
+    except RecordLimit as exc:  # a refusal, not a failure: said, never retried
+        st.session_state[_LIMIT_KEY] = str(exc)  # for the frame to repeat when the page reruns at once
+        st.warning(str(exc), icon="⏳")
+        return None
     except ProgressError as exc:
         name = getattr(fn, "__name__", "")
         if name.startswith(_WRITE_PREFIXES) and getattr(fn, "__self__", None) is not None:

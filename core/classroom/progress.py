@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from core import settings
 from core.classroom import identity as ident
 from core.classroom.explain_records import MIGRATION as EXPLAIN_MIGRATION
 from core.classroom.explain_records import PROBES, REVIEW_MARKS, ExplainRecords
@@ -27,6 +28,7 @@ from core.classroom.identity import IdentityError
 
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
+from core.errors import LearnerError
 
 SCHEMA_VERSION = 6
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
@@ -108,6 +110,27 @@ PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attemp
 # Columns besides `learner` that make a row unique (the tables' PRIMARY KEY / UNIQUE above): where a
 # move between learner keys can clash.
 _UNIQUE_KEYS = {"card_status": ("card_id",), "done_items": ("kind", "item_id"), "lab_runs": ("run_key",)}
+
+
+class RecordLimit(LearnerError):
+    """A learner has sent more answers this hour than the server keeps; the message says so."""
+
+
+_HOUR_S = 3600.0
+
+
+def within_hourly_cap(conn, table: str, learner: str, cap: int, what: str, setting: str) -> None:
+    """RecordLimit when `learner` already has `cap` rows in `table` from the last hour (anonymous
+    keys too: every learner key is counted), inside the caller's write transaction."""
+    kept = conn.execute(
+        f"SELECT COUNT(*) FROM {table} WHERE learner = ? AND ts > ?", (learner, time.time() - _HOUR_S)
+    ).fetchone()[0]
+    if kept >= cap:
+        raise RecordLimit(
+            f"This one is checked but not kept: you have sent {kept} {what} in the last hour, the most "
+            f"this server keeps per learner ({setting}={cap}). Take a break; they are kept again as the "
+            "hour moves on."
+        )
 
 
 def _check_learner(learner: str) -> str:
@@ -194,10 +217,15 @@ class ProgressStore(ExplainRecords):
     # ---- writes ------------------------------------------------------------------------------
 
     def record_quiz_answer(self, learner: str, question_id: str, chosen_text: str, correct: bool) -> None:
-        self._write(
-            "INSERT INTO quiz_answers (learner, question_id, chosen_text, correct, ts) VALUES (?,?,?,?,?)",
-            (_check_learner(learner), str(question_id), str(chosen_text), int(bool(correct)), time.time()),
-        )
+        """Keep one answer; RecordLimit past FTLAB_MAX_ANSWERS_PER_HOUR for this learner."""
+        name = _check_learner(learner)
+        with self._connection(write=True) as conn:
+            cap = settings.current().max_answers_per_hour
+            within_hourly_cap(conn, "quiz_answers", name, cap, "quiz answers", "FTLAB_MAX_ANSWERS_PER_HOUR")
+            conn.execute(
+                "INSERT INTO quiz_answers (learner, question_id, chosen_text, correct, ts) VALUES (?,?,?,?,?)",
+                (name, str(question_id), str(chosen_text)[:MAX_STORED_ANSWER], int(bool(correct)), time.time()),
+            )
 
     def record_quiz_round(self, learner: str, score: int, total: int, level: str | None = None) -> None:
         self._write(
