@@ -18,30 +18,21 @@ NAME_KEY = "_learner_name"  # the nickname last read from the store (kept when t
 BROWSER_KEY = "_browser_id"
 # A cookie, not localStorage or the URL: the browser sends it with the websocket handshake, so
 # st.context.cookies has it in a reload's very first script run (no flash of "anonymous", no extra
-# rerun), and it never leaks into a link a learner shares. Streamlit can read cookies but not set
-# them, so a tiny st.components.v2 script (runs in the page itself, no iframe) writes it once.
-BROWSER_COOKIE = "ftlab_browser"
-COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime Chromium accepts
-_COOKIE_JS = """
-export default function (component) {
-  const data = component.data || {};
-  if (!data.name || !data.value) return;
-  const secure = window.location.protocol === "https:" ? "; Secure" : "";
-  document.cookie = `${data.name}=${data.value}; Path=/; Max-Age=${data.max_age}; SameSite=Strict${secure}`;
-}
-"""
+# rerun), and it never leaks into a link a learner shares. The server sets it, HttpOnly, on every
+# page (ui/browser_cookie.py), so no script, ours or another app's on this host, can read it.
 _FLASH_KEY = "_identity_flash"  # (kind, text) shown once after a nickname action
 _CODE_KEY = "_identity_code"  # (name, code): shown until the learner says it is written down
 
 
 def browser_id() -> str:
-    """This browser's random id: from its cookie, or a new one (written to the cookie this run)."""
-    from core.classroom.identity import new_browser_id, valid_browser_id
+    """This browser's random id, from the cookie the server set (ui/browser_cookie.py). Without one
+    (a client that refuses cookies, AppTest) the session gets an id of its own, kept until it ends."""
+    from core.classroom.identity import new_browser_id
+    from ui.browser_cookie import browser_id_from
 
     bid = st.session_state.get(BROWSER_KEY)
     if not bid:
-        cookie = st.context.cookies.get(BROWSER_COOKIE)
-        bid = cookie if valid_browser_id(cookie) else new_browser_id()
+        bid = browser_id_from(st.context.cookies) or new_browser_id()
         st.session_state[BROWSER_KEY] = bid
     return bid
 
@@ -60,15 +51,6 @@ def client_address() -> str | None:
     Behind a proxy it is the proxy's: limits per address then count the whole proxy as one."""
     address = st.context.ip_address
     return address if isinstance(address, str) else None  # AppTest's context gives a mock object
-
-
-def _keep_browser_cookie(bid: str) -> None:
-    """Write the id into the cookie unless the browser already sent it (idempotent, so every run
-    of a first visit may do it: a run cut short by a rerun cannot lose it)."""
-    if st.context.cookies.get(BROWSER_COOKIE) == bid:
-        return
-    setter = st.components.v2.component("ftlab_browser_cookie", js=_COOKIE_JS)  # same definition: no warning
-    setter(data={"name": BROWSER_COOKIE, "value": bid, "max_age": COOKIE_MAX_AGE_S}, key="ftlab_browser_cookie")
 
 
 def _resolve_learner() -> str:
@@ -133,10 +115,8 @@ def not_kept_note() -> None:
 
 def learner_sidebar() -> None:
     """Sidebar box: who this browser is, take or change a nickname, move one here with a code."""
-    bid = browser_id()
     _resolve_learner()
     with st.sidebar:
-        _keep_browser_cookie(bid)
         with st.container(key="identity"):
             _identity_box(learner_name())
 
