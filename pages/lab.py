@@ -11,7 +11,7 @@ import streamlit as st
 
 from core.lab.presets import PRESETS
 from core.train.config import ConfigError
-from ui.common import require_app_frame
+from ui.common import md_text, require_app_frame
 from ui.lab import code, demos, live, setup
 from ui.lab import state as S
 
@@ -68,7 +68,7 @@ mode.toggle(
 )
 if report is not None:
     for note in report.ignored:
-        st.warning(f"Ignored the link parameter {note}.", icon="🔗")
+        st.warning(f"Ignored the link parameter {md_text(note)}.", icon="🔗")  # the address's own text
     if report.loaded:
         what = f"**{PRESETS[report.preset].title}**" if report.preset else "the link's setup"
         if report.changes:

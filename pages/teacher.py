@@ -12,7 +12,7 @@ from streamlit.errors import StreamlitAPIException
 from core.classroom import teacher_gate as gate
 from core.classroom.class_report import ClassReport, answer_rows, build_class_report, table, to_csv
 from core.classroom.explain_records import REVIEW_MARKS
-from ui.common import browser_key, get_progress_store, name_md, require_app_frame, safe_store_call
+from ui.common import browser_key, client_address, get_progress_store, name_md, require_app_frame, safe_store_call
 from ui.lesson_widgets import lessons
 
 require_app_frame()
@@ -33,9 +33,9 @@ def closed() -> None:
     st.caption("Then open this page and type the passcode. Learners keep seeing only their own progress.")
 
 
-def try_code(code: str, browser: str) -> None:
+def try_code(code: str, browser: str, address: str | None) -> None:
     """Form callback: check the typed passcode, then empty the field (it is never kept)."""
-    verdict = gate.shared_gate().attempt(code, S.get("teacher_code", ""), browser)
+    verdict = gate.shared_gate().attempt(code, S.get("teacher_code", ""), browser, address)
     S["teacher_code"] = ""
     if verdict.ok:
         S[UNLOCKED] = gate.digest(code)
@@ -47,7 +47,9 @@ def passcode_form(code: str) -> None:
     st.markdown("This view shows the class's progress. Type the teacher passcode of this server.")
     with st.form("teacher_login"):
         st.text_input("Teacher passcode", type="password", key="teacher_code", autocomplete="off")
-        st.form_submit_button("Open the class view", type="primary", on_click=try_code, args=(code, browser_key()))
+        st.form_submit_button(
+            "Open the class view", type="primary", on_click=try_code, args=(code, browser_key(), client_address())
+        )
     refused = S.pop(REFUSED, None)
     if refused:
         st.error(refused, icon="🚫")

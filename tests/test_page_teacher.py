@@ -194,5 +194,5 @@ def test_a_link_to_an_unknown_question_says_so(tmp_path, monkeypatch):
     at = AppTest.from_file(QUIZ, default_timeout=TIMEOUT)
     at.query_params["question"] = "no-such-question"
     run(at)
-    assert "“no-such-question” is not in the quiz" in at.warning[0].value
+    assert "“no\\-such\\-question” is not in the quiz" in at.warning[0].value  # as text (tests/test_link_echo.py)
     assert not at.subheader[0].value.startswith("Question 1 of 1 ")

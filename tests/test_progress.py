@@ -442,8 +442,10 @@ def test_a_new_code_replaces_the_old_one(store):
         store.new_recovery_code(laptop)
 
 
-def test_wrong_codes_lock_the_name(store, monkeypatch):
-    owner, thief = ident.new_browser_id(), ident.new_browser_id()
+def test_wrong_codes_lock_the_trying_browser_not_the_name(store, monkeypatch):
+    """Five wrong codes lock recovery for the browser that typed them; the owner's new device,
+    with the right code, still moves the name at once."""
+    owner, thief, new_phone = ident.new_browser_id(), ident.new_browser_id(), ident.new_browser_id()
     code = store.claim_name(owner, "ada")
     for left in range(ident.MAX_WRONG_CODES - 1, 0, -1):
         with pytest.raises(IdentityError, match=f"{left} tries left"):
@@ -451,11 +453,14 @@ def test_wrong_codes_lock_the_name(store, monkeypatch):
     with pytest.raises(IdentityError, match="Too many wrong codes"):
         store.recover(thief, "ada", "AAAA-AAAA-AAAA")
     with pytest.raises(IdentityError, match="Too many wrong codes"):
-        store.recover(thief, "ada", code)  # even the right code waits out the lock
-    assert store.name_of(owner) == "ada"
+        store.recover(thief, "ada", code)  # even the right code waits out the lock, from this browser
+    with pytest.raises(IdentityError, match="Too many wrong codes"):
+        store.recover(thief, "bob", "AAAA-AAAA-AAAA")  # and for every other name
+    next_code = store.recover(new_phone, "ada", code)  # the owner is not locked out
+    assert store.name_of(new_phone) == "ada"
     later = time.time() + ident.LOCK_SECONDS + 1
     monkeypatch.setattr(time, "time", lambda: later)  # the lock has run out
-    store.recover(thief, "ada", code)
+    store.recover(thief, "ada", next_code)
     assert store.name_of(thief) == "ada"
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from core import settings
+
 # Attempts recorded before probes existed were scored by keyword matching (method "keyword"); they
 # keep their old found/total but count in no average of the new marks.
 PROBES, KEYWORD = "probes", "keyword"
@@ -53,10 +55,15 @@ class ExplainRecords:
     _read: Callable[[str, tuple], list]
 
     def start_explain(self, learner: str, prompt_id: str, answer: str, probes_total: int, checklist_total: int) -> int:
-        """Store a written answer, not marked yet; returns the attempt's id for mark_explain."""
-        from core.classroom.progress import MAX_STORED_ANSWER, _check_learner
+        """Store a written answer, not marked yet; returns the attempt's id for mark_explain.
+        RecordLimit past FTLAB_MAX_EXPLAINS_PER_HOUR for this learner."""
+        from core.classroom.progress import MAX_STORED_ANSWER, _check_learner, within_hourly_cap
 
         with self._connection(write=True) as conn:
+            cap = settings.current().max_explains_per_hour
+            within_hourly_cap(
+                conn, "explain_attempts", learner, cap, "“Explain it” attempts", "FTLAB_MAX_EXPLAINS_PER_HOUR"
+            )
             row = conn.execute(
                 "INSERT INTO explain_attempts (learner, prompt_id, found, total, answer, ts, method, probes_total) "
                 "VALUES (?,?,?,?,?,?,?,?) RETURNING id",

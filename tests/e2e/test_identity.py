@@ -108,3 +108,33 @@ def test_a_recovery_code_moves_the_nickname_to_another_browser_once(page, second
     wait_idle(page)
     expect(sidebar(page)).to_contain_text("Not saved under a name")
     expect_known(page, 0)
+
+
+def test_the_browser_id_is_an_httponly_cookie_that_page_scripts_cannot_read(page):
+    """Another app on the same host (another port) runs scripts in the same cookie jar: the id must
+    be out of their reach (HttpOnly, set by the server) and still keep the browser who it is."""
+    open_page(page, "/flashcards", "Known:")
+    jar = {c["name"]: c for c in page.context.cookies()}  # set by the page's own HTTP response
+    assert "ftlab_browser" in jar, sorted(jar)
+    cookie = jar["ftlab_browser"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert cookie["value"] not in page.evaluate("document.cookie")  # HttpOnly: never in the script's view
+    mark_first_card_known(page)
+    page.reload()
+    expect_known(page, 1)  # the id survived the reload: the same anonymous progress
+    assert {c["name"]: c["value"] for c in page.context.cookies()}["ftlab_browser"] == cookie["value"]
+
+
+def test_behind_tls_the_cookie_is_secure_with_the_host_prefix(app_url):
+    """Behind a TLS proxy (X-Forwarded-Proto: https) the id goes in a __Host- cookie: Secure, so it is
+    never sent in clear, and bound to this host, so another subdomain cannot set it."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{app_url}/quiz", headers={"X-Forwarded-Proto": "https"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        cookies = answer.headers.get_all("Set-Cookie")
+    host = next(c for c in cookies if c.startswith("__Host-ftlab_browser="))
+    for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+        assert flag.lower() in host.lower(), host
+    assert "domain=" not in host.lower()

@@ -30,8 +30,9 @@ from tests.e2e.helpers import click_button, key, open_page
 pytestmark = [pytest.mark.browser, pytest.mark.nginx]
 
 NGINX = os.environ.get("FTLAB_NGINX", "/usr/sbin/nginx")
-COOKIE = "ftlab_browser"
-LOG_FORMAT = "'$cookie_ftlab_browser|$upstream_addr|$request|$status'"
+COOKIE = "ftlab_browser"  # what the first test sends; the app names it __Host-ftlab_browser behind TLS
+HOST_COOKIE = "__Host-ftlab_browser"
+LOG_FORMAT = "'$ftlab_sticky|$upstream_addr|$request|$status'"  # the id nginx routed by
 
 
 def _require_nginx() -> None:
@@ -182,7 +183,7 @@ def test_plain_http_is_redirected_to_https(proxy):
 
 
 def _cookie_value(context) -> str | None:
-    return next((c["value"] for c in context.cookies() if c["name"] == COOKIE), None)
+    return next((c["value"] for c in context.cookies() if c["name"] == HOST_COOKIE), None)
 
 
 def test_a_learner_works_through_tls_and_a_reload_lands_on_the_same_server(proxy, browser):
@@ -196,11 +197,12 @@ def test_a_learner_works_through_tls_and_a_reload_lands_on_the_same_server(proxy
         click_button(page, "card_flip")
         expect(key(page, "card_flip")).to_contain_text("Hide answer")  # the button's rerun came back
         deadline = time.monotonic() + 30
-        while (cookie := _cookie_value(context)) is None:  # the app writes it during the first page
-            assert time.monotonic() < deadline, "the app never wrote its browser cookie"
+        while (cookie := _cookie_value(context)) is None:  # set with the first page's HTML
+            assert time.monotonic() < deadline, "the app never set its browser cookie"
             time.sleep(0.2)
-        secure = next(c["secure"] for c in context.cookies() if c["name"] == COOKIE)
-        assert secure, "behind TLS the browser cookie must be Secure"
+        jar = {c["name"]: c for c in context.cookies()}
+        assert jar[HOST_COOKIE]["secure"] and jar[HOST_COOKIE]["httpOnly"], "behind TLS: Secure and HttpOnly"
+        assert COOKIE not in jar  # the plain-named one is never set over TLS
         page.reload()
         open_page(page, "/flashcards", "Card 1 of")
         click_button(page, "card_flip")

