@@ -22,7 +22,8 @@ from torchvision import transforms
 
 from core.data.datasets import load_raw, stratified_split
 from core.models import backbones as models
-from core.train.engine import IMAGENET_MEAN, IMAGENET_STD, TrainConfig, configure_threads, resolve_device
+from core.train.config import TrainConfig
+from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD, configure_threads, resolve_device
 
 
 class PILDataset(Dataset):

@@ -23,7 +23,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-BROWSER_COOKIE = "ftlab_browser"  # ui/common.py BROWSER_COOKIE
+BROWSER_COOKIE = "ftlab_browser"  # ui/browser_cookie.py COOKIE
 CHART_TYPES = ("plotly_chart",)
 
 

@@ -192,12 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=0, help="more browser runs on the same server after "
                         "the first (reported apart: the ratio is judged on the first, cold one)")
     parser.add_argument("--engine-as-worker", action="store_true",
-                        help="run the engine at the Lab workers' lower CPU priority (core.jobs.workers.WORKER_NICE): "
+                        help="run the engine at the Lab workers' lower CPU priority (core.jobs.protocol.WORKER_NICE): "
                              "on a machine busy with other work, a like-for-like engine time")
     args = parser.parse_args(argv)
     nice = 0
     if args.engine_as_worker:
-        from core.jobs.workers import WORKER_NICE
+        from core.jobs.protocol import WORKER_NICE
         nice = WORKER_NICE
     with tempfile.TemporaryDirectory(prefix="ftlab-default-run-") as tmp:
         rounds = [one_round(i + 1, Path(tmp), nice, args.warm) for i in range(args.rounds)]

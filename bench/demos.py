@@ -17,7 +17,7 @@ import time
 from statistics import mean
 
 from core.lab.presets import DEMO_IDS, PRESETS, run_preset
-from core.train.engine import configure_threads, resolve_device
+from core.train.inputs import configure_threads, resolve_device
 
 
 def run_seeds(pid: str, seeds: list[int]) -> tuple[list[dict], list[float]]:

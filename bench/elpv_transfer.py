@@ -19,7 +19,9 @@ from dataclasses import replace
 from statistics import mean
 
 from core.lab.presets import MOBILENET_ALL
-from core.train.engine import TrainConfig, configure_threads, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
+from core.train.inputs import configure_threads
 
 CONFIGS = {  # label -> (pretrained, trainable groups)
     "pretrained, head only": (True, ("head",)),

@@ -25,7 +25,9 @@ import torch
 
 from core.runs import feature_map, gradcam
 from core.runs.analysis import data_for
-from core.train.engine import TrainConfig, configure_threads, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
+from core.train.inputs import configure_threads
 
 TARGET_S = 2.0
 VAL_IMAGES = 4  # the page shows four validation images at once (ui.lab.insight.CAM_IMAGES)

@@ -18,8 +18,10 @@ import time
 
 from core.data.datasets import prepare
 from core.jobs.manager import JobManager
-from core.jobs.workers import InProcess, ProcessPool, dumps
-from core.train.engine import TrainConfig, run_training
+from core.jobs.protocol import dumps
+from core.jobs.workers import InProcess, ProcessPool
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 
 DEFAULT = TrainConfig(dataset="faces", per_class=20, val_per_class=20, image_size=64, epochs=3)
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,

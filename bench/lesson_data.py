@@ -21,8 +21,9 @@ import torch
 
 from core.lab.lesson_figures import bn_batch_stats
 from core.lab.presets import PRESETS
-from core.train.engine import configure_threads, run_training
+from core.train.engine import run_training
 from core.train.events import as_row
+from core.train.inputs import configure_threads
 
 OUT = Path(__file__).resolve().parents[1] / "lessons" / "lesson_data.json"
 # (curve name, preset id, run label): the preset's own runs, so the Lab reproduces each curve.

@@ -15,7 +15,8 @@ import time
 from dataclasses import replace
 
 from core.lab.presets import MOBILENET_ALL
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 
 CANDIDATES = ("mnist", "textures", "faces", "digits")
 

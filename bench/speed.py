@@ -31,8 +31,10 @@ from core.cache import FEATURES
 from core.data import datasets as data_mod
 from core.data.datasets import RawDataset, load_raw, prepare
 from core.models import backbones as models
-from core.train.engine import TrainConfig, configure_threads, resolve_device, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from core.train.events import BatchEnded, Event
+from core.train.inputs import configure_threads, resolve_device
 
 PARTIAL = ("stage5", "stage6", "head")
 

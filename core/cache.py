@@ -14,11 +14,12 @@ learning rate or a new head reuses them, and a change of model, weights, cut, si
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
+
+from core import settings
 
 
 def tensor_bytes(t) -> int:
@@ -85,4 +86,4 @@ class LRUCache:
         return len(self._items)
 
 
-FEATURES = LRUCache(int(os.environ.get("FTLAB_FEATURE_CACHE_MB", "1024")) * 1024 * 1024, weigh=tensor_bytes)
+FEATURES = LRUCache(settings.current().feature_cache_mb * 1024 * 1024, weigh=tensor_bytes)

@@ -17,8 +17,19 @@ from dataclasses import replace
 from core.errors import LearnerError
 from core.lab.presets import PRESETS, preset_config
 from core.models import backbones as models
-from core.train.config import DEFAULTS, SPECS, SYNTAX, TYPES, Spec, format_value, parse_text, reason
-from core.train.engine import ConfigError, TrainConfig, run_training
+from core.train.config import (
+    DEFAULTS,
+    SPECS,
+    SYNTAX,
+    TYPES,
+    ConfigError,
+    Spec,
+    TrainConfig,
+    format_value,
+    parse_text,
+    reason,
+)
+from core.train.engine import run_training
 from core.train.events import EpochEnded, Event, RunStarted
 from core.train.freezing import describe_cache
 

@@ -11,3 +11,12 @@ from __future__ import annotations
 
 class LearnerError(Exception):
     """Something the learner can fix; str(error) says what happened and what to do."""
+
+
+class MissingExtra(LearnerError, RuntimeError):
+    """An optional part of the app (one of the requirements-*.txt files) is not installed here."""
+
+
+def install_command(extra: str) -> str:
+    """The exact command that installs an optional part into ./ftlab's virtualenv."""
+    return f"`.venv/bin/pip install -r requirements-{extra}.txt`"

@@ -97,7 +97,8 @@ def unfreeze_top(base: keras.Model, n_layers: int) -> None:
 
 
 def compile_and_fit(model, lr, epochs, data, args, stage) -> None:
-    """A change to `trainable` takes effect at compile(), so every stage compiles afresh."""
+    """Every stage compiles afresh: the optimizer built by stage 1's fit() knows only the head's
+    weights (Keras 3 raises on the unfrozen ones; tf.keras 2 ignored them until a compile())."""
     x_train, y_train, x_val, y_val = data
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])

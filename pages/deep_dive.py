@@ -9,6 +9,7 @@ import random
 
 import streamlit as st
 
+from core.content.order import shuffled_order
 from ui.common import require_app_frame
 from ui.lesson_widgets import badge, done_ids, lessons, mark_done, predict_block
 
@@ -23,9 +24,7 @@ S.setdefault("dive_seed", random.randrange(1_000_000))
 
 def option_order(step) -> list:
     """Indices of the step's predict options in this session's shuffled order."""
-    order = list(range(len(step.predict.options)))
-    random.Random(f"{S.dive_seed}-{step.id}").shuffle(order)
-    return order
+    return shuffled_order(len(step.predict.options), f"{S.dive_seed}-{step.id}")
 
 
 def predict_step(step) -> bool:

@@ -11,8 +11,8 @@ import streamlit as st
 
 from core.lab import links
 from core.lab.presets import PRESETS
-from core.train.engine import ConfigError
-from ui.common import arrived_from_another_page, require_app_frame
+from core.train.config import ConfigError
+from ui.common import arrived_from_another_page, md_text, require_app_frame
 from ui.lab import code, demos, ended, history, live, setup
 from ui.lab import state as S
 
@@ -69,7 +69,7 @@ mode.toggle(
 )
 if report is not None:
     for note in report.ignored:
-        st.warning(f"Ignored the link parameter {note}.", icon="🔗")
+        st.warning(f"Ignored the link parameter {md_text(note)}.", icon="🔗")  # the address's own text
     if report.loaded:
         what = (
             f"Loaded **{PRESETS[report.preset].title}** from the link" if report.preset else "Loaded the link's setup"

@@ -144,10 +144,20 @@ for start in range(0, len(metrics), PER_ROW):
         column.metric(label, value)
 
 if report.explain_best:
-    st.markdown(f"**Explain it** — best scores ({len(report.explain_best)} of {report.explain_total} prompts tried):")
     st.markdown(
-        "\n".join(f"- {prompt}: **{found} of {total}** concepts" for _, prompt, found, total in report.explain_best)
+        f"**Explain it** — best marks from probes and your own check ({len(report.explain_best)} of "
+        f"{report.explain_total} prompts):"
     )
+    st.markdown("\n".join(f"- {prompt}: **{found} of {total}**" for _, prompt, found, total in report.explain_best))
+
+if report.explain_feedback:
+    st.subheader("Feedback from your teacher")
+    for prompt, mark, comment, answer in report.explain_feedback:
+        with st.container(border=True, key=None):
+            st.markdown(f"**{prompt}** · {mark}")
+            if comment:
+                st.info(comment, icon="🧑‍🏫")
+            st.caption(f"Your answer: {answer[:300]}{'…' if len(answer) > 300 else ''}")
 
 st.subheader("Quiz scores over time")
 if report.quiz_history:

@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from ui.common import current_learner, require_app_frame
+from core.content.order import shuffled_order
+from ui.common import current_learner, md_text, require_app_frame
 from ui.lesson_widgets import LEVELS, badge, by_level, lessons, level_filter, store_call
 
 require_app_frame()
@@ -46,9 +47,7 @@ def start_round(level: str, ids: list, label: str) -> None:
 
 
 def shuffled_options(question) -> list:
-    options = list(question.options)
-    random.Random(f"{S.quiz_seed}-{question.id}").shuffle(options)
-    return options
+    return [question.options[i] for i in shuffled_order(len(question.options), f"{S.quiz_seed}-{question.id}")]
 
 
 def harder_level(level: str):
@@ -179,7 +178,7 @@ if linked is not None:
     if linked in QUESTIONS:
         start_round(level, [linked], "linked question")
     else:
-        st.warning(f"The linked question “{linked}” is not in the quiz (any more): here is the usual round.")
+        st.warning(f"The linked question “{md_text(linked)}” is not in the quiz (any more): here is the usual round.")
 if level not in S.quiz_rounds:
     start_round(level, [q.id for q in by_level(L.questions, level)], level)
 R = S.quiz_rounds[level]

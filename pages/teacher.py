@@ -10,8 +10,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.classroom import teacher_gate as gate
-from core.classroom.class_report import ClassReport, build_class_report, short_label, table, to_csv
-from ui.common import browser_key, get_progress_store, name_md, require_app_frame, safe_store_call
+from core.classroom.class_report import ClassReport, answer_rows, build_class_report, short_label, table, to_csv
+from core.classroom.explain_records import REVIEW_MARKS
+from ui.common import browser_key, client_address, get_progress_store, name_md, require_app_frame, safe_store_call
 from ui.lesson_widgets import lessons
 
 require_app_frame()
@@ -32,9 +33,9 @@ def closed() -> None:
     st.caption("Then open this page and type the passcode. Learners keep seeing only their own progress.")
 
 
-def try_code(code: str, browser: str) -> None:
+def try_code(code: str, browser: str, address: str | None) -> None:
     """Form callback: check the typed passcode, then empty the field (it is never kept)."""
-    verdict = gate.shared_gate().attempt(code, S.get("teacher_code", ""), browser)
+    verdict = gate.shared_gate().attempt(code, S.get("teacher_code", ""), browser, address)
     S["teacher_code"] = ""
     if verdict.ok:
         S[UNLOCKED] = gate.digest(code)
@@ -46,7 +47,9 @@ def passcode_form(code: str) -> None:
     st.markdown("This view shows the class's progress. Type the teacher passcode of this server.")
     with st.form("teacher_login"):
         st.text_input("Teacher passcode", type="password", key="teacher_code", autocomplete="off")
-        st.form_submit_button("Open the class view", type="primary", on_click=try_code, args=(code, browser_key()))
+        st.form_submit_button(
+            "Open the class view", type="primary", on_click=try_code, args=(code, browser_key(), client_address())
+        )
     refused = S.pop(REFUSED, None)
     if refused:
         st.error(refused, icon="🚫")
@@ -102,18 +105,73 @@ def quiz_tab(report: ClassReport) -> None:
 
 def explain_tab(report: ClassReport) -> None:
     st.caption(
-        "Each learner counts with their best attempt: the share of the prompt's checklist it covered. "
-        "The lowest mean first."
+        "Marks come from each prompt's probes and the learner's own check of their text against the "
+        "model answer; each learner counts with their best marked attempt. The lowest mean first."
     )
+    if report.keyword_scored:
+        st.info(
+            f"{report.keyword_scored} attempt(s) were recorded before the probes and scored by keyword "
+            "matching, which could not tell right from wrong: they are counted under “keyword scored” "
+            "and left out of every mean.",
+            icon="ℹ️",
+        )
     if not report.prompts:
         st.info("No “Explain it” attempts yet.")
-    else:
-        st.dataframe(
-            shown(report.prompts),
-            hide_index=True,
-            column_config={"mean best score": st.column_config.NumberColumn(format="percent")},
-        )
-    download("Explain it scores", "explain attempts", report.prompts, "explain")
+        return
+    st.dataframe(
+        shown(report.prompts),
+        hide_index=True,
+        column_config={"mean best mark": st.column_config.NumberColumn(format="percent")},
+    )
+    download("Explain it marks", "explain attempts", report.prompts, "explain")
+    review_answers(report)
+
+
+def save_review(attempt_id: int) -> None:
+    """Form callback: store the teacher's mark and comment on one answer."""
+    mark = S.get(f"teacher_review_mark_{attempt_id}")
+    if mark is None:
+        S["teacher_review_saved"] = (attempt_id, "Pick a mark before saving.")
+        return
+    safe_store_call(
+        get_progress_store().review_explain, attempt_id, mark, S.get(f"teacher_review_comment_{attempt_id}", "")
+    )
+    S["teacher_review_saved"] = (attempt_id, "Saved: the learner sees your mark and comment on their Progress page.")
+
+
+def review_answers(report: ClassReport) -> None:
+    st.markdown("**Read and mark answers**")
+    pid = st.selectbox(
+        "Prompt",
+        [r.prompt_id for r in report.prompts],
+        key="teacher_explain_prompt",
+        format_func={r.prompt_id: r.prompt for r in report.prompts}.get,
+    )
+    rows = safe_store_call(answer_rows, get_progress_store(), pid) or ()
+    saved = S.pop("teacher_review_saved", None)
+    for row in rows:
+        with st.container(border=True, key=f"teacher_answer_{row.attempt_id}"):
+            st.markdown(f"**{name_md(row.learner)}** · {row.when} · {row.mark}")
+            st.text(row.answer)
+            with st.form(f"teacher_review_{row.attempt_id}", border=False):
+                marks = list(REVIEW_MARKS)
+                st.radio(
+                    "Your mark",
+                    marks,
+                    format_func=REVIEW_MARKS.get,
+                    horizontal=True,
+                    index=marks.index(row.review_mark) if row.review_mark in marks else None,
+                    key=f"teacher_review_mark_{row.attempt_id}",
+                )
+                st.text_area(
+                    "Comment for the learner",
+                    value=row.review_comment,
+                    max_chars=2000,
+                    key=f"teacher_review_comment_{row.attempt_id}",
+                )
+                st.form_submit_button("Save review", on_click=save_review, args=(row.attempt_id,))
+            if saved and saved[0] == row.attempt_id:
+                st.caption(saved[1])
 
 
 def lab_tab(report: ClassReport) -> None:

@@ -32,3 +32,11 @@ def run_ok(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def record_marked(store, learner: str, prompt_id: str, found: int, total: int, answer: str) -> int:
+    """An "Explain it" attempt with the mark found/total (all of it from the self-check, no probes),
+    as the Explain page stores one in two steps; returns its id."""
+    attempt = store.start_explain(learner, prompt_id, answer, probes_total=0, checklist_total=total)
+    store.mark_explain(learner, attempt, probes_right=0, self_checked=found)
+    return attempt

@@ -5,7 +5,8 @@ from dataclasses import replace
 import pytest
 
 from core.runs.analysis import data_for
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 
 HEAD_ONLY = TrainConfig(dataset="faces", image_size=32, per_class=8, val_per_class=6, epochs=2, trainable=("head",))
 LAST_STAGE = replace(HEAD_ONLY, trainable=("stage6", "head"), epochs=3)

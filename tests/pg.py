@@ -62,7 +62,7 @@ def missing_reason() -> str | None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        return "psycopg is not installed: pip install 'psycopg[binary]>=3.2,<4' (requirements.txt has it)."
+        return "psycopg is not installed: .venv/bin/pip install -r requirements-postgres.txt (requirements-dev.txt includes it)."
     if bin_dir() is None:
         return "PostgreSQL (initdb, pg_ctl) was not found. " + INSTALL_HINT
     if os.geteuid() == 0 and _server_user() is None:

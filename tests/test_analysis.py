@@ -11,7 +11,8 @@ from PIL import Image
 from core.data.datasets import prepare
 from core.data.imagefiles import DataError
 from core.runs import analysis
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1, trainable=("head",))
 

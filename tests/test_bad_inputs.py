@@ -21,14 +21,16 @@ from streamlit.testing.v1 import AppTest
 
 from core.classroom.progress import ProgressError, ProgressStore
 from core.data import datasets as D
+from core.data import uploads as U
 from core.data.imagefiles import DataError, read_image, safe_extract_zip, scan_class_folders
 from core.jobs.manager import JobManager, JobRefused
 from core.models.weights import WeightsUnavailable
 from core.runs.analysis import predict_image, read_image_bytes
 from core.runs.export import load_checkpoint
-from core.train.engine import ConfigError, RunResult, TrainConfig, run_training
+from core.train.config import ConfigError, TrainConfig
+from core.train.engine import RunResult, run_training
 from tests import badinput_helpers as H
-from tests.helpers import lab_page, run_ok, wait_until
+from tests.helpers import lab_page, record_marked, run_ok, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIZ = str(ROOT / "pages" / "quiz.py")
@@ -102,14 +104,14 @@ def test_odd_image_modes_load_as_rgb(tmp_path, mode, fmt, value, expect):
 def test_one_class_only(tmp_path):
     H.class_tree(tmp_path, {"cats": 5})
     with pytest.raises(DataError) as e:
-        D.folder_dataset(tmp_path)
+        U.folder_dataset(tmp_path)
     says(str(e.value), "found 1 class", "cats", "at least two classes", "add a second folder")
 
 
 def test_a_class_with_one_image(tmp_path):
     H.class_tree(tmp_path, {"cats": 5, "dogs": 1})
     with pytest.raises(DataError) as e:
-        D.folder_dataset(tmp_path)
+        U.folder_dataset(tmp_path)
     says(str(e.value), "at least 2 readable images", "dogs (1)", "add images or remove those folders")
 
 
@@ -123,7 +125,7 @@ def test_thousands_of_classes_are_refused_with_what_to_do(tmp_path):
 
 def test_very_unequal_classes_work_with_a_note(tmp_path):
     H.class_tree(tmp_path, {"many": 100, "few": 3})
-    raw = D.folder_dataset(tmp_path)
+    raw = U.folder_dataset(tmp_path)
     data = D.prepare(raw, per_class=20, val_per_class=5, size=32)
     assert data.num_classes == 2 and len(data.train_y) == 22  # 20 + 2 (one 'few' image validates)
     notes = " ".join(data.notes)
@@ -133,14 +135,14 @@ def test_very_unequal_classes_work_with_a_note(tmp_path):
 def test_class_names_differing_only_in_case(tmp_path):
     H.class_tree(tmp_path, {"Cat": 3, "cat": 3, "dog": 3})
     with pytest.raises(DataError) as e:
-        D.folder_dataset(tmp_path)
+        U.folder_dataset(tmp_path)
     says(str(e.value), "'Cat' and 'cat'", "upper/lower case", "merge or rename")
 
 
 def test_loose_images_without_class_folders(tmp_path):
     (tmp_path / "1.png").write_bytes(H.noise_png(1))
     with pytest.raises(DataError) as e:
-        D.folder_dataset(tmp_path)
+        U.folder_dataset(tmp_path)
     says(str(e.value), "no class folders", "put each class's images in its own folder")
 
 
@@ -148,7 +150,7 @@ def test_unreadable_files_are_skipped_and_named_while_the_rest_is_used(tmp_path)
     H.class_tree(tmp_path, {"cats": 3, "dogs": 3})
     (tmp_path / "cats" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
     (tmp_path / "dogs" / "notes.txt").write_text("not an image")
-    raw = D.folder_dataset(tmp_path)
+    raw = U.folder_dataset(tmp_path)
     assert len(raw) == 6
     skipped = " ".join(raw.skipped)
     says(skipped, "cats/broken.png", "dogs/notes.txt: not an image file type")
@@ -158,7 +160,7 @@ def test_a_class_of_only_unreadable_files(tmp_path):
     H.class_tree(tmp_path, {"cats": 3, "dogs": 0})
     (tmp_path / "dogs" / "a.jpg").write_text("nope")
     with pytest.raises(DataError) as e:
-        D.folder_dataset(tmp_path)
+        U.folder_dataset(tmp_path)
     says(str(e.value), "found 1 class with images", "add a second folder")
 
 
@@ -167,10 +169,10 @@ def test_phone_sized_photos_are_kept_small_and_total_memory_is_bounded(tmp_path)
         (tmp_path / cls).mkdir()
         for i in range(2):
             Image.new("RGB", (1200, 900), (i * 90, 20, 200)).save(tmp_path / cls / f"{i}.jpg")
-    raw = D.folder_dataset(tmp_path)
+    raw = U.folder_dataset(tmp_path)
     assert raw.read(0).shape == (512, 683, 3)  # short side 512: all prepare() can use
     with pytest.raises(DataError) as e:
-        D.folder_dataset(tmp_path, max_decoded_bytes=2_000_000)
+        U.folder_dataset(tmp_path, max_decoded_bytes=2_000_000)
     says(str(e.value), "need more than 2 MB of memory", "use fewer images per class or smaller ones")
 
 
@@ -277,7 +279,7 @@ def test_damaged_zip_member(tmp_path):
 
 def test_good_zip_still_extracts_after_all_that(tmp_path):
     out = extract(tmp_path, H.good_zip())
-    raw = D.folder_dataset(out)
+    raw = U.folder_dataset(out)
     assert raw.class_names == ["cats", "dogs"] and len(raw) == 8
 
 
@@ -470,7 +472,7 @@ def test_a_learner_sees_only_their_own_progress(tmp_path):
     store.record_quiz_answer("bob", "q2", "bob's answer", False)
     store.record_quiz_round("bob", 1, 5)
     store.set_card_status("bob", "c1", True)
-    store.record_explain("bob", "p1", 1, 3, "bob's words")
+    record_marked(store, "bob", "p1", 1, 3, "bob's words")
     store.mark_done("bob", "concept", "k1")
     assert [a["chosen_text"] for a in store.answer_history("ada")] == ["ada's answer"]
     assert store.quiz_history("ada") == [] and store.card_statuses("ada") == {}
@@ -640,10 +642,13 @@ def test_coming_back_to_the_lab_after_a_run_does_not_crash():
 
 @pytest.fixture
 def upload_tmp(tmp_path, monkeypatch):
+    """Where an upload could be left on disk: the system temp folder, and the data folder's uploads."""
     folder = tmp_path / "tmp"
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
+    monkeypatch.setenv("FTLAB_DATA_DIR", str(tmp_path / "data"))
+    yield folder
+    assert not list((tmp_path / "data" / "uploads").glob("*")), "the upload's folder was left behind"
 
 
 def upload(at: AppTest, content: bytes) -> AppTest:

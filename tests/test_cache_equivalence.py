@@ -12,8 +12,10 @@ import torch
 from core.cache import FEATURES
 from core.data.datasets import prepare
 from core.models import backbones as models
-from core.train.engine import TrainConfig, normalise, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from core.train.freezing import CACHE_ALL, CACHE_OFF, prefix_end
+from core.train.inputs import normalise
 
 SMALL = TrainConfig(dataset="faces", per_class=10, val_per_class=30, image_size=32, epochs=3, batch_size=8,
                     trainable=("stage6", "head"), seed=0, device="cpu")
@@ -55,28 +57,29 @@ def test_cached_and_uncached_runs_agree():
     assert cached.cache == CACHE_ALL
     uncached = run_training(replace(SMALL, use_cache=False))
     assert uncached.cache == CACHE_OFF
-    assert len(FEATURES) == 2  # only the cached run stored features (train and val)
+    assert len(FEATURES) == 3  # only the cached run stored features (train, val and test)
     a, b = cached.final, uncached.final
     assert abs(a.val_acc - b.val_acc) <= 0.02
     assert a.val_loss == pytest.approx(b.val_loss, rel=1e-2, abs=1e-3)
     assert a.train_loss == pytest.approx(b.train_loss, rel=1e-2, abs=1e-3)
+    assert cached.test_acc == pytest.approx(uncached.test_acc, abs=0.02)
 
 
 def test_new_learning_rate_reuses_the_cache_new_size_or_dataset_does_not():
-    run_training(SMALL)
-    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (0, 2, 2)
+    run_training(SMALL)  # train, val and test features: three entries
+    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (0, 3, 3)
 
     run_training(replace(SMALL, lr=3e-4, epochs=1))  # a learner tweaking the learning rate
-    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (2, 2, 2)
+    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (3, 3, 3)
 
     run_training(replace(SMALL, image_size=40, epochs=1))  # other pixels: other features
-    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (2, 4, 4)
+    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (3, 6, 6)
 
     run_training(replace(SMALL, dataset="textures", per_class=8, val_per_class=10, epochs=1))
-    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (2, 6, 6)
+    assert (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (3, 9, 9)
 
     run_training(replace(SMALL, trainable=("stage5", "stage6", "head"), epochs=1))  # another cut
-    assert (FEATURES.hits, FEATURES.misses) == (2, 8)
+    assert (FEATURES.hits, FEATURES.misses) == (3, 12)
 
 
 def test_a_warm_up_fills_the_caches_and_changes_no_result():
@@ -87,9 +90,9 @@ def test_a_warm_up_fills_the_caches_and_changes_no_result():
     cold = run_training(SMALL)
     FEATURES.clear()
     timings = warm_up(replace(SMALL, unfreeze_at={3: ("stage5",)}, early_stopping=2))  # schedules beyond epoch 1 are dropped
-    assert timings["train_s"] > 0 and (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (0, 2, 2)
+    assert timings["train_s"] > 0 and (FEATURES.hits, FEATURES.misses, len(FEATURES)) == (0, 3, 3)
     warm = run_training(SMALL)
-    assert (FEATURES.hits, FEATURES.misses) == (2, 2)
+    assert (FEATURES.hits, FEATURES.misses) == (3, 3)
     assert [(e.train_loss, e.val_loss, e.val_acc) for e in warm.epochs] == \
         [(e.train_loss, e.val_loss, e.val_acc) for e in cold.epochs]
-    assert warm.val_pred == cold.val_pred
+    assert warm.val_pred == cold.val_pred and warm.test_acc == cold.test_acc

@@ -13,6 +13,7 @@ from core.content.lessons import load_lessons
 from core.jobs.manager import JobSnapshot
 from core.lab.presets import PRESETS
 from core.train.events import EpochEnded
+from tests.helpers import record_marked
 
 
 @pytest.fixture(scope="module")
@@ -71,18 +72,48 @@ def test_questions_most_missed_first_and_unknown_ids_left_out(store, lessons):
     assert report.unanswered_questions == len(lessons.questions) - 3
 
 
-def test_explain_scores_count_each_learners_best_attempt(store, lessons):
+def test_explain_marks_count_each_learners_best_marked_attempt(store, lessons):
     hard, easy = lessons.prompts[0].id, lessons.prompts[1].id
-    store.record_explain("ada", hard, 1, 4, "first try")
-    store.record_explain("ada", hard, 3, 4, "better")
-    store.record_explain("ada", hard, 2, 4, "worse again")
-    store.record_explain("bob", hard, 0, 4, "nothing")
-    store.record_explain("bob", easy, 5, 5, "all of it")
+    record_marked(store, "ada", hard, 1, 4, "first try")
+    record_marked(store, "ada", hard, 3, 4, "better")
+    record_marked(store, "ada", hard, 2, 4, "worse again")
+    record_marked(store, "bob", hard, 0, 4, "nothing")
+    record_marked(store, "bob", easy, 5, 5, "all of it")
+    store.start_explain("cy", easy, "written, probes not answered", 3, 4)  # no mark yet: in no mean
     report = cr.build_class_report(store, lessons)
     first, second = report.prompts
-    assert first.prompt_id == hard and (first.learners, first.attempts, first.full_marks) == (2, 4, 0)
-    assert first.mean_best_score == pytest.approx((3 / 4 + 0) / 2)
-    assert second.prompt_id == easy and second.mean_best_score == 1.0 and second.full_marks == 1
+    assert first.prompt_id == hard and (first.learners, first.attempts, first.mastered) == (2, 4, 0)
+    assert first.mean_best_mark == pytest.approx((3 / 4 + 0) / 2)
+    assert second.prompt_id == easy and second.mean_best_mark == 1.0 and second.mastered == 1
+    assert (second.learners, second.attempts) == (1, 1)
+
+
+def _keyword_attempt(store, learner, prompt_id, found, total):
+    """An attempt as the app stored it before the probes (the column default marks it keyword)."""
+    store._write("INSERT INTO explain_attempts (learner, prompt_id, found, total, answer, ts) VALUES (?,?,?,?,?,?)",
+                 (learner, prompt_id, found, total, "old answer", 1.0))
+
+
+def test_keyword_scores_from_before_the_probes_stay_out_of_the_mean(store, lessons):
+    old, both = lessons.prompts[0].id, lessons.prompts[1].id
+    _keyword_attempt(store, "ada", old, 4, 4)
+    _keyword_attempt(store, "ada", both, 4, 4)
+    record_marked(store, "bob", both, 1, 4, "new")
+    rows = {r.prompt_id: r for r in cr.build_class_report(store, lessons).prompts}
+    assert (rows[old].mean_best_mark, rows[old].learners, rows[old].keyword_scored) == (None, 0, 1)
+    assert (rows[both].mean_best_mark, rows[both].keyword_scored) == (0.25, 1)
+
+
+def test_answers_of_a_prompt_for_the_teacher_with_marks_and_reviews(store, lessons):
+    pid = lessons.prompts[0].id
+    _keyword_attempt(store, "ada", pid, 2, 4)
+    attempt = store.start_explain("ada", pid, "new words", 3, 4)
+    store.mark_explain("ada", attempt, 2, 3)
+    store.review_explain(attempt, "partly", "Name the layers.")
+    new, old = cr.answer_rows(store, pid)
+    assert (new.attempt_id, new.learner, new.answer, new.mark) == (attempt, "ada", "new words", "5 of 7 (probes 2 of 3)")
+    assert (new.review_mark, new.review_comment) == ("partly", "Name the layers.")
+    assert old.mark == "2 of 4 by keyword matching (before probes)" and old.review_mark is None
 
 
 def test_learners_by_nickname_or_numbered_anonymous_never_by_browser(store, lessons):

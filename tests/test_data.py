@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 
 from core.data import datasets as data
+from core.data import uploads
 from core.data.imagefiles import DataError
 
 
@@ -73,7 +74,7 @@ def test_own_folder_loads_and_skips_bad_files(tmp_path):
         _save(tmp_path / "dogs" / f"{i}.png", color=(0, 0, 255))
     (tmp_path / "dogs" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     (tmp_path / "dogs" / "notes.txt").write_text("hello")
-    raw = data.folder_dataset(tmp_path)
+    raw = uploads.folder_dataset(tmp_path)
     assert raw.class_names == ["cats", "dogs"] and len(raw) == 6
     assert any("broken.jpg" in s for s in raw.skipped) and any("notes.txt" in s for s in raw.skipped)
     prepared = data.prepare(raw, per_class=2, val_per_class=1, size=32)
@@ -84,7 +85,7 @@ def test_folder_with_one_class_is_refused(tmp_path):
     for i in range(3):
         _save(tmp_path / "only" / f"{i}.png")
     with pytest.raises(DataError, match="at least two classes"):
-        data.folder_dataset(tmp_path)
+        uploads.folder_dataset(tmp_path)
 
 
 def test_class_with_one_image_is_refused(tmp_path):
@@ -92,15 +93,15 @@ def test_class_with_one_image_is_refused(tmp_path):
     _save(tmp_path / "b" / "1.png")
     _save(tmp_path / "b" / "2.png")
     with pytest.raises(DataError, match=r"a \(1\)"):
-        data.folder_dataset(tmp_path)
+        uploads.folder_dataset(tmp_path)
 
 
 def test_not_a_folder_and_no_class_folders(tmp_path):
     with pytest.raises(DataError, match="not a folder"):
-        data.folder_dataset(tmp_path / "missing")
+        uploads.folder_dataset(tmp_path / "missing")
     _save(tmp_path / "loose.png")
     with pytest.raises(DataError, match="No class folders"):
-        data.folder_dataset(tmp_path)
+        uploads.folder_dataset(tmp_path)
 
 
 def test_bad_prepare_arguments():

@@ -202,3 +202,45 @@ def test_lab_offline_install_fails_with_the_command_and_a_retry(offline, probe_d
     run_ok(at)  # the retry runs pip again, still offline: the same clear message, no traceback
     assert any("could not be reached" in e.value for e in at.error)
     assert not optional_data.is_installed(probe_dataset)
+
+
+# ---- who may make the server run pip ------------------------------------------------------------
+
+def _from_another_machine(monkeypatch):
+    import ui.common
+
+    monkeypatch.setattr(ui.common, "client_address", lambda: "10.0.0.7")
+
+
+def test_a_learner_on_another_machine_cannot_make_the_server_run_pip(local_index, probe_dataset, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    monkeypatch.delenv("FTLAB_ALLOW_INSTALL", raising=False)
+    build_wheel(local_index, probe_dataset)
+    _from_another_machine(monkeypatch)
+    at = _pick_elpv()
+    errors = [e.value for e in at.error]
+    assert any("FTLAB_ALLOW_INSTALL=1" in e and "-m pip install" in e for e in errors), errors
+    assert not optional_data.is_installed(probe_dataset)  # pip never ran
+    monkeypatch.setenv("FTLAB_ALLOW_INSTALL", "1")  # the operator allows it
+    at = _pick_elpv()
+    assert optional_data.is_installed(probe_dataset)
+    assert not at.error
+
+
+def test_FTLAB_ALLOW_INSTALL_0_refuses_even_on_the_servers_own_machine(local_index, probe_dataset, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    monkeypatch.setenv("FTLAB_ALLOW_INSTALL", "0")
+    build_wheel(local_index, probe_dataset)
+    at = _pick_elpv()  # AppTest is a local session (no address), like a browser on the server's machine
+    assert any("FTLAB_ALLOW_INSTALL=1" in e.value for e in at.error), [e.value for e in at.error]
+    assert not optional_data.is_installed(probe_dataset)
+
+
+def test_install_permission_by_setting_and_by_where_the_click_came_from(monkeypatch):
+    pkg = _probe("ftlab-probe-rule")
+    for value, local, remote in (("", True, False), ("1", True, True), ("0", False, False)):
+        monkeypatch.setenv("FTLAB_ALLOW_INSTALL", value)
+        assert (optional_data.install_refusal(pkg, from_server_machine=True) is None) == local, value
+        assert (optional_data.install_refusal(pkg, from_server_machine=False) is None) == remote, value

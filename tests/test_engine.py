@@ -5,9 +5,11 @@ import threading
 import pytest
 import torch
 
-from core.train.engine import ConfigError, TrainConfig, lr_range_test, run_training
+from core.train.config import ConfigError, TrainConfig
+from core.train.engine import run_training
 from core.train.events import BatchEnded, EpochEnded, RunEnded, RunStarted
 from core.train.freezing import CACHE_ALL
+from core.train.lr_finder import lr_range_test
 
 TINY = dict(dataset="faces", per_class=8, val_per_class=6, image_size=32, epochs=2, batch_size=8, seed=0)
 

@@ -2,7 +2,8 @@
 import json
 import pickle
 
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from core.train.events import BatchEnded, EpochEnded, RunEnded, RunStarted, as_row, from_row
 
 TINY = dict(dataset="faces", per_class=4, val_per_class=4, image_size=32, epochs=1, batch_size=4, seed=0,

@@ -63,10 +63,10 @@ def test_claim_field_errors_name_file_item_and_field(tmp_path, name, fields, exp
 def test_no_phrase_shrinks_to_one_word_when_stop_words_are_dropped():
     """"from the head" would match any mention of "head": a phrase of several words must keep at
     least two that the scorer matches on (a one-word phrase is written as one word)."""
-    from core.content.scoring import _phrase_words, _tokens, pattern_words
+    from core.content.text_match import _join_prefixes, _phrase_words, _tokens, pattern_words
 
-    def words(text):  # "the head" is one word written with its article
-        return [w for w in _tokens(text.replace("...", " ")) if w not in ("a", "an", "the")]
+    def words(text):  # "the head" is one word written with its article, "pre-trained" one word
+        return [w for w in _join_prefixes(_tokens(text.replace("...", " "))) if w not in ("a", "an", "the")]
 
     shrunk = []
     for prompt in load_lessons().prompts:
@@ -78,3 +78,43 @@ def test_no_phrase_shrinks_to_one_word_when_stop_words_are_dropped():
             patterns = [p for m in item.misconceptions for p in m.patterns]
             shrunk += [p for p in patterns if len(words(p)) > 1 and len(pattern_words(p)) < 2]
     assert not shrunk
+
+
+PROMPT = ("explain", "prompts", 0)
+
+
+def with_probes(probes):
+    data = copy.deepcopy(MINIMAL)
+    data["explain"]["prompts"][0]["probes"] = probes
+    return data
+
+
+def probe(pid="p1", item="c1", correct=(True, False, False)):
+    return {"id": pid, "item": item, "misconception": "m", "question": "Q?",
+            "options": [{"text": f"o{i}", "correct": c, "why": "w"} for i, c in enumerate(correct)]}
+
+
+PROBE_CASES = [
+    ("one probe only", [probe()], ["'probes'", "at least 2"]),
+    ("five probes", [probe(f"p{n}") for n in range(5)], ["'probes'", "at most 4"]),
+    ("probe of an unknown item", [probe(), probe("p2", item="nope")], ["probe item 'nope'", "c1"]),
+    ("two correct options", [probe(), probe("p2", correct=(True, True, False))], ["exactly one correct"]),
+    ("two options only", [probe(), probe("p2", correct=(True, False))], ["'options'", "at least 3"]),
+    ("same probe id twice", [probe(), probe()], ["two probes have the same id"]),
+]
+
+
+@pytest.mark.parametrize("name, probes, expected", PROBE_CASES, ids=[c[0] for c in PROBE_CASES])
+def test_probe_errors_name_file_prompt_and_field(tmp_path, name, probes, expected):
+    with pytest.raises(LessonError) as info:
+        load_lessons(write_folder(tmp_path / "bad", with_probes(probes)))
+    message = str(info.value)
+    for part in ["explain.yaml", "explain-one", *expected]:
+        assert part in message, f"{name}: {part!r} not in {message!r}"
+
+
+def test_every_prompt_has_probes_aimed_at_its_checklist():
+    for prompt in load_lessons().prompts:
+        assert 2 <= len(prompt.probes) <= 4, prompt.id
+        assert {p.item for p in prompt.probes} <= {i.id for i in prompt.checklist}
+        assert all(p.misconception and len(p.options) >= 3 for p in prompt.probes)

@@ -9,7 +9,9 @@ import torch
 
 from core.models.backbones import build_model
 from core.runs import export
-from core.train.engine import IMAGENET_MEAN, TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
+from core.train.inputs import IMAGENET_MEAN
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=2, trainable=("head",))
 

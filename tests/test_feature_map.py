@@ -1,4 +1,5 @@
 """core.runs.feature_map on real runs: the three backbones' features, the linear probe and the 2-D maps."""
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -8,7 +9,8 @@ import torch
 from core.cache import FEATURES
 from core.runs import feature_map as fm
 from core.runs.analysis import data_for
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from tests.insight_runs import HEAD_ONLY, head_only, last_stage  # noqa: F401  (fixtures)
 
 
@@ -126,3 +128,22 @@ def test_the_lessons_claim_imagenet_features_probe_better_than_random_ones():
             probe[name] = fm.linear_probe(train, data.train_y.numpy(), val, data.val_y.numpy())
         gaps.append(probe[fm.PRETRAINED] - probe[fm.SCRATCH])
     assert sum(gaps) / len(gaps) >= 0.03, gaps
+
+
+def test_umap_without_its_package_says_the_install_command(monkeypatch):
+    from core.errors import LearnerError
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # `import umap` now raises ImportError, as when not installed
+    with pytest.raises(LearnerError, match=r"pip install -r requirements-umap\.txt") as info:
+        fm.project(np.random.default_rng(0).normal(size=(20, 8)), "umap")
+    assert "PCA" in str(info.value)  # and what works without it
+
+
+def test_umap_missing_is_said_before_any_features_are_computed(monkeypatch):
+    from core.errors import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "umap", None)
+    calls = []
+    with pytest.raises(MissingExtra):  # no run and no data needed to get there: nothing was computed
+        fm.feature_maps(None, None, "umap", progress=lambda *args: calls.append(args))
+    assert calls == []

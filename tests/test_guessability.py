@@ -101,3 +101,137 @@ def test_diagnosis_questions_show_a_real_exhibit(L):
     for q in with_curves:
         assert q.curves.source.startswith("python -m core.cli"), q.id  # provenance: a command that reran it
         assert q.curves.epochs >= 5, q.id
+
+
+# ---- per family: every trick within 10 points of chance (issue 26) ----------------------------------
+#
+# A learner who cannot answer can still try: take the longest option, the shortest, rule out options
+# with absolute words ("always", "only", "every") and guess among the rest (or take the longest of
+# those), or always click the same position. Each family of items is checked apart, because a trick
+# can hide in a small family when the whole bank averages it away. Positions are measured in the
+# order the learner sees: the quiz and deep-dive pages shuffle with a per-session key (averaged here
+# over SESSIONS keys, with the pages' own shuffle), practice shows the file's order, the Lab's run quiz
+# an order keyed by the run.
+
+import re  # noqa: E402
+
+from core.content.order import shuffled_order  # noqa: E402
+
+FAMILY_MARGIN = 0.10
+SESSIONS = 40
+ABSOLUTE = re.compile(r"\b(always|never|only|every|all|none|nothing|must|guarantee[sd]?|any|whatever|"
+                      r"entirely|completely)\b", re.I)
+
+
+def _longest(texts):
+    n = max(map(len, texts))
+    return [i for i, t in enumerate(texts) if len(t) == n]
+
+
+def _shortest(texts):
+    n = min(map(len, texts))
+    return [i for i, t in enumerate(texts) if len(t) == n]
+
+
+def _without_absolutes(texts):
+    kept = [i for i, t in enumerate(texts) if not ABSOLUTE.search(t)]
+    return kept or list(range(len(texts)))
+
+
+def _without_absolutes_longest(texts):
+    kept = _without_absolutes(texts)
+    n = max(len(texts[i]) for i in kept)
+    return [i for i in kept if len(texts[i]) == n]
+
+
+STRATEGIES = {"longest": _longest, "shortest": _shortest, "absolute-word": _without_absolutes,
+              "absolute-word, then longest": _without_absolutes_longest}
+
+
+def score(items, choose) -> float:
+    """Mean score of a strategy; `choose(texts)` returns the options it picks among at random."""
+    total = 0.0
+    for texts, answer in items:
+        chosen = choose(list(texts))
+        total += (answer in chosen) / len(chosen)
+    return total / len(items)
+
+
+def _shown(items, keys):
+    """Each item as the learner sees it in each session: (options in page order, answer's place)."""
+    shown = []
+    for (texts, answer), key in zip(items, keys):
+        for session in range(SESSIONS):
+            order = shuffled_order(len(texts), f"{session}-{key}")
+            shown.append(([texts[i] for i in order], order.index(answer)))
+    return shown
+
+
+def run_quiz_items():
+    """The Lab's run quiz on the runs stored for the lessons, stopped after each epoch in turn (a learner
+    who stops early gets the questions of a shorter run): (options as shown, index of the right one)."""
+    from core.lab.lesson_figures import load_curves
+    from core.runs.run_quiz import questions_for
+    from core.train.events import EpochEnded
+
+    items = []
+    for curve in load_curves():
+        n = len(curve["epochs"])
+        epochs = [EpochEnded(e["epoch"], n, e["train_loss"], e["train_acc"], e["val_loss"], e["val_acc"], 0, 0,
+                             (), {}, {}, 0.0, 0.0) for e in curve["epochs"]]
+        for stop in range(1, n + 1):
+            items += [(list(q.options), q.answer) for q in questions_for(epochs[:stop])]
+    return items
+
+
+def families(L):
+    quiz = [([o.text for o in q.options], q.correct_index) for q in L.questions]
+    steps = [s for s in L.steps if s.predict]
+    predictions = [(list(s.predict.options), s.predict.answer) for s in steps]
+    return {
+        "quiz": (quiz, _shown(quiz, [q.id for q in L.questions])),
+        "predictions": (predictions, _shown(predictions, [s.id for s in steps])),
+        "practice": ([(list(p.options), p.answer_index) for p in L.problems if p.options],) * 2,
+        "run quiz": (run_quiz_items(),) * 2,  # its order is fixed per run: the shown order is the order
+    }
+
+
+def _chance(items) -> float:
+    return sum(1 / len(texts) for texts, _ in items) / len(items)
+
+
+@pytest.mark.parametrize("family", ["quiz", "predictions", "practice", "run quiz"])
+def test_no_trick_beats_chance_by_more_than_ten_points(L, family):
+    items, shown = families(L)[family]
+    assert len(items) >= 5, f"{family}: too few items to judge"
+    base = _chance(items)
+    for name, choose in STRATEGIES.items():
+        rate = score(items, choose)
+        assert abs(rate - base) <= FAMILY_MARGIN, f"{family}: '{name}' scores {rate:.2f}, chance {base:.2f}"
+    for position in range(max(len(t) for t, _ in shown)):
+        rate = score(shown, lambda texts, p=position: [min(p, len(texts) - 1)])
+        assert abs(rate - base) <= FAMILY_MARGIN, f"{family}: 'always option {position + 1}' scores {rate:.2f}"
+
+
+def test_myths_cannot_be_judged_by_length_or_absolute_words(L):
+    """Myths are true/false statements: chance is 0.5, and neither 'absolute words mean myth', nor
+    'long statements are true' (or short ones), nor 'always say myth' gets more than 10 points over it."""
+    verdicts = [(m.belief, m.predict_answer) for m in L.myths]
+    median_length = median(len(b) for b, _ in verdicts)
+    strategies = {
+        "absolute words mean myth": lambda b: not ABSOLUTE.search(b),
+        "longer means true": lambda b: len(b) > median_length,
+        "shorter means true": lambda b: len(b) <= median_length,
+        "always true": lambda b: True,
+        "always myth": lambda b: False,
+    }
+    for name, says_true in strategies.items():
+        rate = sum(says_true(b) == truth for b, truth in verdicts) / len(verdicts)
+        assert abs(rate - 0.5) <= FAMILY_MARGIN + 1e-9, f"myths: '{name}' scores {rate:.2f}"
+
+
+def test_family_strategies_detect_a_giveaway():
+    """The checks can fail: a bank whose answer is always the longest and first option fails both."""
+    items = [(["the right and rather long answer", "short", "brief", "tiny"], 0)] * 6
+    assert score(items, _longest) == 1.0 and score(items, lambda t: [0]) == 1.0
+    assert abs(score(items, _longest) - _chance(items)) > FAMILY_MARGIN

@@ -10,7 +10,8 @@ import pytest
 
 from core.jobs.manager import JobManager, JobRefused
 from core.lab.presets import MOBILENET_ALL
-from core.train.engine import RunResult, TrainConfig
+from core.train.config import TrainConfig
+from core.train.engine import RunResult
 from core.train.events import EpochEnded, RunStarted, from_row
 from tests.helpers import wait_until
 

@@ -186,7 +186,7 @@ def test_bn_stats_are_what_the_layer_normalises_with():
     series the figure draws are the ones PyTorch uses."""
     from core.data.datasets import prepare
     from core.models import backbones as models
-    from core.train.engine import normalise
+    from core.train.inputs import normalise
 
     cfg = dict(PRESETS[lf.BN_STATS_RUN[0]].runs)[lf.BN_STATS_RUN[1]]
     data = prepare(cfg.dataset, cfg.per_class, cfg.val_per_class, cfg.image_size, cfg.seed)

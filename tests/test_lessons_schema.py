@@ -172,7 +172,10 @@ MINIMAL = {
     ]},
     "explain": {"prompts": [
         {"id": "explain-one", "concept": "basics", "level": "beginner", "prompt": "P", "hint": "H",
-         "model_answer": "M", "checklist": [{"id": "c1", "label": "L", "any_of": ["pretrained", "pre-trained"]}]},
+         "model_answer": "M", "checklist": [{"id": "c1", "label": "L", "any_of": ["pretrained", "pre-trained"]}],
+         "probes": [{"id": f"probe-{n}", "item": "c1", "misconception": "M", "question": "Q?",
+                     "options": [{"text": "a", "correct": True, "why": "w"}, {"text": "b", "correct": False, "why": "w"},
+                                 {"text": "c", "correct": False, "why": "w"}]} for n in (1, 2)]},
     ]},
     "deep_dive": {
         "steps": [{"id": "step-one", "title": "T", "level": "beginner", "body": "B", "result": "R", "insight": "I",

@@ -281,7 +281,7 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
 
 def test_link_round_trip_keeps_every_setting():
     from core.lab.links import config_from_query, config_to_query
-    from core.train.engine import TrainConfig
+    from core.train.config import TrainConfig
 
     cfg = TrainConfig(model="resnet18", pretrained=False, dataset="textures", per_class=7, val_per_class=11,
                       image_size=96, trainable=("stage4", "head"), unfreeze_at={3: ("stage3",)}, lr=2e-4,
@@ -366,7 +366,7 @@ def test_a_broken_zip_gives_an_error_not_a_traceback():
 
 def _outcomes_script():
     from core.jobs.manager import JobSnapshot
-    from core.train.engine import TrainConfig
+    from core.train.config import TrainConfig
     from core.train.events import EpochEnded, from_row
     from ui.lab.ended import show_outcome
 
@@ -531,7 +531,7 @@ def test_scratch_preset_then_last_k_link_trains_three_groups_not_eight():
 
 def _wrong_signal_script():
     from core.jobs.manager import JobSnapshot
-    from core.train.engine import TrainConfig
+    from core.train.config import TrainConfig
     from core.train.events import EpochEnded, RunStarted, from_row
     from ui.lab.ended import show_outcome
 

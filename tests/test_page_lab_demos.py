@@ -7,7 +7,8 @@ import pytest
 
 from core.lab import demo_store
 from core.lab.presets import PRESETS, Preset
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 from tests.helpers import lab_page, run_ok
 from ui.lab.live import CURRENT, get_job_manager
 

@@ -10,7 +10,7 @@ import pytest
 from core.classroom.identity import browser_hash, new_browser_id
 from core.classroom.progress import ProgressStore
 from core.models import backbones as models
-from core.train.engine import TrainConfig
+from core.train.config import TrainConfig
 from tests.helpers import lab_page, run_ok
 from ui.common import BROWSER_KEY
 from ui.lab import live as lab_live

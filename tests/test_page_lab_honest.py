@@ -66,7 +66,8 @@ def _results_page():
 
 @pytest.fixture(scope="module")
 def tiny_result():
-    from core.train.engine import TrainConfig, run_training
+    from core.train.config import TrainConfig
+    from core.train.engine import run_training
 
     return run_training(TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=4, epochs=1,
                                     trainable=("head",)))

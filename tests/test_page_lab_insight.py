@@ -1,6 +1,7 @@
 """ui/lab/insight under AppTest, on real tiny runs: the maps and heat maps appear when asked,
 say what they show, and a corrupt photo gets a message."""
 import io
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.train.engine import TrainConfig, run_training
+from core.train.config import TrainConfig
+from core.train.engine import run_training
 
 TIMEOUT = 120
 P = "r1"
@@ -122,3 +124,13 @@ def test_frozen_batchnorm_in_training_mode_is_named_when_a_frozen_backbone_moved
     assert not any("trained only the head" in i.value for i in at.info)
     assert any("BatchNorm" in w.value and "running statistics" in w.value for w in at.warning)
     assert [c for img in at.image for c in img.captions].count("after: the map moved") == 4
+
+
+def test_umap_missing_on_the_server_gets_a_message_not_a_traceback(head_only, monkeypatch):
+    monkeypatch.setitem(sys.modules, "umap", None)  # as on a server installed without requirements-umap.txt
+    at = run_page(head_only)
+    at.toggle(key=f"{P}_fmap_on").set_value(True)
+    at = ok(at.radio(key=f"{P}_fmap_method").set_value("umap"))
+    messages = [w.value for w in at.warning]
+    assert any("pip install -r requirements-umap.txt" in m and "PCA" in m for m in messages), messages
+    assert not at.error

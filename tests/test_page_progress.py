@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.classroom.progress import ProgressStore
 from core.content.lessons import load_lessons
+from tests.helpers import record_marked
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "progress.py")  # AppTest resolves relative paths oddly
 TIMEOUT = 30
@@ -37,6 +38,22 @@ def all_markdown(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def test_the_teachers_comment_comes_back_to_its_learner_only(db):
+    prompt = load_lessons().prompts[0]
+    store = ProgressStore(db)
+    attempt = record_marked(store, "ada", prompt.id, 3, 4, "Freezing keeps the early layers as they were.")
+    record_marked(store, "bob", prompt.id, 1, 4, "bob's answer")
+    store.review_explain(attempt, "partly", "Good start: now say why the early layers stay frozen.")
+    at = run_page("ada")
+    assert any(s.value == "Feedback from your teacher" for s in at.subheader)
+    assert any(i.value == "Good start: now say why the early layers stay frozen." for i in at.info)
+    assert f"**{prompt.prompt}** · Partly there" in all_markdown(at)
+    assert any("Freezing keeps the early layers as they were." in c.value for c in at.caption)
+    bob = run_page("bob")
+    assert not any(s.value == "Feedback from your teacher" for s in bob.subheader)
+    assert "Good start" not in "\n".join(i.value for i in bob.info)
+
+
 def test_empty_state_is_friendly(db):
     at = run_page()
     assert any("No progress yet for this browser" in i.value for i in at.info)
@@ -61,7 +78,7 @@ def test_counts_chart_and_review_lists_for_a_learner(db):
     store.record_quiz_answer("ada", "some-other-question", "right option", True)
     store.record_quiz_round("ada", 2, 5, "beginner")
     store.record_quiz_round("ada", 4, 5, "beginner")
-    store.record_explain("ada", prompt.id, 3, 4, "an answer")
+    record_marked(store, "ada", prompt.id, 3, 4, "an answer")
     store.mark_done("bob", "concept", other_concept.id)  # another learner: must not count for ada
 
     at = run_page("ada")
@@ -82,7 +99,7 @@ def test_counts_chart_and_review_lists_for_a_learner(db):
                for c in at.caption)
 
     text = all_markdown(at)
-    assert "**3 of 4** concepts" in text
+    assert "**3 of 4**" in text and "best marks from probes and your own check" in text
     assert card_not_yet.front in text
     assert card_known.front not in text
     assert question.prompt in text

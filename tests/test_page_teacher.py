@@ -1,6 +1,7 @@
 """The Teacher page under AppTest: closed without FTLAB_TEACHER_CODE, nothing shown for a wrong passcode,
 slowed retries, the class view with the right one; and the Quiz page opened on one question by the
 link the class view gives it."""
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from core.classroom import teacher_gate
 from core.classroom.progress import ProgressStore
 from core.content.lessons import load_lessons
 from core.lab.presets import PRESETS
+from tests.helpers import record_marked
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "teacher.py")
@@ -43,7 +45,7 @@ def class_db(tmp_path, monkeypatch, clock):
     store = ProgressStore(path)
     store.record_quiz_answer("ada", lessons.questions[0].id, "wrong", False)
     store.record_quiz_answer("bob", lessons.questions[0].id, "right", True)
-    store.record_explain("ada", lessons.prompts[0].id, 2, 4, "my answer")
+    record_marked(store, "ada", lessons.prompts[0].id, 2, 4, "my answer")
     label, _ = PRESETS["lr-too-high"].runs[0]
     store.record_lab_run("bob", {"id": "r1", "label": label, "status": "finished", "val_acc": 0.1})
     return lessons
@@ -77,6 +79,31 @@ def test_without_a_passcode_the_page_says_how_to_open_it(tmp_path, monkeypatch, 
     assert len(at.text_input) == 0 and len(at.metric) == 0
 
 
+def test_the_teacher_reads_an_answer_marks_it_and_comments(class_db):
+    at = type_code(run(AppTest.from_file(PAGE, default_timeout=TIMEOUT)), CODE)
+    store = ProgressStore(os.environ["FTLAB_DB"])
+    (attempt,) = store.class_explain_answers(class_db.prompts[0].id)
+    assert "my answer" in [t.value for t in at.text]
+    assert any("2 of 4" in m.value and "ada" in m.value for m in at.markdown)
+    at.radio(key=f"teacher_review_mark_{attempt['id']}").set_value("partly")
+    at.text_area(key=f"teacher_review_comment_{attempt['id']}").input("Say which layers stay frozen.")
+    next(b for b in at.button if b.label == "Save review").click()
+    run(at)
+    assert [(f["review_mark"], f["review_comment"]) for f in store.explain_feedback("ada")] == [
+        ("partly", "Say which layers stay frozen.")]
+    assert any("the learner sees your mark and comment" in c.value for c in at.caption)
+
+
+def test_attempts_from_before_the_probes_are_named_and_left_out_of_the_mean(class_db):
+    store = ProgressStore(os.environ["FTLAB_DB"])
+    store._write("INSERT INTO explain_attempts (learner, prompt_id, found, total, answer, ts) VALUES (?,?,?,?,?,?)",
+                 ("bob", class_db.prompts[0].id, 4, 4, "keyword era", 1.0))
+    at = type_code(run(AppTest.from_file(PAGE, default_timeout=TIMEOUT)), CODE)
+    assert any("1 attempt(s) were recorded before the probes" in i.value for i in at.info)
+    explain = at.dataframe[0].value
+    assert list(explain["mean best mark"]) == [0.5] and list(explain["keyword scored"]) == [1]
+
+
 def test_a_wrong_passcode_shows_no_data(class_db):
     at = run(AppTest.from_file(PAGE, default_timeout=TIMEOUT))
     assert at.text_input(key="teacher_code").proto.type == at.text_input(key="teacher_code").proto.PASSWORD
@@ -98,9 +125,9 @@ def test_the_right_passcode_shows_the_class(class_db):
     assert any("1 of 2 learner(s) got it wrong the first time" in c.value for c in at.caption)
     assert any(f"demo: {PRESETS['lr-too-high'].title}" in m.value and "bob" in m.value for m in at.markdown)
     explain = at.dataframe[0].value
-    assert list(explain["prompt id"]) == [class_db.prompts[0].id] and list(explain["mean best score"]) == [0.5]
+    assert list(explain["prompt id"]) == [class_db.prompts[0].id] and list(explain["mean best mark"]) == [0.5]
     assert [b.proto.label for b in at.get("download_button")] == [
-        "⬇️ Quiz questions (CSV)", "⬇️ Explain it scores (CSV)", "⬇️ Lab runs (CSV)", "⬇️ Learners (CSV)"]
+        "⬇️ Quiz questions (CSV)", "⬇️ Explain it marks (CSV)", "⬇️ Lab runs (CSV)", "⬇️ Learners (CSV)"]
     assert "browser:" not in texts(at)
     assert sorted(at.dataframe[-1].value["learner"]) == ["ada", "bob"]  # the Learners tab
     at.button(key="teacher_lock").click()
@@ -167,7 +194,7 @@ def test_a_link_to_an_unknown_question_says_so(tmp_path, monkeypatch):
     at = AppTest.from_file(QUIZ, default_timeout=TIMEOUT)
     at.query_params["question"] = "no-such-question"
     run(at)
-    assert "“no-such-question” is not in the quiz" in at.warning[0].value
+    assert "“no\\-such\\-question” is not in the quiz" in at.warning[0].value  # as text (tests/test_link_echo.py)
     assert not at.subheader[0].value.startswith("Question 1 of 1 ")
 
 

@@ -16,6 +16,7 @@ from core.classroom import identity as ident
 from core.classroom.identity import IdentityError
 from core.classroom.progress import SCHEMA_VERSION, ProgressError, ProgressStore, build_report
 from core.classroom.progress_db import SQLiteBackend
+from tests.helpers import record_marked
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_records_survive_a_restart(progress_db):
     first.record_quiz_answer("ada", "q1", "Option A", False)
     first.record_quiz_round("ada", 3, 5, "beginner")
     first.set_card_status("ada", "card-1", True)
-    first.record_explain("ada", "p1", 2, 4, "pretrained weights")
+    record_marked(first, "ada", "p1", 2, 4, "pretrained weights")
     first.mark_done("ada", "concept", "freezing")
 
     second = ProgressStore(progress_db)  # a server restart: new object, same file
@@ -100,8 +101,8 @@ def test_summary_counts(store):
     store.record_quiz_round("ada", 1, 5)
     store.record_quiz_answer("ada", "q1", "a", True)
     store.record_quiz_answer("ada", "q2", "b", False)
-    store.record_explain("ada", "p1", 1, 3, "x")
-    store.record_explain("ada", "p1", 3, 3, "y")
+    record_marked(store, "ada", "p1", 1, 3, "x")
+    record_marked(store, "ada", "p1", 3, 3, "y")
     summary = store.summary("ada")
     assert summary["quiz_rounds"] == 3
     assert summary["best_round"] == (4, 5)
@@ -117,7 +118,7 @@ def test_learners_are_isolated(store):
     store.set_card_status("ada", "c1", True)
     store.mark_done("ada", "concept", "c1")
     store.record_quiz_round("ada", 1, 2)
-    store.record_explain("ada", "p1", 1, 2, "ada's answer")
+    record_marked(store, "ada", "p1", 1, 2, "ada's answer")
     store.record_quiz_answer("bob", "q2", "b", False)
 
     assert store.missed_questions("bob") == ["q2"]
@@ -162,7 +163,7 @@ def test_concurrent_writes_from_many_threads(progress_db):
                 elif i % 4 == 2:
                     store.mark_done(learner, "concept", f"k{i}")
                 else:
-                    store.record_explain(learner, f"p{i}", 1, 2, "answer")
+                    record_marked(store, learner, f"p{i}", 1, 2, "answer")
         except Exception as exc:  # collected: an exception in a thread would otherwise be lost
             errors.append(exc)
 
@@ -289,7 +290,7 @@ def test_build_report_joins_records_with_lessons(store):
     store.set_card_status("ada", "k1", True)
     store.set_card_status("ada", "k2", False)
     store.record_quiz_answer("ada", "q1", "a", False)
-    store.record_explain("ada", "p1", 2, 3, "text")
+    record_marked(store, "ada", "p1", 2, 3, "text")
     store.record_quiz_round("ada", 1, 2)
     report = build_report(store, "ada", lessons)
     concept_row = next(r for r in report.done if r.kind == "concept")
@@ -441,8 +442,10 @@ def test_a_new_code_replaces_the_old_one(store):
         store.new_recovery_code(laptop)
 
 
-def test_wrong_codes_lock_the_name(store, monkeypatch):
-    owner, thief = ident.new_browser_id(), ident.new_browser_id()
+def test_wrong_codes_lock_the_trying_browser_not_the_name(store, monkeypatch):
+    """Five wrong codes lock recovery for the browser that typed them; the owner's new device,
+    with the right code, still moves the name at once."""
+    owner, thief, new_phone = ident.new_browser_id(), ident.new_browser_id(), ident.new_browser_id()
     code = store.claim_name(owner, "ada")
     for left in range(ident.MAX_WRONG_CODES - 1, 0, -1):
         with pytest.raises(IdentityError, match=f"{left} tries left"):
@@ -450,11 +453,14 @@ def test_wrong_codes_lock_the_name(store, monkeypatch):
     with pytest.raises(IdentityError, match="Too many wrong codes"):
         store.recover(thief, "ada", "AAAA-AAAA-AAAA")
     with pytest.raises(IdentityError, match="Too many wrong codes"):
-        store.recover(thief, "ada", code)  # even the right code waits out the lock
-    assert store.name_of(owner) == "ada"
+        store.recover(thief, "ada", code)  # even the right code waits out the lock, from this browser
+    with pytest.raises(IdentityError, match="Too many wrong codes"):
+        store.recover(thief, "bob", "AAAA-AAAA-AAAA")  # and for every other name
+    next_code = store.recover(new_phone, "ada", code)  # the owner is not locked out
+    assert store.name_of(new_phone) == "ada"
     later = time.time() + ident.LOCK_SECONDS + 1
     monkeypatch.setattr(time, "time", lambda: later)  # the lock has run out
-    store.recover(thief, "ada", code)
+    store.recover(thief, "ada", next_code)
     assert store.name_of(thief) == "ada"
 
 
@@ -549,5 +555,5 @@ def test_a_version_2_database_gets_the_lab_history_table_and_keeps_its_rows(db_p
     assert [r["id"] for r in store.lab_runs("ada")] == ["job-abc-1"]
     assert store.done_items("Ada") == {("concept", "c1")}  # old rows untouched
     conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)] == [(SCHEMA_VERSION,)]
+    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     conn.close()

@@ -15,6 +15,7 @@ import pytest
 from core.classroom import identity as ident
 from core.classroom.progress import ProgressError, ProgressStore
 from core.classroom.progress_db import PG_POOL_SIZE, PG_WRITE_LOCK, pg_sql
+from tests.helpers import record_marked
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +75,7 @@ def test_times_keep_their_seconds(pg_url):
 
 def test_a_nul_character_in_an_answer_does_not_make_it_unsavable(pg_url):
     store = ProgressStore(pg_url)
-    store.record_explain("ada", "p1", 1, 2, "frozen\x00layers")
+    record_marked(store, "ada", "p1", 1, 2, "frozen\x00layers")
     assert store.explain_history("ada")[0]["answer"] == "frozen\ufffdlayers"
     store.close()
 
@@ -177,7 +178,7 @@ def test_a_bad_address_says_how_to_write_one(url, expected):
 
 def test_without_psycopg_the_message_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
-    with pytest.raises(ProgressError, match=r"pip install 'psycopg\[binary\]'"):
+    with pytest.raises(ProgressError, match=r"pip install -r requirements-postgres\.txt"):
         ProgressStore("postgresql://ada@127.0.0.1/class").learners()
 
 

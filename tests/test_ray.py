@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from core.jobs.backends import default_backend
 from core.jobs.manager import JobManager
-from core.jobs.workers import ProcessPool, default_backend
+from core.jobs.workers import ProcessPool
 from core.lab.presets import MOBILENET_ALL
-from core.train.engine import TrainConfig
+from core.train.config import TrainConfig
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.ray
@@ -202,8 +203,8 @@ def test_ray_not_installed_says_how_to_install_it(monkeypatch):
 
 
 def test_ray_gpu_is_requested_for_cuda_and_for_auto_on_a_cluster_with_gpus():
+    from core.jobs.protocol import WorkerError
     from core.jobs.ray_pool import wants_gpu
-    from core.jobs.workers import WorkerError
 
     assert wants_gpu("cuda", 2) and wants_gpu("auto", 1)
     assert not wants_gpu("auto", 0) and not wants_gpu("cpu", 4)

@@ -8,6 +8,7 @@ from core.content.scoring import (
     COVERED,
     MISCONCEPTION,
     MISSING,
+    NEGATED,
     UNCLEAR,
     ExplainScore,
     check_choice,
@@ -117,7 +118,7 @@ def test_a_negated_claim_does_not_count_and_is_reported_as_unclear(answer):
     result = score(answer)
     assert "freeze" not in result.found
     verdict = dict((v.id, v) for v in result.verdicts)["freeze"]
-    assert verdict.status == UNCLEAR and "negated" in verdict.note
+    assert verdict.status == NEGATED and "negated" in verdict.note
 
 
 @pytest.mark.parametrize("answer", [
@@ -300,3 +301,24 @@ def test_a_repeated_phrase_word_needs_two_occurrences():
     item = [Item(id="gradual", label="One block after another", any_of=("block by block",))]
     assert score_explanation("Unfreeze one block, then the next.", item).found == ()
     assert score_explanation("Unfreeze block by block.", item).found == ("gradual",)
+
+
+def test_suggestions_name_spotted_unseen_and_possible_opposites():
+    """The issue's browser case: an answer negating every idea was scored 3 of 4; now each negated
+    idea is a "you may mean the opposite" suggestion, and nothing is spotted."""
+    from core.content.lessons import load_lessons
+    from core.content.scoring import NOT_SEEN, OPPOSITE, SPOTTED, suggestions
+
+    prompt = load_lessons().by_id("prompts", "explain-fine-tuning-cv")
+    labels = {i.id: i.label for i in prompt.checklist}
+    negated = ("Fine-tuning does not start from a pretrained model. It never reuses general features "
+               "such as edges.")
+    notes = suggestions(score_explanation(negated, prompt.checklist), labels)
+    kinds = [n.kind for n in notes]
+    assert SPOTTED not in kinds and kinds.count(OPPOSITE) == 2
+    assert {labels["pretrained-start"], labels["general-features"]} == {
+        n.text.split("“")[1].split("”")[0] for n in notes if n.kind == OPPOSITE}
+    right = suggestions(score_explanation(prompt.model_answer, prompt.checklist), labels)
+    assert [n.kind for n in right] == [SPOTTED] and all(label in right[0].text for label in labels.values())
+    partial = suggestions(score_explanation("It starts from a pretrained network.", prompt.checklist), labels)
+    assert [n.kind for n in partial] == [SPOTTED, NOT_SEEN]

@@ -84,6 +84,8 @@ CLAIMS: dict[str, str] = {
     "concepts:trainable-vs-training:pytorch": "not model.features[0][1].training",
     "concepts:gradual-unfreezing:keras": "len(model.trainable_weights) > 2 and base.trainable",
     "pitfalls:pitfall-greyscale-channels:correct_code": "tuple(x.shape) == (3, 224, 224)",
+    # one input channel with the three pretrained kernels summed: the same layer for a grey image
+    "concepts:input-preprocessing:pytorch": "float(gap) < 1e-4 and tuple(one.weight.shape) == (32, 1, 3, 3)",
     "concepts:pretrained-models:pytorch": "weights.meta['categories'][:3] == ['tench', 'goldfish', 'great white shark']",
     "practice:practice-sum-requires-grad:code": "sum(w.requires_grad for w in net.parameters()) == 0",
     # memorises labels that are pure noise: what the missing validation set would have revealed

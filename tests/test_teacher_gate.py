@@ -60,19 +60,36 @@ def test_the_per_browser_wait_stops_growing_at_its_cap(gate, clock):
     assert verdict.wait_s == tg.MAX_WAIT_S
 
 
-def test_new_browsers_cannot_escape_the_server_wide_wait(gate, clock):
-    """A guesser dropping its cookie looks like a new browser each time: after OVERALL_FREE wrong tries
-    in a row on the server, everyone waits, and the wait grows to MAX_OVERALL_WAIT_S."""
-    for i in range(tg.OVERALL_FREE):
-        assert gate.attempt(CODE, "guess", f"fresh-{i}").wait_s == 1.0
-    over = gate.attempt(CODE, "guess", "fresh-x")
-    assert over.wait_s == 1.0 and gate.wait_for("someone-new") == 1.0
-    refused = gate.attempt(CODE, CODE, "the-teacher")
-    assert not refused.ok
+def test_a_right_passcode_from_a_fresh_browser_is_never_refused_for_others_wrong_ones(gate, clock):
+    """17 learners' browsers (each its own address, as on a class Wi-Fi) type wrong passcodes: the
+    teacher's browser, which has not failed itself, is let in at once."""
+    for i in range(17):
+        gate.attempt(CODE, "guess", f"learner-{i}", address=f"10.0.0.{i}")
+        clock.now += 0.1
+    assert gate.wait_for("the-teacher", address="10.0.0.200") == 0
+    assert gate.attempt(CODE, CODE, "the-teacher", address="10.0.0.200").ok
+
+
+def test_the_server_wide_wait_still_holds_browsers_and_addresses_that_failed(gate, clock):
+    """A guesser that failed, from a browser or an address that failed, waits the server-wide wait."""
+    for i in range(tg.OVERALL_FREE + 3):  # the server-wide wait is 4 s after the last
+        gate.attempt(CODE, "guess", f"fresh-{i}", address=f"10.0.1.{i}")
+    clock.now += 1.0  # each browser's own 1 s has passed
+    assert gate.wait_for("fresh-0", address="10.0.9.9") > 0  # a browser that failed
+    assert gate.wait_for("brand-new", address="10.0.1.0") > 0  # a new cookie, an address that failed
+    refused = gate.attempt(CODE, CODE, "fresh-0", address="10.0.1.0")
+    assert not refused.ok and "Too many wrong passcodes" in refused.message
+
+
+def test_dropping_the_cookie_does_not_escape_the_wait_of_the_address(gate, clock):
+    """One machine that drops its cookie before each guess: after ADDRESS_FREE guesses its address
+    waits, doubling up to MAX_ADDRESS_WAIT_S, whatever the browser id."""
+    for i in range(tg.ADDRESS_FREE):
+        assert gate.attempt(CODE, "guess", f"dropped-{i}", address="10.0.2.1").wait_s == 1.0
     for i in range(12):
-        clock.now += gate.wait_for(f"fresh-y{i}")
-        last = gate.attempt(CODE, "guess", f"fresh-y{i}")
-    assert gate.wait_for("someone-new") == last.wait_s == tg.MAX_OVERALL_WAIT_S
+        clock.now += gate.wait_for(f"dropped-x{i}", address="10.0.2.1")
+        last = gate.attempt(CODE, "guess", f"dropped-x{i}", address="10.0.2.1")
+    assert last.wait_s == gate.wait_for("another-new", address="10.0.2.1") == tg.MAX_ADDRESS_WAIT_S
 
 
 def test_codes_are_compared_as_digests():

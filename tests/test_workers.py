@@ -12,9 +12,10 @@ import torch
 
 from core.data.datasets import prepare
 from core.jobs.manager import JobManager, JobRefused
-from core.jobs.workers import ProcessPool, StopFlag, WorkerError, lost_message, portable
+from core.jobs.protocol import StopFlag, WorkerError, lost_message, portable
+from core.jobs.workers import ProcessPool
 from core.lab.presets import MOBILENET_ALL
-from core.train.engine import TrainConfig
+from core.train.config import TrainConfig
 from tests.helpers import wait_until
 
 TINY = TrainConfig(dataset="faces", image_size=32, per_class=4, val_per_class=10, epochs=1,
@@ -51,7 +52,7 @@ def test_the_model_and_uploaded_images_cross_the_boundary(jm):
     model = snap.result.model
     assert isinstance(model, torch.nn.Module)
     with torch.no_grad():  # the model that came back is the trained one: it predicts what the run reported
-        from core.train.engine import normalise
+        from core.train.inputs import normalise
 
         pred = model(normalise(data.val_x, torch.device("cpu"))).argmax(1).tolist()
     assert pred == snap.result.val_pred
@@ -201,7 +202,7 @@ def test_a_worker_does_not_run_the_page_that_started_it(tmp_path, monkeypatch):
 
 
 def test_tensors_cross_the_pipe_as_numpy_and_come_back_the_same():
-    from core.jobs.workers import dumps
+    from core.jobs.protocol import dumps
     from core.models.backbones import build_model
 
     model = build_model("mobilenet_v2", 2, pretrained=False, seed=0).eval()

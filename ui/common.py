@@ -5,11 +5,13 @@ st.cache_resource, so a classroom on one server shares one database connection p
 """
 
 import importlib
-import os
+import re
 
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
+
+from core import settings
 
 LEARNER_KEY = "learner"  # the progress key of this run: a nickname, or this browser's anonymous key
 NAME_KEY = "_learner_name"  # the nickname last read from the store (kept when the database fails)
@@ -17,30 +19,21 @@ NAME_MOVED_KEY = "_learner_name_moved"  # a nickname this session held until ano
 BROWSER_KEY = "_browser_id"
 # A cookie, not localStorage or the URL: the browser sends it with the websocket handshake, so
 # st.context.cookies has it in a reload's very first script run (no flash of "anonymous", no extra
-# rerun), and it never leaks into a link a learner shares. Streamlit can read cookies but not set
-# them, so a tiny st.components.v2 script (runs in the page itself, no iframe) writes it once.
-BROWSER_COOKIE = "ftlab_browser"
-COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime Chromium accepts
-_COOKIE_JS = """
-export default function (component) {
-  const data = component.data || {};
-  if (!data.name || !data.value) return;
-  const secure = window.location.protocol === "https:" ? "; Secure" : "";
-  document.cookie = `${data.name}=${data.value}; Path=/; Max-Age=${data.max_age}; SameSite=Strict${secure}`;
-}
-"""
+# rerun), and it never leaks into a link a learner shares. The server sets it, HttpOnly, on every
+# page (ui/browser_cookie.py), so no script, ours or another app's on this host, can read it.
 _FLASH_KEY = "_identity_flash"  # (kind, text) shown once after a nickname action
 _CODE_KEY = "_identity_code"  # (name, code): shown until the learner says it is written down
 
 
 def browser_id() -> str:
-    """This browser's random id: from its cookie, or a new one (written to the cookie this run)."""
-    from core.classroom.identity import new_browser_id, valid_browser_id
+    """This browser's random id, from the cookie the server set (ui/browser_cookie.py). Without one
+    (a client that refuses cookies, AppTest) the session gets an id of its own, kept until it ends."""
+    from core.classroom.identity import new_browser_id
+    from ui.browser_cookie import browser_id_from
 
     bid = st.session_state.get(BROWSER_KEY)
     if not bid:
-        cookie = st.context.cookies.get(BROWSER_COOKIE)
-        bid = cookie if valid_browser_id(cookie) else new_browser_id()
+        bid = browser_id_from(st.context.cookies) or new_browser_id()
         st.session_state[BROWSER_KEY] = bid
     return bid
 
@@ -54,13 +47,11 @@ def browser_key() -> str:
     return browser_hash(browser_id())[:32]
 
 
-def _keep_browser_cookie(bid: str) -> None:
-    """Write the id into the cookie unless the browser already sent it (idempotent, so every run
-    of a first visit may do it: a run cut short by a rerun cannot lose it)."""
-    if st.context.cookies.get(BROWSER_COOKIE) == bid:
-        return
-    setter = st.components.v2.component("ftlab_browser_cookie", js=_COOKIE_JS)  # same definition: no warning
-    setter(data={"name": BROWSER_COOKIE, "value": bid, "max_age": COOKIE_MAX_AGE_S}, key="ftlab_browser_cookie")
+def client_address() -> str | None:
+    """The network address this session came from; None on the server's own machine (localhost).
+    Behind a proxy it is the proxy's: limits per address then count the whole proxy as one."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None  # AppTest's context gives a mock object
 
 
 def _resolve_learner() -> str:
@@ -136,18 +127,29 @@ def name_md(name: str) -> str:
     return name.replace("_", "\\_")
 
 
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
+
+
+def md_text(text: str) -> str:
+    """`text` for st.markdown (and st.warning, st.info...) shown as the same characters: every ASCII
+    punctuation mark backslash-escaped, so what came from an address (a link's parameter names and
+    values) cannot become a link, an image, a colour directive or LaTeX. Line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def not_kept_note() -> None:
     """A one-line note on pages that record answers, while no nickname keeps them."""
     if learner_name() is None:
         st.caption(f"👤 {NOT_KEPT_NOTE}")
+    limit = st.session_state.pop(_LIMIT_KEY, None)
+    if limit:  # the quiz reruns right after recording an answer, which wipes the warning it drew
+        st.warning(limit, icon="⏳")
 
 
 def learner_sidebar() -> None:
     """Sidebar box: who this browser is, take or change a nickname, move one here with a code."""
-    bid = browser_id()
     _resolve_learner()
     with st.sidebar:
-        _keep_browser_cookie(bid)
         with st.container(key="identity"):
             _identity_box(learner_name())
 
@@ -315,9 +317,9 @@ def accessibility_fixes() -> None:
 
 def data_dir() -> str:
     """Folder for the progress database and caches; FTLAB_DATA_DIR overrides the default."""
-    path = os.environ.get("FTLAB_DATA_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
-    os.makedirs(path, exist_ok=True)
-    return path
+    path = settings.current().data_dir
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 # ---- progress store --------------------------------------------------------------------------
@@ -325,12 +327,14 @@ def data_dir() -> str:
 _PENDING_KEY = "_unsaved_progress"  # writes that failed, replayed once the database works again
 _WARNED_KEY = "_progress_warned"  # messages already shown to this session
 _WRITE_PREFIXES = ("record_", "set_", "mark_", "unmark_")
+_LIMIT_KEY = "_record_limit_note"  # the last "not kept: too many this hour" message, shown once more
 
 
 def progress_db_path() -> str:
     """FTLAB_DB, or progress.sqlite3 in the data folder. FTLAB_DB may be a SQLite file's path or a
     postgresql:// URL, for several app servers sharing one class (ProgressStore picks the backend)."""
-    return os.environ.get("FTLAB_DB") or os.path.join(data_dir(), "progress.sqlite3")
+    data_dir()  # the default file's folder must exist
+    return settings.current().db
 
 
 @st.cache_resource(show_spinner=False)
@@ -352,11 +356,15 @@ def safe_store_call(fn, *args, **kwargs):
     A failed write is kept in st.session_state and replayed after the next call that works, so a
     learner loses nothing while a teacher fixes the database.
     """
-    from core.classroom.progress import ProgressError
+    from core.classroom.progress import ProgressError, RecordLimit
 
     pending = st.session_state.setdefault(_PENDING_KEY, [])
     try:
         result = fn(*args, **kwargs)
+    except RecordLimit as exc:  # a refusal, not a failure: said, never retried
+        st.session_state[_LIMIT_KEY] = str(exc)  # for the frame to repeat when the page reruns at once
+        st.warning(str(exc), icon="⏳")
+        return None
     except ProgressError as exc:
         name = getattr(fn, "__name__", "")
         if name.startswith(_WRITE_PREFIXES) and getattr(fn, "__self__", None) is not None:

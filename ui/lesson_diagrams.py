@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.lab import lesson_figures as lf
+from core.lab import stem_filters as sf
 from core.lab.presets import PRESETS
 from core.models import backbones as models
 from ui.common import WHITE
@@ -338,6 +340,47 @@ def curves_figure(curves: list[dict] | None = None) -> go.Figure:
     return _layout(fig, "Three real runs: healthy, overfitting, learning rate too high", 540)
 
 
+TILE, GAP, COLS = 12, 6, 8  # screen pixels per kernel weight, between kernels; kernels per row
+SHORT = {sf.EDGE: "edge", sf.COLOUR: "colour", sf.BRIGHTNESS: "bright", sf.OFF: "off"}
+
+
+def stem_filters_order(filters: sf.StemFilters) -> list[int]:
+    """Kernels grouped by kind (edges first), in their channel order within a kind."""
+    rank = {k: i for i, k in enumerate((sf.EDGE, sf.COLOUR, sf.BRIGHTNESS, sf.OFF))}
+    return sorted(range(len(filters.kinds)), key=lambda i: (rank[filters.kinds[i]], i))
+
+
+def _kernel_tile(kernel, floor: float) -> np.ndarray:
+    """A [3, 3, 3] kernel as a 3x3 RGB picture, mid-grey at zero, scaled to its own largest weight but
+    never above `floor`, so a kernel with almost no weight stays almost grey instead of showing noise."""
+    scale = max(float(np.abs(kernel).max()), floor)
+    rgb = (127.5 + 127.5 * kernel / scale).transpose(1, 2, 0)
+    return np.kron(rgb, np.ones((TILE, TILE, 1))).round().astype(np.uint8)
+
+
+def stem_filters_figure(filters: sf.StemFilters | None = None) -> go.Figure:
+    f = filters or sf.stem_filters()
+    order = stem_filters_order(f)
+    floor = 0.25 * float(np.abs(f.weights).max())
+    rows, side = math.ceil(len(order) / COLS), 3 * TILE + GAP
+    canvas = np.full((rows * (side + 14), COLS * side, 3), 255, dtype=np.uint8)
+    fig = go.Figure()
+    for slot, i in enumerate(order):
+        top, left = (slot // COLS) * (side + 14), (slot % COLS) * side
+        canvas[top : top + 3 * TILE, left : left + 3 * TILE] = _kernel_tile(f.weights[i], floor)
+        fig.add_annotation(
+            x=left + 1.5 * TILE,
+            y=top + 3 * TILE + 8,
+            text=f"{SHORT[f.kinds[i]]} #{i}",
+            showarrow=False,
+            font=dict(size=10, color=INK),
+        )
+    fig.add_trace(go.Image(z=canvas, hoverinfo="skip"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, "MobileNetV2's first layer: its 32 real 3x3 kernels, grouped by what they detect", 420)
+
+
 # kind (core.content.lessons.FIGURE_KINDS) -> function drawing it
 DIAGRAMS = {
     "gradient-flow": gradient_flow_figure,
@@ -346,4 +389,5 @@ DIAGRAMS = {
     "unfreeze-timeline": timeline_figure,
     "which-layers-grid": which_layers_figure,
     "curve-shapes": curves_figure,
+    "stem-filters": stem_filters_figure,
 }

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+from core.classroom.explain_records import KEYWORD
 from core.classroom.identity import is_anonymous
 from core.classroom.progress import ProgressStore, item_label
 from core.lab.presets import PRESETS, Preset
@@ -84,10 +85,24 @@ class QuestionRow:
 class PromptRow:
     prompt_id: str
     prompt: str
-    learners: int
-    attempts: int
-    mean_best_score: float  # mean over learners of their best found/total, 0..1
-    full_marks: int  # learners whose best attempt found every checklist point
+    learners: int  # learners with at least one marked attempt (probes and self-check)
+    attempts: int  # marked attempts
+    mean_best_mark: float | None  # mean over those learners of their best mark, 0..1; None if none yet
+    mastered: int  # learners whose best mark has every probe right and every idea ticked
+    keyword_scored: int  # attempts from before the probes, scored by keyword matching: in no mean
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One attempt at a prompt as the teacher reads and marks it."""
+
+    attempt_id: int
+    learner: str
+    when: str
+    answer: str
+    mark: str  # "3 of 7 (probes 2 of 3)", "not marked yet", or the old keyword score
+    review_mark: str | None
+    review_comment: str
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,10 @@ class ClassReport:
             if r.learner not in names:
                 names.append(r.learner)
         return sorted(((ran, sorted(who[ran]), n) for ran, n in runs.items()), key=lambda t: (-t[2], t[0]))
+
+    @property
+    def keyword_scored(self) -> int:
+        return sum(p.keyword_scored for p in self.prompts)
 
 
 # ---- building it ---------------------------------------------------------------------------------
@@ -176,26 +195,57 @@ def question_rows(outcomes: list[dict], lessons) -> tuple[QuestionRow, ...]:
 
 
 def prompt_rows(attempts: list[dict], lessons) -> tuple[PromptRow, ...]:
-    """One row per attempted prompt; each learner counts with their best attempt."""
+    """One row per attempted prompt; each learner counts with their best marked attempt. Keyword
+    scores from before the probes are counted apart and left out of the mean: they were unreliable."""
     rows = []
     for p in lessons.prompts:
         best: dict[str, float] = {}
         mine = [a for a in attempts if a["prompt_id"] == p.id]
-        for a in mine:
+        marked = [a for a in mine if a["marked"]]
+        for a in marked:
             score = a["found"] / a["total"] if a["total"] else 0.0
             best[a["learner"]] = max(score, best.get(a["learner"], 0.0))
         if mine:
+            mean = sum(best.values()) / len(best) if best else None
             rows.append(
                 PromptRow(
                     p.id,
                     plain(item_label(p)),
                     len(best),
-                    len(mine),
-                    sum(best.values()) / len(best),
+                    len(marked),
+                    mean,
                     sum(s >= 1.0 for s in best.values()),
+                    sum(a["method"] == KEYWORD for a in mine),
                 )
             )
-    return tuple(sorted(rows, key=lambda r: (r.mean_best_score, -r.learners, r.prompt_id)))
+    return tuple(
+        sorted(rows, key=lambda r: (r.mean_best_mark is None, r.mean_best_mark or 0.0, -r.learners, r.prompt_id))
+    )
+
+
+def _mark_text(row: dict) -> str:
+    if row["method"] == KEYWORD:
+        return f"{row['found']} of {row['total']} by keyword matching (before probes)"
+    if not row["marked"]:
+        return "not marked yet (probes unanswered)"
+    return f"{row['found']} of {row['total']} (probes {row['probes_right']} of {row['probes_total']})"
+
+
+def answer_rows(store: ProgressStore, prompt_id: str, limit: int = 30) -> tuple[AnswerRow, ...]:
+    """The newest answers to one prompt, each learner shown as on the rest of the report."""
+    labels = learner_labels(store.class_activity())
+    return tuple(
+        AnswerRow(
+            r["id"],
+            labels.get(r["learner"], "anonymous"),
+            _when(r["ts"]),
+            r["answer"],
+            _mark_text(r),
+            r["review_mark"],
+            r["review_comment"] or "",
+        )
+        for r in store.class_explain_answers(prompt_id)[:limit]
+    )
 
 
 def learner_rows(labels, activity, outcomes, attempts, runs) -> tuple[LearnerRow, ...]:

@@ -7,7 +7,12 @@ anonymous progress under a key derived from its id, never shared with another br
 
 Only hashes are stored. The browser id has 144 random bits, so one SHA-256 suffices; a recovery code
 is short enough to type (60 bits), so it is stretched with PBKDF2 and a salt (0.12 s per check on
-this 2-core machine at 100,000 rounds) and wrong guesses lock the name for a while.
+this 2-core machine at 100,000 rounds) and wrong guesses lock the guessing browser for a while.
+
+Nicknames that look alike are one name: its key (name_key) is NFKC then casefold, so "Émile" and
+"émile", "ada" and full-width "ａｄａ" cannot have two owners, on SQLite as on PostgreSQL. A name
+that mixes scripts (a Cyrillic "а" in "ada") is refused: it exists only to pass for another.
+A name written wholly in another script ("ада") is allowed; it reads as another name.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 
 NAME_MAX = 40
 _NAME_OK = re.compile(r"^[\w .\-]{1,%d}$" % NAME_MAX)
@@ -28,7 +34,7 @@ _BROWSER_ID_OK = re.compile(r"^[A-Za-z0-9_-]{24}$")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud or copied by hand
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
 CODE_ROUNDS = 100_000
-MAX_WRONG_CODES = 5  # wrong recovery codes in a row before the name is locked
+MAX_WRONG_CODES = 5  # wrong recovery codes in a row before the trying browser is locked
 LOCK_SECONDS = 15 * 60
 
 
@@ -59,15 +65,40 @@ def is_anonymous(learner_key: str) -> bool:
     return learner_key.startswith(ANON_PREFIX)
 
 
+def name_key(name: str) -> str:
+    """What makes two nicknames the same name: NFKC, then casefold (ß is ss, É is é, ａ is a)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+# Scripts one language writes together: Japanese mixes kana with Han; Korean may add Hanja.
+_SCRIPT_FAMILIES = {"Hiragana": "Han", "Katakana": "Han", "Hangul": "Han", "Cjk": "Han"}
+
+
+def scripts(name: str) -> set[str]:
+    """The scripts of the letters in `name` ("Latin", "Cyrillic", "Greek", "Han"...), by Unicode name."""
+    found = set()
+    for ch in name:
+        if ch.isalpha():
+            script = unicodedata.name(ch, "UNKNOWN").split()[0].title()
+            found.add(_SCRIPT_FAMILIES.get(script, script))
+    return found
+
+
 def check_name(name: str) -> str:
-    """The nickname, trimmed, or IdentityError saying what is wrong with it."""
-    name = (name or "").strip()
+    """The nickname, NFKC-normalised and trimmed, or IdentityError saying what is wrong with it."""
+    name = unicodedata.normalize("NFKC", name or "").strip()
     if not name:
         raise IdentityError("Type a nickname first.")
     if not _NAME_OK.match(name):
         raise IdentityError(f"Use up to {NAME_MAX} letters, digits, spaces, dots, dashes or underscores.")
-    if name.lower() in RESERVED_NAMES:
+    if name_key(name) in RESERVED_NAMES:
         raise IdentityError(f"“{name}” is reserved. Pick another nickname.")
+    mixed = sorted(scripts(name))
+    if len(mixed) > 1:
+        raise IdentityError(
+            f"“{name}” mixes {' and '.join(mixed)} letters, so it could pass for another "
+            "learner's name. Write it in one alphabet."
+        )
     return name
 
 

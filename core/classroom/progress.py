@@ -20,13 +20,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from core import settings
 from core.classroom import identity as ident
+from core.classroom.explain_records import MIGRATION as EXPLAIN_MIGRATION
+from core.classroom.explain_records import PROBES, REVIEW_MARKS, ExplainRecords
 from core.classroom.identity import IdentityError
 
 # ProgressError lives with the backends that raise it; pages catch it as core.classroom.progress.ProgressError.
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
+from core.errors import LearnerError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 6
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
 # Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
 MAX_STORED_ANSWER = 20_000
@@ -73,13 +77,60 @@ CREATE TABLE IF NOT EXISTS lab_runs (
     ts REAL NOT NULL, UNIQUE (learner, run_key));
 CREATE INDEX IF NOT EXISTS lab_runs_learner ON lab_runs (learner, id);
 """,
+    # "Explain it" marks from probes and the learner's own check, and the teacher's reviews (issue 25).
+    4: EXPLAIN_MIGRATION,
+    # Wrong recovery codes count against the browser that typed them, not the name: a lock per name
+    # let anyone stop its owner moving it. (identities.wrong_codes and locked_until are unused since.)
+    5: """
+CREATE TABLE IF NOT EXISTS recovery_tries (
+    browser_hash TEXT PRIMARY KEY, wrong_codes INTEGER NOT NULL, locked_until REAL NOT NULL, ts REAL NOT NULL);
+""",
 }
+
+
+def _add_name_keys(conn) -> None:
+    """Schema 6: identities.name_key (identity.name_key: NFKC + casefold), unique. Names from before
+    that now share a key ("Émile" and "émile" had two owners on SQLite) keep their owners: the
+    oldest gets the key, a later one a key no typed name can reach, so no one new takes either."""
+    conn.execute("ALTER TABLE identities ADD COLUMN name_key TEXT")
+    seen = set()
+    for row in conn.execute("SELECT name, browser_hash FROM identities ORDER BY created, name").fetchall():
+        key = ident.name_key(row["name"])
+        if key in seen:
+            key = f"{key}#{row['browser_hash'][:16]}"  # '#' is not allowed in a nickname
+        seen.add(key)
+        conn.execute("UPDATE identities SET name_key = ? WHERE browser_hash = ?", (key, row["browser_hash"]))
+    conn.execute("CREATE UNIQUE INDEX identities_name_key ON identities (name_key)")
+
+
+_MIGRATIONS[6] = _add_name_keys
 # Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
 PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items", "lab_runs")
 
 # Columns besides `learner` that make a row unique (the tables' PRIMARY KEY / UNIQUE above): where a
 # move between learner keys can clash.
 _UNIQUE_KEYS = {"card_status": ("card_id",), "done_items": ("kind", "item_id"), "lab_runs": ("run_key",)}
+
+
+class RecordLimit(LearnerError):
+    """A learner has sent more answers this hour than the server keeps; the message says so."""
+
+
+_HOUR_S = 3600.0
+
+
+def within_hourly_cap(conn, table: str, learner: str, cap: int, what: str, setting: str) -> None:
+    """RecordLimit when `learner` already has `cap` rows in `table` from the last hour (anonymous
+    keys too: every learner key is counted), inside the caller's write transaction."""
+    kept = conn.execute(
+        f"SELECT COUNT(*) FROM {table} WHERE learner = ? AND ts > ?", (learner, time.time() - _HOUR_S)
+    ).fetchone()[0]
+    if kept >= cap:
+        raise RecordLimit(
+            f"This one is checked but not kept: you have sent {kept} {what} in the last hour, the most "
+            f"this server keeps per learner ({setting}={cap}). Take a break; they are kept again as the "
+            "hour moves on."
+        )
 
 
 def _check_learner(learner: str) -> str:
@@ -89,7 +140,7 @@ def _check_learner(learner: str) -> str:
     return name
 
 
-class ProgressStore:
+class ProgressStore(ExplainRecords):
     """Progress of all learners in the SQLite file at `path`, or in the PostgreSQL database when
     `path` is a postgresql:// URL (created, with its schema, on first use).
 
@@ -135,8 +186,12 @@ class ProgressStore:
                         f"Update the app or set FTLAB_DB to a new path; {KEPT}"
                     )
                 for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in self._db.ddl(_MIGRATIONS[target]):
-                        conn.execute(statement)
+                    migration = _MIGRATIONS[target]
+                    if callable(migration):  # one that needs Python (Unicode rules SQL lacks)
+                        migration(conn)
+                    else:
+                        for statement in self._db.ddl(migration):
+                            conn.execute(statement)
                     conn.execute("UPDATE schema_version SET version = ?", (target,))
             self._schema_ready = True
 
@@ -162,10 +217,15 @@ class ProgressStore:
     # ---- writes ------------------------------------------------------------------------------
 
     def record_quiz_answer(self, learner: str, question_id: str, chosen_text: str, correct: bool) -> None:
-        self._write(
-            "INSERT INTO quiz_answers (learner, question_id, chosen_text, correct, ts) VALUES (?,?,?,?,?)",
-            (_check_learner(learner), str(question_id), str(chosen_text), int(bool(correct)), time.time()),
-        )
+        """Keep one answer; RecordLimit past FTLAB_MAX_ANSWERS_PER_HOUR for this learner."""
+        name = _check_learner(learner)
+        with self._connection(write=True) as conn:
+            cap = settings.current().max_answers_per_hour
+            within_hourly_cap(conn, "quiz_answers", name, cap, "quiz answers", "FTLAB_MAX_ANSWERS_PER_HOUR")
+            conn.execute(
+                "INSERT INTO quiz_answers (learner, question_id, chosen_text, correct, ts) VALUES (?,?,?,?,?)",
+                (name, str(question_id), str(chosen_text)[:MAX_STORED_ANSWER], int(bool(correct)), time.time()),
+            )
 
     def record_quiz_round(self, learner: str, score: int, total: int, level: str | None = None) -> None:
         self._write(
@@ -178,19 +238,6 @@ class ProgressStore:
             "INSERT INTO card_status (learner, card_id, known, ts) VALUES (?,?,?,?) "
             "ON CONFLICT (learner, card_id) DO UPDATE SET known = excluded.known, ts = excluded.ts",
             (_check_learner(learner), str(card_id), int(bool(known)), time.time()),
-        )
-
-    def record_explain(self, learner: str, prompt_id: str, found: int, total: int, answer: str) -> None:
-        self._write(
-            "INSERT INTO explain_attempts (learner, prompt_id, found, total, answer, ts) VALUES (?,?,?,?,?,?)",
-            (
-                _check_learner(learner),
-                str(prompt_id),
-                int(found),
-                int(total),
-                str(answer or "")[:MAX_STORED_ANSWER],
-                time.time(),
-            ),
         )
 
     def mark_done(self, learner: str, kind: str, item_id: str) -> None:
@@ -270,16 +317,20 @@ class ProgressStore:
         return [r["question_id"] for r in rows]
 
     def explain_history(self, learner: str) -> list[dict]:
+        """Every attempt, oldest first; `method` is "keyword" for those scored before probes existed."""
         rows = self._read(
-            "SELECT ts, prompt_id, found, total, answer FROM explain_attempts WHERE learner = ? ORDER BY id",
+            "SELECT ts, prompt_id, found, total, answer, method, probes_right FROM explain_attempts "
+            "WHERE learner = ? ORDER BY id",
             (_check_learner(learner),),
         )
         return [dict(r) for r in rows]
 
     def explain_best(self, learner: str) -> dict[str, tuple[int, int]]:
-        """Best (found, total) per prompt; ties keep the latest attempt's total."""
+        """Best marked (found, total) per prompt, probes and self-check only; ties keep the latest."""
         best: dict[str, tuple[int, int]] = {}
         for row in self.explain_history(learner):
+            if row["method"] != PROBES or row["probes_right"] is None:
+                continue
             old = best.get(row["prompt_id"])
             if old is None or row["found"] >= old[0]:
                 best[row["prompt_id"]] = (row["found"], row["total"])
@@ -333,7 +384,9 @@ class ProgressStore:
     def integrity_ok(self) -> bool:
         """SQLite: PRAGMA integrity_check; PostgreSQL: every table is there and reads. For tests."""
         with self._connection(write=False) as conn:
-            return self._db.integrity_ok(conn, ("schema_version", "identities", *PROGRESS_TABLES))
+            return self._db.integrity_ok(
+                conn, ("schema_version", "identities", "explain_reviews", "recovery_tries", *PROGRESS_TABLES)
+            )
 
     # ---- identities: a nickname belongs to the browser that took it ---------------------------
 
@@ -358,10 +411,10 @@ class ProgressStore:
         code = ident.new_recovery_code()
         salt, digest = ident.salted_code_hash(code)  # 0.12 s: outside the write transaction
         with self._connection(write=True) as conn:
-            owner = conn.execute(
-                "SELECT name, browser_hash FROM identities WHERE LOWER(name) = LOWER(?)", (name,)
-            ).fetchone()
-            if owner is not None and owner["browser_hash"] != mine:
+            owners = conn.execute(
+                "SELECT browser_hash FROM identities WHERE name_key = ? OR name = ?", (ident.name_key(name), name)
+            ).fetchall()
+            if any(owner["browser_hash"] != mine for owner in owners):
                 raise IdentityError(
                     f"The nickname “{name}” is taken by another browser. Pick another one; if it is "
                     "yours, open “Move my nickname here” and type its recovery code."
@@ -370,8 +423,9 @@ class ProgressStore:
             source = old["name"] if old else ident.anonymous_key(browser_id)
             conn.execute("DELETE FROM identities WHERE browser_hash = ?", (mine,))
             conn.execute(
-                "INSERT INTO identities (name, browser_hash, code_salt, code_hash, created) VALUES (?,?,?,?,?)",
-                (name, mine, salt, digest, time.time()),
+                "INSERT INTO identities (name, name_key, browser_hash, code_salt, code_hash, created) "
+                "VALUES (?,?,?,?,?,?)",
+                (name, ident.name_key(name), mine, salt, digest, time.time()),
             )
             _move_progress(conn, source, name)
             _move_progress(conn, name, name, other_spellings=True)  # "Ada" from before: now "ada"
@@ -383,8 +437,7 @@ class ProgressStore:
         salt, digest = ident.salted_code_hash(code)
         with self._connection(write=True) as conn:
             changed = conn.execute(
-                "UPDATE identities SET code_salt = ?, code_hash = ?, wrong_codes = 0, locked_until = 0 "
-                "WHERE browser_hash = ?",
+                "UPDATE identities SET code_salt = ?, code_hash = ? WHERE browser_hash = ?",
                 (salt, digest, ident.browser_hash(browser_id)),
             ).rowcount
         if not changed:
@@ -394,8 +447,10 @@ class ProgressStore:
     def recover(self, browser_id: str, name: str, code: str) -> str:
         """Move `name` to this browser with its recovery code; returns the next code (each works once).
 
-        The device that had the name is anonymous from its next page load. Wrong codes count:
-        after MAX_WRONG_CODES the name is locked for LOCK_SECONDS, so codes cannot be guessed.
+        The device that had the name is anonymous from its next page load. Wrong codes count against
+        the browser that typed them: after MAX_WRONG_CODES it may not try any name for LOCK_SECONDS.
+        A guesser that drops its cookie gets five more tries, which is harmless: a code has 60 random
+        bits and each check costs 0.12 s, so guessing one would take far longer than any class.
         """
         name = ident.check_name(name)
         mine = ident.browser_hash(browser_id)
@@ -407,24 +462,18 @@ class ProgressStore:
             # The code must still be the one checked: two devices racing with one code, one wins.
             code_now = ("code_hash = ?", (row["code_hash"],)) if row["code_hash"] else ("code_hash IS NULL", ())
             still = conn.execute(
-                f"SELECT wrong_codes FROM identities WHERE name = ? AND {code_now[0]}", (row["name"], *code_now[1])
+                f"SELECT name FROM identities WHERE name = ? AND {code_now[0]}", (row["name"], *code_now[1])
             ).fetchone()
             if still is None:
                 ok, left = False, None
             elif not ok:
-                wrong = still["wrong_codes"] + 1
-                lock = time.time() + ident.LOCK_SECONDS if wrong >= ident.MAX_WRONG_CODES else 0
-                conn.execute(
-                    "UPDATE identities SET wrong_codes = ?, locked_until = ? WHERE name = ?",
-                    (0 if lock else wrong, lock, row["name"]),
-                )
-                left = ident.MAX_WRONG_CODES - wrong
+                left = ident.MAX_WRONG_CODES - _count_wrong_code(conn, mine)
             else:
                 conn.execute(
-                    "UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ?, "
-                    "wrong_codes = 0, locked_until = 0 WHERE name = ?",
+                    "UPDATE identities SET browser_hash = ?, code_salt = ?, code_hash = ? WHERE name = ?",
                     (mine, salt, digest, row["name"]),
                 )
+                conn.execute("DELETE FROM recovery_tries WHERE browser_hash = ?", (mine,))
                 _move_progress(conn, ident.anonymous_key(browser_id), row["name"])
         if not ok:
             raise IdentityError(_wrong_code_message(row["name"], left))
@@ -433,19 +482,25 @@ class ProgressStore:
     def _recovery_row(self, name: str, mine: str):
         """The identity row to recover, or IdentityError when recovery cannot even be tried."""
         with self._connection(write=False) as conn:
-            row = conn.execute("SELECT * FROM identities WHERE LOWER(name) = LOWER(?)", (name,)).fetchone()
+            tries = conn.execute("SELECT locked_until FROM recovery_tries WHERE browser_hash = ?", (mine,)).fetchone()
+            # The name as typed first: a look-alike pair from before schema 6 has two rows.
+            row = conn.execute(
+                "SELECT * FROM identities WHERE name = ? OR name_key = ? "
+                "ORDER BY CASE WHEN name = ? THEN 0 ELSE 1 END LIMIT 1",
+                (name, ident.name_key(name), name),
+            ).fetchone()
             held = conn.execute("SELECT name FROM identities WHERE browser_hash = ?", (mine,)).fetchone()
+        wait = (tries["locked_until"] if tries else 0) - time.time()
+        if wait > 0:
+            raise IdentityError(
+                f"Too many wrong codes from this browser. Try again in {max(1, round(wait / 60))} minute(s)."
+            )
         if row is None:
             raise IdentityError(f"No one uses the nickname “{name}” yet: take it with “Keep my answers”.")
         if row["browser_hash"] == mine:
             raise IdentityError(f"This browser already uses “{row['name']}”.")
         if held is not None:
             raise IdentityError(f"This browser already uses “{held['name']}”; a browser holds one nickname.")
-        wait = row["locked_until"] - time.time()
-        if wait > 0:
-            raise IdentityError(
-                f"Too many wrong codes for “{row['name']}”. Try again in {max(1, round(wait / 60))} minute(s)."
-            )
         return row
 
     # ---- class-wide reads for the Teacher page (issue 13) -------------------------------------
@@ -479,10 +534,20 @@ class ProgressStore:
         ]
 
     def class_explain_attempts(self) -> list[dict]:
-        """Every "Explain it" score (learner, prompt, found, total), oldest first; no answer texts."""
-        rows = self._read("SELECT learner, prompt_id, found, total FROM explain_attempts ORDER BY id", ())
+        """Every "Explain it" mark (learner, prompt, found, total, method, marked), oldest first; no
+        answer texts. Keyword-scored attempts from before the probes keep method KEYWORD."""
+        rows = self._read(
+            "SELECT learner, prompt_id, found, total, method, probes_right FROM explain_attempts ORDER BY id", ()
+        )
         return [
-            {"learner": r["learner"], "prompt_id": r["prompt_id"], "found": int(r["found"]), "total": int(r["total"])}
+            {
+                "learner": r["learner"],
+                "prompt_id": r["prompt_id"],
+                "found": int(r["found"]),
+                "total": int(r["total"]),
+                "method": r["method"],
+                "marked": r["method"] == PROBES and r["probes_right"] is not None,
+            }
             for r in rows
         ]
 
@@ -505,10 +570,28 @@ def _wrong_code_message(name: str, left: int | None) -> str:
         return f"That code for “{name}” was just used or replaced. Ask for the newest code on your other device."
     if left <= 0:
         return (
-            f"That recovery code does not match “{name}”. Too many wrong codes: try again in "
-            f"{ident.LOCK_SECONDS // 60} minutes."
+            f"That recovery code does not match “{name}”. Too many wrong codes from this browser: "
+            f"try again in {ident.LOCK_SECONDS // 60} minutes."
         )
     return f"That recovery code does not match “{name}”. Check it and try again ({left} tries left)."
+
+
+def _count_wrong_code(conn, browser: str) -> int:
+    """Count a wrong recovery code against `browser` (locking it at MAX_WRONG_CODES) inside the
+    caller's transaction; returns its wrong codes in a row. Rows idle for LOCK_SECONDS are dropped,
+    so browsers that tried once do not pile up."""
+    now = time.time()
+    conn.execute("DELETE FROM recovery_tries WHERE ts < ? AND locked_until < ?", (now - ident.LOCK_SECONDS, now))
+    row = conn.execute("SELECT wrong_codes FROM recovery_tries WHERE browser_hash = ?", (browser,)).fetchone()
+    wrong = (row["wrong_codes"] if row else 0) + 1
+    lock = now + ident.LOCK_SECONDS if wrong >= ident.MAX_WRONG_CODES else 0
+    conn.execute(
+        "INSERT INTO recovery_tries (browser_hash, wrong_codes, locked_until, ts) VALUES (?,?,?,?) "
+        "ON CONFLICT (browser_hash) DO UPDATE SET wrong_codes = excluded.wrong_codes, "
+        "locked_until = excluded.locked_until, ts = excluded.ts",
+        (browser, 0 if lock else wrong, lock, now),
+    )
+    return wrong
 
 
 def _move_progress(conn, source: str, target: str, other_spellings: bool = False) -> None:
@@ -578,12 +661,14 @@ class ProgressReport:
     quiz_history: tuple[dict, ...]
     quiz_answers: int
     quiz_correct: int
-    explain_best: tuple[tuple[str, str, int, int], ...]  # (prompt id, prompt, found, total)
+    explain_best: tuple[tuple[str, str, int, int], ...]  # (prompt id, prompt, found, total): marked attempts
     explain_total: int
     review_cards: tuple[tuple[str, str], ...]  # (id, label): cards marked "not yet"
     review_questions: tuple[tuple[str, str], ...]  # questions whose latest answer was wrong
     review_concepts: tuple[tuple[str, str], ...]  # concepts not yet marked done, teaching order
     has_history: bool
+    # (prompt, teacher's mark, comment, the answer it is about), the newest review first
+    explain_feedback: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
@@ -620,4 +705,9 @@ def build_report(store: ProgressStore, learner: str, lessons) -> ProgressReport:
             (c.id, item_label(c)) for c in getattr(lessons, "concepts", ()) if c.id not in done_concepts
         ),
         has_history=summary["has_history"],
+        explain_feedback=tuple(
+            (item_label(prompts[f["prompt_id"]]), REVIEW_MARKS[f["review_mark"]], f["review_comment"], f["answer"])
+            for f in store.explain_feedback(learner)
+            if f["prompt_id"] in prompts
+        ),
     )

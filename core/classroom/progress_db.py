@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 
+from core.errors import install_command
+
 KEPT = "your answers in this session are kept until then."
 # Connections one app server keeps open to PostgreSQL at most. Its default max_connections is 100,
 # so ten app servers fit; a Streamlit server rarely has more than a few store calls in flight.
@@ -275,9 +277,10 @@ def _driver():
         import psycopg.types.numeric  # noqa: F401  (FloatLoader, below)
     except ImportError as exc:
         raise ProgressError(
-            "FTLAB_DB names a PostgreSQL server, but the psycopg package is not installed. Install it "
-            "with `pip install 'psycopg[binary]'` (`./ftlab setup` does), or unset FTLAB_DB to keep "
-            f"progress in the local SQLite file; {KEPT}"
+            "FTLAB_DB names a PostgreSQL server, but its driver (psycopg, an optional part) is not "
+            f"installed. Install it with {install_command('postgres')} (`./ftlab app` does this itself "
+            f"when FTLAB_DB is a postgresql:// URL), or unset FTLAB_DB to keep progress in the local "
+            f"SQLite file; {KEPT}"
         ) from exc
     return psycopg
 

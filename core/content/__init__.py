@@ -1,1 +1,6 @@
-"""Lesson content as data: the YAML loader and schema, answer scoring, code diffs. No torch."""
+"""Lesson content as data: the loader and schema of ``lessons/*.yaml``, the "explain it" scoring and
+the code diff of a pitfall. It imports nothing else from core and no torch, so content checks stay fast
+(the import contract in pyproject.toml holds it to that).
+"""
+
+__all__ = ["codediff", "lessons", "scoring"]

@@ -41,7 +41,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic.dataclasses import is_pydantic_dataclass
 
-from core.content.scoring import pattern_words
+from core.content.text_match import pattern_words
 
 LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
@@ -68,6 +68,7 @@ FIGURE_KINDS: tuple[str, ...] = (
     "unfreeze-timeline",
     "which-layers-grid",
     "curve-shapes",
+    "stem-filters",
 )
 
 # Series a quiz `curves` block may hold: one value per epoch, as the Lab's engine reports them.
@@ -333,6 +334,30 @@ class ChecklistItem:
 
 
 @_item
+class Probe:
+    """A short multiple-choice question aimed at one known misconception of a checklist item."""
+
+    id: Id
+    item: Id  # the checklist item it probes
+    misconception: Text
+    question: Text
+    options: Annotated[tuple[Option, ...], Field(min_length=3, max_length=4)]
+
+    @field_validator("options")
+    @classmethod
+    def _one_correct(cls, options: tuple[Option, ...]) -> tuple[Option, ...]:
+        if sum(o.correct for o in options) != 1:
+            raise ValueError("a probe needs exactly one correct option")
+        if len({o.text for o in options}) != len(options):
+            raise ValueError("two options have the same text")
+        return options
+
+    @property
+    def correct_index(self) -> int:
+        return next(i for i, o in enumerate(self.options) if o.correct)
+
+
+@_item
 class ExplainPrompt:
     id: Id
     concept: Text
@@ -342,7 +367,19 @@ class ExplainPrompt:
     checklist: Annotated[
         tuple[ChecklistItem, ...], _non_empty("checklist is empty: list the concepts a good answer mentions")
     ]
+    # The learner's mark comes from these and the self-check; the text matcher only suggests.
+    probes: Annotated[tuple[Probe, ...], Field(min_length=2, max_length=4)]
     model_answer: Text
+
+    @model_validator(mode="after")
+    def _probes_name_items(self) -> ExplainPrompt:
+        items = {item.id for item in self.checklist}
+        unknown = [p.item for p in self.probes if p.item not in items]
+        if unknown:
+            raise ValueError(f"probe item {unknown[0]!r} is not a checklist item id ({', '.join(sorted(items))})")
+        if len({p.id for p in self.probes}) != len(self.probes):
+            raise ValueError("two probes have the same id")
+        return self
 
 
 @_item

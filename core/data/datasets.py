@@ -9,19 +9,18 @@ cells) come from pip packages the Lab installs on first use (core.data.optional_
 from __future__ import annotations
 
 import gzip
-import hashlib
-import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core import settings
 from core.cache import LRUCache
-from core.data.imagefiles import DataError, read_image, scan_class_folders
+from core.data.imagefiles import DataError
 from core.data.optional_data import DatasetUnavailable, OptionalPackage, import_module
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -173,8 +172,7 @@ def _elpv() -> RawDataset:
 # ---- online sets, through torchvision's dataset classes -------------------------------------------
 
 def download_root() -> Path:
-    base = os.environ.get("FTLAB_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "data")
-    return Path(base) / "torchvision"
+    return settings.current().data_dir / "torchvision"
 
 
 def _torchvision_set(name: str, factory: Callable[[Path], object], class_attr: str) -> Callable[[], RawDataset]:
@@ -271,64 +269,6 @@ def load_raw(name: str) -> RawDataset:
         return _raw_cache[name]
 
 
-MAX_SHORT_SIDE = 512  # prepare() never needs more: a 12-megapixel phone photo is kept at 512 px
-MAX_DECODED_BYTES = 2 * 1024 ** 3  # all of one upload's decoded pixels, held in memory
-
-
-def _shrink(arr: np.ndarray, max_short_side: int) -> np.ndarray:
-    """Downscale so the short side is at most `max_short_side` (prepare resizes further anyway)."""
-    h, w = arr.shape[:2]
-    if min(h, w) <= max_short_side:
-        return arr
-    from PIL import Image
-
-    scale = max_short_side / min(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.array(Image.fromarray(arr).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
-
-
-def folder_dataset(root: Path | str, max_short_side: int = MAX_SHORT_SIDE,
-                   max_decoded_bytes: int = MAX_DECODED_BYTES) -> RawDataset:
-    """A learner's own images in class folders. Unreadable images are skipped and reported.
-
-    Images are kept in memory at most `max_short_side` pixels on the short side, and all of them
-    together in at most `max_decoded_bytes`: a zip of full-size phone photos would otherwise need
-    gigabytes per learner.
-    """
-    scan = scan_class_folders(root)
-    arrays, labels, skipped = [], [], list(scan.skipped)
-    decoded = 0
-    for path, label in scan.files:
-        try:
-            arr = _shrink(read_image(path), max_short_side)
-        except DataError as exc:
-            skipped.append(f"{path.parent.name}/{path.name}: {exc}")
-            continue
-        decoded += arr.nbytes
-        if decoded > max_decoded_bytes:
-            raise DataError(
-                f"These images need more than {max_decoded_bytes / 1e6:.0f} MB of memory once decoded "
-                f"(stopped after {len(arrays)} of {len(scan.files)} images). Use fewer images per class "
-                f"or smaller ones (a few hundred pixels per side is plenty).")
-        arrays.append(arr)
-        labels.append(label)
-    # The key names the content, all of it: cached features must never be reused for other images.
-    digest = hashlib.sha256("\0".join(scan.class_names).encode())
-    for arr, lab in zip(arrays, labels):
-        digest.update(str((lab, arr.shape)).encode() + arr.tobytes())
-    raw = RawDataset(f"folder:{digest.hexdigest()[:24]}", scan.class_names, np.array(labels, dtype=np.int64),
-                     lambda i: arrays[i], tuple(skipped))
-    try:
-        check_classes(raw)
-    except DataError as exc:
-        if not skipped:
-            raise
-        # Say why images were missing: "0 classes" alone does not tell a learner what to fix.
-        shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
-        raise DataError(f"{exc} Files that could not be used: {shown}.") from None
-    return raw
-
-
 def check_classes(raw: RawDataset, min_per_class: int = 2) -> None:
     """Refuse datasets the lab cannot learn from, with a message that says how to fix them."""
     counts = np.bincount(raw.labels, minlength=len(raw.class_names)) if len(raw.labels) else np.zeros(len(raw.class_names), int)
@@ -360,6 +300,8 @@ class PreparedData:
     val_x: torch.Tensor
     val_y: torch.Tensor
     notes: tuple[str, ...] = ()  # things the learner should know (e.g. classes with fewer images)
+    test_x: torch.Tensor | None = None  # held out from training and from picking the epoch (None: no images left)
+    test_y: torch.Tensor | None = None
 
     @property
     def size(self) -> int:
@@ -377,8 +319,17 @@ def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: i
     Taking validation first keeps the validation set the same whatever `per_class` is, so runs with
     10 and 50 training images per class are judged on the same images.
     """
+    train, val, _, notes = split_with_test(labels, per_class, val_per_class, 0, seed, class_names)
+    return train, val, notes
+
+
+def split_with_test(labels: np.ndarray, per_class: int | None, val_per_class: int, test_per_class: int, seed: int,
+                    class_names: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """stratified_split plus up to `test_per_class` test images per class from the shuffled class's
+    end, among the images training leaves over: train and validation are the same with or without
+    a test set, and the test set does not move with `per_class` while a class has images to spare."""
     rng = np.random.default_rng(seed)
-    train, val, notes = [], [], []
+    train, val, test, notes = [], [], [], []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
         rng.shuffle(idx)
@@ -390,7 +341,13 @@ def stratified_split(labels: np.ndarray, per_class: int | None, val_per_class: i
             notes.append(f"class {name} has only {n_train} training images (asked for {per_class})")
         val.extend(idx[:n_val].tolist())
         train.extend(rest[:n_train].tolist())
-    return np.array(sorted(train), dtype=np.int64), np.array(sorted(val), dtype=np.int64), notes
+        n_test = min(test_per_class, len(rest) - n_train)
+        test.extend(rest[len(rest) - n_test:].tolist() if n_test > 0 else [])
+    return _index(train), _index(val), _index(test), notes
+
+
+def _index(positions: list[int]) -> np.ndarray:
+    return np.array(sorted(positions), dtype=np.int64)
 
 
 def imbalance_notes(train_labels: np.ndarray, class_names: list[str], ratio: float = 3.0) -> list[str]:
@@ -440,8 +397,9 @@ def _decode(raw: RawDataset, idx: np.ndarray, size: int) -> torch.Tensor:
 
 # Prepared tensors, bounded in bytes (uint8), shared by every session of the server; the newest stays
 # even when it alone exceeds the budget (its run is about to use it).
-PREPARED_CACHE = LRUCache(int(os.environ.get("FTLAB_DATA_CACHE_MB", "1024")) * 1024 * 1024,
-                          weigh=lambda d: d.train_x.numel() + d.val_x.numel(), keep_newest=True)
+PREPARED_CACHE = LRUCache(settings.current().data_cache_mb * 1024 * 1024,
+                          weigh=lambda d: d.train_x.numel() + d.val_x.numel() + (0 if d.test_x is None else d.test_x.numel()),
+                          keep_newest=True)
 
 
 def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: int = 50, size: int = 64,
@@ -458,7 +416,8 @@ def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: in
     cached = PREPARED_CACHE.get(key)
     if cached is not None:
         return cached
-    train_idx, val_idx, notes = stratified_split(raw.labels, per_class, val_per_class, seed, raw.class_names)
+    train_idx, val_idx, test_idx, notes = split_with_test(raw.labels, per_class, val_per_class, val_per_class, seed,
+                                                          raw.class_names)  # a test set as large as validation
     notes += imbalance_notes(raw.labels[train_idx], raw.class_names)
     data = PreparedData(
         key="|".join(map(str, key)),
@@ -468,6 +427,8 @@ def prepare(raw: RawDataset | str, per_class: int | None = 20, val_per_class: in
         val_x=_decode(raw, val_idx, size),
         val_y=torch.from_numpy(raw.labels[val_idx]),
         notes=tuple(notes) + tuple(raw.skipped[:20]),
+        test_x=_decode(raw, test_idx, size) if len(test_idx) else None,
+        test_y=torch.from_numpy(raw.labels[test_idx]) if len(test_idx) else None,
     )
     PREPARED_CACHE.put(key, data)
     return data

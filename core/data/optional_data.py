@@ -7,20 +7,26 @@ Lab installs such a package when a learner picks its dataset: pip in a subproces
 environment (or into FTLAB_PACKAGES_DIR with `--target`, for an environment the server may not
 write), and each line pip prints is passed on so the page can show progress. A failure (no network,
 no write access) becomes a DatasetUnavailable whose message gives the exact command to run by hand.
+
+A learner's click must not run pip on a shared server unless its operator allows it, so installs
+follow FTLAB_ALLOW_INSTALL (install_refusal): 1 allows them, 0 forbids them, and unset allows them
+only for a browser on the server's own machine: `./ftlab app` on one laptop installs as before,
+while a class server's learners, whose browsers are on other machines, are told how to allow it.
 """
+
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import shlex
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from core import settings
 from core.data.imagefiles import DataError
 
 PIP_TIMEOUT_S = 900  # a 91 MB wheel over a slow classroom link; pip's own network timeout is shorter
@@ -52,8 +58,7 @@ class OptionalPackage:
 
 def packages_dir() -> Path | None:
     """FTLAB_PACKAGES_DIR, if set: optional packages go there instead of the running environment."""
-    base = os.environ.get("FTLAB_PACKAGES_DIR")
-    return Path(base) if base else None
+    return settings.current().packages_dir
 
 
 def _use_packages_dir() -> None:
@@ -70,11 +75,30 @@ def is_installed(pkg: OptionalPackage) -> bool:
     return importlib.util.find_spec(pkg.module) is not None
 
 
+def install_refusal(pkg: OptionalPackage, from_server_machine: bool) -> str | None:
+    """None when a learner's pick may install `pkg`; else the message saying why not and what to do."""
+    allowed = settings.current().allow_install
+    if allowed or (allowed is None and from_server_machine):
+        return None
+    why = (
+        "FTLAB_ALLOW_INSTALL=0 is set"
+        if allowed is False
+        else "this server installs packages only for a browser on its own machine"
+    )
+    return (
+        f"This dataset needs the package {pkg.pip_name} ({pkg.size}), which is not installed, and {why}. "
+        f"Ask whoever runs the server to install it (`{pkg.command_text(packages_dir())}`), or to restart "
+        f"it with FTLAB_ALLOW_INSTALL=1 so that picking the dataset installs it. The offline datasets "
+        f"work meanwhile."
+    )
+
+
 _install_lock = threading.Lock()  # two learners picking the dataset at once run pip once
 
 
-def install(pkg: OptionalPackage, on_line: Callable[[str], None] = lambda line: None,
-            timeout: float = PIP_TIMEOUT_S) -> None:
+def install(
+    pkg: OptionalPackage, on_line: Callable[[str], None] = lambda line: None, timeout: float = PIP_TIMEOUT_S
+) -> None:
     """pip-install `pkg`, passing each output line to `on_line`; DatasetUnavailable on failure."""
     with _install_lock:
         if is_installed(pkg):
@@ -85,16 +109,16 @@ def install(pkg: OptionalPackage, on_line: Callable[[str], None] = lambda line: 
             raise DatasetUnavailable(failure_message(pkg, lines, target))
 
 
-def _run_pip(pkg: OptionalPackage, target: Path | None, on_line: Callable[[str], None],
-             timeout: float) -> list[str]:
+def _run_pip(pkg: OptionalPackage, target: Path | None, on_line: Callable[[str], None], timeout: float) -> list[str]:
     lines: list[str] = []
     try:
         # One retry and a 15 s timeout: offline, pip's defaults (5 retries with back-off) keep a
         # learner waiting about a minute before the message that says what to do.
         quick = ["--disable-pip-version-check", "--retries", "1", "--timeout", "15"]
         cmd = pkg.command(target)
-        proc = subprocess.Popen(cmd[:4] + quick + cmd[4:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, bufsize=1)
+        proc = subprocess.Popen(
+            cmd[:4] + quick + cmd[4:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
     except OSError as exc:
         return [f"could not start pip: {exc}"]
     timer = threading.Timer(timeout, proc.kill)  # a stalled download must not hold the lock forever
@@ -115,9 +139,18 @@ def _run_pip(pkg: OptionalPackage, target: Path | None, on_line: Callable[[str],
 
 # What pip prints when it cannot reach an index (it then ends with "No matching distribution", which
 # alone would also mean a version that does not exist for this Python).
-NETWORK_SIGNS = ("NewConnectionError", "Network is unreachable", "Temporary failure in name resolution",
-                 "Name or service not known", "Max retries exceeded", "Read timed out", "ConnectTimeout",
-                 "Connection refused", "ProxyError", "SSLError")
+NETWORK_SIGNS = (
+    "NewConnectionError",
+    "Network is unreachable",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "Max retries exceeded",
+    "Read timed out",
+    "ConnectTimeout",
+    "Connection refused",
+    "ProxyError",
+    "SSLError",
+)
 
 
 def failure_message(pkg: OptionalPackage, lines: list[str], target: Path | None = None) -> str:
@@ -132,16 +165,20 @@ def failure_message(pkg: OptionalPackage, lines: list[str], target: Path | None 
     else:
         why = "pip failed"
     last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "no output")
-    return (f"Could not install {pkg.pip_name} ({pkg.size}): {why}. pip's last words: {last[:300]}. "
-            f"What to do: on this machine, with internet access, run `{pkg.command_text(target)}` "
-            f"(or set FTLAB_PACKAGES_DIR to a writable folder if the environment is read-only), then "
-            f"pick the dataset again. The offline datasets work meanwhile.")
+    return (
+        f"Could not install {pkg.pip_name} ({pkg.size}): {why}. pip's last words: {last[:300]}. "
+        f"What to do: on this machine, with internet access, run `{pkg.command_text(target)}` "
+        f"(or set FTLAB_PACKAGES_DIR to a writable folder if the environment is read-only), then "
+        f"pick the dataset again. The offline datasets work meanwhile."
+    )
 
 
 def import_module(pkg: OptionalPackage):
     """The package's module, or DatasetUnavailable saying how to install it."""
     if not is_installed(pkg):
-        raise DatasetUnavailable(f"This dataset needs the package {pkg.pip_name} ({pkg.size}), which is not "
-                                 f"installed. Pick it in the Lab to install it, or run "
-                                 f"`{pkg.command_text(packages_dir())}`.")
+        raise DatasetUnavailable(
+            f"This dataset needs the package {pkg.pip_name} ({pkg.size}), which is not "
+            f"installed. Pick it in the Lab to install it, or run "
+            f"`{pkg.command_text(packages_dir())}`."
+        )
     return importlib.import_module(pkg.module)

@@ -1,1 +1,6 @@
-"""Running fine-tunes for many learners: the job manager and the worker backends it hands jobs to."""
+"""Running fine-tunes for a class: the ``JobManager`` (queue, limits, cancel), the ``Backend`` protocol
+every place a job can run answers (``protocol``), the local process pool, the Ray pool, which one a server
+uses (``backends``), and the server's warm start.
+"""
+
+__all__ = ["backends", "manager", "protocol", "ray_pool", "warmup", "workers"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
-import os
 import threading
 import time
 import uuid
@@ -31,10 +30,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from core import settings
 from core.errors import LearnerError
-from core.jobs.workers import InProcess, StopFlag, WorkerError, default_backend
-from core.train.config import LAB_DEFAULT
-from core.train.engine import RunResult, TrainConfig
+from core.jobs.backends import default_backend
+from core.jobs.protocol import StopFlag, WorkerError
+from core.jobs.workers import InProcess
+from core.train.config import LAB_DEFAULT, TrainConfig
+from core.train.engine import RunResult
 from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,6 @@ log = logging.getLogger(__name__)
 ACTIVE = ("queued", "running")
 ENDED = ("finished", "stopped", "diverged", "early_stopped", "failed")
 DEFAULT_MAX_QUEUED = 20
-DEFAULT_MAX_PER_OWNER = 4  # the largest classroom demo has 3 variants
 KEEP_ENDED = 30  # ended jobs kept until their sessions collect them (each result holds a model)
 PROBE_QUEUE_WAIT_S = 20.0  # an LR range test waits this long for a worker before the page gives up
 PROBE_RUN_WAIT_S = 120.0  # and this long for the test itself (50 batches: a few seconds on a CPU)
@@ -56,12 +57,9 @@ class JobRefused(RuntimeError):
 
 def default_max_running() -> int:
     """FTLAB_MAX_JOBS, else 1 on a CPU (two runs on 2 cores are each half as fast) and 2 on a GPU."""
-    env = os.environ.get("FTLAB_MAX_JOBS", "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            log.warning("FTLAB_MAX_JOBS=%r is not a whole number; using the default", env)
+    configured = settings.current().max_jobs
+    if configured is not None:
+        return configured
     import torch
 
     return 2 if torch.cuda.is_available() else 1
@@ -108,6 +106,7 @@ class Job:
     collected: bool = False  # taken into the owner's history (take_ended), so it is stored once
     data: object | None = None  # optional PreparedData (own uploaded images)
     kind: str = "train"  # or "lr_range": a probe, never shown as a run nor kept in history
+    address: str = "local"  # the network address it came from (limits per address)
     options: dict = field(default_factory=dict)  # the task's extra arguments (the LR test's steps)
     status: str = "queued"
     position: int | None = None
@@ -172,21 +171,25 @@ class JobManager:
     """FIFO queue + ``max_running`` pump threads, each feeding one worker. Thread-safe; one per server.
 
     ``runner`` (run_training's signature) runs jobs in the pump thread itself: for tests that need
-    deterministic fakes. ``backend`` replaces the default worker pool (core.jobs.workers.default_backend),
+    deterministic fakes. ``backend`` replaces the default worker pool (core.jobs.backends.default_backend),
     whose workers warm up on the ``warm_up`` config when one is given."""
 
     def __init__(
         self,
         max_running: int | None = None,
         max_queued: int = DEFAULT_MAX_QUEUED,
-        max_per_owner: int = DEFAULT_MAX_PER_OWNER,
+        max_per_owner: int | None = None,
         runner: Runner | None = None,
         backend=None,
         warm_up: TrainConfig | None = None,
+        max_per_address: int | None = None,
     ):
         self.max_running = max_running if max_running is not None else default_max_running()
         self.max_queued = max_queued
-        self.max_per_owner = max_per_owner
+        limits = settings.current()
+        self.max_per_owner = max_per_owner or limits.max_jobs_per_browser
+        # Cookies are free to make, addresses are not: one machine cannot fill the class's queue.
+        self.max_per_address = max_per_address or limits.max_jobs_per_address
         if backend is None:
             backend = InProcess(runner) if runner is not None else default_backend(self.max_running, warm_up)
         self.backend = backend
@@ -208,13 +211,17 @@ class JobManager:
 
     # ---- submitting ----------------------------------------------------------------------------
 
-    def submit(self, config: TrainConfig, owner: str, label: str = "", data=None) -> Job:
+    def submit(self, config: TrainConfig, owner: str, label: str = "", data=None, address: str | None = None) -> Job:
         """Queue one run for `owner`, replacing (cancelling) that owner's active runs."""
-        return self.submit_batch([(label, config)], owner, data=data)[0]
+        return self.submit_batch([(label, config)], owner, data=data, address=address)[0]
 
-    def submit_batch(self, runs: list[tuple[str, TrainConfig]], owner: str, data=None, tag: str = "") -> list[Job]:
+    def submit_batch(
+        self, runs: list[tuple[str, TrainConfig]], owner: str, data=None, tag: str = "", address: str | None = None
+    ) -> list[Job]:
         """Queue several runs (a demo's variants) in order, replacing the owner's active runs.
-        Raises JobRefused when the queue cannot take them all (then nothing is queued)."""
+        Raises JobRefused when the queue cannot take them all, or the owner's network `address`
+        (None: the server's own machine) has its limit of runs from other browsers (then nothing
+        is queued)."""
         if not runs:
             raise JobRefused("Nothing to run.")
         if len(runs) > self.max_per_owner:
@@ -223,6 +230,7 @@ class JobManager:
             if self._closed:
                 raise JobRefused("The lab is shutting down; no new runs are accepted.")
             replaced = [j for j in self._runs_locked(owner) if j.status in ACTIVE]
+            self._check_address_locked(owner, address, len(runs))
             waiting_after = sum(1 for j in self._queue if j.owner != owner) + len(runs)
             if waiting_after > self.max_queued:
                 raise JobRefused(
@@ -242,6 +250,7 @@ class JobManager:
                     batch=batch,
                     tag=tag,
                     data=data,
+                    address=address or "local",
                 )
                 self._jobs[job.id] = job
                 self._queue.append(job)
@@ -251,7 +260,7 @@ class JobManager:
             self._cond.notify_all()
         return jobs
 
-    def run_lr_range(self, config: TrainConfig, owner: str, data=None, **options) -> dict:
+    def run_lr_range(self, config: TrainConfig, owner: str, data=None, address: str | None = None, **options) -> dict:
         """Run an LR range test through the queue and wait for it (a page shows a spinner meanwhile):
         it trains like a run, so it waits its turn like one, but it replaces nothing and is not
         history. Raises JobRefused, saying why, when the queue is full, the lab stays busy or it fails."""
@@ -262,6 +271,7 @@ class JobManager:
                 raise JobRefused(
                     f"The queue is full: {self.max_queued} runs are already waiting. Try again in a minute."
                 )
+            self._check_address_locked(owner, address, 1)
             job = Job(
                 id=f"probe-{self._prefix}-{next(self._ids)}",
                 owner=owner,
@@ -270,6 +280,7 @@ class JobManager:
                 data=data,
                 kind="lr_range",
                 options=options,
+                address=address or "local",
             )
             self._jobs[job.id] = job
             self._queue.append(job)
@@ -422,6 +433,24 @@ class JobManager:
     def _runs_locked(self, owner: str) -> list[Job]:
         """The owner's training runs (LR range tests are not runs: they replace nothing, show nowhere)."""
         return [j for j in self._jobs.values() if j.owner == owner and j.kind == "train"]
+
+    def _check_address_locked(self, owner: str, address: str | None, adding: int) -> None:
+        """JobRefused when `adding` runs would take `address` past max_per_address (the owner's own
+        active runs do not count: a new submission replaces them)."""
+        theirs = [
+            j
+            for j in self._jobs.values()
+            if j.address == (address or "local") and j.owner != owner and j.status in ACTIVE
+        ]
+        if len(theirs) + adding <= self.max_per_address:
+            return
+        waiting = sorted(j.position for j in theirs if j.status == "queued" and j.position)
+        where = f"the first of them is number {waiting[0]} in line" if waiting else "they are all training now"
+        raise JobRefused(
+            f"Other browsers on your network address already have {len(theirs)} runs queued or running "
+            f"(at most {self.max_per_address} per address, so that one machine cannot fill the class's "
+            f"queue); {where}. Try again when one of them ends."
+        )
 
     def _cancel_locked(self, job: Job, queued_message: str) -> None:
         job.stop.set()

@@ -24,7 +24,8 @@ import socket
 import threading
 from pathlib import Path
 
-from core.jobs.workers import WORKER_NICE, WorkerError, dumps, lower_priority, portable, receive, relay_stop, run_task
+from core import settings
+from core.jobs.protocol import WORKER_NICE, WorkerError, dumps, lower_priority, portable, receive, relay_stop, run_task
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ CORE_DIR = Path(__file__).resolve().parents[1]
 
 
 def address_from_env() -> str:
-    return os.environ.get(ADDRESS_ENV, "").strip()
+    return settings.current().ray_address
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -98,7 +99,7 @@ class Trainer:
         self._stop.set()
 
     def run(self, task: bytes):
-        """Yields pickled (tag, payload) items, pickled with core.jobs.workers.dumps as the local pipe does:
+        """Yields pickled (tag, payload) items, pickled with core.jobs.protocol.dumps as the local pipe does:
         with Ray's own serialisation of the RunResult and its model, a job spent 1.5 s outside the
         engine; this way 0.4 s (`python -m bench.job_boundary --ray ADDRESS`, 2-core machine under load)."""
         kind, cfg, data, options = pickle.loads(task)

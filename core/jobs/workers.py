@@ -1,205 +1,42 @@
-"""Where a job's training runs: a pool of persistent worker processes, never the web server's process.
+"""Where a job's training runs: a pool of persistent worker processes at a lower CPU priority, never the
+web server's process, so the operating system serves pages first and the server only relays events.
 
-Why: issue 13 measured a 2-core server with 4 runs training in threads of the server itself: lesson
-pages took 5.7 s (median) to run, because training shared the server's process and GIL with every
-learner's page. Here each run goes to a worker process at a lower CPU priority (``os.nice``), so the
-operating system serves pages first and the server's interpreter only relays events.
-
-Workers are spawned once and kept: torch's import, the pretrained weights and the engine's feature
-cache (core.cache) are paid once per worker, not once per run. The server's workers pay them before
-its first learner does: each runs one throwaway epoch of the Lab's opening config as it starts.
-
-A job's events come back over a pipe that the job manager's thread for that worker reads (the
-"pump"); Stop is a multiprocessing Event the engine polls between batches (it only calls
-``is_set()``). A worker that dies (a crash, the kernel's out-of-memory killer, ``kill -9``) ends its
-job with ``WorkerError`` and is replaced by a fresh one.
-
-Backends share one method, ``run(kind, cfg, on_event, stop, data, options)``: ``ProcessPool`` (the
-default), ``InProcess`` (a runner injected by tests, in the manager's thread), and
-core.jobs.ray_pool.RayPool when FTLAB_RAY_ADDRESS names a Ray cluster.
+Workers are spawned once and kept (torch's import, the weights and the feature cache are paid once per
+worker) and warm up on the Lab's opening config as they start. A job's events come back over a pipe
+that the manager's thread for that worker reads (the "pump"); a worker that dies ends its job with
+``WorkerError`` and is replaced. ``InProcess`` runs tasks in the calling thread, for tests.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import multiprocessing as mp
-import os
 import pickle
 import queue
-import signal
 import sys
 import threading
-import traceback
 import types
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 
+from core.jobs.protocol import (
+    POLL_S,
+    WORKER_NICE,
+    WorkerError,
+    dumps,
+    lost_message,
+    lower_priority,
+    portable,
+    receive,
+    relay_stop,
+    run_task,
+)
+
 log = logging.getLogger(__name__)
 
+__all__ = ["InProcess", "ProcessPool", "log_warm_up"]
 
-# The server stays at 0: with both busy, Linux gives it ~9x the CPU share of a worker at 10 (CFS
-# weights 1024 vs 110). On a machine shared with other busy programs that starves training (a worker
-# got 0.7 CPU s in 5 s beside the server's 2.0, on this 2-core box at load 10): FTLAB_WORKER_NICE sets it.
-def _nice_from_env(default: int = 10) -> int:
-    value = os.environ.get("FTLAB_WORKER_NICE", "").strip()
-    if value.lstrip("-").isdigit():
-        return int(value)
-    if value:
-        log.warning("FTLAB_WORKER_NICE=%r is not a whole number; using %d", value, default)
-    return default
-
-
-WORKER_NICE = _nice_from_env()
-POLL_S = 0.2  # how often a waiting pump looks at the job's Stop flag (events wake it at once)
-TASKS = ("train", "lr_range")
 _MAIN_LOCK = threading.Lock()
-
-
-class WorkerError(RuntimeError):
-    """The place a job runs failed or cannot be reached; the message says what happened and what to do."""
-
-
-class StopFlag(threading.Event):
-    """A job's Stop: a threading.Event that also passes ``set()`` on, at once, to where the job runs
-    (a worker's multiprocessing Event, a Ray actor's ``stop``). Polling for it instead cost up to a
-    poll interval: with 0.2 s, a test whose batches take ~0.1 s saw two batches after Stop."""
-
-    def __init__(self):
-        super().__init__()
-        self._relay_lock = threading.Lock()
-        self._relay: Callable[[], object] | None = None
-
-    def relay(self, action: Callable[[], object] | None) -> None:
-        """Call `action` when Stop is set (now, if it already is); None forgets it."""
-        with self._relay_lock:
-            self._relay = action
-        if action is not None and self.is_set():
-            action()
-
-    def set(self) -> None:
-        super().set()
-        with self._relay_lock:
-            action = self._relay
-        if action is not None:
-            try:
-                action()
-            except Exception:  # noqa: BLE001 - a worker already gone is reported by its pump, not by Stop
-                log.warning("Could not pass Stop on to the worker", exc_info=True)
-
-
-def relay_stop(stop, action) -> None:
-    """Relay `stop` if it can (a StopFlag); a plain Event is still honoured by the pump's polling."""
-    if isinstance(stop, StopFlag):
-        stop.relay(action)
-
-
-class RemoteTraceback(Exception):
-    """The worker's own traceback, chained to the exception it raised, so the server's log shows it."""
-
-    def __str__(self) -> str:
-        return self.args[0]
-
-
-def run_task(kind: str, cfg, on_event, stop, data, options: dict | None = None):
-    """Run one task of the engine where this is called (a worker process, a Ray actor, a test thread)."""
-    from core.train import engine
-
-    if kind == "train":
-        return engine.run_training(cfg, on_event, stop, data)
-    if kind == "lr_range":
-        return engine.lr_range_test(cfg, data=data, stop=stop, **(options or {}))
-    raise ValueError(f"Unknown task {kind!r}; known: {', '.join(TASKS)}.")
-
-
-def portable(exc: BaseException) -> BaseException:
-    """`exc` if it survives pickling (the engine's errors do), else a RuntimeError naming its type,
-    with the worker's traceback text attached either way."""
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        out = pickle.loads(pickle.dumps(exc))
-    except Exception:  # noqa: BLE001 - an exception class with an unusual __init__ cannot be rebuilt
-        out = RuntimeError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    out.remote_traceback = text
-    return out
-
-
-def reraise(exc: BaseException):
-    tb = getattr(exc, "remote_traceback", "")
-    raise exc from (RemoteTraceback(tb) if tb else None)
-
-
-def receive(tag: str, payload, on_event) -> bool:
-    """One message from where a task runs (a worker's pipe, a Ray actor's stream): an event goes to
-    `on_event`, an error is raised here; True when it is the task's result."""
-    if tag == "event":
-        on_event(payload)
-        return False
-    if tag == "result":
-        return True
-    reraise(payload)
-
-
-# ---- what crosses the pipe --------------------------------------------------------------------------
-
-
-def _tensor(array, parameter: bool, requires_grad: bool):
-    import torch
-
-    t = torch.from_numpy(array if array.flags.writeable else array.copy())
-    return torch.nn.Parameter(t, requires_grad=requires_grad) if parameter else t.requires_grad_(requires_grad)
-
-
-class _Pickler(pickle.Pickler):
-    """Pickles CPU tensors as numpy arrays. torch's own tensor pickling runs torch.save per tensor:
-    a RunResult with its MobileNetV2 (9.2 MB) took 490 ms to pickle and unpickle that way, 135 ms
-    this way (measured on the 2-core machine under load; `python -m bench.job_boundary`)."""
-
-    def reducer_override(self, obj):
-        import torch
-
-        if (
-            type(obj) in (torch.Tensor, torch.nn.Parameter)
-            and obj.device.type == "cpu"
-            and obj.dtype not in (torch.bfloat16, torch.complex32)
-            and obj.layout == torch.strided
-        ):
-            return _tensor, (obj.detach().numpy(), isinstance(obj, torch.nn.Parameter), obj.requires_grad)
-        return NotImplemented
-
-
-def dumps(obj) -> bytes:
-    buf = io.BytesIO()
-    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    return buf.getvalue()
-
-
-def lower_priority(nice: int) -> None:
-    try:
-        os.nice(nice)
-    except (OSError, AttributeError):  # not permitted, or not a POSIX system: run at normal priority
-        log.warning("Could not lower the training worker's CPU priority")
-
-
-def lost_message(exitcode: int | None) -> str:
-    """What a learner reads when the process running their job is gone."""
-    if exitcode is not None and exitcode < 0:
-        name = (
-            signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else f"signal {-exitcode}"
-        )
-        how = f"it was killed by {name}"
-        if exitcode == -signal.SIGKILL:
-            how += " (the machine may have run out of memory, or someone ended the process)"
-    elif exitcode is None:
-        how = "the connection to it was lost"
-    else:
-        how = f"it exited with code {exitcode}"
-    return (
-        f"The training process stopped unexpectedly: {how}. This run is lost, but the lab has started a "
-        f"fresh worker: press Start to run it again. If it happens again, make the run smaller (a "
-        f"smaller image size or batch size, fewer images per class)."
-    )
-
 
 # ---- the worker process ------------------------------------------------------------------------------
 
@@ -417,14 +254,3 @@ class InProcess:
 
     def close(self, timeout: float = 5.0) -> None:
         pass
-
-
-def default_backend(size: int, warm_up=None):
-    """Ray when FTLAB_RAY_ADDRESS is set (core.jobs.ray_pool), else local worker processes that warm up on
-    `warm_up` (ProcessPool). Ray's actors start cold: they may sit on machines far from this server."""
-    from core.jobs import ray_pool as ray_jobs
-
-    address = ray_jobs.address_from_env()
-    if address:
-        return ray_jobs.RayPool(address, size)
-    return ProcessPool(size, warm_up=warm_up)

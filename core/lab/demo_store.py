@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from core.train.engine import TrainConfig
+from core import settings
+from core.train.config import TrainConfig
 from core.train.events import as_row
 
 CODE_FILES = (
@@ -78,8 +79,7 @@ def duration(seconds: float) -> str:
 
 
 def store_dir() -> Path:
-    base = os.environ.get("FTLAB_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "data")
-    return Path(base) / "demo_results"
+    return settings.current().data_dir / "demo_results"
 
 
 @lru_cache(maxsize=1)

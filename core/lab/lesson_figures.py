@@ -20,9 +20,11 @@ from torch import nn
 from core.content.lessons import FIGURE_KINDS  # noqa: F401  (re-exported: the kinds ui/lesson_diagrams.py draws)
 from core.data.datasets import load_raw, prepare
 from core.lab.presets import PRESETS
+from core.lab.stem_filters import describe_stem_filters
 from core.models import backbones as models
 from core.runs.estimate import group_sizes
-from core.train.engine import TrainConfig, normalise
+from core.train.config import TrainConfig
+from core.train.inputs import normalise
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "lessons" / "lesson_data.json"
 MEASURED_KINDS = ("curve-shapes", "batchnorm-stats")  # drawn from DATA_FILE (the others derive their data)
@@ -314,6 +316,7 @@ DESCRIBE = {
     "unfreeze-timeline": _describe_timeline,
     "which-layers-grid": _describe_grid,
     "curve-shapes": _describe_curves,
+    "stem-filters": describe_stem_filters,
 }
 
 

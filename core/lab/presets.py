@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from statistics import mean
 from typing import TYPE_CHECKING
 
-from core.train.engine import TrainConfig
+from core.train.config import TrainConfig
 
 if TYPE_CHECKING:
     from core.train.engine import RunResult

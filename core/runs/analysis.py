@@ -19,9 +19,10 @@ from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
 from core.data.imagefiles import DataError, read_image
 from core.runs import stats
 from core.train import events
-from core.train.engine import RunResult, normalise
+from core.train.engine import RunResult
 from core.train.events import EpochEnded, final_epoch  # noqa: F401  (final_epoch: used here and by callers)
 from core.train.freezing import ever_trainable
+from core.train.inputs import normalise
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
 MAX_ASPECT = 20  # longest side / shortest side of a photo we classify

@@ -17,8 +17,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from core.train.engine import IMAGENET_MEAN, IMAGENET_STD, RunResult
+from core.train.engine import RunResult
 from core.train.events import as_row
+from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
 
 FORMAT = "fine-tuning-lab"
 VERSION = 1

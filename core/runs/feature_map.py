@@ -25,6 +25,7 @@ from torch import nn
 
 from core.cache import FEATURES
 from core.data.datasets import PreparedData
+from core.errors import MissingExtra, install_command
 from core.models import backbones as models
 from core.train.engine import RunResult
 from core.train.freezing import ever_trainable
@@ -253,10 +254,23 @@ def _project(feats: np.ndarray, method: str, seed: int) -> np.ndarray:
         return TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed).fit_transform(
             reduced
         )
-    import umap  # umap-learn, imported on request: its first use compiles with numba (78 s here, load 11)
-
+    umap = _umap()
     # n_jobs=1: a seeded UMAP runs on one thread anyway (and warns when asked for more).
     return umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), random_state=seed, n_jobs=1).fit_transform(reduced)
+
+
+def _umap():
+    """umap-learn, imported on request: an optional install (requirements-umap.txt) whose first use
+    compiles with numba (78 s here, load 11)."""
+    try:
+        import umap
+    except ImportError as exc:
+        raise MissingExtra(
+            "UMAP maps need the optional umap-learn package, which this server does not have. "
+            "Pick PCA or t-SNE, which need nothing more, or ask whoever runs the server to "
+            f"install it: {install_command('umap')}."
+        ) from exc
+    return umap
 
 
 def panel(result: RunResult, data: PreparedData, name: str, method: str = "pca") -> Panel:
@@ -279,6 +293,8 @@ def feature_maps(
     """The three panels in SHOWN order. They are computed cheapest first, and `on_panel(panel)` is
     called as each is ready, so a page can draw two maps while the third is still computed;
     `progress(done, total, title)` is called before each one (t-SNE and UMAP take seconds each)."""
+    if method == "umap":
+        _umap()  # missing: say so before seconds of features are computed for nothing
     done: dict[str, Panel] = {}
     for i, name in enumerate(CHEAPEST_FIRST):
         if progress is not None:

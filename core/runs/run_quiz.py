@@ -7,7 +7,8 @@ from the epochs the engine reported (core.train.events.EpochEnded) and is left o
 ambiguous: two epochs with practically the same loss, a one-epoch run, signals that disagree. A
 question is never graded against a guess.
 
-Deterministic: the same run gives the same questions, options, order and ids. An id names the kind
+Deterministic: the same run gives the same questions, options, order and ids; the order is a shuffle
+keyed by the id, so no position and no place in a sorted list gives the answer away. An id names the kind
 of question and a digest of the run's numbers ("run:val_loss_min:3f2a…"), so answers
 go into the progress store next to lesson quiz answers (ids that start with RUN_PREFIX are not
 lesson questions; the Progress page and the quiz's "missed before" list leave them out).
@@ -20,6 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.content.order import shuffled_order
 from core.train.events import best_epoch
 
 RUN_PREFIX = "run:"
@@ -47,6 +49,15 @@ class RunQuestion:
 
     def check(self, chosen: str) -> bool:
         return chosen == self.right_option
+
+
+def _shown(
+    qid: str, kind: str, prompt: str, options: Sequence[str], answer: int, explanation: str, chart: str
+) -> RunQuestion:
+    """The question with its options in an order fixed by its id: built in a natural order, the right
+    epoch sat at option 3 in 3 of 4 questions ("always pick option 3" beat chance by 47 points)."""
+    order = shuffled_order(len(options), qid)
+    return RunQuestion(qid, kind, prompt, tuple(options[i] for i in order), order.index(answer), explanation, chart)
 
 
 def is_run_question(question_id: str) -> bool:
@@ -110,7 +121,7 @@ def val_loss_min_question(epochs: Sequence) -> RunQuestion | None:
         if last.epoch != best.epoch
         else ": it was still falling when the run ended"
     )
-    return RunQuestion(
+    return _shown(
         _digest("val_loss_min", epochs),
         "val_loss_min",
         "In which epoch did **validation loss** bottom out in your run?",
@@ -139,7 +150,7 @@ def moved_most_question(epochs: Sequence) -> RunQuestion | None:
     shown = sorted(ranked[:MAX_OPTIONS], key=order.index)
     still = [g for g in order if change[g] == 0]
     frozen = f" Groups that never trained ({', '.join(still)}) stay at 0." if still else ""
-    return RunQuestion(
+    return _shown(
         _digest("moved_most", epochs),
         "moved_most",
         "Which layer group's weights **moved most** from where they started, relative to their size?",
@@ -197,11 +208,11 @@ def _overfit_q(epochs: Sequence, start: int | None, explanation: str) -> RunQues
     shown = _epoch_options(start if start is not None else last, last, first, MAX_OPTIONS - 1)
     options = [NOT_OVERFITTING] + [f"Yes, from epoch {e}" for e in shown]
     answer = 0 if start is None else options.index(f"Yes, from epoch {start}")
-    return RunQuestion(
+    return _shown(
         _digest("overfitting", epochs),
         "overfitting",
         "Is this run **overfitting**, and if so, from which epoch?",
-        tuple(options),
+        options,
         answer,
         explanation,
         "Loss",

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 from core.data.datasets import PreparedData, prepare
 from core.models import backbones as models
-from core.train.config import OPTIMIZERS, ConfigError, TrainConfig  # noqa: F401  (re-exported: core.train.engine's public names)
-from core.train.evaluation import evaluate, recalibrate_bn
+from core.train.config import ConfigError, TrainConfig
+from core.train.evaluation import evaluate, evaluate_test, recalibrate_bn
 from core.train.events import (
     BatchEnded,
     EpochEnded,
@@ -34,16 +34,7 @@ from core.train.events import (
     best_epoch,
 )
 from core.train.freezing import cache_plan, caches_train, caches_val, ever_trainable, prefix_end
-from core.train.inputs import (  # noqa: F401
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    Inputs,
-    autocast,
-    configure_threads,
-    normalise,
-    resolve_device,
-)
-from core.train.lr_finder import lr_range_test  # noqa: F401  (re-exported)
+from core.train.inputs import Inputs, autocast, configure_threads, resolve_device
 from core.train.optim import add_groups, make_optimizer
 from core.train.schedules import factors, set_rates
 
@@ -64,6 +55,8 @@ class RunResult:
     cache: str = ""  # how the frozen prefix was handled: a core.train.freezing.CACHE_* code
     model: torch.nn.Module | None = None
     val_probs: torch.Tensor | None = None  # softmax [N_val, n_classes] of the returned model, on the CPU
+    test_acc: float | None = None  # the returned model on held-out test images (None: no test images)
+    test_images: int = 0
 
     @property
     def final(self) -> EpochEnded | None:
@@ -87,6 +80,8 @@ class RunResult:
             "total_params": f and f.total_params,
             "device": self.device,
             "cache": self.cache,
+            "test_acc": self.test_acc,
+            "test_images": self.test_images,
             "seconds": round(self.timings.get("total_s", 0.0), 2),
             "timings": self.timings,
         }
@@ -418,8 +413,9 @@ def _finish(run: _Run) -> RunResult:
         ev = evaluate(run.model, run.inputs, run.data.val_y, run.device)
         run.val = (ev.pred, ev.probs)
         run.timings["eval_s"] += time.perf_counter() - t_eval
-    run.timings["total_s"] = time.perf_counter() - run.t_start
     pred, probs = run.val
+    test = _test(run) if pred and run.reason in ("finished", "early_stopped") else None
+    run.timings["total_s"] = time.perf_counter() - run.t_start
     message = run.message or f"Finished {run.cfg.epochs} epochs."
     result = RunResult(
         run.reason,
@@ -436,9 +432,22 @@ def _finish(run: _Run) -> RunResult:
         run.plan,
         run.model.cpu().eval(),
         probs if pred else None,
+        test and test.acc,
+        len(test.pred) if test else 0,
     )
     run.emit(RunEnded(result.reason, message, result.summary()))
     return result
+
+
+def _test(run: _Run):
+    """The returned model's score on the held-out test images, measured once: they played no part in
+    training or in picking the epoch, so unlike the validation score it is not chosen as the best of several."""
+    if run.data.test_y is None or not len(run.data.test_y):
+        return None
+    t = time.perf_counter()
+    ev = evaluate_test(run.model, run.inputs, run.data, run.device)
+    run.timings["test_s"] = time.perf_counter() - t
+    return ev
 
 
 # ---- how far each group moved ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.data.datasets import PreparedData
 from core.models import backbones as models
 from core.train.inputs import Inputs, autocast, inference_batch
 
@@ -84,18 +85,29 @@ def evaluate(
     """Loss, accuracy, predictions and probabilities on the validation set, in eval mode. A set
     `stop` cuts it short (the caller then ends the run), so Stop is never stuck behind it."""
     batch = batch or inference_batch(device)
+    return _score(model, inputs.val_batches(batch), val_y, device, stop)
+
+
+def evaluate_test(model: models.GroupedNet, inputs: Inputs, data: PreparedData, device: torch.device) -> Evaluation:
+    """The same on the held-out test images: once, at the end, on the model the run hands back."""
+    return _score(model, inputs.test_batches(data, inference_batch(device)), data.test_y, device, None)
+
+
+def _score(
+    model: models.GroupedNet, batches, y: torch.Tensor, device: torch.device, stop: threading.Event | None
+) -> Evaluation:
     model.eval()
     losses, preds, probs = [], [], []
     with torch.inference_mode(), autocast(device):
-        for xb, start in inputs.val_batches(batch):
+        for xb, start in batches:
             if stop is not None and stop.is_set():
                 break
             logits = model.forward_from(xb, start).float()
             n = sum(len(p) for p in preds)
-            yb = val_y[n : n + len(xb)].to(device)
+            yb = y[n : n + len(xb)].to(device)
             losses.append(F.cross_entropy(logits, yb, reduction="sum").item())
             preds.append(logits.argmax(1).cpu())
             probs.append(torch.softmax(logits, dim=1).cpu())
     pred = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
-    acc = float((pred == val_y).float().mean()) if len(pred) else 0.0
+    acc = float((pred == y).float().mean()) if len(pred) else 0.0
     return Evaluation(sum(losses) / max(1, len(pred)), acc, pred.tolist(), torch.cat(probs) if probs else None)

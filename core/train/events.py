@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from functools import cache
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class RunEnded:
     summary: dict[str, Any]
 
 
-Event = Union[RunStarted, BatchEnded, GroupsUnfrozen, EpochEnded, RunEnded]
+Event = RunStarted | BatchEnded | GroupsUnfrozen | EpochEnded | RunEnded
 EventSink = Callable[[Event], None]
 
 

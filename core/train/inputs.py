@@ -14,6 +14,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from core import settings
 from core.cache import FEATURES
 from core.data.datasets import PreparedData
 from core.models import backbones as models
@@ -41,9 +42,9 @@ def configure_threads() -> None:
 
 def torch_threads() -> int:
     """FTLAB_TORCH_THREADS, else one per available core."""
-    value = os.environ.get("FTLAB_TORCH_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+    configured = settings.current().torch_threads
+    if configured is not None:
+        return configured
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
@@ -182,6 +183,16 @@ class Inputs:
             return x
         with torch.no_grad(), autocast(self.device):
             return self.model.features_until(x, self.cut).float()
+
+    def test_batches(self, data: PreparedData, batch: int):
+        """The held-out test images, through the cached prefix when validation uses it (same frozen
+        prefix, so the same features as the images would give)."""
+        feats = self._features(data, "test", data.test_x) if self.val_feats is not None else None
+        for i in range(0, len(data.test_x), batch):
+            if feats is not None:
+                yield feats[i : i + batch], self.cut
+            else:
+                yield layout(normalise(data.test_x[i : i + batch], self.device)), 0
 
     def val_batches(self, batch: int):
         self.ensure_val_features()

@@ -115,9 +115,25 @@ def slide_to(page: Page, widget_key: str, target_text: str, max_steps: int = 40)
     raise AssertionError(f"slider {widget_key} never reached {target_text!r} (at {slider_value(page, widget_key)!r})")
 
 
-def is_on(page: Page, widget_key: str) -> bool:
-    """State of a toggle or checkbox."""
-    return key(page, widget_key).locator('input[type="checkbox"]').first.is_checked()
+def expect_slider(page: Page, widget_key: str, text: str, timeout_ms: int = 30_000) -> None:
+    """Wait until a slider or select_slider shows `text` (polls: the page may still be rerunning)."""
+    thumb = key(page, widget_key).locator('input[type="range"]').first
+    expect(thumb).to_have_attribute("aria-valuetext", text, timeout=timeout_ms)
+
+
+def expect_on(page: Page, widget_key: str, on: bool = True, timeout_ms: int = 30_000) -> None:
+    """Wait until a toggle or checkbox is in the state `on`."""
+    box = key(page, widget_key).locator('input[type="checkbox"]').first
+    expect(box).to_be_checked(checked=on, timeout=timeout_ms)
+
+
+def expect_url(page: Page, *parts: str, absent: tuple[str, ...] = (), timeout_ms: int = 30_000) -> None:
+    """Wait until the address holds every one of `parts` (a comma may be written %2C) and none of `absent`:
+    the page writes its query parameters after a rerun, so the address is polled like any other text."""
+    def alt(part: str) -> str:
+        return re.escape(part).replace(",", "(?:,|%2C)")
+    pattern = "".join(f"(?=.*{alt(p)})" for p in parts) + "".join(f"(?!.*{alt(p)})" for p in absent)
+    expect(page).to_have_url(re.compile(f"^{pattern}"), timeout=timeout_ms)
 
 
 def run_to_the_end(page: Page, epochs: int, timeout_ms: int, settle: bool = True) -> Locator:

@@ -84,16 +84,13 @@ def focus_by_tab(page: Page, css: str, max_presses: int = 250) -> None:
     raise AssertionError(f"Tab never reached {css}")
 
 
-def main_text(page: Page) -> str:
-    return page.locator('[data-testid="stMain"]').inner_text()
-
-
 def test_flashcards_by_keyboard_alone(page):
     open_page(page, "/flashcards", "Known:")
-    assert "Known: 0 of" in main_text(page)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main).to_contain_text("Known: 0 of")
     page.keyboard.press("k")  # not flipped yet: marking is refused
     wait_idle(page)
-    assert "Known: 0 of" in main_text(page)
+    expect(main).to_contain_text("Known: 0 of")
     page.keyboard.press("f")
     expect(page.get_by_role("button", name=re.compile("Hide answer"))).to_be_visible()
     wait_idle(page)

@@ -3,6 +3,8 @@ wrong line), PyTorch/Keras tabs switch, the contents links jump to their concept
 marks its changed lines, and the lesson figures are drawn with their accessible names."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -76,14 +78,18 @@ def test_contents_links_jump_to_their_concept_and_back(page):
     heading = page.locator(f"[id='{target.id}']").first
     expect(heading).to_be_in_viewport()
     expect(heading).to_contain_text(target.title)
-    assert page.url.endswith(f"#{target.id}")
+    expect(page).to_have_url(re.compile(f"#{re.escape(target.id)}$"))
     expect(toc).not_to_be_in_viewport()
 
+    # a 'Contents' link on screen next to the concept (polled: the jump may still be scrolling)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll("a[href='#contents']")].some(a => {
+               const r = a.getBoundingClientRect();
+               return a.textContent.includes('Contents') && r.height > 0 && r.top >= 0 && r.top <= innerHeight; })""")
     back = page.locator("a[href='#contents']").filter(has_text="Contents")
-    visible = [i for i in range(back.count()) if back.nth(i).is_visible() and back.nth(i).bounding_box()
-               and 0 <= back.nth(i).bounding_box()["y"] <= page.viewport_size["height"]]
-    assert visible, "no 'Contents' link on screen next to the concept"
-    back.nth(visible[0]).click()
+    on_screen = [i for i in range(back.count()) if (box := back.nth(i).bounding_box())
+                 and 0 <= box["y"] <= page.viewport_size["height"] and box["height"] > 0]
+    back.nth(on_screen[0]).click()
     expect(toc).to_be_in_viewport()
     assert_no_exception(page)
 
@@ -93,7 +99,8 @@ def test_pitfall_code_is_marked_where_it_changes_and_never_wraps(page):
     open_page(page, "/pitfalls")
     wrong = page.locator(".ftl-diff-wrong")
     correct = page.locator(".ftl-diff-correct")
-    assert wrong.count() == correct.count() == len(L.pitfalls)
+    expect(wrong).to_have_count(len(L.pitfalls))
+    expect(correct).to_have_count(len(L.pitfalls))
     for i, pitfall in enumerate(L.pitfalls):
         block = correct.nth(i)
         assert block.locator(".ftl-changed").count() >= 1, f"{pitfall.id}: no line marked"
@@ -102,7 +109,7 @@ def test_pitfall_code_is_marked_where_it_changes_and_never_wraps(page):
         assert layout["white_space"] == "pre" and layout["visual_lines"] == 1, (pitfall.id, layout)
         # every source line is one rendered line: nothing wrapped, nothing lost
         assert block.locator(".ftl-diff-line").count() == len(pitfall.correct_code.rstrip("\n").split("\n"))
-    assert correct.first.get_attribute("tabindex") == "0"  # a keyboard can scroll a long line
+    expect(correct.first).to_have_attribute("tabindex", "0")  # a keyboard can scroll a long line
     # the markers are text, not only colour
     expect(correct.first.locator(".ftl-changed").first).to_contain_text("+")
     expect(wrong.first.locator(".ftl-changed").first).to_contain_text("−")

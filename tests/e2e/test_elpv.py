@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.data.datasets import DATASETS
-from tests.e2e.helpers import choose, fill_number, open_page, run_to_the_end, slide_to, wait_idle
+from tests.e2e.helpers import choose, expect_url, fill_number, open_page, run_to_the_end, slide_to, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ def test_elpv_is_picked_with_its_licence_and_trains(page):
     expect(main.get_by_text("CC BY-NC-SA 4.0", exact=False)).to_be_visible()
     expect(main.get_by_text("non-commercial", exact=False).first).to_be_visible()
     expect(main.locator('a[href^="https://github.com/zae-bayern/elpv-dataset"]')).to_have_count(1)
-    assert "dataset=elpv" in page.url, page.url
+    expect_url(page, "dataset=elpv")
 
     fill_number(page, "lab_per_class", 5)
     wait_idle(page)

@@ -21,9 +21,10 @@ def take_nickname(page: Page, name: str) -> None:
     wait_idle(page)
 
 
-def known_count(page: Page) -> str:
+def expect_known(page: Page, count: int) -> None:
+    """Open the flashcards and wait until they say `count` cards are known."""
     open_page(page, "/flashcards", "Known:")
-    return re.search(r"Known: (\d+) of", page.locator('[data-testid="stMain"]').inner_text()).group(1)
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text(f"Known: {count} of")
 
 
 def mark_first_card_known(page: Page) -> None:
@@ -48,10 +49,10 @@ def test_an_unnamed_browser_keeps_its_answers_across_a_reload_and_is_told_so(pag
     expect(page.locator('[data-testid="stMain"]')).to_contain_text("kept for this browser only")
     expect(sidebar(page)).to_contain_text("Not saved under a name")
     mark_first_card_known(page)
-    assert known_count(page) == "1"
+    expect_known(page, 1)
     page.reload()
-    assert known_count(page) == "1"  # same browser after a reload: same anonymous progress
-    assert known_count(second_browser) == "0"  # no shared "guest": another browser starts empty
+    expect_known(page, 1)  # same browser after a reload: same anonymous progress
+    expect_known(second_browser, 0)  # no shared "guest": another browser starts empty
 
 
 def test_a_nickname_survives_a_reload_and_cannot_be_taken_by_another_browser(page, second_browser):
@@ -66,7 +67,7 @@ def test_a_nickname_survives_a_reload_and_cannot_be_taken_by_another_browser(pag
     page.reload()
     wait_idle(page)
     expect(sidebar(page)).to_contain_text(f"{name} · your answers are saved under this name")
-    assert known_count(page) == "1"
+    expect_known(page, 1)
     open_page(page, "/progress")
     expect(page.locator('[data-testid="stMain"]')).to_contain_text(f"Progress saved for {name}")
 
@@ -78,14 +79,16 @@ def test_a_nickname_survives_a_reload_and_cannot_be_taken_by_another_browser(pag
     shot(other, "identity-nickname-refused")
     open_page(other, "/progress")
     expect(other.locator('[data-testid="stMain"]')).to_contain_text("No progress yet for this browser")
-    assert known_count(other) == "0"
+    expect_known(other, 0)
 
 
 def test_a_recovery_code_moves_the_nickname_to_another_browser_once(page, second_browser):
     name = f"bo-{uuid.uuid4().hex[:6]}"
     open_page(page, "/")
     take_nickname(page, name)
-    code = sidebar(page).locator('[data-testid="stCode"]').inner_text().strip()
+    code_box = sidebar(page).locator('[data-testid="stCode"]')
+    expect(code_box).to_contain_text(re.compile(r"\w{4}-\w{4}-\w{4}"))
+    code = code_box.inner_text().strip()
     mark_first_card_known(page)
 
     phone = second_browser
@@ -99,9 +102,39 @@ def test_a_recovery_code_moves_the_nickname_to_another_browser_once(page, second
     phone.reload()
     wait_idle(phone)
     expect(sidebar(phone)).to_contain_text(f"{name} · your answers are saved under this name")
-    assert known_count(phone) == "1"  # the answers came along
+    expect_known(phone, 1)  # the answers came along
 
     page.reload()  # the first browser no longer holds the name, nor sees its answers
     wait_idle(page)
     expect(sidebar(page)).to_contain_text("Not saved under a name")
-    assert known_count(page) == "0"
+    expect_known(page, 0)
+
+
+def test_the_browser_id_is_an_httponly_cookie_that_page_scripts_cannot_read(page):
+    """Another app on the same host (another port) runs scripts in the same cookie jar: the id must
+    be out of their reach (HttpOnly, set by the server) and still keep the browser who it is."""
+    open_page(page, "/flashcards", "Known:")
+    jar = {c["name"]: c for c in page.context.cookies()}  # set by the page's own HTTP response
+    assert "ftlab_browser" in jar, sorted(jar)
+    cookie = jar["ftlab_browser"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert cookie["value"] not in page.evaluate("document.cookie")  # HttpOnly: never in the script's view
+    mark_first_card_known(page)
+    page.reload()
+    expect_known(page, 1)  # the id survived the reload: the same anonymous progress
+    assert {c["name"]: c["value"] for c in page.context.cookies()}["ftlab_browser"] == cookie["value"]
+
+
+def test_behind_tls_the_cookie_is_secure_with_the_host_prefix(app_url):
+    """Behind a TLS proxy (X-Forwarded-Proto: https) the id goes in a __Host- cookie: Secure, so it is
+    never sent in clear, and bound to this host, so another subdomain cannot set it."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{app_url}/quiz", headers={"X-Forwarded-Proto": "https"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        cookies = answer.headers.get_all("Set-Cookie")
+    host = next(c for c in cookies if c.startswith("__Host-ftlab_browser="))
+    for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+        assert flag.lower() in host.lower(), host
+    assert "domain=" not in host.lower()

@@ -6,21 +6,22 @@ import time
 import zipfile
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from core.models.backbones import group_names
 from tests.e2e.helpers import (
     assert_no_exception,
     choose,
     click_button,
+    expect_on,
+    expect_slider,
+    expect_url,
     fill_number,
-    is_on,
     key,
     open_page,
     run_to_the_end,
     shot,
     slide_to,
-    slider_value,
     wait_idle,
 )
 
@@ -29,10 +30,6 @@ pytestmark = pytest.mark.browser
 GROUPS = group_names("mobilenet_v2")
 RUN_TIMEOUT_MS = 150_000
 STOP_LIMIT_S = 15  # from the click on Stop to the page saying the run stopped  # a 2-epoch run on tiny images; the shared 2-core machine may be busy
-
-
-def combobox_value(page: Page, widget_key: str) -> str:
-    return key(page, widget_key).locator('input[role="combobox"]').input_value()
 
 
 def test_tiny_finetune_runs_to_the_end_with_curves_and_confusion_matrix(page):
@@ -47,10 +44,11 @@ def test_tiny_finetune_runs_to_the_end_with_curves_and_confusion_matrix(page):
     slide_to(page, "lab_size", "32")
     slide_to(page, "lab_epochs", "2")
     wait_idle(page)
-    assert [slider_value(page, "lab_size"), slider_value(page, "lab_epochs")] == ["32", "2"]
+    expect_slider(page, "lab_size", "32")
+    expect_slider(page, "lab_epochs", "2")
     expect(page.get_by_text("Estimated run time", exact=False)).to_be_visible()
     # The form is mirrored in the address bar, so this setup could be shared.
-    assert re.search(r"dataset=faces", page.url) and "epochs=2" in page.url, page.url
+    expect_url(page, "dataset=faces", "epochs=2")
 
     # A finished run says what its accuracy means: above chance (a tick) or about chance (a warning).
     done = run_to_the_end(page, 2, RUN_TIMEOUT_MS)
@@ -91,7 +89,7 @@ def test_stop_ends_a_long_run_within_seconds(page, record_property):
     # A long run from a link: all layers train for 30 epochs (minutes on a CPU), in small batches of
     # small images, so that the check for Stop between batches comes often even on a busy machine.
     open_page(page, f"/lab?epochs=30&size=32&batch=8&per_class=50&train={','.join(GROUPS)}", "Start training")
-    assert slider_value(page, "lab_epochs") == "30"
+    expect_slider(page, "lab_epochs", "30")
     click_button(page, "lab_start")
     expect(page.get_by_text(re.compile(r"epoch \d+/30"))).to_be_visible(timeout=RUN_TIMEOUT_MS)
     expect(key(page, "lab_stop")).to_be_visible()
@@ -121,9 +119,10 @@ def test_shared_link_fills_the_form(page):
     open_page(page, "/lab?preset=lr-too-high", "Start training")
     expect(key(page, "lab_preset").locator('input[role="combobox"]')).to_have_value(
         "A learning rate far too high, on all layers")
-    assert slider_value(page, "lab_lr") == "1e-1"
-    assert slider_value(page, "lab_epochs") == "6"
-    assert all(is_on(page, f"lab_group_{g}") for g in GROUPS)
+    expect_slider(page, "lab_lr", "1e-1")
+    expect_slider(page, "lab_epochs", "6")
+    for g in GROUPS:
+        expect_on(page, f"lab_group_{g}")
     # A demo asks for a prediction first; its "what to watch for" (the answer) waits for the runs.
     expect(page.get_by_text("Predict first: which run wins", exact=False)).to_be_visible()
     expect(key(page, "lab_run_all").locator("button")).to_be_disabled()
@@ -133,13 +132,15 @@ def test_shared_link_fills_the_form(page):
     # Explicit parameters, as the lab writes them into the address bar.
     open_page(page, "/lab?dataset=textures&per_class=15&size=96&epochs=3&lr=0.0005&train=stage6,head&augment=1",
               "Start training")
-    assert combobox_value(page, "lab_dataset") == "Textures (brick, grass, gravel: 192 tiles)"
+    expect(key(page, "lab_dataset").locator('input[role="combobox"]')).to_have_value(
+        "Textures (brick, grass, gravel: 192 tiles)")
     expect(key(page, "lab_per_class").locator("input")).to_have_value("15")
-    assert [slider_value(page, k) for k in ("lab_size", "lab_epochs", "lab_lr")] == ["96", "3", "5e-4"]
-    assert {g: is_on(page, f"lab_group_{g}") for g in GROUPS} == {g: g in ("stage6", "head") for g in GROUPS}
-    assert is_on(page, "lab_augment")
-    for part in ("dataset=textures", "per_class=15", "size=96", "epochs=3", "train=stage6%2Chead"):
-        assert part in page.url or part.replace("%2C", ",") in page.url, (part, page.url)
+    for widget, shown in (("lab_size", "96"), ("lab_epochs", "3"), ("lab_lr", "5e-4")):
+        expect_slider(page, widget, shown)
+    for g in GROUPS:
+        expect_on(page, f"lab_group_{g}", g in ("stage6", "head"))
+    expect_on(page, "lab_augment")
+    expect_url(page, "dataset=textures", "per_class=15", "size=96", "epochs=3", "train=stage6,head")
     expect(page.locator('[data-testid="stAlert"]').filter(has_text="Ignored the link parameter")).to_have_count(0)
     assert_no_exception(page)
     shot(page, "lab-link-params")

@@ -15,7 +15,8 @@ from core.models.backbones import group_names
 from tests.e2e.helpers import (
     assert_no_exception,
     click_button,
-    is_on,
+    expect_on,
+    expect_url,
     key,
     open_page,
     slide_to,
@@ -33,9 +34,10 @@ DEEPEST_FONT = """el => { let n = el; while (n.firstElementChild) n = n.firstEle
                          return parseFloat(getComputedStyle(n).fontSize); }"""
 
 
-def metric(page: Page, label: str) -> str:
+def metric(page: Page, label: str):
+    """The value of the metric tile labelled `label` (a locator, so checks on it poll)."""
     box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return box.locator('[data-testid="stMetricValue"]')
 
 
 def outcome(page: Page):
@@ -53,19 +55,19 @@ def test_a_copied_link_after_a_freeze_preset_opens_the_same_setup(page, browser,
     open_page(page, "/lab?preset=pretrained-vs-scratch", "Start training")
     click_button(page, "lab_fz_lastk")
     wait_idle(page)
-    sent = metric(page, "Trainable parameters")
-    assert sent == "1,694,154"
+    sent = "1,694,154"
+    expect(metric(page, "Trainable parameters")).to_have_text(sent)
+    expect_url(page, "train=stage5,stage6,head")
     link = page.url
-    assert "train=stage5%2Cstage6%2Chead" in link or "train=stage5,stage6,head" in link, link
 
     fresh = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
     try:
         other = fresh.new_page()
         other.set_default_timeout(30_000)
         open_page(other, link, "Start training")
-        assert metric(other, "Trainable parameters") == sent  # was 2,236,682: all 8 groups
-        assert {g: is_on(other, f"lab_group_{g}") for g in GROUPS} == {
-            g: g in ("stage5", "stage6", "head") for g in GROUPS}
+        expect(metric(other, "Trainable parameters")).to_have_text(sent)  # was 2,236,682: all 8 groups
+        for g in GROUPS:
+            expect_on(other, f"lab_group_{g}", g in ("stage5", "stage6", "head"))
         expect(other.get_by_text("Loaded", exact=False).first).to_be_visible()
         other.set_viewport_size({"width": 1280, "height": 1900})  # down to the trainable count
         wait_idle(other)
@@ -88,7 +90,8 @@ def test_a_lesson_link_after_a_first_lab_visit_loads_the_bug_and_says_what_chang
     wait_idle(page)
     expect(key(page, "lab_preset").locator('input[role="combobox"]')).to_have_value(
         "The pitfall: the new head frozen along with the backbone")
-    assert not any(is_on(page, f"lab_group_{g}") for g in GROUPS)  # the bug, not the fix (head-only)
+    for g in GROUPS:  # the bug, not the fix (head-only)
+        expect_on(page, f"lab_group_{g}", False)
     note = page.locator('[data-testid="stAlert"]').filter(has_text="from the link")
     expect(note).to_contain_text("learning rate 0.1 → 0.001")
     expect(page.locator('[data-testid="stAlert"]').filter(has_text="nothing can learn").first).to_be_visible()
@@ -98,13 +101,14 @@ def test_a_lesson_link_after_a_first_lab_visit_loads_the_bug_and_says_what_chang
 def test_projector_mode_reads_from_the_back_of_the_room(page):
     page.set_viewport_size({"width": 1024, "height": 768})
     open_page(page, f"/lab?mode=projector&{TINY}&epochs=3", "Start training")
-    assert is_on(page, "lab_presenter")
-    side = page.locator('[data-testid="stSidebar"]').bounding_box()  # collapsed (» reopens it): was 30%
-    assert side is None or side["x"] + side["width"] <= 0, side
-    assert "mode=projector" in page.url
+    expect_on(page, "lab_presenter")
+    # the sidebar is collapsed (» reopens it): it took 30% of the screen
+    page.wait_for_function("() => { const s = document.querySelector('[data-testid=stSidebar]');"
+                           " const b = s && s.getBoundingClientRect(); return !b || b.right <= 0 || b.width === 0; }")
+    expect_url(page, "mode=projector")
     value = page.locator('[data-testid="stMetricValue"]').first
     assert value.evaluate(DEEPEST_FONT) >= 36  # was 21 px: the metrics shrank
-    assert page.get_by_text(re.compile("⏱️ Live: about")).count() >= 5  # every demo says how long
+    expect(page.get_by_text(re.compile("⏱️ Live: about")).nth(4)).to_be_attached()  # every demo says how long
     ticks = key(page, "lab_params_chart").locator(".xtick text").first
     assert float(ticks.evaluate("t => parseFloat(t.style.fontSize || getComputedStyle(t).fontSize)")) >= 20
 

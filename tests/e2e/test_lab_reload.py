@@ -15,7 +15,8 @@ from tests.e2e.helpers import (
     LOAD_TIMEOUT_MS,
     assert_no_exception,
     click_button,
-    is_on,
+    expect_on,
+    expect_url,
     key,
     open_page,
     wait_idle,
@@ -45,11 +46,6 @@ def history_traces(page: Page):
 def reload(page: Page) -> None:
     page.reload(wait_until="domcontentloaded")
     expect(page.locator('[data-testid="stMain"] h1').first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-
-
-def sidebar_shown(page: Page) -> bool:
-    box = page.locator('[data-testid="stSidebar"]').bounding_box()
-    return box is not None and box["x"] + box["width"] > 100
 
 
 def test_history_and_its_chart_come_back_after_a_reload_but_not_in_another_browser(page, browser, app_url):
@@ -99,14 +95,13 @@ def test_a_reload_mid_run_shows_the_run_live_again_and_it_finishes(page):
 
 def test_leaving_projector_mode_brings_the_sidebar_back(page):
     open_page(page, "/lab?mode=projector", "Start training")
-    assert is_on(page, "lab_presenter")
+    expect_on(page, "lab_presenter")
     page.wait_for_function("() => { const s = document.querySelector('[data-testid=stSidebar]');"
                            " const b = s && s.getBoundingClientRect(); return !b || b.right <= 0 || b.width === 0; }")
     key(page, "lab_presenter").locator("label").first.click()
     wait_idle(page)
-    assert not is_on(page, "lab_presenter")
+    expect_on(page, "lab_presenter", False)
     page.wait_for_function("() => { const s = document.querySelector('[data-testid=stSidebar]');"
                            " const b = s && s.getBoundingClientRect(); return b && b.right > 100; }", timeout=15_000)
-    assert sidebar_shown(page)
-    assert "mode=projector" not in page.url
+    expect_url(page, absent=("mode=projector",))
     assert_no_exception(page)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_MS = 150_000
 TICK = os.sysconf("SC_CLK_TCK")
+WORKER_CPU_WAIT_S = 60  # the longest wait for the niced worker to use 0.2 CPU s on a loaded machine
 
 
 def _stat(pid: int) -> list[str]:
@@ -56,20 +57,22 @@ def test_a_run_trains_in_a_lower_priority_worker_and_a_killed_worker_fails_clear
     workers = [c for c in children(server) if os.getpriority(os.PRIO_PROCESS, c) > mine]
     assert len(workers) == 1, f"expected one training worker under the server {server}, found {workers}"
     worker = workers[0]
-    s0, w0 = cpu_s(server), cpu_s(worker)
-    time.sleep(5)  # the page keeps redrawing its live charts meanwhile
-    s1, w1 = cpu_s(server), cpu_s(worker)
-    record_property("server_cpu_share", round((s1 - s0) / 5, 2))
-    record_property("worker_cpu_share", round((w1 - w0) / 5, 2))
-    print(f"while training, 5 s: server {s1 - s0:.2f} CPU s, worker {w1 - w0:.2f} CPU s")
-    # The worker trains (it gets CPU even at its lower priority on a machine busy with other work);
-    # what the server spends is drawing the page: live charts once a second.
-    assert w1 - w0 > 0.2, f"the worker used {w1 - w0:.2f} CPU s in 5 s: it is not training"
+    # The worker trains: it gets CPU even at its lower priority, though on a machine busy with other work
+    # it gets little, so its CPU time is polled rather than read once after a fixed wait. What the
+    # server spends meanwhile is drawing the page: live charts once a second.
+    t0, s0, w0 = time.monotonic(), cpu_s(server), cpu_s(worker)
+    while cpu_s(worker) - w0 <= 0.2 and time.monotonic() - t0 < WORKER_CPU_WAIT_S:
+        time.sleep(0.5)
+    wall, s1, w1 = time.monotonic() - t0, cpu_s(server), cpu_s(worker)
+    record_property("server_cpu_share", round((s1 - s0) / wall, 2))
+    record_property("worker_cpu_share", round((w1 - w0) / wall, 2))
+    print(f"while training, {wall:.1f} s: server {s1 - s0:.2f} CPU s, worker {w1 - w0:.2f} CPU s")
+    assert w1 - w0 > 0.2, f"the worker used {w1 - w0:.2f} CPU s in {wall:.0f} s: it is not training"
 
     os.kill(worker, signal.SIGKILL)
     failed = page.locator('[data-testid="stAlert"]').filter(has_text="The training process stopped unexpectedly")
     expect(failed).to_be_visible(timeout=60_000)
-    assert "press Start to run it again" in failed.inner_text()
+    expect(failed).to_contain_text("press Start to run it again")
     wait_idle(page)
     assert_no_exception(page)
 

@@ -48,6 +48,7 @@ def test_quiz_right_then_wrong_answer_shows_feedback(page):
     # Question 2: a wrong answer; the page says why and names the right one.
     click_button(page, "quiz_next")
     expect(page.get_by_text("Question 2 of", exact=False)).to_be_visible()
+    expect(page.locator('[data-testid="stMain"]')).not_to_contain_text(plain(q.prompt.splitlines()[0]))
     wait_idle(page)
     q2 = current_question(page)
     assert q2.id != q.id
@@ -77,7 +78,7 @@ def test_flashcard_flip_shows_the_back(page):
     shot(page, "flashcards-flipped")
 
 
-def test_explain_it_scores_an_answer(page):
+def test_explain_it_suggests_then_asks_the_probes(page):
     open_page(page, "/explain", "Your explanation")
     prompt = L.prompts[0]  # the selectbox's first prompt is shown by default
     expect(page.locator('[data-testid="stMain"] h3').first).to_contain_text(plain(prompt.prompt)[:40])
@@ -87,11 +88,10 @@ def test_explain_it_scores_an_answer(page):
     box.press("Control+Enter")  # commit the text area (the click below would do it too)
     wait_idle(page)
     click_button(page, "explain_score")
-    result = page.locator('[data-testid="stAlert"]').filter(has_text=re.compile(r"covers \d+ of \d+ concepts?"))
-    expect(result).to_be_visible()
-    found, total = map(int, re.search(r"covers (\d+) of (\d+)", result.inner_text()).groups())
-    assert total == len(prompt.checklist) and 1 <= found <= total
-    expect(page.get_by_text("Model answer", exact=True)).to_be_visible()
+    expect(key(page, "explain_suggestions")).to_contain_text("We spotted")
+    for probe in prompt.probes:
+        expect(key(page, f"explain_probe_{prompt.id}_{probe.id}")).to_contain_text(probe.question)
+    expect(page.get_by_text("Model answer", exact=True)).to_have_count(0)  # not before the probes
     wait_idle(page)
     assert_no_exception(page)
     shot(page, "explain-scored")

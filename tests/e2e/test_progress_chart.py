@@ -24,6 +24,7 @@ def test_quiz_chart_counts_rounds_with_dates_and_says_it_in_words(page, server_t
     open_page(page, "/progress", "Quiz scores over time")
     chart = page.locator('[data-testid="stPlotlyChart"]')
     expect(chart.locator(".scatterlayer .point")).to_have_count(3)
+    expect(chart.locator(".xtick text")).to_have_count(3)
     ticks = chart.locator(".xtick text").evaluate_all("els => els.map(e => e.textContent)")
     assert len(ticks) == 3 and [t[0] for t in ticks] == ["1", "2", "3"], ticks
     assert not any(re.search(r"\d\d:\d\d:\d\d|\.\d{3}", t) for t in ticks), ticks  # no clock seconds

@@ -6,7 +6,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, key, open_page, run_to_the_end, shot, slider_value, wait_idle
+from tests.e2e.helpers import (
+    assert_no_exception,
+    expect_slider,
+    expect_url,
+    key,
+    open_page,
+    run_to_the_end,
+    shot,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -34,12 +43,12 @@ def test_one_cycle_is_drawn_before_the_run_and_its_rates_after(page: Page):
     expect(key(page, "lab_sched_chart")).to_have_count(0)  # constant: the slider says it all
     pick(page, "lab_schedule", "One-cycle")
     wait_idle(page)
-    assert slider_value(page, "lab_warmup") == "30%"  # one-cycle climbs during its warm-up: it got one
+    expect_slider(page, "lab_warmup", "30%")  # one-cycle climbs during its warm-up: it got one
     planned = key(page, "lab_sched_chart")
     expect(planned.locator(".gtitle")).to_have_text(re.compile("^Planned learning rate per group"))
     expect(planned.locator(".scatterlayer .trace")).to_have_count(1)  # three groups, one shared curve
     expect(page.get_by_text(re.compile(r"peaks at 1\.0e-3 in epoch"))).to_be_visible()
-    assert "sched=onecycle" in page.url and "warmup=0.3" in page.url, page.url
+    expect_url(page, "sched=onecycle", "warmup=0.3")
     assert_no_exception(page)
 
     run_to_the_end(page, 2, RUN_TIMEOUT_MS)

@@ -15,7 +15,7 @@ from core.lab import demo_store
 from core.lab.presets import DEMO_IDS, PRESETS
 from core.runs.estimate import estimate_config
 from core.runs.history import kept_acc
-from core.train.engine import resolve_device
+from core.train.inputs import resolve_device
 from ui.lab import ended, live
 from ui.lab import state as S
 

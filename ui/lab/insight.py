@@ -16,6 +16,7 @@ import streamlit as st
 import torch
 
 from core.data.imagefiles import DataError
+from core.errors import LearnerError
 from core.models import backbones as models
 from core.runs import analysis, feature_map, gradcam
 from core.train.engine import RunResult
@@ -119,6 +120,9 @@ def _compute_maps(result: RunResult, data, method: str, bar, draw):
 
     try:
         panels = feature_map.feature_maps(result, data, method, progress, on_panel=draw)
+    except LearnerError as exc:  # e.g. UMAP not installed on this server: the message says how
+        st.warning(str(exc))
+        panels = None
     except (ValueError, RuntimeError, MemoryError) as exc:
         st.error(f"Could not compute the feature maps ({exc}). Try PCA, or fewer validation images.")
         panels = None

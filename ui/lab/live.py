@@ -32,6 +32,7 @@ from ui.common import (
     browser_key,
     chart_summary,
     chart_with_summary,
+    client_address,
     current_learner,
     get_progress_store,
     safe_store_call,
@@ -103,7 +104,9 @@ def submit(runs, data=None, tag: str = "") -> bool:
     button callbacks, which run before the page: a refusal is kept for the page to show (show_refusal)."""
     manager = get_job_manager()
     try:
-        jobs = manager.submit_batch(list(runs), st.session_state[JOB_OWNER], data=data, tag=tag)
+        jobs = manager.submit_batch(
+            list(runs), st.session_state[JOB_OWNER], data=data, tag=tag, address=client_address()
+        )
     except JobRefused as exc:
         refuse(str(exc), "🚦")
         return False

@@ -83,6 +83,39 @@ def _summary(result: RunResult) -> None:
     )
     st.caption(analysis.gap_words(train, val))
     honest_accuracy(val, len(result.val_true), len(result.class_names))
+    test_accuracy(result)
+
+
+def test_accuracy(result: RunResult) -> None:
+    """The score to report: the returned model on held-out test images, next to validation's."""
+    text = test_accuracy_words(result)
+    if text:
+        st.markdown(text)
+
+
+def test_accuracy_words(result: RunResult) -> str:
+    """Empty for a replay (no model) or a run cut short (no test pass); a complete run with no images
+    left over says so."""
+    if result.test_acc is None:
+        complete = result.model is not None and result.reason in ("finished", "early_stopped")
+        return (
+            "No test images: every image went to training or validation, so no score here is free "
+            "of the choices made on validation."
+            if complete
+            else ""
+        )
+    val, n = result.final.val_acc, result.test_images
+    chose = (
+        f"it chose epoch {result.best_epoch}, the one with the lowest validation loss"
+        if result.reason == "early_stopped"
+        else "you compare runs and settings on it"
+    )
+    return (
+        f"**Test accuracy {result.test_acc:.1%}** ({stats.Accuracy.of(result.test_acc, n).band()} likely, "
+        f"{n} held-out test images); validation {val:.1%} ({100 * (val - result.test_acc):+.1f} points "
+        f"against test). The test images played no part in training or in any choice; validation did ({chose}), "
+        f"so its score leans optimistic. Report the test score."
+    )
 
 
 def honest_accuracy(val: float, n: int, num_classes: int) -> None:

