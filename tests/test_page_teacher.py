@@ -202,7 +202,7 @@ def test_the_explain_tile_counts_the_prompts_its_table_lists(class_db):
     """Two learners on one prompt: one row in the Explain it table, so the tile says 1 (it said 2)."""
     import os
 
-    ProgressStore(os.environ["FTLAB_DB"]).record_explain("bob", class_db.prompts[0].id, 1, 4, "bob's answer")
+    record_marked(ProgressStore(os.environ["FTLAB_DB"]), "bob", class_db.prompts[0].id, 1, 4, "bob's answer")
     at = type_code(run(AppTest.from_file(PAGE, default_timeout=TIMEOUT)), CODE)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Explain it prompts tried"] == "1" == str(len(at.dataframe[0].value))
