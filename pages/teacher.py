@@ -86,7 +86,10 @@ def download(label: str, section: str, rows, key: str) -> None:
 
 def shown(rows) -> list[dict]:
     """Rows for st.dataframe, with readable column names."""
-    return [{k.replace("_", " "): v for k, v in r.items()} for r in table(rows)]
+    # long texts cut to one short line, so the columns after them stay in view (the CSV keeps them whole)
+    return [
+        {k.replace("_", " "): short_label(v) if isinstance(v, str) else v for k, v in r.items()} for r in table(rows)
+    ]
 
 
 def quiz_tab(report: ClassReport) -> None:
