@@ -20,7 +20,7 @@ from core.models import backbones as models
 from core.train.freezing import cache_plan, caches_train, ever_trainable, prefix_end
 
 REF_MODEL, REF_SIZE = "mobilenet_v2", 64  # what the start-up measurement runs
-PIXEL_EXPONENT = 1.7  # cost per image against (size / REF_SIZE): 121 -> 37 train images/s from 64 to 128 px
+PIXEL_EXPONENT = 1.5  # cost per image against (size / REF_SIZE), fitted by bench/estimate.py's 96 px setup
 PRECISE_BN_IMAGES = 256  # core.train.evaluation: the images of the per-epoch BatchNorm pass
 SETUP_S = 0.3  # a run's own set-up in a warm worker: the model copy, the optimizer, the first events
 # Cost per image relative to MobileNetV2 on the same device (depthwise convolutions make MobileNetV2
@@ -210,8 +210,11 @@ def time_of(work: Work, sp: Speeds, infer_batch: int = 64) -> tuple[float, float
     setup = SETUP_S
     if work.cached and work.prefix > 0:
         setup += _inference(work.train_images + work.val_images, work.prefix, infer_batch, sp, work.scale)
+    # the held-out test images (as many as validation's), once at the end, through the whole network
+    # (with a cached prefix, their features are computed then)
+    test = _inference(work.val_images, 1.0, infer_batch, sp, work.scale)
     per_epoch = train + val + bn
-    return setup + work.epochs * per_epoch, per_epoch, setup
+    return setup + work.epochs * per_epoch + test, per_epoch, setup
 
 
 def estimate_run_time(
