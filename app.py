@@ -6,7 +6,7 @@
 import pandas  # noqa: F401
 import streamlit as st
 
-from ui.common import accessibility_fixes, learner_sidebar, not_kept_note
+from ui.common import accessibility_fixes, learner_sidebar, not_kept_note, remember_page
 
 st.set_page_config(page_title="Fine-Tuning Lab", page_icon="🔬", layout="wide")
 
@@ -44,6 +44,7 @@ PAGES = {
 RECORDING_PAGES = {"flashcards", "quiz", "explain", "practice", "progress", "concepts", "deep_dive"}
 
 page = st.navigation(PAGES)
+remember_page(page.url_path)
 learner_sidebar()
 with st.sidebar:
     accessibility_fixes()

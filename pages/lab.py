@@ -9,10 +9,11 @@ the setup (a one-line summary while a run trains), the history.
 
 import streamlit as st
 
+from core.lab import links
 from core.lab.presets import PRESETS
 from core.train.config import ConfigError
-from ui.common import md_text, require_app_frame
-from ui.lab import code, demos, live, setup
+from ui.common import arrived_from_another_page, md_text, require_app_frame
+from ui.lab import code, demos, ended, history, live, setup
 from ui.lab import state as S
 
 require_app_frame()
@@ -44,7 +45,7 @@ manager = live.attach_session()
 # ---- state: defaults, then any link this page did not write itself ------------------------------------
 S.init_state(ss)
 link_params = dict(st.query_params.to_dict())
-if S.is_new_link(link_params, ss.get(S.LAST_QUERY)):
+if links.is_new_link(link_params, ss.get(S.LAST_QUERY), ss.get(S.WRITTEN, ()), arrived_from_another_page()):
     report = S.load_link(ss, link_params)
 else:
     report = None
@@ -70,17 +71,26 @@ if report is not None:
     for note in report.ignored:
         st.warning(f"Ignored the link parameter {md_text(note)}.", icon="🔗")  # the address's own text
     if report.loaded:
-        what = f"**{PRESETS[report.preset].title}**" if report.preset else "the link's setup"
+        what = (
+            f"Loaded **{PRESETS[report.preset].title}** from the link" if report.preset else "Loaded the link's setup"
+        )
         if report.changes:
-            st.info(f"Loaded {what} from the link. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
+            st.info(f"{what}. Changed: " + "; ".join(report.changes) + ".", icon="🔗")
         elif report.preset or not report.ignored:  # a link whose every setting was ignored loaded nothing
-            st.info(f"Loaded {what} from the link: the form already had these settings.", icon="🔗")
+            st.info(f"{what}: the form already had these settings.", icon="🔗")
+        for note in report.rounded:
+            st.warning(
+                f"Rounded a link value: {note}. A control shows only its steps, and the Lab trains "
+                f"exactly what the form shows.",
+                icon="🔗",
+            )
 st.markdown(
     "Choose data, a pretrained model and **which layers train**, then watch the curves. "
     "Every setting is in the page address: copy it to share this exact setup."
 )
 snaps = live.current_snapshots(manager)
 running = any(s.active for s in snaps)
+ss[S.FORM_SHOWN] = not running  # the next run restores a form this one hides (S.restore_hidden_form)
 
 if projector:
     demos.demo_list(expanded=not running)
@@ -102,7 +112,7 @@ def start_clicked(data) -> None:
     view: one run of the page, not the form and then a rerun (each costs the browser a redraw, on a
     small machine CPU taken from the training). `data`: the uploaded images the button was drawn with."""
     cfg = S.config_from_state(ss)  # valid: the button is drawn for a valid form only
-    if cfg.dataset == S.UPLOAD and data is None:
+    if cfg.dataset == links.UPLOAD and data is None:
         live.refuse("Upload a zip of class folders first (or pick another dataset).", "🗂️")
     else:
         live.submit([("", cfg)], data=data)
@@ -116,7 +126,7 @@ def show_last_run() -> None:
     elif snaps:
         live.collect_ended(snaps)
         live.store_finished_demo(snaps)
-        live.show_ended(snaps, projector, reveal=demos.reveal_for(snaps))
+        ended.show_ended(snaps, projector, reveal=demos.reveal_for(snaps))
     elif ss.get(live.CURRENT):
         st.info("The record of your last run has expired on the server; your history below keeps its numbers.")
     else:
@@ -129,7 +139,7 @@ if running:
     # next run, and the page the browser redraws every second stays small (on a small machine that
     # redraw takes CPU from the training). The widget values wait in S.SAVED (S.init_state).
     running_cfg = next(s for s in snaps if s.active).config
-    st.markdown("**This run:** " + S.describe_run(running_cfg))
+    st.markdown("**This run:** " + links.describe_run(running_cfg))
     st.caption("The setup comes back below the results when the run ends; press Stop to change it now.")
     live.live_view(projector)
 else:
@@ -185,7 +195,7 @@ else:
 
 # ---- the learner's earlier runs ------------------------------------------------------------------------
 live.collect_all(manager)
-live.show_history(projector)
+history.show_history(projector)
 
 # ---- mirror the setup (and the mode) into the URL, and keep it across page changes --------------------
 S.mirror_to_url(ss, st.query_params)

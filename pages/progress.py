@@ -13,7 +13,9 @@ from ui.common import (
     current_learner,
     get_progress_store,
     learner_name,
+    moved_note,
     name_md,
+    name_moved_away,
     require_app_frame,
     safe_store_call,
 )
@@ -119,6 +121,8 @@ if report is None:
     )
     st.stop()
 
+if not name and name_moved_away():
+    st.info(moved_note(name_moved_away()), icon="➡️")
 if not report.has_history:
     st.info(
         f"No progress yet for {who}. Read a concept, flip some flashcards or take a quiz, and it will show up here."
@@ -131,7 +135,8 @@ st.subheader("What you have done")
 metrics = [(r.label, f"{r.done} / {r.total}") for r in report.done if r.total]
 metrics += [
     ("Flashcards known", f"{report.cards_known} / {report.cards_total}"),
-    ("Quiz answers right", f"{report.quiz_correct} / {report.quiz_answers}"),
+    # Every answer counts, a question answered three times three times: attempts, said so.
+    ("Quiz attempts right", f"{report.quiz_correct} / {report.quiz_answers}"),
 ]
 PER_ROW = 4  # seven metrics in one row cut their labels short ("Practice proble…")
 for start in range(0, len(metrics), PER_ROW):

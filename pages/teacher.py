@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.classroom import teacher_gate as gate
-from core.classroom.class_report import ClassReport, answer_rows, build_class_report, table, to_csv
+from core.classroom.class_report import ClassReport, answer_rows, build_class_report, short_label, table, to_csv
 from core.classroom.explain_records import REVIEW_MARKS
 from ui.common import browser_key, client_address, get_progress_store, name_md, require_app_frame, safe_store_call
 from ui.lesson_widgets import lessons
@@ -61,7 +61,7 @@ def lock() -> None:
 
 def question_link(row) -> None:
     """The question, linked to the Quiz page opened on it (?question=<id>)."""
-    label = f"{round(100 * row.miss_rate)}% missed it · {row.question}"
+    label = f"{round(100 * row.miss_rate)}% missed it · {short_label(row.question)}"
     try:
         st.page_link("pages/quiz.py", label=label, icon="❓", query_params={"question": row.question_id})
     except StreamlitAPIException:  # page run on its own (tests, single-page mode)
@@ -217,7 +217,7 @@ def class_view(code: str) -> None:
     cols = st.columns(4)
     cols[0].metric("Learners", len(report.learners))
     cols[1].metric("Quiz answers", sum(r.quiz_answers for r in report.learners))
-    cols[2].metric("Explain it prompts tried", sum(r.learners for r in report.prompts))
+    cols[2].metric("Explain it prompts tried", len(report.prompts))  # one per row of the Explain it table
     cols[3].metric("Lab runs", len(report.lab_runs))
     tabs = st.tabs(["❓ Quiz questions", "✍️ Explain it", "🧪 Lab runs", "👥 Learners"])
     for tab, draw in zip(tabs, (quiz_tab, explain_tab, lab_tab, learners_tab)):

@@ -1,4 +1,4 @@
-"""The teacher's class report (core/classroom/class_report.py) and the class-wide reads of the progress store,
+"""The teacher's class report (core/class_report.py) and the class-wide reads of the progress store,
 on a real SQLite store in a temporary folder."""
 import csv
 import io
@@ -28,8 +28,8 @@ def store(progress_db):
 
 
 def history_row(cfg, label="", run_id="j1", val_acc=0.5):
-    """A Lab history row exactly as the Lab stores it (ui/lab/live.history_row)."""
-    from ui.lab.live import history_row as lab_row
+    """A Lab history row exactly as the Lab stores it (core.runs.history.history_row)."""
+    from core.runs.history import history_row as lab_row
 
     epoch = EpochEnded(epoch=1, epochs=cfg.epochs, train_loss=0.9, train_acc=0.6, val_loss=1.0, val_acc=val_acc,
                        trainable_params=1, total_params=2, trainable_groups=("head",), weight_change={},
@@ -202,6 +202,20 @@ def test_an_empty_store_gives_an_empty_report(store, lessons):
 
 def test_long_labels_are_cut_outside_code_spans():
     text = "A model " + "with many words " * 4 + "and `model.parameters()` handed to the optimizer, then more words"
-    cut = cr._short(text + "\nsecond line")
+    cut = cr.short_label(text + "\nsecond line")
     assert cut.endswith("…") and len(cut) <= cr.LABEL_MAX and cut.count("`") % 2 == 0
-    assert cr._short("short one\nsecond") == "short one" and cr._short("") == ""
+    assert cr.short_label("short one\nsecond") == "short one" and cr.short_label("") == ""
+
+
+def test_csv_cells_are_whole_plain_and_rounded(store, lessons):
+    """A spreadsheet gets the whole question, no Markdown marks, and shares to four places."""
+    long_q = next(q for q in lessons.questions if len(q.prompt) > cr.LABEL_MAX or "`" in q.prompt or "*" in q.prompt)
+    store.record_quiz_answer("ada", long_q.id, "x", False)
+    store.record_lab_run("ada", {"id": "r1", "label": "run 1", "status": "finished", "val_acc": 0.8733333349227905})
+    report = cr.build_class_report(store, lessons)
+    question = list(csv.DictReader(io.StringIO(cr.to_csv("questions", report.questions))))[0]["question"]
+    assert question == cr.plain(long_q.prompt) and "…" not in question
+    assert "**" not in question and "`" not in question
+    run = list(csv.DictReader(io.StringIO(cr.to_csv("lab runs", report.lab_runs))))[0]
+    assert run["val_acc"] == "0.8733"
+    assert cr.plain("Use **two** `model.eval()` calls, *then* 2*3") == "Use two model.eval() calls, then 2*3"

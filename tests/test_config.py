@@ -11,7 +11,8 @@ import dataclasses
 import pytest
 
 from core import cli
-from core.train.config import SPECS, TYPES, ConfigError, TrainConfig, format_value
+from core.lab import links
+from core.train.config import LAB_DEFAULT, SPECS, TYPES, ConfigError, TrainConfig, format_value
 from tests.helpers import lab_page, run_ok
 from ui.lab import state as S
 
@@ -42,35 +43,35 @@ def link_fields() -> list[str]:
 
 @pytest.mark.parametrize("name", link_fields())
 def test_every_link_setting_round_trips_url_config_url(name):
-    cfg = dataclasses.replace(S.LAB_DEFAULT, **{name: sample(name, S.LAB_DEFAULT)})
-    query = S.config_to_query(cfg)
+    cfg = dataclasses.replace(LAB_DEFAULT, **{name: sample(name, LAB_DEFAULT)})
+    query = links.config_to_query(cfg)
     assert query == {SPECS[name].url: format_value(name, getattr(cfg, name))}  # only what differs
-    back, preset, ignored = S.config_from_query(query)
+    back, preset, ignored = links.config_from_query(query)
     assert (back, preset, ignored) == (cfg, "", [])
-    assert S.config_to_query(back) == query
+    assert links.config_to_query(back) == query
 
 
 @pytest.mark.parametrize("name", link_fields())
 def test_emptied_lists_and_preset_bases_survive_a_link(name):
     """Read against a preset, an emptied group list travels as 'none', and each field round-trips."""
     preset = "discriminative-lr"
-    base = S.link_base(preset)
+    base = links.link_base(preset)
     value = {"trainable": (), "unfreeze_at": {}, "group_lr": {}}.get(name, sample(name, base))
     if value == getattr(base, name):
-        value = sample(name, S.LAB_DEFAULT)
+        value = sample(name, LAB_DEFAULT)
     cfg = dataclasses.replace(base, **{name: value})
-    query = S.config_to_query(cfg, preset)
+    query = links.config_to_query(cfg, preset)
     assert query["preset"] == preset and SPECS[name].url in query
-    back, got_preset, ignored = S.config_from_query(query)
+    back, got_preset, ignored = links.config_from_query(query)
     assert (back, got_preset, ignored) == (cfg, preset, [])
 
 
 def test_another_model_in_a_link_carries_its_groups():
-    cfg = dataclasses.replace(S.LAB_DEFAULT, model="resnet18", trainable=("stage4", "head"),
+    cfg = dataclasses.replace(LAB_DEFAULT, model="resnet18", trainable=("stage4", "head"),
                               unfreeze_at={4: ("stage3",)}, group_lr={"stage4": 1e-4})
-    query = S.config_to_query(cfg)
+    query = links.config_to_query(cfg)
     assert query == {"model": "resnet18", "train": "stage4,head", "unfreeze": "4:stage3", "group_lr": "stage4:0.0001"}
-    assert S.config_from_query(query) == (cfg, "", [])
+    assert links.config_from_query(query) == (cfg, "", [])
 
 
 def cli_argv(name: str, value) -> list[str]:
@@ -94,8 +95,8 @@ def test_every_field_can_be_set_from_the_command_line(name):
 
 def test_command_line_starts_from_a_preset_and_knows_all_groups():
     cfg = from_cli(["--preset", "gradual-unfreeze", "--epochs", "7", "--trainable", "all", "--scratch"])
-    preset = S.link_base("gradual-unfreeze")
-    assert cfg == dataclasses.replace(preset, epochs=7, pretrained=False, trainable=tuple(S.groups_of(preset.model)))
+    preset = links.link_base("gradual-unfreeze")
+    assert cfg == dataclasses.replace(preset, epochs=7, pretrained=False, trainable=tuple(links.groups_of(preset.model)))
     with pytest.raises(ConfigError, match="--trainable 'layer9': unknown group"):
         from_cli(["--trainable", "layer9"])
 
@@ -147,7 +148,7 @@ def test_each_limit_is_enforced_identically_by_validation_link_and_cli(name, cap
             assert cli.main(argv) == 2
             assert capsys.readouterr().err.strip() == f"error: {expected}"
         # a link: what the Lab can show, and nothing the engine refuses
-        _, _, ignored = S.config_from_query({spec.url: text}) if spec.url else (None, None, [])
+        _, _, ignored = links.config_from_query({spec.url: text}) if spec.url else (None, None, [])
         if spec.url:
             assert (not ignored) == (lab_lo <= x <= lab_hi), (name, x, ignored)
             assert not ignored or not expected or ignored[0].startswith(f"{spec.url}={text!r}")
@@ -157,9 +158,9 @@ def test_the_limits_the_issue_found_disagreeing():
     epochs, lr = SPECS["epochs"], SPECS["lr"]
     assert (epochs.lo, epochs.hi, epochs.lab_range()) == (1, 200, (1, 30))
     assert "between 1 and 200" in engine_error(TrainConfig(epochs=201))
-    assert S.config_from_query({"epochs": "31"})[2] == ["epochs='31' (must be between 1 and 30)"]
-    assert S.config_from_query({"lr": "1e-6"})[2] == ["lr='1e-6' (must be between 1e-05 and 1)"]  # as it says
-    assert S.config_from_query({"lr": "1e-5"})[2] == []
+    assert links.config_from_query({"epochs": "31"})[2] == ["epochs='31' (must be between 1 and 30)"]
+    assert links.config_from_query({"lr": "1e-6"})[2] == ["lr='1e-6' (must be between 1e-05 and 1)"]  # as it says
+    assert links.config_from_query({"lr": "1e-5"})[2] == []
     assert lr.lab_range() == (1e-5, 1.0) and not engine_error(TrainConfig(lr=5.0))
     assert "far too large" in engine_error(TrainConfig(lr=11.0))
 
@@ -167,7 +168,7 @@ def test_the_limits_the_issue_found_disagreeing():
 def test_choices_are_the_same_everywhere():
     assert "Unknown optimizer 'rmsprop'" in engine_error(TrainConfig(optimizer="rmsprop"))
     assert "Unknown model 'nope'" in engine_error(TrainConfig(model="nope"))
-    assert S.config_from_query({"opt": "rmsprop"})[2] == ["opt='rmsprop' (is not one of adam, adamw, sgd)"]
+    assert links.config_from_query({"opt": "rmsprop"})[2] == ["opt='rmsprop' (is not one of adam, adamw, sgd)"]
     with pytest.raises(SystemExit):
         from_cli(["--optimizer", "rmsprop"])
     for name in ("model", "optimizer", "dataset"):

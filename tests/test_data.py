@@ -40,8 +40,13 @@ def test_prepare_gives_uint8_square_tensors():
 def test_offline_datasets_load(name):
     raw = data.load_raw(name)
     assert len(raw) > 100 and len(raw.class_names) >= 2
+    assert data.DATASETS[name].num_classes == len(raw.class_names)  # the registry's count is the data's
     img = raw.read(0)
     assert img.dtype == np.uint8 and img.ndim in (2, 3)
+
+
+def test_every_dataset_declares_its_class_count():
+    assert all(spec.num_classes >= 2 for spec in data.DATASETS.values())
 
 
 def test_online_dataset_offline_message(tmp_path, monkeypatch):

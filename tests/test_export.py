@@ -101,6 +101,7 @@ def test_foreign_files_are_refused(run, tmp_path):
 def test_onnx_flag_matches_the_environment():
     try:
         import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
         present = True
     except ImportError:
         present = False

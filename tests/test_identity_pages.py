@@ -88,6 +88,11 @@ def test_recovery_code_moves_the_name_to_another_browser(db):
     laptop.run()  # the laptop's next run finds it no longer holds the name
     assert laptop.session_state["learner"].startswith("browser:")
     assert "Not saved under a name" in sidebar_text(laptop)
+    # and it says where the name went, not only "No progress yet"
+    moved = "Your nickname **ada** moved to another browser"
+    assert any(moved in i.value for i in laptop.sidebar.info)
+    laptop.switch_page("pages/progress.py").run()
+    assert any(moved in i.value for i in laptop.main.info)
 
 
 def test_a_bad_nickname_is_refused_with_a_reason():

@@ -330,3 +330,15 @@ def test_changed_lines_marks_only_what_differs():
 def test_identical_code_marks_nothing():
     wrong, correct = changed_lines("x\ny", "x\ny")
     assert not any(line.changed for line in wrong + correct)
+
+
+def test_lines_that_differ_only_in_a_comment_are_not_marked():
+    wrong, correct = changed_lines(
+        "# BUG: the whole network trains\nmodel.fc = nn.Linear(512, 10)  # new head\nopt = SGD(model.parameters())\n"
+        "s = '#'  # a string\n",
+        "# Fixed: only the head trains\nmodel.fc = nn.Linear(512, 10)  # the new head, trainable\n"
+        "opt = SGD(model.fc.parameters())\ns = '#'  # the same string\n")
+    assert [x.changed for x in wrong] == [False, False, True, False]
+    assert [x.changed for x in correct] == [False, False, True, False]
+    # a '#' inside a string is code: a change there is a change
+    assert [x.changed for x in changed_lines("s = '#a'\n", "s = '#b'\n")[0]] == [True]

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.lab import links
 from core.lab.presets import DEMO_IDS, PRESETS
 from core.runs.estimate import group_sizes
 from tests.helpers import lab_page, run_ok
@@ -172,8 +173,9 @@ def test_start_runs_a_tiny_job_to_a_success_message():
     assert job.wait(120), "the tiny run did not end in time"
     assert job.snapshot().status == "finished", job.snapshot().error
     run_ok(at)
-    success = " ".join(s.value for s in at.success)
-    assert "finished 1 epochs" in success and "validation accuracy" in success
+    # A tick above chance, or a warning within noise of it (60 validation images, 2 classes: issue 24 item 7)
+    outcome = " ".join(s.value for s in list(at.success) + list(at.warning))
+    assert "finished 1 epochs" in outcome and "validation accuracy" in outcome
     assert any(d.value is not None for d in at.dataframe)  # the run history table
 
 
@@ -247,7 +249,7 @@ def test_lr_finder_draws_a_curve_and_its_suggestion_can_be_used():
     assert any(c.proto.spec and "LR range test" in c.proto.spec for c in at.get("plotly_chart"))
     at.button(key="lab_lr_use").click()
     run_ok(at)
-    from ui.lab.state import snap_lr
+    from core.lab.links import snap_lr
     assert at.select_slider(key="lab_lr").value == snap_lr(found["suggested_lr"])
 
 
@@ -278,8 +280,8 @@ def test_run_all_variants_queues_every_run_of_a_demo_in_order():
 
 
 def test_link_round_trip_keeps_every_setting():
+    from core.lab.links import config_from_query, config_to_query
     from core.train.config import TrainConfig
-    from ui.lab.state import config_from_query, config_to_query
 
     cfg = TrainConfig(model="resnet18", pretrained=False, dataset="textures", per_class=7, val_per_class=11,
                       image_size=96, trainable=("stage4", "head"), unfreeze_at={3: ("stage3",)}, lr=2e-4,
@@ -366,7 +368,7 @@ def _outcomes_script():
     from core.jobs.manager import JobSnapshot
     from core.train.config import TrainConfig
     from core.train.events import EpochEnded, from_row
-    from ui.lab.live import show_outcome
+    from ui.lab.ended import show_outcome
 
     def snap(status, message, error="", epochs=()):
         return JobSnapshot("j", "o", "", "b", TrainConfig(lr=0.5), status, None, None, [], list(epochs), None,
@@ -397,7 +399,7 @@ def test_every_preset_survives_the_form_and_the_link():
             ss = {}
             S.apply_config(ss, cfg)
             assert S.config_from_state(ss) == cfg, (pid, label)
-            back, _, ignored = S.config_from_query(S.config_to_query(cfg))
+            back, _, ignored = links.config_from_query(links.config_to_query(cfg))
             assert back == cfg and not ignored, (pid, label)
     from core.content.lessons import LAB_PRESET_IDS
     assert set(LAB_PRESET_IDS) == set(PRESETS)  # lessons may link to every preset, and only to those
@@ -531,7 +533,7 @@ def _wrong_signal_script():
     from core.jobs.manager import JobSnapshot
     from core.train.config import TrainConfig
     from core.train.events import EpochEnded, RunStarted, from_row
-    from ui.lab.live import show_outcome
+    from ui.lab.ended import show_outcome
 
     def ep(i, acc):
         return from_row(EpochEnded, {"epoch": i, "val_acc": acc, "train_acc": acc, "val_loss": 2.3, "train_loss": 2.3})
@@ -560,9 +562,11 @@ def test_outcomes_name_chance_level_and_a_better_best_epoch():
     assert "the new head is frozen" in frozen
     assert len(at.success) == 1 and "80.0%" in at.success[0].value and "70 points above chance" in at.success[0].value
     notes = [c.value for c in at.caption]
-    assert any("best epoch (2: 86.0%) beat the final one (80.0%) by 6.0 points" in n and "early stopping" in n
-               for n in notes)
-    assert any("beat the final one (81.0%)" in n and "stopped run" in n for n in notes)
+    # Every val_loss is 2.3: the best epoch (lowest loss, first on a tie) is epoch 1; epoch 2 is only
+    # the highest accuracy, and is named so (issue 24 item 3).
+    assert any("best epoch (lowest validation loss) was epoch 1 (70.0%)" in n and "early stopping" in n
+               and "highest validation accuracy was in epoch 2 (86.0%), 6.0 points above" in n for n in notes)
+    assert any("epoch 2 (86.0%), 5.0 points above" in n and "stopped run" in n for n in notes)
     assert "Stopped by request" in at.info[0].value
 
 
@@ -584,7 +588,7 @@ def test_gap_is_in_points_with_its_sign_explained_and_per_group_rates_warn():
 def _history_script():
     import streamlit as st
 
-    from ui.lab.live import HISTORY, show_history
+    from ui.lab.history import HISTORY, show_history
 
     st.session_state.setdefault(HISTORY, [])
     show_history()
@@ -700,3 +704,23 @@ def test_the_live_view_draws_no_charts_before_the_first_batch(monkeypatch):
     shown["batches"] = [batch]
     run_ok(at)
     assert {"lab_live_loss", "lab_live_acc", "lab_live_trainable", "lab_live_dw"} <= set(_live_charts(at))
+
+
+def test_an_address_the_page_wrote_itself_is_never_read_back_as_a_link():
+    """A key pressed while the page was still writing its last value into the address asks for a rerun
+    with the address from before that write. Read as a link, it put the older value back into the
+    control (issue 24 item 2): the slider, the address and the run disagreed."""
+    at = run_ok(lab_page())
+    at.select_slider(key="lab_lr").set_value(0.002)
+    run_ok(at)
+    stale = dict(at.query_params)
+    assert stale.get("lr") == "0.002", stale
+    at.select_slider(key="lab_lr").set_value(0.005)
+    run_ok(at)
+    assert at.query_params.get("lr") == "0.005"
+    at.query_params.clear()
+    at.query_params.update(stale)  # the rerun carries the address the page wrote one value ago
+    run_ok(at)
+    assert at.select_slider(key="lab_lr").value == 0.005
+    assert at.query_params.get("lr") == "0.005"
+    assert not any("Loaded" in i.value for i in at.info)

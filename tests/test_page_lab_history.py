@@ -52,7 +52,8 @@ def test_history_comes_back_after_a_reload_and_no_other_browser_sees_it(db):
     again = browser_page(bid)  # a reload: a new session, nothing in its session state
     assert [r["id"] for r in again.session_state[lab_live.HISTORY]] == [job.id]
     assert again.session_state[lab_live.CURRENT] == [job.id]  # its last run is shown again
-    assert any("finished 1 epochs" in s.value for s in again.success)
+    # a tick, or a warning within noise of chance (20 validation images, 2 classes: issue 24 item 7)
+    assert any("finished 1 epochs" in s.value for s in list(again.success) + list(again.warning))
     assert again.multiselect(key="lab_compare").value == [job.id]
     assert "Chart summary: Validation accuracy at each run's last epoch: 1. run 1 " in captions(again)
     learner = again.session_state["learner"]

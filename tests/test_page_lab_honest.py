@@ -148,7 +148,7 @@ def test_a_finished_run_shows_its_band_interval_columns_and_a_quiz_recorded_in_p
 def _history_rows_script():
     import streamlit as st
 
-    from ui.lab.live import HISTORY, show_history
+    from ui.lab.history import HISTORY, show_history
 
     st.session_state.setdefault(HISTORY, [])
     show_history()
@@ -190,7 +190,8 @@ def test_history_says_within_noise_beyond_noise_and_how_many_images_are_needed(d
 def _replay_script():
     import streamlit as st
 
-    from ui.lab.live import replay_snapshots, show_ended
+    from core.lab.demo_store import snapshots as replay_snapshots
+    from ui.lab.ended import show_ended
 
     show_ended(replay_snapshots(st.session_state["stored"]))
 

@@ -74,6 +74,7 @@ def test_counts_chart_and_review_lists_for_a_learner(db):
     store.set_card_status("ada", card_known.id, True)
     store.set_card_status("ada", card_not_yet.id, False)
     store.record_quiz_answer("ada", question.id, "some option", False)
+    store.record_quiz_answer("ada", question.id, "another wrong option", False)  # the same question again
     store.record_quiz_answer("ada", "some-other-question", "right option", True)
     store.record_quiz_round("ada", 2, 5, "beginner")
     store.record_quiz_round("ada", 4, 5, "beginner")
@@ -84,7 +85,7 @@ def test_counts_chart_and_review_lists_for_a_learner(db):
     shown = metrics(at)
     assert shown["Concepts"] == f"1 / {len(lessons.concepts)}"
     assert shown["Flashcards known"] == f"1 / {len(lessons.cards)}"
-    assert shown["Quiz answers right"] == "1 / 2"
+    assert shown["Quiz attempts right"] == "1 / 3"  # attempts, not questions: 2 questions were answered
 
     charts = at.get("plotly_chart")
     assert len(charts) == 1

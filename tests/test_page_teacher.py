@@ -196,3 +196,13 @@ def test_a_link_to_an_unknown_question_says_so(tmp_path, monkeypatch):
     run(at)
     assert "“no\\-such\\-question” is not in the quiz" in at.warning[0].value  # as text (tests/test_link_echo.py)
     assert not at.subheader[0].value.startswith("Question 1 of 1 ")
+
+
+def test_the_explain_tile_counts_the_prompts_its_table_lists(class_db):
+    """Two learners on one prompt: one row in the Explain it table, so the tile says 1 (it said 2)."""
+    import os
+
+    record_marked(ProgressStore(os.environ["FTLAB_DB"]), "bob", class_db.prompts[0].id, 1, 4, "bob's answer")
+    at = type_code(run(AppTest.from_file(PAGE, default_timeout=TIMEOUT)), CODE)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Explain it prompts tried"] == "1" == str(len(at.dataframe[0].value))

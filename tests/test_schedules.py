@@ -10,13 +10,13 @@ import torch
 from torch.optim import lr_scheduler as sched
 
 from core import cli
+from core.lab import links
 from core.train import engine, schedules
-from core.train.config import ConfigError, TrainConfig
+from core.train.config import LAB_DEFAULT, ConfigError, TrainConfig
 from core.train.engine import run_training
 from core.train.schedules import FLOOR, WARMUP_START, factors, planned_rates, set_rates, steps_per_epoch
 from tests.helpers import lab_page, run_ok
-from ui.lab import charts
-from ui.lab import state as S
+from ui.lab import rate_charts
 from ui.lab.live import CURRENT, get_job_manager
 
 STEPS = 40
@@ -110,11 +110,11 @@ def test_one_cycle_without_warmup_is_refused_with_what_to_do():
 
 
 def test_schedule_and_warmup_travel_in_a_link_and_on_the_command_line():
-    cfg = dataclasses.replace(S.LAB_DEFAULT, schedule="onecycle", warmup=0.3, lr=2e-3)
-    query = S.config_to_query(cfg)
+    cfg = dataclasses.replace(LAB_DEFAULT, schedule="onecycle", warmup=0.3, lr=2e-3)
+    query = links.config_to_query(cfg)
     assert query == {"sched": "onecycle", "warmup": "0.3", "lr": "0.002"}
-    assert S.config_from_query(query) == (cfg, "", [])
-    assert S.config_from_query({"sched": "triangle"})[2] == [
+    assert links.config_from_query(query) == (cfg, "", [])
+    assert links.config_from_query({"sched": "triangle"})[2] == [
         "sched='triangle' (is not one of constant, cosine, onecycle)"]
     args = cli.build_parser().parse_args(["--schedule", "cosine", "--warmup", "0.1"])
     assert cli.config_from_args(args) == TrainConfig(schedule="cosine", warmup=0.1)
@@ -183,14 +183,14 @@ def test_the_lr_finders_suggestion_becomes_the_schedules_peak(tmp_path, monkeypa
     at = run_ok(lab_page(TINY_LINK))
     at.button(key="lab_lr_find").click()
     run_ok(at)
-    suggested = S.snap_lr(at.session_state["_lab_lr_finder"]["suggested_lr"])
+    suggested = links.snap_lr(at.session_state["_lab_lr_finder"]["suggested_lr"])
     use = at.button(key="lab_lr_use")
     assert use.label.endswith("as the peak")
     use.click()
     run_ok(at)
     assert at.select_slider(key="lab_lr").value == suggested
     summary = next(c.value for c in at.caption if "planned for every step" in c.value)
-    assert f"peaks at {charts._rate(suggested)}" in summary
+    assert f"peaks at {rate_charts._rate(suggested)}" in summary
 
 
 def test_a_scheduled_run_shows_the_rate_each_group_stepped_with(tmp_path, monkeypatch):
@@ -211,6 +211,6 @@ def test_a_scheduled_run_shows_the_rate_each_group_stepped_with(tmp_path, monkey
     assert '"stage6"' in chart.proto.spec and '"head"' in chart.proto.spec
     summary = next(c.value for c in at.caption if c.value.startswith("Chart summary: Learning rate per group at"))
     assert "epoch 2.0 of 2" in summary
-    assert f"stage6 {charts._rate(FLOOR * 1e-4)}" in summary and f"head {charts._rate(FLOOR * 1e-3)}" in summary
+    assert f"stage6 {rate_charts._rate(FLOOR * 1e-4)}" in summary and f"head {rate_charts._rate(FLOOR * 1e-3)}" in summary
     history = next(d.value for d in at.dataframe if "schedule" in d.value.columns)  # runs stay comparable
     assert list(history["schedule"]) == ["cosine"]

@@ -21,10 +21,13 @@ alive = [p.is_alive() for p in (w.process for w in manager.backend._all)]
 same = manager is jobs.server_manager()
 from core.train.config import LAB_DEFAULT
 warms_default = manager.backend._warm_up == LAB_DEFAULT
+from core.runs import estimate
+speeds = estimate.speeds("cpu")
 manager.shutdown(wait=True, timeout=30)
 print(json.dumps({"steps": steps, "modules": [m for m in ("torch", "torchvision", "sklearn", "captum", "plotly")
                                                if m in sys.modules], "alive": alive, "same": same,
-                  "warms_default": warms_default}))
+                  "warms_default": warms_default, "speeds_source": speeds.source,
+                  "train_img_s": speeds.train_img_s}))
 """
 
 
@@ -33,7 +36,9 @@ def test_warm_start_imports_the_engine_and_starts_the_workers():
                          env={**__import__("os").environ, "FTLAB_MAX_JOBS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert set(report["steps"]) == {"imports", "workers", "cached_data", "insight_imports"}
+    assert set(report["steps"]) == {"imports", "calibrate", "workers", "cached_data", "insight_imports"}
+    # the run-time estimate's speeds are this machine's, measured at start (core.runs.estimate.calibrate)
+    assert report["speeds_source"].startswith("measured") and report["train_img_s"] > 0
     assert report["modules"] == ["torch", "torchvision", "sklearn", "captum", "plotly"]
     assert report["alive"] == [True]
     assert report["same"]
@@ -46,5 +51,5 @@ def test_a_failing_step_is_logged_and_the_rest_still_runs(monkeypatch, caplog):
 
     monkeypatch.setattr(jobs, "server_manager", unreachable)
     steps = warmup.warm_server()
-    assert set(steps) == {"imports", "workers", "cached_data", "insight_imports"}
+    assert set(steps) == {"imports", "calibrate", "workers", "cached_data", "insight_imports"}
     assert "Warm-up step 'workers' failed" in caplog.text

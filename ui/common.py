@@ -15,6 +15,7 @@ from core import settings
 
 LEARNER_KEY = "learner"  # the progress key of this run: a nickname, or this browser's anonymous key
 NAME_KEY = "_learner_name"  # the nickname last read from the store (kept when the database fails)
+NAME_MOVED_KEY = "_learner_name_moved"  # a nickname this session held until another browser took it with its code
 BROWSER_KEY = "_browser_id"
 # A cookie, not localStorage or the URL: the browser sends it with the websocket handshake, so
 # st.context.cookies has it in a reload's very first script run (no flash of "anonymous", no extra
@@ -60,19 +61,51 @@ def _resolve_learner() -> str:
     from core.classroom.progress import ProgressError
 
     bid = browser_id()
+    held = st.session_state.get(NAME_KEY)
     try:
         st.session_state[NAME_KEY] = get_progress_store().name_of(bid)
     except ProgressError:
         pass  # safe_store_call warns on the page's own calls; keep the name read last time
+    if held and not st.session_state.get(NAME_KEY):  # a rename keeps a name: only a recovery code takes it
+        st.session_state[NAME_MOVED_KEY] = held
+    elif st.session_state.get(NAME_KEY):
+        st.session_state.pop(NAME_MOVED_KEY, None)
     key = st.session_state.get(NAME_KEY) or anonymous_key(bid)
     st.session_state[LEARNER_KEY] = key
     return key
+
+
+PAGE_NOW, PAGE_BEFORE = "_page_now", "_page_before"  # url paths of this run's page and the run before's
+
+
+def remember_page(url_path: str) -> None:
+    """The app frame's record of which page each full run showed (arrived_from_another_page)."""
+    st.session_state[PAGE_BEFORE] = st.session_state.get(PAGE_NOW)
+    st.session_state[PAGE_NOW] = url_path
+
+
+def arrived_from_another_page() -> bool:
+    """Whether this run's page differs from the previous run's (False where no frame records pages)."""
+    ss = st.session_state
+    return PAGE_NOW in ss and ss.get(PAGE_BEFORE) != ss[PAGE_NOW]
 
 
 def current_learner() -> str:
     """The key this session's progress is stored under: its nickname, or this browser's own
     anonymous key. Never another browser's (there is no shared "guest")."""
     return st.session_state.get(LEARNER_KEY) or _resolve_learner()
+
+
+def name_moved_away() -> str | None:
+    """The nickname this session held until its recovery code moved it to another browser, or None."""
+    return st.session_state.get(NAME_MOVED_KEY)
+
+
+def moved_note(name: str) -> str:
+    return (
+        f"Your nickname **{name_md(name)}** moved to another browser (its recovery code was used there), "
+        f"and its answers went with it. This browser now keeps its answers under no name."
+    )
 
 
 def learner_name() -> str | None:
@@ -122,6 +155,8 @@ def learner_sidebar() -> None:
 
 
 def _identity_box(name: str | None) -> None:
+    if name is None and name_moved_away():
+        st.info(moved_note(name_moved_away()), icon="➡️")
     if name is None:
         st.markdown(
             "**👤 Not saved under a name.** Your answers are kept for this browser only. "

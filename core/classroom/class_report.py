@@ -1,7 +1,7 @@
 """The class's progress as a teacher sees it: which questions the class misses, how well it explains,
 who ran which Lab demo, and the same tables as CSV.
 
-Why a module of its own: the learner-facing report (core/classroom/progress.build_report) is about one learner
+Why a module of its own: the learner-facing report (core/progress.build_report) is about one learner
 and must stay that way; this one reads across learners, so it is kept apart and only the
 passcode-protected Teacher page uses it. Learners appear by nickname, or as "anonymous #n" numbered
 by when they first stored anything; a browser's key (a hash of its id) is never shown or exported.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from core.classroom.explain_records import KEYWORD
 from core.classroom.identity import is_anonymous
 from core.classroom.progress import ProgressStore, item_label
 from core.lab.presets import PRESETS, Preset
-from core.train import schedules
+from core.runs.history import settings_of
 
 LABEL_MAX = 90  # characters of a question or prompt shown in a table row
 OWN_SETTINGS = "own settings"
@@ -32,14 +33,22 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def learner_labels(activity: dict[str, tuple[float, float]]) -> dict[str, str]:
     """Learner key -> what the teacher sees: the nickname, or "anonymous #n" (by first activity).
-    "#" cannot occur in a nickname (core/classroom/identity.py), so the two never look alike."""
+    "#" cannot occur in a nickname (core/identity.py), so the two never look alike."""
     anonymous = sorted((first, key) for key, (first, _) in activity.items() if is_anonymous(key))
     labels = {key: f"anonymous #{n}" for n, (_, key) in enumerate(anonymous, start=1)}
     return {key: labels.get(key, key) for key in activity}
 
 
-def _short(text: str) -> str:
-    """The first line, cut to LABEL_MAX; a cut inside a `code span` ends before the span."""
+def plain(text: str) -> str:
+    """Markdown emphasis and code marks taken out, for a spreadsheet cell or a table: the whole text."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", (text or "").strip())
+    text = re.sub(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1", text)
+    return re.sub(r"`([^`\n]*)`", r"\1", text)
+
+
+def short_label(text: str) -> str:
+    """The first line, cut to LABEL_MAX, for a link (tables and CSVs keep the whole text); a cut inside a
+    `code span` ends before the span."""
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     if len(line) <= LABEL_MAX:
         return line
@@ -173,7 +182,7 @@ def question_rows(outcomes: list[dict], lessons) -> tuple[QuestionRow, ...]:
             rows.append(
                 QuestionRow(
                     q.id,
-                    _short(q.prompt),
+                    plain(q.prompt),
                     q.level,
                     len(mine),
                     sum(not o["first_correct"] for o in mine),
@@ -201,7 +210,7 @@ def prompt_rows(attempts: list[dict], lessons) -> tuple[PromptRow, ...]:
             rows.append(
                 PromptRow(
                     p.id,
-                    _short(item_label(p)),
+                    plain(item_label(p)),
                     len(best),
                     len(marked),
                     mean,
@@ -266,27 +275,6 @@ def demo_of_label() -> dict[str, Preset]:
     return {label: p for p in PRESETS.values() if p.demo for label, _ in p.runs}
 
 
-def settings_of(cfg) -> dict:
-    """The settings a Lab history row keeps, in plain JSON values: ui/lab/live.history_row writes
-    them with this function, so a single run can be matched to the preset it was started from."""
-    groups = list(cfg.trainable) + [f"{g}@{e}" for e, gs in sorted(cfg.unfreeze_at.items()) for g in gs]
-    return {
-        "dataset": cfg.dataset,
-        "model": cfg.model,
-        "pretrained": cfg.pretrained,
-        "trainable": " ".join(groups),
-        "lr": cfg.lr,
-        "group_lr": ", ".join(f"{g}:{v:g}" for g, v in cfg.group_lr.items()),
-        "schedule": schedules.describe(cfg),
-        "optimizer": cfg.optimizer,
-        "epochs": str(cfg.epochs),
-        "per_class": cfg.per_class,
-        "size": cfg.image_size,
-        "batch": cfg.batch_size,
-        "augment": cfg.augment,
-    }
-
-
 def _started_with(row: dict, cfg) -> bool:
     """Whether a history row's settings are those of `cfg` (its epochs read "3/10" when it stopped early;
     rows stored before schedules existed ran at a constant rate)."""
@@ -329,7 +317,12 @@ def table(rows) -> list[dict]:
     return [{f.name: getattr(r, f.name) for f in fields(r)} for r in rows]
 
 
+CSV_DECIMALS = 4  # shares (accuracies, mean marks) as 0.8733, not 0.8733333349227905
+
+
 def _cell(value):
+    if isinstance(value, float):
+        return round(value, CSV_DECIMALS)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value

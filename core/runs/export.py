@@ -75,6 +75,48 @@ def export_state_dict(model: torch.nn.Module, class_names: list[str], image_size
     return buf.getvalue()
 
 
+def torchvision_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights under torchvision's own key names (`features.0.0.weight`, `classifier.1.bias`
+    for MobileNetV2), so `torchvision.models.<arch>(num_classes=N).load_state_dict(...)` loads them.
+    The Lab regroups torchvision's modules without copying them: building the torchvision network
+    and its groups on the meta device pairs each of our keys with torchvision's by tensor identity."""
+    from core.models.backbones import GroupedNet, backbone_spec
+
+    spec = backbone_spec(model.arch)
+    num_classes = model.head[-1].out_features
+    with torch.device("meta"):
+        tv = spec.builder(weights=None, num_classes=num_classes)
+    tv_keys = {id(t): k for k, t in tv.state_dict(keep_vars=True).items()}
+    last = [m for m in tv.modules() if isinstance(m, torch.nn.Linear)][-1]  # torchvision's classifier layer
+    regrouped = GroupedNet(spec.split(tv), torch.nn.Sequential(torch.nn.Identity(), last), model.arch)
+    names = {k: tv_keys[id(t)] for k, t in regrouped.state_dict(keep_vars=True).items()}
+    ours = model.state_dict()
+    if set(names) != set(ours) or len(set(names.values())) != len(tv_keys):
+        raise ValueError(f"The {model.arch} weights do not map one to one onto torchvision's layout.")
+    return {names[k]: v.detach().cpu().contiguous() for k, v in ours.items()}
+
+
+def export_torchvision(model: torch.nn.Module) -> bytes:
+    """torch.save bytes of a plain state_dict in torchvision's key layout (see torchvision_state_dict)."""
+    buf = io.BytesIO()
+    torch.save(torchvision_state_dict(model), buf)
+    return buf.getvalue()
+
+
+def torchvision_load_code(arch: str, class_names: list[str], image_size: int, file_name: str) -> str:
+    """The exact code that loads export_torchvision's file (tests/test_lab_truth.py runs it on a
+    downloaded file)."""
+    return (
+        f"import torch\nimport torchvision\n\n"
+        f"model = torchvision.models.{arch}(num_classes={len(class_names)})\n"
+        f"model.load_state_dict(torch.load({file_name!r}, weights_only=True))\n"
+        f"model.eval()\n"
+        f"class_names = {list(class_names)!r}\n"
+        f"# input: RGB, short side resized to {image_size} and centre-cropped, /255, then normalised with\n"
+        f"# mean={list(IMAGENET_MEAN)}, std={list(IMAGENET_STD)}\n"
+    )
+
+
 def load_checkpoint(source: bytes | str | Path) -> tuple[dict, dict]:
     """(state_dict, meta) from export_state_dict's bytes or a file; ValueError for anything else."""
     not_ours = "This file is not a Fine-Tuning Lab checkpoint"
@@ -121,8 +163,23 @@ def model_from_checkpoint(source: bytes | str | Path) -> tuple[torch.nn.Module, 
 
 
 def onnx_available() -> bool:
-    """ONNX export needs the optional onnx package; the Lab offers TorchScript without it."""
-    return importlib.util.find_spec("onnx") is not None
+    """torch's ONNX exporter needs the onnx and onnxscript packages (requirements.txt); offline."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript"))
+
+
+def export_onnx(model: torch.nn.Module, size: int) -> bytes:
+    """The model as ONNX (opset chosen by torch) for one image of `size` x `size`: loads in onnxruntime
+    and most deployment runtimes. TorchScript is deprecated upstream; ONNX is what they read."""
+    import copy
+
+    model = copy.deepcopy(model).cpu().eval()
+    example = torch.zeros(1, 3, int(size), int(size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model, (example,), dynamo=True, input_names=["image"], output_names=["logits"], verbose=False
+        )
+    return program.model_proto.SerializeToString()
 
 
 def export_torchscript(model: torch.nn.Module, size: int, meta: dict | None = None) -> bytes:

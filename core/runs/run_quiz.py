@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.content.order import shuffled_order
+from core.train.events import best_epoch
 
 RUN_PREFIX = "run:"
 LOSS_TIE = 0.01  # two validation losses within 1% of each other look level on the chart: a tie
@@ -85,9 +86,11 @@ def _finite(epochs: Sequence) -> bool:
 
 def _lowest(epochs: Sequence):
     """The epoch with the lowest validation loss, or None when another comes within LOSS_TIE of it."""
-    ranked = sorted(epochs, key=lambda e: (e.val_loss, e.epoch))
-    best, second = ranked[0], ranked[1]
-    if second.val_loss - best.val_loss <= LOSS_TIE * abs(best.val_loss):
+    best = best_epoch(epochs)  # the epoch early stopping keeps and the Loss chart stars
+    if best is None:
+        return None
+    others = [e.val_loss for e in epochs if e is not best and math.isfinite(e.val_loss)]
+    if others and min(others) - best.val_loss <= LOSS_TIE * abs(best.val_loss):
         return None
     return best
 

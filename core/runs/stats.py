@@ -94,6 +94,12 @@ def compare(label_a: str, a: Accuracy, label_b: str, b: Accuracy) -> str:
     )
 
 
+def near_chance(acc: float, n: int, chance: float) -> bool:
+    """True when `acc` on `n` images is within noise of guessing: its interval overlaps the interval a
+    guesser scoring `chance` would get on the same `n` images."""
+    return within_noise(Accuracy.of(acc, n), Accuracy.of(chance, n))
+
+
 def versus_best(accs: list[Accuracy | None]) -> list[str]:
     """For a table of runs: each run against the most accurate one ("best", "within noise", or how
     many points lower); '' where a run's validation size is unknown (rows stored before sizes were)."""

@@ -22,7 +22,17 @@ from core.data.datasets import PreparedData, prepare
 from core.models import backbones as models
 from core.train.config import ConfigError, TrainConfig
 from core.train.evaluation import evaluate, evaluate_test, recalibrate_bn
-from core.train.events import BatchEnded, EpochEnded, Event, EventSink, GroupCount, GroupsUnfrozen, RunEnded, RunStarted
+from core.train.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    EventSink,
+    GroupCount,
+    GroupsUnfrozen,
+    RunEnded,
+    RunStarted,
+    best_epoch,
+)
 from core.train.freezing import cache_plan, caches_train, caches_val, ever_trainable, prefix_end
 from core.train.inputs import Inputs, autocast, configure_threads, resolve_device
 from core.train.optim import add_groups, make_optimizer
@@ -379,10 +389,11 @@ def _report_epoch(run: _Run, epoch: int, train: tuple[float, float], val_loss: f
 
 def _early_stop(run: _Run, epoch: int) -> bool:
     """Remember the best epoch (its weights, with early stopping on); True once patience runs out."""
-    cfg, best, val_loss = run.cfg, run.best, run.epochs[-1].val_loss
-    if val_loss < best.loss:
+    cfg, best = run.cfg, run.best
+    lowest = best_epoch(run.epochs)  # the one definition of "best epoch" every view reads too
+    if lowest is not None and lowest.epoch == epoch:
         keep = {k: v.detach().clone() for k, v in run.model.state_dict().items()} if cfg.early_stopping else None
-        run.best = _Best(val_loss, epoch, keep)
+        run.best = _Best(lowest.val_loss, epoch, keep)
         return False
     if cfg.early_stopping and epoch - best.epoch >= cfg.early_stopping:
         run.end(

@@ -14,7 +14,8 @@ to about 200 bytes. ``as_row`` turns one into a dict for charts, CSV and JSON re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from functools import cache
 from typing import Any
@@ -131,3 +132,28 @@ def from_row(kind: type, row: dict[str, Any]):
             value = [GroupCount(**g) for g in value]
         values[f.name] = tuple(value) if isinstance(value, list) and "tuple" in str(f.type) else value
     return kind(**values)
+
+
+def best_epoch(epochs: Sequence[Any]):
+    """The run's best epoch: the first with the lowest finite validation loss, which is the epoch
+    early stopping keeps. Every view (summary, charts, run quiz, Compare) and the engine ask this one
+    function, so "best epoch" cannot mean two things. Takes EpochEnded events or their rows; None
+    when no epoch has a finite validation loss."""
+
+    def loss(e) -> float:
+        value = e["val_loss"] if isinstance(e, dict) else e.val_loss
+        return value if value is not None and math.isfinite(value) else math.inf
+
+    best = None
+    for e in epochs:
+        if loss(e) < (loss(best) if best is not None else math.inf):
+            best = e
+    return best
+
+
+def final_epoch(status: str, epochs: list, best: int | None = None):
+    """The epoch whose weights the run hands back: early stopping restores its best epoch (`best`,
+    the engine's RunResult.best_epoch), any other end keeps the last."""
+    if status == "early_stopped" and best and best <= len(epochs):
+        return epochs[best - 1]
+    return epochs[-1] if epochs else None

@@ -138,11 +138,12 @@ def expect_url(page: Page, *parts: str, absent: tuple[str, ...] = (), timeout_ms
 
 def run_to_the_end(page: Page, epochs: int, timeout_ms: int, settle: bool = True) -> Locator:
     """Press Start and wait for the run's outcome: "finished N epochs" (above chance) or "about
-    chance" (a warning; the run still finished). With `settle`, then wait for the page to be idle and
+    chance" / "within noise of chance" (warnings; the run still finished). With `settle`, then wait for the page to be idle and
     check it shows no exception. Returns the outcome message."""
     click_button(page, "lab_start")
     done = page.locator('[data-testid="stAlert"]').filter(
-        has_text=re.compile(rf"finished {epochs} epochs: final validation accuracy|about chance: validation accuracy"))
+        has_text=re.compile(rf"finished {epochs} epochs: final validation accuracy|about chance: validation accuracy"
+                           rf"|within noise of chance \(finished {epochs} epochs\)"))
     expect(done).to_be_visible(timeout=timeout_ms)
     if settle:
         wait_idle(page)

@@ -47,7 +47,7 @@ def test_one_cycle_is_drawn_before_the_run_and_its_rates_after(page: Page):
     planned = key(page, "lab_sched_chart")
     expect(planned.locator(".gtitle")).to_have_text(re.compile("^Planned learning rate per group"))
     expect(planned.locator(".scatterlayer .trace")).to_have_count(1)  # three groups, one shared curve
-    expect(page.get_by_text(re.compile(r"peaks at 1\.0e-3 at epoch"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"peaks at 1\.0e-3 in epoch"))).to_be_visible()
     expect_url(page, "sched=onecycle", "warmup=0.3")
     assert_no_exception(page)
 

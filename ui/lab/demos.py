@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.data.datasets import DATASETS
 from core.lab import demo_store
 from core.lab.presets import DEMO_IDS, PRESETS
 from core.runs.estimate import estimate_config
+from core.runs.history import kept_acc
 from core.train.inputs import resolve_device
-from ui.lab import live
+from ui.lab import ended, live
 from ui.lab import state as S
 
 PREDICTION = "_lab_demo_prediction"  # (preset id, predicted winner, margin label)
@@ -31,15 +33,9 @@ def expected_seconds(pid: str) -> tuple[float, str]:
     device = resolve_device("auto").type
     total = 0.0
     for _, cfg in runs:
-        classes = _classes(cfg.dataset)
+        classes = DATASETS[cfg.dataset].num_classes
         total += estimate_config(cfg, cfg.per_class * classes, cfg.val_per_class * classes, device).seconds
     return total, "estimated"
-
-
-def _classes(dataset: str) -> int:
-    from ui.lab.setup import _num_classes
-
-    return _num_classes(dataset)
 
 
 def duration_line(pid: str) -> str:
@@ -143,7 +139,7 @@ def reveal_for(snaps) -> str:
     batch = st.session_state.get(live.DEMO_BATCH)
     if not batch or [s.id for s in snaps] != batch[1] or not all(s.ended for s in snaps):
         return ""
-    finals = [(s.label, live.final_acc(s)) for s in snaps if s.epochs]
+    finals = [(s.label, kept_acc(s)) for s in snaps if s.epochs]
     return reveal(batch[0], [(label, acc) for label, acc in finals if acc is not None])
 
 
@@ -153,6 +149,6 @@ def show_replay(pid: str, stored: demo_store.StoredDemo, projector: bool = False
         f"training now; press Run all for a live run.",
         icon="⏪",
     )
-    snaps = live.replay_snapshots(stored)
-    finals = [(s.label, live.final_acc(s)) for s in snaps if s.epochs]
-    live.show_ended(snaps, projector, reveal=reveal(pid, finals))
+    snaps = demo_store.snapshots(stored)
+    finals = [(s.label, kept_acc(s)) for s in snaps if s.epochs]
+    ended.show_ended(snaps, projector, reveal=reveal(pid, finals))

@@ -319,27 +319,47 @@ def _downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
     st.subheader("Take your model with you")
     cfg, model = result.config, result.model
     stem = export.file_stem(result, name, key_prefix)
-    cols = st.columns(3)
+    cols = st.columns(4)
     if model is not None:
         meta = export.checkpoint_meta(model, result.class_names, cfg.image_size)
         # Callables: the files are built only when clicked, so a rerun holds no model-sized bytes.
         cols[0].download_button(
+            "torchvision weights (.pth)",
+            lambda: export.export_torchvision(model),
+            file_name=f"{stem}.pth",
+            mime="application/octet-stream",
+            key=f"{key_prefix}_dl_tv",
+            on_click="ignore",
+            help="A state_dict in torchvision's own layout: loads into torchvision.models with the code below.",
+        )
+        cols[1].download_button(
             "Weights + metadata (.pt)",
             lambda: export.export_state_dict(model, result.class_names, cfg.image_size),
-            file_name=f"{stem}.pt",
+            file_name=f"{stem}-lab.pt",
             mime="application/octet-stream",
             key=f"{key_prefix}_dl_state",
             on_click="ignore",
         )
-        cols[1].download_button(
-            "TorchScript (.pt)",
-            lambda: export.export_torchscript(model, cfg.image_size, meta),
-            file_name=f"{stem}-torchscript.pt",
-            mime="application/octet-stream",
-            key=f"{key_prefix}_dl_script",
-            on_click="ignore",
-        )
-    cols[2].download_button(
+        if export.onnx_available():
+            cols[2].download_button(
+                "ONNX (.onnx)",
+                lambda: export.export_onnx(model, cfg.image_size),
+                file_name=f"{stem}.onnx",
+                mime="application/octet-stream",
+                key=f"{key_prefix}_dl_onnx",
+                on_click="ignore",
+                help="For onnxruntime and other deployment runtimes: one image of the input size at a time.",
+            )
+        else:
+            cols[2].download_button(
+                "TorchScript (.pt)",
+                lambda: export.export_torchscript(model, cfg.image_size, meta),
+                file_name=f"{stem}-torchscript.pt",
+                mime="application/octet-stream",
+                key=f"{key_prefix}_dl_script",
+                on_click="ignore",
+            )
+    cols[3].download_button(
         "Metrics (.csv)",
         export.metrics_csv(result),
         file_name=f"{stem}-metrics.csv",
@@ -348,17 +368,8 @@ def _downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
         on_click="ignore",
     )
     if model is not None:
-        if not export.onnx_available():
-            st.caption(
-                "ONNX export needs the `onnx` package, which is not installed here: TorchScript "
-                "loads in Python (`torch.jit.load`) and in C++ (libtorch) without this app."
-            )
-        with st.expander("How to load the weights file"):
+        with st.expander("How to load the torchvision weights file", expanded=True):
             st.code(
-                "import torch\n"
-                "ckpt = torch.load('model.pt', weights_only=True)\n"
-                "print(ckpt['meta'])  # arch, class_names, image_size, mean, std\n"
-                "model.load_state_dict(ckpt['state_dict'])  # model: the same architecture, "
-                "with a head for len(class_names) classes",
+                export.torchvision_load_code(cfg.model, result.class_names, cfg.image_size, f"{stem}.pth"),
                 language="python",
             )

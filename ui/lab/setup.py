@@ -14,15 +14,16 @@ from core.data.datasets import DATASETS, DataError, DatasetSpec, PreparedData, l
 from core.data.uploads import UploadSlot
 from core.errors import LearnerError
 from core.jobs.manager import JobRefused
+from core.lab import links
 from core.lab.presets import PRESETS
 from core.models.backbones import BACKBONES, HEAD
 from core.runs.estimate import estimate_config, param_counts
-from core.train.config import SPECS, TrainConfig
+from core.train.config import LAB_DEFAULT, SPECS, TrainConfig
 from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
 from ui import common
 from ui.common import chart_with_summary
-from ui.lab import charts, live
+from ui.lab import charts, live, rate_charts
 from ui.lab import state as S
 
 # Class counts known without downloading (or installing) the data.
@@ -68,12 +69,12 @@ def load_preset() -> None:
 
 
 def _feature_groups() -> list[str]:
-    return [g for g in S.groups_of(st.session_state[S.K_MODEL]) if g != HEAD]
+    return [g for g in links.groups_of(st.session_state[S.K_MODEL]) if g != HEAD]
 
 
 def _open_only(groups: set[str], gradual: bool = False) -> None:
     ss = st.session_state
-    for g in S.groups_of(ss[S.K_MODEL]):
+    for g in links.groups_of(ss[S.K_MODEL]):
         ss[S.group_key(g)] = g in groups
     ss[S.K_GRADUAL] = gradual
 
@@ -87,7 +88,7 @@ def freeze_last_k() -> None:
 
 
 def freeze_none() -> None:
-    _open_only(set(S.groups_of(st.session_state[S.K_MODEL])))
+    _open_only(set(links.groups_of(st.session_state[S.K_MODEL])))
 
 
 def gradual_unfreeze() -> None:
@@ -98,13 +99,13 @@ def _schedule_changed() -> None:
     """One-cycle climbs during its warm-up: picking it with none gives it torch's usual 30%."""
     ss = st.session_state
     if SCHEDULES[ss[S.K_SCHED]].needs_warmup and not ss[S.K_WARMUP]:
-        ss[S.K_WARMUP] = S.to_widget("warmup", 0.3)
+        ss[S.K_WARMUP] = links.to_widget("warmup", 0.3)
 
 
 def use_suggested_lr() -> None:
     found = st.session_state.get(LRF) or {}
     if found.get("suggested_lr"):
-        st.session_state[S.K_LR] = S.snap_lr(found["suggested_lr"])
+        st.session_state[S.K_LR] = links.snap_lr(found["suggested_lr"])
 
 
 def _model_changed() -> None:
@@ -135,16 +136,16 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
     ss = st.session_state
     choices = S.dataset_choices()
     if ss.get(S.K_DATASET) not in choices:
-        ss[S.K_DATASET] = S.LAB_DEFAULT.dataset
+        ss[S.K_DATASET] = LAB_DEFAULT.dataset
 
     def title(k: str) -> str:
-        if k == S.UPLOAD:
+        if k == links.UPLOAD:
             return "Your own images (zip of class folders)"
         return DATASETS[k].title + _availability(DATASETS[k])
 
     setting_widget(st, "dataset", "Dataset", options=choices, format_func=title, help=None)
     name = ss[S.K_DATASET]
-    if name != S.UPLOAD:
+    if name != links.UPLOAD:
         st.caption(DATASETS[name].description)
         if DATASETS[name].licence:
             st.caption(f"⚖️ {DATASETS[name].licence}")
@@ -153,7 +154,7 @@ def data_section(advanced: bool) -> tuple[PreparedData | None, int]:
     setting_widget(st, "image_size", "Input size (pixels)")
     if advanced:
         setting_widget(st, "val_per_class", "Validation images per class")
-    if name == S.UPLOAD:
+    if name == links.UPLOAD:
         return _upload(), len(getattr(ss.get(UPLOAD_RAW), "class_names", [])) or 2
     drop_upload()  # another dataset: the uploaded images give their memory back to the server
     return None, _num_classes(name)
@@ -272,16 +273,25 @@ def model_section(advanced: bool) -> None:
         setting_widget(st, "seed", "Seed")
 
 
+def _clamp(ss, key: str, lo: int, hi: int) -> None:
+    """Bring a slider's value into its range, writing only a value that moves: a value written into
+    a widget's key is sent to the browser over what it shows, so one written on every rerun could put
+    back a value the learner had already moved away from (keys pressed faster than the page reruns)."""
+    value = min(max(lo, int(ss[key])), hi)
+    if value != ss[key]:
+        ss[key] = value
+
+
 def layers_section(num_classes: int, projector: bool = False) -> None:
     ss = st.session_state
-    groups = S.groups_of(ss[S.K_MODEL])
+    groups = links.groups_of(ss[S.K_MODEL])
     st.markdown("**Which layers train?** Frozen groups keep their pretrained weights.")
     b1, b2, b3, b4 = st.columns(4)
     b1.button("Feature extractor (head only)", key="lab_fz_head", on_click=freeze_head_only, width="stretch")
     b2.button("Last k blocks + head", key="lab_fz_lastk", on_click=freeze_last_k, width="stretch")
     b3.button("Full fine-tune", key="lab_fz_full", on_click=freeze_none, width="stretch")
     b4.button("Gradual unfreezing", key="lab_fz_gradual", on_click=gradual_unfreeze, width="stretch")
-    ss[S.K_LASTK] = min(max(1, int(ss[S.K_LASTK])), len(groups) - 1)  # the model may have fewer groups now
+    _clamp(ss, S.K_LASTK, 1, len(groups) - 1)  # the model may have fewer groups now
     st.slider("k (blocks for 'last k' and gradual)", 1, len(groups) - 1, key=S.K_LASTK)
     # Four switches a row: eight or nine in one row truncate their labels to "st…".
     per_row = 4
@@ -293,7 +303,7 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
             )
     st.toggle("Gradual unfreezing: open the chosen groups one by one, head first", key=S.K_GRADUAL)
     if ss[S.K_GRADUAL]:
-        ss[S.K_EVERY] = min(max(1, int(ss[S.K_EVERY])), 5)
+        _clamp(ss, S.K_EVERY, 1, 5)
         st.slider("Open one more group every … epochs", 1, 5, key=S.K_EVERY)
     plan = S.schedule(ss)
     if ss[S.K_GRADUAL] and plan:
@@ -362,7 +372,7 @@ def lr_section(advanced: bool, cfg_for_finder, data: PreparedData | None) -> Non
                     " as the peak" if ss[S.K_SCHED] != "constant" else ""
                 )  # the schedule's peak: see core.train.schedules
                 st.button(
-                    f"Use suggested {_fmt_lr(S.snap_lr(found['suggested_lr']))}{peak}",
+                    f"Use suggested {_fmt_lr(links.snap_lr(found['suggested_lr']))}{peak}",
                     key="lab_lr_use",
                     on_click=use_suggested_lr,
                 )
@@ -402,10 +412,10 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
             f"stays at the peak. More images, more epochs or a smaller batch give it room."
         )
     rates = planned_rates(cfg, n_train)
-    fig = charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
+    fig = rate_charts.rate_figure(rates, cfg.epochs, title="Planned learning rate per group")
     chart_with_summary(
         charts.projector(fig) if projector else fig,
-        charts.rate_summary(rates, cfg.epochs),
+        rate_charts.rate_summary(rates, cfg.epochs),
         config=PLOT_CONFIG,
         key="lab_sched_chart",
     )
@@ -413,7 +423,11 @@ def schedule_section(data: PreparedData | None, projector: bool = False) -> None
 
 def _classes_now() -> int:
     name = st.session_state[S.K_DATASET]
-    return _num_classes(name) if name in DATASETS else 2
+    return (
+        DATASETS[name].num_classes
+        if name in DATASETS
+        else len(getattr(st.session_state.get(UPLOAD_RAW), "class_names", [])) or 2
+    )
 
 
 def _override_note(ss) -> None:
@@ -438,7 +452,7 @@ def _override_note(ss) -> None:
 def _run_lr_finder(cfg: TrainConfig | None, data: PreparedData | None) -> None:
     if cfg is None:
         return
-    if cfg.dataset == S.UPLOAD and data is None:
+    if cfg.dataset == links.UPLOAD and data is None:
         st.error("Upload your images first.")
         return
     try:
@@ -478,7 +492,6 @@ def estimate_caption(cfg: TrainConfig, num_classes: int, short: bool = False) ->
         return
     how = "frozen layers computed once and cached" if est.cached else "frozen layers run on every batch"
     st.caption(
-        f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}). A rough "
-        f"estimate from measured speeds, corrected by this server's finished runs; other work on the "
-        f"machine slows it down."
+        f"⏱️ Estimated run time on this {device.upper()}: **{est.describe()}** ({how}), from the work "
+        f"this setup does at speeds {est.source}; other work on the machine slows it down."
     )

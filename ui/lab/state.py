@@ -1,28 +1,33 @@
-"""The Lab's setup as state: widget keys and defaults, TrainConfig <-> widgets <-> URL query.
+"""The Lab's setup as session state: widget keys and defaults, TrainConfig <-> widgets, and the link
+in the address bar.
 
-A TrainConfig is the one canonical form. Presets and shared links are turned into widget state
-(`apply_config`); the widgets are read back into a TrainConfig (`config_from_state`); the config is
-mirrored into the URL (`config_to_query`) so a teacher can share the exact setup. Query parameters
-come from strangers' links, so `config_from_query` never raises: each value it cannot use is named
-in a list of ignored parameters and the page warns about it. Names, text forms, limits and labels
-are read from each field's declaration in core.train.config; only the groups (a toggle and a rate per
-group, the gradual schedule) are translated here by hand.
+A TrainConfig is the one canonical form. Presets and shared links are written into widget state
+(`apply_config`) and read back (`config_from_state`); the link itself is core.lab.links', so this
+module only moves values between the config and the widgets' keys.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from core.data.datasets import DATASETS
-from core.lab.presets import PRESETS
+from core.lab.links import (
+    UPLOAD,
+    config_from_query,
+    config_to_query,
+    describe_changes,
+    groups_of,
+    link_base,
+    rounding_notes,
+    snap_lr,
+    to_widget,
+    unfreeze_plan,
+)
 from core.models import backbones as models
-from core.train import schedules
-from core.train.config import GROUP_KINDS, LAB_DEFAULT, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
+from core.train.config import LAB_DEFAULT, SPECS, TYPES, TrainConfig
 from core.train.freezing import ever_trainable
 
-UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
 LR_STEPS = list(SPECS["lr"].steps)
 
 # Widget keys that are not per-group (browser tests rely on these names).
@@ -71,12 +76,11 @@ KEYS = {
     "warmup": K_WARMUP,
 }
 SAVED = "_lab_saved_setup"  # copy of the widget values: widget state is dropped on a page change
+FORM_SHOWN = "_lab_form_shown"  # whether the page's last full run drew the setup form (not while a run trains)
 LAST_QUERY = "_lab_last_query"  # the query this page last wrote into the address bar
+WRITTEN = "_lab_written_queries"  # the queries this page wrote (or loaded) lately: never read back as links
+WRITTEN_KEPT = 50
 MODE, PROJECTOR = "mode", "projector"  # ?mode=projector: a teacher's link opens in projector mode
-
-
-def groups_of(model_name: str) -> list[str]:
-    return models.group_names(model_name)
 
 
 def group_key(group: str) -> str:
@@ -92,25 +96,6 @@ def dataset_choices() -> list[str]:
     offline = [k for k, s in DATASETS.items() if s.offline]
     online = [k for k, s in DATASETS.items() if not s.offline]
     return offline + online + [UPLOAD]
-
-
-def snap_lr(lr: float) -> float:
-    """The LR slider's step nearest to `lr` on a log scale (presets and the finder give any value)."""
-    return to_widget("lr", lr)
-
-
-def to_widget(name: str, value):
-    """A field's value as its widget can hold it: the nearest step, or clamped to the Lab's range."""
-    spec, kind = SPECS[name], TYPES[name]
-    if kind is bool:
-        return bool(value)
-    if spec.steps:
-        far = (lambda v: abs(math.log10(v) - math.log10(value))) if spec.log else (lambda v: abs(v - value))
-        return min(spec.steps, key=far)
-    if kind is int:
-        lo, hi = spec.lab_range()
-        return int(min(max(lo, value), hi))
-    return value
 
 
 # ---- config -> widget state ------------------------------------------------------------------------
@@ -135,11 +120,14 @@ def apply_config(ss, cfg: TrainConfig) -> None:
 
 
 def init_state(ss) -> None:
-    """Defaults for every key not set yet; restores the setup saved before a page change."""
+    """Defaults for every key not set yet; restores the setup saved before a page change, or before a
+    run hid the form (restore_hidden_form)."""
     saved = ss.get(SAVED) or {}
     for k, v in saved.items():
         if k not in ss:
             ss[k] = v
+    if not ss.get(FORM_SHOWN, True):
+        restore_hidden_form(ss, saved)
     if K_MODEL not in ss:
         fresh: dict = {}
         apply_config(fresh, LAB_DEFAULT)
@@ -150,6 +138,20 @@ def init_state(ss) -> None:
     ss.setdefault(K_EVERY, 2)
     ss.setdefault(K_PRESENTER, False)
     ensure_group_keys(ss)
+
+
+def restore_hidden_form(ss, saved: dict) -> None:
+    """Write every saved setting back into its widget key, whether Streamlit still holds it or not.
+
+    Why: a widget the page does not draw (the form, while a run trains) keeps its value for one more
+    run at most, then Streamlit drops it. A value merely still held when the widget comes back is not
+    sent to the browser, which redraws the widget at its own default (every slider at its minimum,
+    every switch off) and sends that back with the next rerun: after a demo of two runs the whole
+    setup fell to its minimums. A value written here, before the widget is drawn, is sent with it.
+    The projector switch is drawn in every run, so the browser's own value of it stands."""
+    for k, v in saved.items():
+        if k != K_PRESENTER:
+            ss[k] = v
 
 
 def ensure_group_keys(ss) -> None:
@@ -210,17 +212,8 @@ def selected_groups(ss) -> list[str]:
 
 
 def schedule(ss) -> dict[int, list[str]]:
-    """Epoch (1-based) -> groups that open then. Without gradual unfreezing all open at epoch 1.
-    Gradual: the last selected group (normally the head) first, then one more, going back towards
-    the input, every `every` epochs; groups scheduled after the last epoch never open."""
-    chosen = selected_groups(ss)
-    if not ss.get(K_GRADUAL) or len(chosen) < 2:
-        return {1: chosen} if chosen else {}
-    every = max(1, int(ss.get(K_EVERY, 2)))
-    out: dict[int, list[str]] = {}
-    for i, g in enumerate(reversed(chosen)):
-        out.setdefault(1 + i * every, []).append(g)
-    return out
+    """Epoch (1-based) -> groups that open then, for the form's switches (core.lab.links.unfreeze_plan)."""
+    return unfreeze_plan(selected_groups(ss), bool(ss.get(K_GRADUAL)), int(ss.get(K_EVERY, 2)))
 
 
 def config_from_state(ss) -> TrainConfig:
@@ -243,35 +236,6 @@ def config_from_state(ss) -> TrainConfig:
 # ---- URL query --------------------------------------------------------------------------------------
 
 
-def link_base(preset: str = "") -> TrainConfig:
-    """What a link's other parameters are read against: the preset it names, else the lab's defaults."""
-    return PRESETS[preset].config if preset in PRESETS else LAB_DEFAULT
-
-
-def config_to_query(cfg: TrainConfig, preset: str = "") -> dict[str, str]:
-    """Every setting that differs from the link's base (the preset it names, else the defaults), so
-    the link opens exactly this setup and a default setup has a clean URL. Diffing against the
-    defaults while reading against the preset lost a freeze change made after picking a preset
-    (issue 10: "Last k blocks" after "Pretrained vs from scratch" opened with all 8 groups)."""
-    base, q = link_base(preset), {}
-    if preset in PRESETS:
-        q["preset"] = preset
-    other_model = cfg.model != base.model  # the reader then drops the base's groups: say them all
-    for name, spec in SPECS.items():
-        value = getattr(cfg, name)
-        if not spec.url or (name == "dataset" and value == UPLOAD):
-            continue
-        if value != getattr(base, name) or (other_model and TYPES[name] in GROUP_KINDS):
-            q[spec.url] = format_value(name, value)
-    return {k: v for k, v in q.items() if not (other_model and v == NONE and k != SPECS["trainable"].url)}
-
-
-def is_new_link(params: dict[str, str], last: dict[str, str] | None) -> bool:
-    """True when the address carries a setup this page did not write itself: a shared link, or a
-    lesson's "Try it in the lab" link followed after an earlier Lab visit (which used to be ignored)."""
-    return bool(params) and params != (last or {})
-
-
 @dataclass
 class LinkReport:
     """What opening a link did to the form, for the page to say (issue 10: it used to say nothing)."""
@@ -280,6 +244,7 @@ class LinkReport:
     changes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     loaded: bool = False
+    rounded: list[str] = field(default_factory=list)  # link values moved to the nearest step a control shows
 
 
 def load_link(ss, params: dict[str, str]) -> LinkReport:
@@ -298,8 +263,11 @@ def load_link(ss, params: dict[str, str]) -> LinkReport:
         apply_config(ss, cfg)
         ss[K_PRESET] = preset
         report.preset, report.loaded = preset, True
-        report.changes = describe_changes(before, config_from_state(ss))
+        base_name = "the preset" if preset else "the Lab's default"
+        report.changes = describe_changes(before, config_from_state(ss), link_base(preset), base_name)
+        report.rounded = rounding_notes(cfg)
     ss[LAST_QUERY] = dict(params, **({MODE: mode} if mode else {}))
+    _remember_written(ss, ss[LAST_QUERY])
     return report
 
 
@@ -319,88 +287,9 @@ def mirror_to_url(ss, query_params) -> None:
     if dict(query_params.to_dict()) != q:
         query_params.from_dict(q)
     ss[LAST_QUERY] = q
+    _remember_written(ss, q)
 
 
-CHANGE_LABELS = {name: spec.label for name, spec in SPECS.items() if spec.url}  # the form's settings
-
-
-def _show(v) -> str:
-    if isinstance(v, tuple):
-        return ", ".join(v) or "none"
-    if isinstance(v, dict):
-        return (
-            "; ".join(f"{k}: {_show(x) if isinstance(x, tuple) else f'{x:g}'}" for k, x in sorted(v.items())) or "none"
-        )
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
-def describe_changes(old: TrainConfig, new: TrainConfig) -> list[str]:
-    """What a loaded link changed in the form, in words ("learning rate 0.001 → 0.1")."""
-    return [
-        f"{label} {_show(getattr(old, name))} → {_show(getattr(new, name))}"
-        for name, label in CHANGE_LABELS.items()
-        if getattr(old, name) != getattr(new, name)
-    ]
-
-
-def describe_run(cfg: TrainConfig) -> str:
-    """The run's setup in one Markdown line: what the Lab shows in place of the form while it trains."""
-    data = DATASETS[cfg.dataset].title if cfg.dataset in DATASETS else "your uploaded images"
-    model = models.BACKBONES[cfg.model].label if cfg.model in models.BACKBONES else cfg.model
-    groups = _show(cfg.trainable) + "".join(
-        f"; from epoch {e}: {_show(gs)}" for e, gs in sorted(cfg.unfreeze_at.items())
-    )
-    rates = f"learning rate {cfg.lr:g}" + (f" ({_show(cfg.group_lr)})" if cfg.group_lr else "")
-    return (
-        f"**{model}** ({'pretrained' if cfg.pretrained else 'from scratch'}) on **{data}**, {cfg.per_class} "
-        f"images per class at {cfg.image_size} px · training **{groups}** · {rates} with {cfg.optimizer}, "
-        f"schedule: {schedules.describe(cfg)} · {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of batch {cfg.batch_size}"
-        + (" · augmented" if cfg.augment else "")
-    )
-
-
-def config_from_query(params: dict[str, str]) -> tuple[TrainConfig | None, str, list[str]]:
-    """(config or None when no setup parameter was given, preset id or '', ignored-parameter notes).
-    A preset is the base; other parameters override it, each held to what the Lab can show. Never raises."""
-    ignored: list[str] = []
-    preset = params.get("preset", "")
-    cfg = LAB_DEFAULT
-    if preset:
-        if preset in PRESETS:
-            cfg = PRESETS[preset].config
-        else:
-            ignored.append(f"preset={preset!r} (no such preset; choose one of {', '.join(PRESETS)})")
-            preset = ""
-    model = params.get("model", cfg.model)
-    try:
-        model = parse_text("model", model, lab=True)
-    except ValueError as exc:
-        ignored.append(f"model={model!r} ({exc})")
-        model = cfg.model
-    groups = groups_of(model)
-    changes: dict = {"model": model}
-    if model != cfg.model:  # the preset's groups may not exist in the other model
-        changes.update(
-            trainable=tuple(g for g in cfg.trainable if g in groups) or (models.HEAD,), unfreeze_at={}, group_lr={}
-        )
-    for key, text in params.items():
-        if key in ("preset", "model"):
-            continue
-        if key not in BY_URL:
-            ignored.append(f"{key} (not a lab setting)")
-            continue
-        try:
-            changes[BY_URL[key]] = parse_text(BY_URL[key], text, groups, lab=True)
-        except (ValueError, TypeError) as exc:
-            ignored.append(f"{key}={text!r} ({exc})")
-    given = bool(preset) or any(k in BY_URL for k in params)
-    cfg = replace(cfg, **changes)
-    if cfg.unfreeze_at and any(int(e) > cfg.epochs for e in cfg.unfreeze_at):
-        ignored.append("unfreeze (epochs beyond the run's length were dropped)")
-        cfg = replace(cfg, unfreeze_at={e: g for e, g in cfg.unfreeze_at.items() if e <= cfg.epochs})
-    return (cfg if given else None), preset, ignored
-
-
-BY_URL = {spec.url: name for name, spec in SPECS.items() if spec.url}  # query parameter -> field
+def _remember_written(ss, query: dict[str, str]) -> None:
+    kept = [w for w in ss.get(WRITTEN, []) if w != query]
+    ss[WRITTEN] = (kept + [dict(query)])[-WRITTEN_KEPT:]
