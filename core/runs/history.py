@@ -7,15 +7,15 @@ stored row and the Compare view report the same epoch the run's summary reports.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from core.data.datasets import DATASETS
 from core.runs import stats
 from core.train import schedules
 from core.train.events import EpochEnded, final_epoch
 
-if TYPE_CHECKING:
-    from core.jobs.manager import JobSnapshot
+# A core.jobs.manager.JobSnapshot: jobs sits above runs in the layers, so its type is not imported here.
+JobSnapshot = Any
 
 ACC_DIGITS = 4  # accuracies are stored to 0.01 points: float32 noise (0.8733333349227905) says nothing
 
@@ -133,7 +133,7 @@ def accuracy_of(acc: float | None, n: int | None) -> stats.Accuracy | None:
 
 def compare_runs(finals: list[tuple[str, float | None, int | None]]) -> str:
     """The leader against the runner-up: with intervals ("within noise") when both sizes are known."""
-    ranked = sorted((f for f in finals if f[1] is not None), key=lambda f: -f[1])
+    ranked = sorted(((label, acc, n) for label, acc, n in finals if acc is not None), key=lambda f: -f[1])
     if len(ranked) < 2:
         return ""
     first, second = accuracy_of(*ranked[0][1:]), accuracy_of(*ranked[1][1:])
