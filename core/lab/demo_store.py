@@ -206,53 +206,6 @@ def from_result(label: str, result) -> StoredRun:
     )
 
 
-def snapshots(stored: StoredDemo) -> list:
-    """The stored runs as the JobSnapshots the end-of-run views draw (no model: no photo or export).
-    Each carries a RunStarted with the stored validation size, which the 95% intervals need."""
-    from core.jobs.manager import JobSnapshot
-    from core.train.engine import RunResult
-    from core.train.events import BatchEnded, EpochEnded, RunStarted, from_row
-
-    t = stored.measured_at
-
-    def one(i: int, r: StoredRun) -> JobSnapshot:
-        epochs = [from_row(EpochEnded, e) for e in r.epochs]
-        batches = [from_row(BatchEnded, b) for b in r.batches]
-        start = from_row(RunStarted, {**r.start, "device": stored.device})
-        result = RunResult(
-            r.status,
-            r.message,
-            r.config,
-            list(start.classes or ()),
-            epochs,
-            batches,
-            best_epoch=r.best_epoch,
-            device=stored.device,
-            timings={"total_s": r.seconds},
-            cache=start.cache or "",
-        )
-        return JobSnapshot(
-            f"replay-{i}",
-            "",
-            r.label,
-            "replay",
-            r.config,
-            r.status,
-            None,
-            start,
-            batches,
-            epochs,
-            result,
-            "",
-            r.message,
-            t,
-            t,
-            t + r.seconds,
-        )
-
-    return [one(i, r) for i, r in enumerate(stored.runs)]
-
-
 def prepare(preset_ids=None, force: bool = False, out=sys.stdout) -> int:
     """Run and store every demo (or the given ones) that has no record for this code; returns how many ran."""
     from core.lab.presets import DEMO_IDS, PRESETS
