@@ -609,7 +609,8 @@ def test_nonsense_link_parameters_give_a_warning_and_defaults():
                "train": "stage99,,", "unfreeze": ";;x:y", "group_lr": "head:inf", "augment": "maybe",
                "wd": "-5", "per_class": "🙂"}
     at = run_ok(lab_page(garbage))
-    text = " ".join(w.value for w in at.warning)
+    # the Markdown source escapes every punctuation mark from the address; the browser shows it unescaped
+    text = re.sub(r"\\(.)", r"\1", " ".join(w.value for w in at.warning))
     for name in garbage:
         assert f"{name}=" in text, (name, text)
     says(text, "ignored the link parameter")

@@ -1,5 +1,5 @@
-"""pyproject.toml (what `pip install .` reads) and the requirements files (what `./ftlab` installs) name the
-same packages with the same bounds: a bound changed in one place only would install a different app."""
+"""Each extra of pyproject.toml (what `pip install .[x]` reads) is its requirements file (what `./ftlab`
+installs); tests/test_code_checks.py holds the base dependencies to requirements.txt the same way."""
 from __future__ import annotations
 
 import tomllib
@@ -14,11 +14,6 @@ def own_lines(name: str) -> list[str]:
     """A requirements file's own requirements: no comments, blanks or `-r` includes."""
     lines = (line.split("#", 1)[0].strip() for line in (ROOT / name).read_text().splitlines())
     return sorted(line for line in lines if line and not line.startswith("-r"))
-
-
-def test_base_dependencies_are_requirements_txt():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert sorted(project["dependencies"]) == own_lines("requirements.txt")
 
 
 def test_each_extra_is_its_requirements_file():

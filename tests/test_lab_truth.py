@@ -148,7 +148,7 @@ def test_progress_numbers_from_batches():
 
 
 def test_a_replay_carries_its_validation_size_without_session_state(tiny_stored):
-    from core.jobs.replay import snapshots
+    from core.jobs.replay import replay_snapshots as snapshots
     from core.runs.history import val_images
 
     snaps = snapshots(tiny_stored)

@@ -190,7 +190,7 @@ def test_history_says_within_noise_beyond_noise_and_how_many_images_are_needed(d
 def _replay_script():
     import streamlit as st
 
-    from core.jobs.replay import snapshots as replay_snapshots
+    from core.jobs.replay import replay_snapshots
     from ui.lab.ended import show_ended
 
     show_ended(replay_snapshots(st.session_state["stored"]))

@@ -1,19 +1,20 @@
-"""A stored classroom demo (core.lab.demo_store) as the job snapshots the Lab's end-of-run views draw.
-
-Here, not in core.lab: a JobSnapshot is the job layer's record, and core.lab sits below core.jobs.
-"""
+"""A stored classroom demo as the job snapshots the end-of-run views draw, so a replay is shown by the
+same code as a live run."""
 
 from __future__ import annotations
 
 from core.jobs.manager import JobSnapshot
 from core.lab.demo_store import StoredDemo, StoredRun
-from core.train.engine import RunResult
-from core.train.events import BatchEnded, EpochEnded, RunStarted, from_row
+
+__all__ = ["replay_snapshots"]
 
 
-def snapshots(stored: StoredDemo) -> list[JobSnapshot]:
+def replay_snapshots(stored: StoredDemo) -> list[JobSnapshot]:
     """The stored runs as the JobSnapshots the end-of-run views draw (no model: no photo or export).
     Each carries a RunStarted with the stored validation size, which the 95% intervals need."""
+    from core.train.engine import RunResult
+    from core.train.events import BatchEnded, EpochEnded, RunStarted, from_row
+
     t = stored.measured_at
 
     def one(i: int, r: StoredRun) -> JobSnapshot:

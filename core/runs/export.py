@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, cast
 import pandas as pd
 import torch
 
+if TYPE_CHECKING:
+    from core.models.backbones import GroupedNet
+
 from core.train.engine import RunResult
 from core.train.events import as_row
 from core.train.inputs import IMAGENET_MEAN, IMAGENET_STD
-
-if TYPE_CHECKING:
-    from core.models.backbones import GroupedNet
 
 FORMAT = "fine-tuning-lab"
 VERSION = 1
@@ -79,20 +79,21 @@ def export_state_dict(model: torch.nn.Module, class_names: list[str], image_size
     return buf.getvalue()
 
 
-def torchvision_state_dict(model: GroupedNet) -> dict[str, torch.Tensor]:
+def torchvision_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The model's weights under torchvision's own key names (`features.0.0.weight`, `classifier.1.bias`
     for MobileNetV2), so `torchvision.models.<arch>(num_classes=N).load_state_dict(...)` loads them.
     The Lab regroups torchvision's modules without copying them: building the torchvision network
     and its groups on the meta device pairs each of our keys with torchvision's by tensor identity."""
     from core.models.backbones import GroupedNet, backbone_spec
 
-    spec = backbone_spec(model.arch)
-    num_classes = cast(torch.nn.Linear, cast(torch.nn.Sequential, model.head)[-1]).out_features
+    grouped = cast("GroupedNet", model)  # what the Lab trains and exports
+    spec = backbone_spec(grouped.arch)
+    num_classes = cast(torch.nn.Linear, list(grouped.head.children())[-1]).out_features
     with torch.device("meta"):
         tv = spec.builder(weights=None, num_classes=num_classes)
     tv_keys = {id(t): k for k, t in tv.state_dict(keep_vars=True).items()}
     last = [m for m in tv.modules() if isinstance(m, torch.nn.Linear)][-1]  # torchvision's classifier layer
-    regrouped = GroupedNet(spec.split(tv), torch.nn.Sequential(torch.nn.Identity(), last), model.arch)
+    regrouped = GroupedNet(spec.split(tv), torch.nn.Sequential(torch.nn.Identity(), last), grouped.arch)
     names = {k: tv_keys[id(t)] for k, t in regrouped.state_dict(keep_vars=True).items()}
     ours = model.state_dict()
     if set(names) != set(ours) or len(set(names.values())) != len(tv_keys):
@@ -100,7 +101,7 @@ def torchvision_state_dict(model: GroupedNet) -> dict[str, torch.Tensor]:
     return {names[k]: v.detach().cpu().contiguous() for k, v in ours.items()}
 
 
-def export_torchvision(model: GroupedNet) -> bytes:
+def export_torchvision(model: torch.nn.Module) -> bytes:
     """torch.save bytes of a plain state_dict in torchvision's key layout (see torchvision_state_dict)."""
     buf = io.BytesIO()
     torch.save(torchvision_state_dict(model), buf)
@@ -183,7 +184,7 @@ def export_onnx(model: torch.nn.Module, size: int) -> bytes:
         program = torch.onnx.export(
             model, (example,), dynamo=True, input_names=["image"], output_names=["logits"], verbose=False
         )
-    assert program is not None  # dynamo=True always returns the program
+    assert program is not None, "torch.onnx.export(dynamo=True) returns its program"
     return program.model_proto.SerializeToString()
 
 

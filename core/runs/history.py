@@ -14,7 +14,7 @@ from core.runs import stats
 from core.train import schedules
 from core.train.events import EpochEnded, final_epoch
 
-# A core.jobs.manager.JobSnapshot: read here, not imported (core.jobs sits above core.runs).
+# A core.jobs.manager.JobSnapshot: jobs sits above runs in the layers, so its type is not imported here.
 JobSnapshot = Any
 
 ACC_DIGITS = 4  # accuracies are stored to 0.01 points: float32 noise (0.8733333349227905) says nothing
@@ -133,8 +133,7 @@ def accuracy_of(acc: float | None, n: int | None) -> stats.Accuracy | None:
 
 def compare_runs(finals: list[tuple[str, float | None, int | None]]) -> str:
     """The leader against the runner-up: with intervals ("within noise") when both sizes are known."""
-    known = [(label, acc, n) for label, acc, n in finals if acc is not None]
-    ranked = sorted(known, key=lambda f: -f[1])
+    ranked = sorted(((label, acc, n) for label, acc, n in finals if acc is not None), key=lambda f: -f[1])
     if len(ranked) < 2:
         return ""
     first, second = accuracy_of(*ranked[0][1:]), accuracy_of(*ranked[1][1:])

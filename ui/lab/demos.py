@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data.datasets import DATASETS
-from core.jobs import replay
+from core.jobs.replay import replay_snapshots
 from core.lab import demo_store
 from core.lab.presets import DEMO_IDS, PRESETS
 from core.runs.estimate import estimate_config
@@ -150,6 +150,6 @@ def show_replay(pid: str, stored: demo_store.StoredDemo, projector: bool = False
         f"training now; press Run all for a live run.",
         icon="⏪",
     )
-    snaps = replay.snapshots(stored)
+    snaps = replay_snapshots(stored)
     finals = [(s.label, kept_acc(s)) for s in snaps if s.epochs]
     ended.show_ended(snaps, projector, reveal=reveal(pid, finals))
