@@ -1,6 +1,7 @@
 """Small helpers shared by several test modules (waiting on background jobs, opening the lab page)."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -25,6 +26,12 @@ def lab_page(query: dict | None = None, timeout: float = 120) -> AppTest:
     for k, v in (query or {}).items():
         at.query_params[k] = v
     return at
+
+
+def shown(elements) -> str:
+    """The text of AppTest elements (warnings, infos) as the browser shows it: their Markdown source
+    backslash-escapes the punctuation that came from an address (ui.common.md_text)."""
+    return re.sub(r"\\(.)", r"\1", " ".join(e.value for e in elements))
 
 
 def run_ok(at: AppTest) -> AppTest:
