@@ -4,7 +4,8 @@ the teacher reads the answer, marks it and comments; the learner finds the comme
 import pytest
 from playwright.sync_api import expect
 
-from core.classroom.class_report import _short
+from core.classroom.class_report import plain
+from core.classroom.progress import item_label
 from core.content.lessons import load_lessons
 from tests.e2e.conftest import TEACHER_CODE
 from tests.e2e.helpers import assert_no_exception, choose, key, open_page, shot, wait_idle
@@ -61,7 +62,7 @@ def teacher_comments(browser, app_url) -> None:
         page.locator(".st-key-teacher_code input").fill(TEACHER_CODE)
         press(page, "Open the class view")
         page.get_by_role("tab", name="Explain it").click()
-        choose(page, "teacher_explain_prompt", _short(PROMPT.prompt))
+        choose(page, "teacher_explain_prompt", plain(item_label(PROMPT)))  # as the Teacher page names it
         wait_idle(page)
         answer = page.locator('[class*="st-key-teacher_answer_"]').filter(has_text="(e2e walk)")
         expect(answer).to_have_count(1)
