@@ -19,6 +19,17 @@ USAGE = "usage: ftlab [app|train|prepare-demos|weights] [args...]   (default: ap
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     cmd = args.pop(0) if args else "app"
+    if cmd in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if cmd == "app" and not (REPO_DIR / "serve.py").exists():
+        # pages/, lessons/ and serve.py are the checkout's, not the packages': the app runs from a checkout.
+        print(
+            f"ftlab app runs from a checkout of Fine-Tuning Lab: install it with `pip install -e .` there "
+            f"(this install has no serve.py beside {REPO_DIR / 'core'}).",
+            file=sys.stderr,
+        )
+        return 2
     if cmd == "app":
         sys.argv = [str(REPO_DIR / "serve.py"), "--browser.gatherUsageStats", "false", *args]
         runpy.run_path(str(REPO_DIR / "serve.py"), run_name="__main__")
