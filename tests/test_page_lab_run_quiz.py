@@ -96,7 +96,7 @@ def test_progress_page_counts_run_quiz_answers_but_offers_only_lesson_questions(
     at = AppTest.from_file(PROGRESS_PAGE, default_timeout=30)
     at.session_state["learner"] = "ada"
     ok(at)
-    assert {m.label: m.value for m in at.metric}["Quiz answers right"] == "0 / 4"
+    assert {m.label: m.value for m in at.metric}["Quiz attempts right"] == "0 / 4"
     text = "\n".join(m.value for m in at.markdown)
     assert "Questions you missed** (1)" in text and lessons.questions[0].prompt in text
 

@@ -19,6 +19,15 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from playwright.sync_api import expect
+
+    # Every poll waits up to 30 s (Playwright's default is 5 s): on a busy 2-core machine a tab's content can
+    # take longer than 5 s to render. A longer poll is not a retry: it still fails if the page never shows it.
+    expect.set_options(timeout=30_000)
+except ImportError:  # no Playwright: the browser fixture skips (locally) or fails (CI) with the reason
+    pass
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"

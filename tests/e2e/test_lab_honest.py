@@ -40,5 +40,5 @@ def test_band_and_a_quiz_on_the_run_counted_in_progress(page):
 
     open_page(page, "/progress", "What you have done")
     right = 1 if text.startswith("Right") else 0
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Quiz answers right")
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Quiz attempts right")
     expect(metric).to_contain_text(f"{right} / 1")
