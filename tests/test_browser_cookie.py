@@ -5,6 +5,7 @@ and the one place the app wraps Streamlit's server (asgi.py). If a Streamlit upg
 The middleware is driven here as plain ASGI (scope, receive, send); tests/e2e/test_identity.py
 checks the same cookie in a real browser against the real server."""
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from core.classroom.identity import new_browser_id, valid_browser_id
@@ -31,7 +32,10 @@ def serve(path: str = "/", headers: dict | None = None, content_type: str = "tex
 
     scope = {"type": kind, "path": path, "scheme": scheme,
              "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
-    asyncio.run(bc.BrowserCookie(inner)(scope, receive, send))
+    # In a thread of its own: in the whole suite the browser tests' Playwright (sync API) keeps an event
+    # loop running in this thread, where asyncio.run() refuses to start another.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, bc.BrowserCookie(inner)(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     return [v.decode() for k, v in start["headers"] if k == b"set-cookie"]
 
