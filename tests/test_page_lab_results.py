@@ -55,7 +55,8 @@ def test_results_render_scores_chart_table_and_downloads(result):
     assert list(table["class"]) == result.class_names
     assert table["images"].sum() == len(result.val_true)
     downloads = at.get("download_button")
-    assert len(downloads) == 3
+    # torchvision weights, weights + metadata, ONNX or TorchScript, metrics CSV
+    assert [d.proto.id.rsplit("_", 1)[-1] for d in downloads][::3] == ["tv", "csv"] and len(downloads) == 4
     assert all(d.proto.id and PREFIX in d.proto.id for d in downloads)  # keys carry the prefix
     assert not at.error
 
@@ -85,7 +86,7 @@ def test_uploaded_dataset_without_data_skips_only_the_gallery(result):
     uploaded = replace(result, config=replace(result.config, dataset="folder:0123"))
     at = run_page(uploaded)
     assert any("uploaded dataset" in w.value for w in at.warning)
-    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 3
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 4
 
 
 def test_no_epochs_yet_is_a_friendly_note(result):
