@@ -17,6 +17,7 @@ from dataclasses import replace
 from core.errors import LearnerError
 from core.lab.presets import PRESETS, preset_config
 from core.models import backbones as models
+from core.runs.held_out import test_accuracy_words
 from core.train.config import (
     DEFAULTS,
     SPECS,
@@ -125,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{summary['val_acc'] if summary['val_acc'] is None else format(summary['val_acc'], '.1%')} "
             f"in {summary['seconds']}s on {summary['device']}."
         )
+        test_line = test_accuracy_words(result, bold="")
+        if test_line:
+            print(test_line)
     return 0 if result.reason != "diverged" else 3
 
 

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.data.imagefiles import DataError
-from core.runs import analysis, export, stats
+from core.runs import analysis, export, held_out, stats
 from core.train.engine import RunResult
 from ui.common import chart_with_summary
 from ui.lab.insight import render_insight
@@ -94,28 +94,7 @@ def test_accuracy(result: RunResult) -> None:
 
 
 def test_accuracy_words(result: RunResult) -> str:
-    """Empty for a replay (no model) or a run cut short (no test pass); a complete run with no images
-    left over says so."""
-    if result.test_acc is None:
-        complete = result.model is not None and result.reason in ("finished", "early_stopped")
-        return (
-            "No test images: every image went to training or validation, so no score here is free "
-            "of the choices made on validation."
-            if complete
-            else ""
-        )
-    val, n = result.final.val_acc, result.test_images
-    chose = (
-        f"it chose epoch {result.best_epoch}, the one with the lowest validation loss"
-        if result.reason == "early_stopped"
-        else "you compare runs and settings on it"
-    )
-    return (
-        f"**Test accuracy {result.test_acc:.1%}** ({stats.Accuracy.of(result.test_acc, n).band()} likely, "
-        f"{n} held-out test images); validation {val:.1%} ({100 * (val - result.test_acc):+.1f} points "
-        f"against test). The test images played no part in training or in any choice; validation did ({chose}), "
-        f"so its score leans optimistic. Report the test score."
-    )
+    return held_out.test_accuracy_words(result)
 
 
 def honest_accuracy(val: float, n: int, num_classes: int) -> None:
