@@ -16,7 +16,9 @@ def test_accuracy_words(result: RunResult, bold: str = "**") -> str:
     """Empty for a replay (no model) or a run cut short (no test pass); a complete run with no images
     left over says so. `bold` wraps the score (Markdown's ** in the Lab, nothing on a terminal)."""
     if result.test_acc is None or result.final is None:
-        complete = result.final is not None and result.model is not None and result.reason in ("finished", "early_stopped")
+        complete = (
+            result.final is not None and result.model is not None and result.reason in ("finished", "early_stopped")
+        )
         return (
             "No test images: every image went to training or validation, so no score here is free "
             "of the choices made on validation."
