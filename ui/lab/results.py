@@ -15,6 +15,7 @@ from core.data.imagefiles import DataError
 from core.runs import analysis, export, held_out, stats
 from core.train.engine import RunResult
 from ui.common import chart_with_summary
+from ui.lab.error_analysis import render_error_analysis
 from ui.lab.insight import render_insight
 
 GALLERY_COLUMNS = 6
@@ -50,6 +51,7 @@ def render_scores(result: RunResult | None, key_prefix: str, data=None) -> bool:
     data = _data(result, data)
     if data is not None:
         _gallery(result, data, key_prefix)
+        render_error_analysis(result, data, key_prefix)  # highest-loss images, likely wrong labels
         render_insight(result, key_prefix, data)  # why it works: feature space, Grad-CAM (issue 14)
     return True
 
