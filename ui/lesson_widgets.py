@@ -153,6 +153,10 @@ def figure_block(figure) -> None:
     with st.expander("Text version of this figure"):
         st.markdown(figure.alt)
         st.markdown(words)
+    if figure.kind == "stem-filters":  # what those kernels do to the learner's own picture
+        from ui.first_blocks import render_own_image  # imported here: it needs torch, most pages do not
+
+        render_own_image(f"figure_{figure.id}")
 
 
 def lab_link(preset: str, label: str = "Try it in the lab") -> None:

@@ -141,8 +141,11 @@ def is_greyscale(data: PreparedData) -> bool:
 # ---- a learner's own photo ---------------------------------------------------------------------
 
 
-def read_image_bytes(content: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES) -> np.ndarray:
-    """Decode uploaded bytes to HxWx3 uint8 with read_image's checks, or raise DataError."""
+def read_image_bytes(
+    content: bytes, name: str = "upload", max_bytes: int = MAX_UPLOAD_BYTES, max_short_side: int | None = None
+) -> np.ndarray:
+    """Decode uploaded bytes to HxWx3 uint8 with read_image's checks, or raise DataError; with
+    `max_short_side`, kept at most that size (read_image's kept_size)."""
     if len(content) > max_bytes:
         raise DataError(
             f"{name} is {len(content) / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB. Use a smaller photo."
@@ -158,7 +161,7 @@ def read_image_bytes(content: bytes, name: str = "upload", max_bytes: int = MAX_
         path = os.path.join(tmp, safe)
         with open(path, "wb") as fh:
             fh.write(content)
-        return read_image(path)
+        return read_image(path, max_short_side=max_short_side)
 
 
 def model_view(image: np.ndarray, size: int, greyscale: bool = False, invert: bool = False) -> np.ndarray:
