@@ -52,10 +52,13 @@ def _show(result: fb.FirstBlocks) -> None:
     st.image(result.view, caption=f"what the network receives: {fb.SIZE}x{fb.SIZE}", width=160)
     for stage in result.stages:
         h, w = stage.maps.shape[1:]
-        st.markdown(
-            f"**{TITLES.get(stage.name, stage.name)}**: the {len(stage.channels)} most active of its "
-            f"{stage.total} channels, each a {w}x{h} map (light: strong response)"
+        which = (
+            f"its {result.stem_edge_channels} edge-detecting channels (the kernels marked edge above), then "
+            f"the others that react most"
+            if stage.name == "stem"
+            else f"the {len(stage.channels)} of its {stage.total} channels that react most to this image"
         )
+        st.markdown(f"**{TITLES.get(stage.name, stage.name)}**: {which}; each a {w}x{h} map (light: high, dark: low)")
         st.image([map_pixels(m) for m in stage.maps], caption=_captions(stage), width=MAP_PX)
     st.info(fb.describe(result), icon="👀")
 

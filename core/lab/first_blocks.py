@@ -31,6 +31,7 @@ __all__ = [
     "FirstBlocks",
     "StageMaps",
     "describe",
+    "response",
     "edge_share",
     "edge_strength",
     "first_blocks",
@@ -60,9 +61,9 @@ SAMPLES = {  # label -> (offline dataset, class number): its first image of that
 @dataclass(frozen=True)
 class StageMaps:
     name: str
-    maps: np.ndarray  # [TOP, H, W] float32: the most active channels, most active first
+    maps: np.ndarray  # [TOP, H, W] float32: the channels that respond most (response()), strongest first
     channels: tuple[int, ...]  # their channel numbers
-    strength: tuple[float, ...]  # their mean absolute activation
+    strength: tuple[float, ...]  # their response()
     total: int  # channels in the stage
     receptive_field: int  # input pixels (a square's side) one value of a map depends on
     edge_share: float  # share of all its channels' response that lies on the image's edges; NaN: no edges
@@ -134,13 +135,22 @@ def edge_share(acts: np.ndarray, edges: np.ndarray) -> tuple[float, float]:
     return (float(response[:, strong].sum()) / total if total else float("nan")), float(strong.mean())
 
 
-def _stage(name: str, acts: np.ndarray, edges: np.ndarray, field: int, top: int) -> StageMaps:
-    strength = np.abs(acts).mean(axis=(1, 2))
-    order = np.argsort(-strength, kind="stable")[:top]
+def response(acts: np.ndarray) -> np.ndarray:
+    """Each channel's mean departure from its own median [C]: how much it reacts to what is in the
+    image. Its plain mean would rank first the channels that BatchNorm leaves at a constant level."""
+    return np.abs(acts - np.median(acts, axis=(1, 2), keepdims=True)).mean(axis=(1, 2))
+
+
+def _stage(name: str, acts: np.ndarray, edges: np.ndarray, field: int, top: int, first: list[int]) -> StageMaps:
+    """The `top` channels to show: those in `first` (the stem's edge detectors), then the rest, each
+    group by response, strongest first."""
+    strength = response(acts)
+    rest = [c for c in range(len(acts)) if c not in first]
+    order = [c for group in (first, rest) for c in sorted(group, key=lambda c: -strength[c])][:top]
     return StageMaps(
         name,
         acts[order].astype(np.float32),
-        tuple(int(c) for c in order),
+        tuple(order),
         tuple(float(strength[c]) for c in order),
         len(acts),
         field,
@@ -149,11 +159,14 @@ def _stage(name: str, acts: np.ndarray, edges: np.ndarray, field: int, top: int)
 
 
 def first_blocks(image: np.ndarray, size: int = SIZE, top: int = TOP) -> FirstBlocks:
-    """Run `image` (HxW or HxWx3 uint8) through the stem and blocks 1-2 of the pretrained MobileNetV2."""
+    """Run `image` (HxW or HxWx3 uint8) through the stem and blocks 1-2 of the pretrained MobileNetV2.
+    The stem shows its edge-detecting channels first: a brightness channel's map of a bright object
+    reacts more in total, but the edge channels are the point of the figure this sits under."""
     x = to_square_tensor(np.array(image, dtype=np.uint8), size)  # a copy: a decoded image can be read-only
     view = x.permute(1, 2, 0).numpy()
     edges = edge_strength(view)
     modules = _first_modules()
+    edge_channels = [i for i, k in enumerate(stem_filters().kinds) if k == EDGE]
     stages, h = [], normalise(x[None], _CPU)
     with torch.inference_mode():
         done = 0
@@ -161,9 +174,9 @@ def first_blocks(image: np.ndarray, size: int = SIZE, top: int = TOP) -> FirstBl
             h = modules[done:upto](h)
             done = upto
             acts = h[0].float().numpy()
-            stages.append(_stage(name, acts, edges, receptive_field(modules[:upto]), top))
+            first = edge_channels if name == "stem" else []
+            stages.append(_stage(name, acts, edges, receptive_field(modules[:upto]), top, first))
             if name == "stem":
-                edge_channels = [i for i, k in enumerate(stem_filters().kinds) if k == EDGE]
                 stem_share, area = edge_share(acts[edge_channels], edges)
     return FirstBlocks(view, tuple(stages), area, stem_share, len(edge_channels))
 

@@ -63,6 +63,7 @@ def render_error_analysis(result: RunResult, data: PreparedData, key_prefix: str
         key=f"{key_prefix}_hardest",
         hide_index=True,
         row_height=THUMB_PX + 6,
+        height=40 + len(rows) * (THUMB_PX + 6),  # every row in view: a dozen images, no inner scrolling
         column_config={
             "image": st.column_config.ImageColumn("image", width="small"),
             "confidence": st.column_config.NumberColumn(
