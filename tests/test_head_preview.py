@@ -7,10 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.models import backbones as models
 from core.runs.stats import wilson
 from core.train import head_preview as hp
 from core.train.config import LAB_DEFAULT, TrainConfig
 from core.train.engine import run_training
+from core.train.head_steps import HeadStep, softmax_step
+from core.train.optim import make_optimizer
 
 HEAD_ONLY = replace(LAB_DEFAULT, trainable=("head",), device="cpu")
 
@@ -31,15 +34,44 @@ def test_preview_only_when_every_backbone_group_is_frozen():
 # ---- the loop on tiny inputs ---------------------------------------------------------------------
 
 
-def test_seeded_dropout_draws_what_torch_dropout_draws_from_the_same_state():
+@pytest.mark.parametrize(
+    "optimizer, weight_decay, momentum",
+    [("adam", 0.0, 0.9), ("adam", 0.01, 0.9), ("adamw", 0.05, 0.9), ("sgd", 0.0, 0.0), ("sgd", 0.01, 0.9)],
+)
+def test_head_steps_follow_torch_optimizers_and_autograd(optimizer, weight_decay, momentum):
+    cfg = replace(HEAD_ONLY, optimizer=optimizer, weight_decay=weight_decay, momentum=momentum, lr=0.05)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(16, 6, generator=g), torch.randint(0, 3, (16,), generator=g)
+    linear = torch.nn.Linear(6, 3)
+    mine = torch.cat([linear.weight.detach(), linear.bias.detach()[:, None]], 1)
+    step = HeadStep(cfg, mine)
+    net = models.GroupedNet([], torch.nn.Sequential(linear), arch=cfg.model)
+    theirs = make_optimizer(cfg, net, {"head"})
+    xa = torch.cat([x, torch.ones(16, 1)], 1)
+    for i in range(5):
+        lr = 0.05 * (i + 1) / 5  # a schedule's changing rate
+        for group in theirs.param_groups:
+            group["lr"] = lr
+        loss = F.cross_entropy(linear(x), y)
+        theirs.zero_grad()
+        loss.backward()
+        theirs.step()
+        _, my_loss, grad = softmax_step(xa, y, mine)
+        assert my_loss.item() == pytest.approx(loss.item(), rel=1e-6)
+        step(grad, lr)
+        assert torch.allclose(mine[:, :6], linear.weight, atol=1e-6), i
+        assert torch.allclose(mine[:, 6], linear.bias, atol=1e-6), i
+
+
+def test_dropout_masks_are_torchs_from_the_same_state():
+    """nn.Dropout's CPU mask: Bernoulli(keep) scaled by 1/keep, drawn as the preview draws it."""
     x = torch.randn(32, 1280)
     torch.manual_seed(3)
     state = torch.get_rng_state()
     want = F.dropout(x, 0.2, training=True)
     gen = torch.Generator()
     gen.set_state(state)
-    got = hp._SeededDropout(0.2, gen)(x)
-    assert torch.equal(got, want)
+    assert torch.equal(x * torch.empty_like(x).bernoulli_(0.8, generator=gen).div_(0.8), want)
 
 
 def _tiny_features(seed: int = 0, n_per_class: int = 12, dim: int = 16) -> hp._Features:
@@ -58,8 +90,7 @@ def _tiny_features(seed: int = 0, n_per_class: int = 12, dim: int = 16) -> hp._F
 
 
 def _run_tiny(cfg: TrainConfig, feats: hp._Features) -> hp.Preview:
-    net, gen = hp._fresh_head(cfg, feats)
-    return hp._fit(cfg, feats, net, hp.make_optimizer(cfg, net, {"head"}), gen)
+    return hp._fit(cfg, feats)
 
 
 TINY = replace(HEAD_ONLY, epochs=6, batch_size=8, lr=0.05)
@@ -90,7 +121,9 @@ def test_early_stopping_hands_back_the_best_epoch_and_a_huge_rate_diverges():
     assert stopped.reason == "early_stopped"
     assert len(stopped.epochs) == stopped.best_epoch + 2
     assert stopped.final == stopped.epochs[stopped.best_epoch - 1]
-    wild = _run_tiny(replace(TINY, lr=10.0, optimizer="sgd", momentum=0.0), replace(feats, train_x=feats.train_x * 1e20))
+    wild = _run_tiny(
+        replace(TINY, lr=10.0, optimizer="sgd", momentum=0.0), replace(feats, train_x=feats.train_x * 1e20)
+    )
     assert wild.reason == "diverged"
 
 
@@ -98,8 +131,18 @@ def test_early_stopping_hands_back_the_best_epoch_and_a_huge_rate_diverges():
 
 AGREE = [
     replace(HEAD_ONLY, per_class=5, val_per_class=30, epochs=5),
-    replace(HEAD_ONLY, per_class=5, val_per_class=30, epochs=4, optimizer="sgd", lr=0.05, weight_decay=0.01,
-            schedule="cosine", warmup=0.2, seed=2),
+    replace(
+        HEAD_ONLY,
+        per_class=5,
+        val_per_class=30,
+        epochs=4,
+        optimizer="sgd",
+        lr=0.05,
+        weight_decay=0.01,
+        schedule="cosine",
+        warmup=0.2,
+        seed=2,
+    ),
 ]
 
 
@@ -111,7 +154,7 @@ def test_preview_agrees_with_a_real_head_only_run(cfg):
     final = real.final
     low, high = wilson(final.val_acc, len(real.val_true))
     assert low <= preview.final.val_acc <= high
-    # the same loop, so on one CPU the same curves, not merely close ones
+    # the same loop and masks, so on one CPU the same curves up to rounding, not merely close ones
     for mine, theirs in zip(preview.epochs, real.epochs, strict=True):
         assert mine.train_loss == pytest.approx(theirs.train_loss, rel=1e-5)
         assert mine.val_loss == pytest.approx(theirs.val_loss, rel=1e-5)

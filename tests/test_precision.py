@@ -44,8 +44,17 @@ def test_the_cpu_and_a_machine_without_cuda_stay_in_fp32(monkeypatch):
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
 
 
-SMALL = TrainConfig(dataset="faces", per_class=8, val_per_class=10, image_size=32, epochs=2, batch_size=8,
-                    trainable=("stage6", "head"), seed=0, device="cpu")
+SMALL = TrainConfig(
+    dataset="faces",
+    per_class=8,
+    val_per_class=10,
+    image_size=32,
+    epochs=2,
+    batch_size=8,
+    trainable=("stage6", "head"),
+    seed=0,
+    device="cpu",
+)
 
 
 def _spy_steps(monkeypatch) -> list[bool]:

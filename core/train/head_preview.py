@@ -6,10 +6,10 @@ features are computed once per (backbone, weights, dataset, size, images per cla
 in a bounded cache, so moving the learning rate, weight decay or epochs only reruns the head.
 
 Why the numbers match a real run's: the head starts from the same weights (core.models.backbones.
-fresh_model), the optimizer is built by the engine's own core.train.optim over the same parameter
-group, the rate follows the same schedule factors, batches come from the same seeded permutation,
-and dropout draws from a private generator started in the state the engine's global one is in at its
-first training step. So on a CPU the same seed gives the same curves, without touching the server's
+fresh_model), the optimizer follows torch's arithmetic (core.train.head_steps), the rate follows the
+same schedule factors, batches come from the same seeded permutation, and dropout draws its masks
+from a private generator started in the state the engine's global one is in at its first training
+step. So on a CPU the same seed gives the same curves up to rounding, without touching the server's
 global random state (other sessions' threads share it).
 """
 
@@ -30,9 +30,9 @@ from core.models import backbones as models
 from core.train.config import TrainConfig
 from core.train.events import best_epoch
 from core.train.freezing import CACHE_ALL, cache_plan, ever_trainable, prefix_end
+from core.train.head_steps import HeadStep, softmax_step
 from core.train.inputs import Inputs, configure_threads
-from core.train.optim import make_optimizer
-from core.train.schedules import factors, set_rates, steps_per_epoch
+from core.train.schedules import factors, steps_per_epoch
 
 LABEL = "instant preview: head only"
 PREVIEW_CACHE_MB = 256  # features of a few setups (200 images at 1,280 floats are 1 MB)
@@ -101,10 +101,8 @@ def preview(cfg: TrainConfig) -> Preview:
         raise ValueError(why)
     cfg.validate()
     feats = features(cfg)
-    head, gen = _fresh_head(cfg, feats)
-    optimizer = make_optimizer(cfg, head, {models.HEAD})
-    with _one_thread():
-        return _fit(cfg, feats, head, optimizer, gen)
+    with _one_thread(), torch.no_grad():
+        return _fit(cfg, feats)
 
 
 @contextmanager
@@ -153,77 +151,62 @@ def _build(cfg: TrainConfig) -> _Features:
     return _Features(inputs.train_feats, data.train_y, inputs.val_feats, data.val_y, head, rng, dropout)
 
 
-class _SeededDropout(nn.Module):
-    """nn.Dropout's CPU arithmetic (a Bernoulli mask scaled by 1/(1-p)) on a generator of its own."""
-
-    def __init__(self, p: float, gen: torch.Generator):
-        super().__init__()
-        self.p, self.gen = p, gen
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0:
-            return x
-        noise = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.gen)
-        return x * noise.div_(1 - self.p)
-
-
-def _fresh_head(cfg: TrainConfig, feats: _Features) -> tuple[models.GroupedNet, torch.Generator]:
-    """A network of just the head (so the engine's optimizer code applies as is), and its dropout's generator."""
+def _dropout_gen(feats: _Features) -> torch.Generator:
+    """Dropout's generator, in the state the engine's global one is in at its first training step."""
     gen = torch.Generator()
     gen.set_state(feats.rng)
-    weight = feats.head["1.weight"]
-    linear = nn.Linear(weight.shape[1], weight.shape[0])
-    linear.load_state_dict({"weight": weight, "bias": feats.head["1.bias"]})
-    head = nn.Sequential(_SeededDropout(feats.dropout, gen), linear)
-    return models.GroupedNet([], head, arch=cfg.model), gen
+    return gen
 
 
-def _fit(
-    cfg: TrainConfig, feats: _Features, net: models.GroupedNet, optimizer: torch.optim.Optimizer, gen: torch.Generator
-) -> Preview:
-    """The engine's loop (core.train.engine) with nothing but the head: same permutation, rates and
-    early stopping."""
-    n = len(feats.train_y)
+def _fit(cfg: TrainConfig, feats: _Features) -> Preview:
+    """The engine's loop (core.train.engine) with nothing but the head: the same batch order, dropout
+    masks, rates per step and early stopping; its optimizer's arithmetic in core.train.head_steps."""
+    n, dim = feats.train_x.shape
     batch = max(1, min(int(cfg.batch_size), n))
     steps = steps_per_epoch(n, cfg.batch_size)
     curve = factors(cfg.schedule, cfg.epochs * steps, cfg.warmup)
-    order = torch.Generator().manual_seed(cfg.seed)  # the engine's run.gen: batches in the same order
+    peak = float(cfg.group_lr.get(models.HEAD, cfg.lr))
+    order, gen = torch.Generator().manual_seed(cfg.seed), _dropout_gen(feats)  # order: the engine's run.gen
+    w = torch.cat([feats.head["1.weight"], feats.head["1.bias"][:, None]], 1)  # the bias as a last column
+    step_fn = HeadStep(cfg, w)
+    xa = torch.ones(batch, dim + 1)  # a batch after dropout, and the bias's column of ones
+    val_x = torch.cat([feats.val_x, torch.ones(len(feats.val_x), 1)], 1)
+    keep = 1 - feats.dropout
+    rows = torch.arange(batch)
     epochs: list[PreviewEpoch] = []
-    reason = "finished"
     for epoch in range(1, cfg.epochs + 1):
-        net.head.train()
-        perm = torch.randperm(n, generator=order)
-        loss_sum, correct = 0.0, 0
+        perm = torch.randperm(n, generator=order)[: steps * batch]
+        shuffled_x, shuffled_y = feats.train_x[perm], feats.train_y[perm]  # one gather per epoch; steps slice it
+        loss_sum, correct = 0.0, torch.zeros((), dtype=torch.long)
         for step in range(steps):
-            idx = perm[step * batch : (step + 1) * batch]
-            set_rates(optimizer, curve[(epoch - 1) * steps + step])
-            logits = net.head(feats.train_x[idx])
-            loss = F.cross_entropy(logits, feats.train_y[idx])
-            if not torch.isfinite(loss):
+            xb, yb = shuffled_x[step * batch : (step + 1) * batch], shuffled_y[step * batch : (step + 1) * batch]
+            if feats.dropout:  # nn.Dropout's CPU arithmetic: a Bernoulli mask scaled by 1/keep
+                torch.mul(xb, torch.empty_like(xb).bernoulli_(keep, generator=gen).div_(keep), out=xa[:, :dim])
+            else:
+                xa[:, :dim] = xb
+            logits, loss, grad = softmax_step(xa, yb, w, rows)
+            value = loss.item()
+            if not math.isfinite(value):
                 return Preview(tuple(epochs), "diverged", len(feats.val_y), None)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == feats.train_y[idx]).sum())
-        val_loss, val_acc = _score(net.head, feats)
-        epochs.append(PreviewEpoch(epoch, loss_sum / (steps * batch), correct / (steps * batch), val_loss, val_acc))
+            step_fn(grad, peak * curve[(epoch - 1) * steps + step])
+            loss_sum += value * batch
+            correct += (logits.argmax(1) == yb).sum()
+        val_loss, val_acc = _score(w, val_x, feats.val_y)
+        epochs.append(
+            PreviewEpoch(epoch, loss_sum / (steps * batch), int(correct) / (steps * batch), val_loss, val_acc)
+        )
         if not math.isfinite(val_loss):
             return Preview(tuple(epochs), "diverged", len(feats.val_y), None)
         if _patience_out(cfg, epochs):
-            reason = "early_stopped"
-            break
+            best = best_epoch(epochs)
+            return Preview(tuple(epochs), "early_stopped", len(feats.val_y), best.epoch if best else None)
     best = best_epoch(epochs)
-    return Preview(tuple(epochs), reason, len(feats.val_y), best.epoch if best else None)
+    return Preview(tuple(epochs), "finished", len(feats.val_y), best.epoch if best else None)
 
 
-def _score(head: nn.Module, feats: _Features) -> tuple[float, float]:
-    head.eval()
-    with torch.inference_mode():
-        logits = head(feats.val_x)
-        loss = F.cross_entropy(logits, feats.val_y).item()
-        acc = float((logits.argmax(1) == feats.val_y).float().mean())
-    return loss, acc
+def _score(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    logits = x @ w.T
+    return F.cross_entropy(logits, y).item(), float((logits.argmax(1) == y).float().mean())
 
 
 def _patience_out(cfg: TrainConfig, epochs: list[PreviewEpoch]) -> bool:
