@@ -170,3 +170,11 @@ def test_features_are_computed_once_per_setup_and_leave_the_global_random_state_
     assert torch.equal(torch.get_rng_state(), before)
     assert hp.features(replace(cfg, lr=0.01, epochs=9, weight_decay=0.1)) is first  # head settings: a hit
     assert hp.features(replace(cfg, per_class=6)) is not first  # other images: built again
+
+
+def test_a_setting_previewed_before_is_answered_from_memory_unless_asked_to_train_again():
+    cfg = replace(AGREE[0], epochs=2)
+    first = hp.preview(cfg)
+    assert hp.preview(replace(cfg)) is first
+    again = hp.preview(cfg, reuse=False)
+    assert again is not first and again == first  # trained again, to the same curves

@@ -79,6 +79,9 @@ class _Features:
 
 
 _CACHE = LRUCache(PREVIEW_CACHE_MB * 1024 * 1024, weigh=lambda f: f.nbytes(), keep_newest=True)
+# Finished previews by setting: the Lab's page reruns for controls the preview does not read (a chart
+# picker, projector mode), and a learner sliding back to a value gets its curves at once.
+_RESULTS = LRUCache(128)
 _BUILD_LOCK = threading.Lock()  # one build at a time: two sessions asking for one setup build it once
 
 
@@ -93,16 +96,22 @@ def unavailable(cfg: TrainConfig) -> str | None:
     return None
 
 
-def preview(cfg: TrainConfig) -> Preview:
+def preview(cfg: TrainConfig, reuse: bool = True) -> Preview:
     """Train only the head of `cfg` on cached frozen features; the curves the real run would draw.
+    reuse=False trains again even when this setting was previewed before (a benchmark's choice).
     Raises ValueError when `unavailable(cfg)`, and the engine's LearnerErrors for bad settings."""
     why = unavailable(cfg)
     if why:
         raise ValueError(why)
     cfg.validate()
-    feats = features(cfg)
-    with _one_thread(), torch.no_grad():
-        return _fit(cfg, feats)
+    key = repr(cfg)  # the whole setting: a frozen dataclass with dict fields, so not hashable itself
+    done = _RESULTS.get(key) if reuse else None
+    if done is None:
+        feats = features(cfg)
+        with _one_thread(), torch.no_grad():
+            done = _fit(cfg, feats)
+        _RESULTS.put(key, done)
+    return done
 
 
 @contextmanager
@@ -217,3 +226,4 @@ def _patience_out(cfg: TrainConfig, epochs: list[PreviewEpoch]) -> bool:
 
 def clear_cache() -> None:
     _CACHE.clear()
+    _RESULTS.clear()
