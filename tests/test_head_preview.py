@@ -13,6 +13,7 @@ from core.train import head_preview as hp
 from core.train.config import LAB_DEFAULT, TrainConfig
 from core.train.engine import run_training
 from core.train.head_steps import HeadStep, softmax_step
+from core.train.inputs import torch_threads
 from core.train.optim import make_optimizer
 
 HEAD_ONLY = replace(LAB_DEFAULT, trainable=("head",), device="cpu")
@@ -178,3 +179,4 @@ def test_a_setting_previewed_before_is_answered_from_memory_unless_asked_to_trai
     assert hp.preview(replace(cfg)) is first
     again = hp.preview(cfg, reuse=False)
     assert again is not first and again == first  # trained again, to the same curves
+    assert torch.get_num_threads() == torch_threads()  # the loop's one thread is given back

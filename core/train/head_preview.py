@@ -29,9 +29,9 @@ from core.data.datasets import prepare
 from core.models import backbones as models
 from core.train.config import TrainConfig
 from core.train.events import best_epoch
-from core.train.freezing import CACHE_ALL, cache_plan, ever_trainable, prefix_end
+from core.train.freezing import ever_trainable
 from core.train.head_steps import HeadStep, softmax_step
-from core.train.inputs import Inputs, configure_threads
+from core.train.inputs import Inputs, configure_threads, torch_threads
 from core.train.schedules import factors, steps_per_epoch
 
 LABEL = "instant preview: head only"
@@ -118,13 +118,14 @@ def preview(cfg: TrainConfig, reuse: bool = True) -> Preview:
 def _one_thread():
     """Tensors of a few thousand numbers: a second thread only adds hand-offs, and on a loaded
     2-core machine they spin (a warm preview took 3 s on two threads, 0.27 s on one, at load 15).
-    The web server's process runs no training (core.jobs.workers), so nothing else needs them meanwhile."""
-    before = torch.get_num_threads()
+    The web server's process runs no training (core.jobs.workers), so nothing else needs them meanwhile.
+    Restored to the configured count, not to what was set on entry: two sessions' previews overlapping
+    would otherwise leave the process on one thread."""
     torch.set_num_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        torch.set_num_threads(torch_threads())
 
 
 def features(cfg: TrainConfig) -> _Features:
@@ -150,7 +151,6 @@ def _build(cfg: TrainConfig) -> _Features:
         model = models.fresh_model(cfg.model, data.num_classes, cfg.pretrained, cfg.seed)
         rng = torch.get_rng_state()
     cut = len(model.group_names) - 1  # the head's index: features_until pools there
-    assert cache_plan(prefix_end(model.group_names, {models.HEAD}), True, False) == CACHE_ALL
     plain = replace(cfg, device="cpu")
     inputs = Inputs(plain, model, data, torch.device("cpu"), cut, True, True, {})
     inputs.ensure_val_features()
