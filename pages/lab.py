@@ -13,7 +13,7 @@ from core.lab import links
 from core.lab.presets import PRESETS
 from core.train.config import ConfigError
 from ui.common import arrived_from_another_page, md_text, require_app_frame
-from ui.lab import code, demos, ended, history, live, setup
+from ui.lab import code, demos, ended, history, live, preview, setup
 from ui.lab import state as S
 
 require_app_frame()
@@ -171,6 +171,7 @@ else:
         setup.lr_section(advanced, current_config, data)
 
     cfg = current_config()
+    preview.preview_section(cfg, projector)  # head only: the curves at once (ui/lab/preview.py)
     if cfg is not None and advanced:  # "Code for this setup" (ui/lab/code.py); not in projector mode
         code.code_section(cfg, ss.get(S.K_PRESET))
 

@@ -36,6 +36,7 @@ from core.train.events import (
 from core.train.freezing import cache_plan, caches_train, caches_val, ever_trainable, prefix_end
 from core.train.inputs import Inputs, autocast, configure_threads, resolve_device
 from core.train.optim import add_groups, make_optimizer
+from core.train.precision import grad_scaler
 from core.train.schedules import factors, set_rates
 
 
@@ -124,6 +125,7 @@ class _Run:
     message: str = ""
     best: _Best = field(default_factory=_Best)
     val: tuple[list[int], torch.Tensor | None] = ([], None)  # predictions and probabilities
+    scaler: torch.amp.GradScaler | None = None  # enabled only for fp16 (core.train.precision)
 
     @property
     def steps(self) -> int:
@@ -212,6 +214,7 @@ def _set_up(cfg: TrainConfig, emit: EventSink, stop: threading.Event, data: Prep
         _group_vectors(model),
         plan,
     )
+    run.scaler = grad_scaler(device)
     _announce(run)
     return run
 
@@ -321,8 +324,10 @@ def _train_step(run: _Run, idx: torch.Tensor) -> tuple[float, int]:
     if not torch.isfinite(loss):
         return loss.item(), 0
     run.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    run.optimizer.step()
+    scaler = run.scaler or grad_scaler(run.device)
+    scaler.scale(loss).backward()
+    scaler.step(run.optimizer)  # skipped when fp16 gradients overflowed; the scale then shrinks
+    scaler.update()
     return loss.item(), int((logits.argmax(1) == yb).sum())
 
 

@@ -18,6 +18,7 @@ from core import settings
 from core.cache import FEATURES
 from core.data.datasets import PreparedData
 from core.models import backbones as models
+from core.train import precision
 from core.train.config import ConfigError
 
 NO_FLIP_DATASETS = {"mnist", "digits"}  # a mirrored digit is a different symbol (or none)
@@ -99,10 +100,8 @@ def layout(x: torch.Tensor) -> torch.Tensor:
 
 
 def autocast(device: torch.device):
-    # bf16 autocast pays off on GPUs; on this CPU it measured 0.9x, so the CPU stays in fp32.
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+    """The precision policy's autocast (core.train.precision: bf16, scaled fp16 or fp32)."""
+    return precision.autocast(device)
 
 
 # ---- what the trainable groups see --------------------------------------------------------------
