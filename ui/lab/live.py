@@ -318,7 +318,7 @@ def live_view(projector: bool = False) -> None:
                     job.wait(STOP_WAIT_S)
             st.rerun()
     focus = next((s for s in snaps if s.status == "running"), snaps[0])
-    if focus.start is not None and focus.start.cache:
+    if focus.start is not None and focus.start.cache and not projector:
         st.caption(f"{describe_cache(focus.start.cache, focus.start.prefix)} Device: {focus.start.device}.")
     overlay = None
     if len(snaps) > 1:
