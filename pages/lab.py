@@ -149,7 +149,7 @@ if running:
     # next run, and the page the browser redraws every second stays small (on a small machine that
     # redraw takes CPU from the training). The widget values wait in S.SAVED (S.init_state).
     running_cfg = next(s for s in snaps if s.active).config
-    st.markdown("**This run:** " + links.describe_run(running_cfg))
+    st.markdown("**This run:** " + links.describe_run(running_cfg, short=projector))
     if not projector:
         st.caption("The setup comes back below the results when the run ends; press Stop to change it now.")
     live.live_view(projector)

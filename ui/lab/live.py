@@ -301,13 +301,14 @@ def live_view(projector: bool = False) -> None:
         st.rerun()  # leave the timer loop: the full page shows the outcome
         return
     counts = manager.counts()
-    with st.container(key="lab_runbar"):
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        with left:
+    # A horizontal container, not columns: on a phone columns stack, and the bar (progress above Stop)
+    # covered an eighth of the screen while it stayed in view.
+    with st.container(key="lab_runbar", horizontal=True, vertical_alignment="center"):
+        with st.container():
             for snap in snaps:
                 if snap.active:
                     _status_line(snap, counts)
-        if right.button("Stop", key="lab_stop", type="secondary", icon="⏹️", width="stretch"):
+        if st.button("Stop", key="lab_stop", type="secondary", icon="⏹️", width="content"):
             for snap in snaps:
                 manager.cancel(snap.id)
             # The engine stops within one batch: wait for that here and leave the loop at once, rather
