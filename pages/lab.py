@@ -28,7 +28,7 @@ PROJECTOR_CSS = """<style>
   font-size: 3rem !important; line-height: 1.2 !important; }
 [data-testid="stMain"] [data-testid="stMetricLabel"], [data-testid="stMain"] [data-testid="stMetricLabel"] * {
   font-size: 1.4rem !important; }
-[data-testid="stMainBlockContainer"] { padding-left: 1.5rem !important; padding-right: 1.5rem !important; max-width: 100% !important; }
+[data-testid="stMainBlockContainer"] { padding: 3.5rem 1.5rem 4rem 1.5rem !important; max-width: 100% !important; }
 </style>"""
 # The Start/Stop bar stays in view while the learner scrolls the setup or the results.
 RUNBAR_CSS = """<style>
@@ -37,6 +37,13 @@ RUNBAR_CSS = """<style>
 [data-testid="stLayoutWrapper"]:has(> .st-key-lab_runbar) { position: sticky; top: 3.75rem; z-index: 50; }
 .st-key-lab_runbar { background-color: rgb(255 255 255 / 0.97); border-bottom: 1px solid rgba(49,51,63,0.2);
   padding: 0.4rem 0; }
+/* On a phone the estimate leaves the sticky bar (there it took three lines, a fifth of the screen) for
+   the line below it, which scrolls away with the page. */
+[data-testid="stLayoutWrapper"]:has(> .st-key-lab_est_narrow) { display: none; }
+@media (max-width: 640px) {
+  [data-testid="stLayoutWrapper"]:has(> .st-key-lab_est_narrow) { display: flex; }
+  [data-testid="stLayoutWrapper"]:has(> .st-key-lab_est_wide) { display: none; }
+}
 </style>"""
 
 ss = st.session_state
@@ -84,16 +91,19 @@ if report is not None:
                 f"exactly what the form shows.",
                 icon="🔗",
             )
-st.markdown(
-    "Choose data, a pretrained model and **which layers train**, then watch the curves. "
-    "Every setting is in the page address: copy it to share this exact setup."
-)
 snaps = live.current_snapshots(manager)
 running = any(s.active for s in snaps)
 ss[S.FORM_SHOWN] = not running  # the next run restores a form this one hides (S.restore_hidden_form)
-
-if projector:
-    demos.demo_list(expanded=not running)
+# In projector mode, once a run has started, the run and its result come first: at 1024x768 the
+# introduction and the open demos list pushed the live chart below the fold and the result 3,000 px down.
+run_on_show = bool(snaps or ss.get(live.REPLAY) or ss.get(live.CURRENT))
+if not (projector and run_on_show):
+    st.markdown(
+        "Choose data, a pretrained model and **which layers train**, then watch the curves. "
+        "Every setting is in the page address: copy it to share this exact setup."
+    )
+if projector and not run_on_show:
+    demos.demo_list(expanded=True)
 
 
 def current_config():
@@ -139,11 +149,13 @@ if running:
     # next run, and the page the browser redraws every second stays small (on a small machine that
     # redraw takes CPU from the training). The widget values wait in S.SAVED (S.init_state).
     running_cfg = next(s for s in snaps if s.active).config
-    st.markdown("**This run:** " + links.describe_run(running_cfg))
-    st.caption("The setup comes back below the results when the run ends; press Stop to change it now.")
+    st.markdown("**This run:** " + links.describe_run(running_cfg, short=projector))
+    if not projector:
+        st.caption("The setup comes back below the results when the run ends; press Stop to change it now.")
     live.live_view(projector)
 else:
     bar = st.container(key="lab_runbar")
+    estimate_below_bar = st.container(key="lab_est_narrow")
     show_last_run()  # in the live view's place, so the end of a run does not move the learner's eyes
     # ---- setup ---------------------------------------------------------------------------------------
     setup.preset_picker(projector)
@@ -180,8 +192,10 @@ else:
         live.show_refusal()
         if cfg is not None:
             go, note = st.columns([1, 4], vertical_alignment="center")
-            with note:
+            with note.container(key="lab_est_wide"):
                 setup.estimate_caption(cfg, num_classes, short=projector)
+            with estimate_below_bar:
+                setup.estimate_caption(cfg, num_classes, short=True)
             go.button(
                 "Start training",
                 key="lab_start",
@@ -193,6 +207,9 @@ else:
             )
         else:
             st.caption("⚙️ Fix the setting named in red below the layers to start.")
+
+if projector and run_on_show:  # folded, below the run: the result stays in view after a demo
+    demos.demo_list(expanded=False)
 
 # ---- the learner's earlier runs ------------------------------------------------------------------------
 live.collect_all(manager)

@@ -325,3 +325,19 @@ def test_the_onnx_export_runs_like_the_model(early_stopped_run):
     early_stopped_run.model.eval()
     with torch.no_grad():
         assert torch.allclose(torch.from_numpy(got), early_stopped_run.model(x), atol=1e-4)
+
+
+def test_a_run_that_ends_at_its_peak_is_not_called_wrecked():
+    """Seen in projector mode: 20 validation images, 2 classes, 90% at the end (its peak). The interval
+    (70-97%) touches chance's (30-70%), so it is a warning, but nothing fell: the words blame the small
+    validation set, not a learning rate that 'wrecked' the run."""
+    from core.runs.analysis import run_verdict
+    from core.train.config import LAB_DEFAULT
+
+    epochs = [ep(1, 0.70, 0.66), ep(2, 0.80, 0.65), ep(3, 0.90, 0.64)]
+    v = run_verdict("finished", epochs, 2, LAB_DEFAULT, val_images=20)
+    assert v.level == "warning"
+    assert "wrecked" not in v.headline
+    assert "20 validation images are too few" in v.headline
+    fell = run_verdict("finished", [ep(1, 0.95, 0.2), ep(2, 0.60, 0.9)], 2, LAB_DEFAULT, val_images=20)
+    assert "was then wrecked" in fell.headline

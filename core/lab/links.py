@@ -152,18 +152,23 @@ def rounding_notes(cfg: TrainConfig) -> list[str]:
     return notes
 
 
-def describe_run(cfg: TrainConfig) -> str:
-    """The run's setup in one Markdown line: what the Lab shows in place of the form while it trains."""
+def describe_run(cfg: TrainConfig, short: bool = False) -> str:
+    """The run's setup in one Markdown line: what the Lab shows in place of the form while it trains.
+    `short`: what the class watches in projector mode (the layers, the rate, the epochs), one line at
+    1024x768 so the live chart fits below it."""
     data = DATASETS[cfg.dataset].title if cfg.dataset in DATASETS else "your uploaded images"
     model = models.BACKBONES[cfg.model].label if cfg.model in models.BACKBONES else cfg.model
     groups = _show(cfg.trainable) + "".join(
         f"; from epoch {e}: {_show(gs)}" for e, gs in sorted(cfg.unfreeze_at.items())
     )
     rates = f"learning rate {cfg.lr:g}" + (f" ({_show(cfg.group_lr)})" if cfg.group_lr else "")
+    epochs = f"{cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'}"
+    if short:
+        return f"training **{groups}** · {rates} · {epochs}"
     return (
         f"**{model}** ({'pretrained' if cfg.pretrained else 'from scratch'}) on **{data}**, {cfg.per_class} "
         f"images per class at {cfg.image_size} px · training **{groups}** · {rates} with {cfg.optimizer}, "
-        f"schedule: {schedules.describe(cfg)} · {cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'} of batch {cfg.batch_size}"
+        f"schedule: {schedules.describe(cfg)} · {epochs} of batch {cfg.batch_size}"
         + (" · augmented" if cfg.augment else "")
     )
 

@@ -258,14 +258,22 @@ def head_frozen(cfg) -> bool:
     return "head" not in ever_trainable(cfg)
 
 
-def _chance_cause(cfg, epochs: list[EpochEnded], floor: float) -> str:
+def _chance_cause(cfg, epochs: list[EpochEnded], floor: float, final: EpochEnded, n: int = 0) -> str:
+    """Why a run ended near chance. With `n` (validation images) given, a final accuracy above `floor`
+    whose interval still touches chance's is put down to the small validation set."""
     peak = max(epochs, key=lambda e: e.val_acc)
     if head_frozen(cfg):
         return "the new head is frozen, so its random outputs never learn your classes"
-    if peak.val_acc > floor + WRECK_RISE:
+    # "Wrecked" only for a run that fell: one that ends at its peak was never wrecked.
+    if peak.val_acc > floor + WRECK_RISE and peak.val_acc - final.val_acc > WRECK_RISE:
         return (
             f"it reached {peak.val_acc:.1%} in epoch {peak.epoch} and was then wrecked: "
             f"the learning rate ({cfg.lr:g}) is most likely too high"
+        )
+    if n and final.val_acc > floor:
+        return (
+            f"{n} validation images are too few to tell its lead over guessing from luck; more "
+            "validation images per class narrow the interval"
         )
     if cfg.lr >= 0.01:
         return f"the learning rate ({cfg.lr:g}) is most likely so high that it wrecked the features at once"
@@ -299,11 +307,12 @@ def best_vs_final(status: str, epochs: list[EpochEnded], best_epoch: int | None 
 
 
 def _near_chance(
-    status: str, epochs: list[EpochEnded], num_classes: int, cfg, acc: float, n: int, notes: tuple[str, ...]
+    status: str, epochs: list[EpochEnded], num_classes: int, cfg, final: EpochEnded, n: int, notes: tuple[str, ...]
 ) -> Verdict:
     """A warning, never a green tick: the accuracy's 95% interval overlaps what guessing scores on
     the same number of validation images."""
-    chance = chance_level(num_classes)
+    chance, acc = chance_level(num_classes), final.val_acc
+    cause = _chance_cause(cfg, epochs, chance + CHANCE_MARGIN, final, n)
     ended = {"finished": f"finished {len(epochs)} epochs", "early_stopped": "stopped early", "stopped": "stopped"}.get(
         status, "ended"
     )
@@ -312,8 +321,7 @@ def _near_chance(
         f"within noise of chance ({ended}): validation accuracy "
         f"{stats.Accuracy.of(acc, n).words()}, while guessing among {num_classes} classes "
         f"scores {chance:.0%} ({stats.Accuracy.of(chance, n).band()} on {n} images). The "
-        f"intervals overlap, so this run may have learned nothing: "
-        f"{_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.",
+        f"intervals overlap, so this run may have learned nothing: {cause}.",
         notes,
     )
 
@@ -346,11 +354,11 @@ def run_verdict(
             "error",
             f"about chance: validation accuracy {acc:.1%}, and guessing among "
             f"{num_classes} classes scores {chance:.0%}. The model is no better than a "
-            f"guess: {_chance_cause(cfg, epochs, chance + CHANCE_MARGIN)}.",
+            f"guess: {_chance_cause(cfg, epochs, chance + CHANCE_MARGIN, final)}.",
             notes,
         )
     if val_images and stats.near_chance(acc, val_images, chance):
-        return _near_chance(status, epochs, num_classes, cfg, acc, val_images, notes)
+        return _near_chance(status, epochs, num_classes, cfg, final, val_images, notes)
     if status == "stopped":  # cut short by the learner: no verdict on what it would have learned
         return Verdict("info", f"{message} Validation accuracy when stopped: {acc:.1%} (chance: {chance:.0%}).", notes)
     above = f"{points(acc - chance)} above chance ({chance:.0%})"

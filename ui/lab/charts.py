@@ -431,8 +431,10 @@ def lr_finder_summary(lrs: list[float], losses: list[float], suggested: float | 
 
 
 # ---- projector mode ---------------------------------------------------------------------------------
-# Read from the back of a room at 1024x768: 12 px ticks and 2 px lines vanish on a projector.
-PROJECTOR_HEIGHT = 520
+# Read from the back of a room at 1024x768: 12 px ticks and 2 px lines vanish on a projector. The
+# height leaves room above the chart for the title, the run's line and its progress bar, so the whole
+# live chart is on screen at 1024x768 without scrolling.
+PROJECTOR_HEIGHT = 430
 PROJECTOR_FONT = 22
 PROJECTOR_LINE = 5
 

@@ -301,13 +301,14 @@ def live_view(projector: bool = False) -> None:
         st.rerun()  # leave the timer loop: the full page shows the outcome
         return
     counts = manager.counts()
-    with st.container(key="lab_runbar"):
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        with left:
+    # A horizontal container, not columns: on a phone columns stack, and the bar (progress above Stop)
+    # covered an eighth of the screen while it stayed in view.
+    with st.container(key="lab_runbar", horizontal=True, vertical_alignment="center"):
+        with st.container():
             for snap in snaps:
                 if snap.active:
                     _status_line(snap, counts)
-        if right.button("Stop", key="lab_stop", type="secondary", icon="⏹️", width="stretch"):
+        if st.button("Stop", key="lab_stop", type="secondary", icon="⏹️", width="content"):
             for snap in snaps:
                 manager.cancel(snap.id)
             # The engine stops within one batch: wait for that here and leave the loop at once, rather
@@ -318,7 +319,7 @@ def live_view(projector: bool = False) -> None:
                     job.wait(STOP_WAIT_S)
             st.rerun()
     focus = next((s for s in snaps if s.status == "running"), snaps[0])
-    if focus.start is not None and focus.start.cache:
+    if focus.start is not None and focus.start.cache and not projector:
         st.caption(f"{describe_cache(focus.start.cache, focus.start.prefix)} Device: {focus.start.device}.")
     overlay = None
     if len(snaps) > 1:
