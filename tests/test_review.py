@@ -67,7 +67,7 @@ def test_due_today_counts_what_is_due_before_midnight_longest_overdue_first():
     due = summarize(items, NOON, UTC)
     assert due.cards == ("c-overdue", "c-later-today") and due.questions == ("q-now",)
     assert due.total == 3 and due.scheduled == 4
-    assert due.next_day is None  # something is due today: no "next review" line
+    assert (due.next_day, due.next_count) == ((NOON + timedelta(days=1)).date(), 1)  # after today
 
 
 def test_nothing_due_today_names_the_next_day_and_its_count():

@@ -41,7 +41,7 @@ class DueSummary:
     cards: tuple[str, ...]  # ids due today, the longest overdue first
     questions: tuple[str, ...]
     scheduled: int  # items in the schedule at all
-    next_day: date | None = None  # the next day with reviews, when nothing is due today
+    next_day: date | None = None  # the first day after today with reviews due
     next_count: int = 0
 
     @property
@@ -80,7 +80,7 @@ def summarize(
     due = sorted((i for i in kept if i.due < end), key=lambda i: i.due)
     later = [i for i in kept if i.due >= end]
     next_day, next_count = None, 0
-    if later and not due:
+    if later:
         zone = tz or UTC
         next_day = min(datetime.fromtimestamp(i.due, zone).date() for i in later)
         next_count = sum(1 for i in later if datetime.fromtimestamp(i.due, zone).date() == next_day)
