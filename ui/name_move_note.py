@@ -8,14 +8,14 @@ import streamlit as st
 
 from ui.common import NAME_MOVED_KEY, browser_id, learner_name, name_md, name_moved_away
 from ui.lesson_widgets import store_call
-from ui.review_widgets import when_text
+from ui.review_widgets import quiet_read, when_text
 
 
 def name_move_note() -> None:
     """Where this browser's nickname went, when, and how to bring it back; with a button to put it away."""
     if learner_name() is not None:
         return
-    move = store_call("name_moved_from", browser_id())
+    move = quiet_read("name_moved_from", browser_id())
     if move is None and not name_moved_away():
         return
     name = move.name if move else name_moved_away()

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from core.classroom.progress import ProgressError
 from core.classroom.review import CARD, QUESTION, DueSummary
-from ui.common import current_learner
-from ui.lesson_widgets import store_call
+from ui.common import current_learner, get_progress_store
 
 REVIEW_QUERY = {"review": "due"}  # ?review=due opens the Flashcards and the Quiz on what is due
 # Page file -> (url path from app.py, icon), for links that also work where a page runs on its own.
@@ -35,11 +35,20 @@ def when_text(ts: float) -> str:
     return f"{datetime.fromtimestamp(ts, learner_timezone()):%-d %b %Y at %H:%M}"
 
 
+def quiet_read(method: str, *args):
+    """A store read whose failure needs no warning of its own: None when the database fails. The
+    pages' own reads say what is wrong (once each; a second warning would only repeat it)."""
+    try:
+        return getattr(get_progress_store(), method)(*args)
+    except ProgressError:
+        return None
+
+
 def due_today(lessons) -> DueSummary | None:
     """The learner's reviews due by the end of their day, counting only items still in the lessons;
-    None when the progress database cannot be read (the store call has said so)."""
+    None when the progress database cannot be read."""
     known = {CARD: {c.id for c in lessons.cards}, QUESTION: {q.id for q in lessons.questions}}
-    return store_call("due_summary", current_learner(), learner_timezone(), known)
+    return quiet_read("due_summary", current_learner(), learner_timezone(), known)
 
 
 def review_link(kind: str, count: int) -> None:
