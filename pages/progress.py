@@ -130,7 +130,7 @@ if not report.has_history:
     page_link("quiz")
     st.stop()
 
-st.subheader("Due for review today")
+st.subheader("Coming back for review")
 due_today_block(L)
 
 st.subheader("What you have done")

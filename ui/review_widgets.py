@@ -53,11 +53,8 @@ def due_today(lessons) -> DueSummary | None:
 
 def review_link(kind: str, count: int) -> None:
     path, url, icon = PAGES[kind]
-    label = (
-        f"Review {count} flashcard{'s' if count != 1 else ''}"
-        if kind == CARD
-        else (f"Review {count} missed question{'s' if count != 1 else ''}")
-    )
+    noun = "flashcard" if kind == CARD else "missed question"
+    label = f"Review {count} {noun}{'s' if count != 1 else ''}"
     try:
         st.page_link(path, label=label, icon=icon, query_params=REVIEW_QUERY)
     except StreamlitAPIException:  # page run on its own (tests, single-page mode)
