@@ -1,14 +1,13 @@
 """The progress store's review schedule and nickname-move records (schema 7), on SQLite and PostgreSQL
 (the `progress_db` fixture runs each test on both)."""
 import json
-import sqlite3
 import time
 from datetime import UTC, datetime
 
 import pytest
 
 from core.classroom import identity as ident
-from core.classroom.progress import _MIGRATIONS, _SCHEMA, SCHEMA_VERSION, ProgressStore
+from core.classroom.progress import SCHEMA_VERSION, ProgressStore
 from core.classroom.review import CARD, QUESTION
 
 DAY = 86_400.0
@@ -128,28 +127,26 @@ def test_a_wrong_code_records_no_move(store):
 # ---- schema 7 on a database from before ------------------------------------------------------------------
 
 
-def test_a_version_6_database_gets_both_tables_and_keeps_its_rows(tmp_path):
-    path = str(tmp_path / "progress.sqlite3")
-    conn = sqlite3.connect(path)
-    conn.executescript(_SCHEMA + "INSERT INTO schema_version VALUES (1);")
-    for version in range(2, 7):
-        step = _MIGRATIONS[version]
-        if callable(step):
-            step(conn)
-        else:
-            conn.executescript(step)
-    conn.execute("UPDATE schema_version SET version = 6")
-    conn.execute("INSERT INTO card_status VALUES ('ada', 'k1', 1, 1.0)")
-    conn.commit()
-    conn.close()
-    store = ProgressStore(path)
-    assert store.card_statuses("ada") == {"k1": True}
-    store.record_review("ada", CARD, "k1", True)
-    assert [i.item_id for i in store.review_items("ada")] == ["k1"]
-    assert store.integrity_ok()
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)] == [(7,)]
-    conn.close()
+def test_a_schema_6_database_is_upgraded_in_place_and_keeps_its_rows(progress_db, monkeypatch):
+    import core.classroom.progress as progress
+
+    monkeypatch.setattr(progress, "SCHEMA_VERSION", 6)  # the app before this schema step
+    old = ProgressStore(progress_db)
+    old.set_card_status("ada", "k1", True)
+    old.record_quiz_answer("ada", "q1", "an answer", False)
+    old.close()
+    monkeypatch.setattr(progress, "SCHEMA_VERSION", 7)
+    new = ProgressStore(progress_db)
+    assert new.card_statuses("ada") == {"k1": True} and new.missed_questions("ada") == ["q1"]
+    new.record_review("ada", CARD, "k1", True)
+    assert [i.item_id for i in new.review_items("ada")] == ["k1"]
+    laptop, phone = ident.new_browser_id(), ident.new_browser_id()
+    new.recover(phone, "ada", new.claim_name(laptop, "ada"))
+    assert new.name_moved_from(laptop).name == "ada"
+    with new._connection(write=False) as conn:
+        assert [tuple(r) for r in conn.execute("SELECT version FROM schema_version")] == [(SCHEMA_VERSION,)] == [(7,)]
+    assert new.integrity_ok()
+    new.close()
 
 
 def test_due_dates_keep_their_seconds(store, clock):
