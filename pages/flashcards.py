@@ -1,6 +1,8 @@
 """Flashcards: one card at a time, flip to check yourself, mark it known or not yet.
 
 Cards marked "Not yet" come first the next time the deck is dealt, so practice goes where it is needed.
+Each mark is also a review in the learner's schedule (core/classroom/review.py): the "Due today" deck
+deals only the cards whose day has come, each once.
 A card can be marked only once its back was seen (a mark is a check, not a guess). Every button has a
 one-key shortcut, so a deck can be worked through from the keyboard alone.
 """
@@ -9,8 +11,10 @@ import random
 
 import streamlit as st
 
+from core.classroom.review import CARD
 from ui.common import current_learner, require_app_frame
 from ui.lesson_widgets import badge, by_level, lessons, level_filter, store_call
+from ui.review_widgets import due_today, review_deck_done
 
 require_app_frame()
 
@@ -47,29 +51,67 @@ def deal(cards: list, status: dict) -> list:
     return [c.id for c in sorted(cards, key=lambda c: rank[status.get(c.id)])]
 
 
-level = level_filter("card_level")
-deck = by_level(L.cards, level)
+def state_keys() -> tuple[str, str]:
+    """Session keys of the dealt deck's order and position: the due deck keeps its own."""
+    return ("card_due_order", "card_due_pos") if S.get("card_deck") == "due" else ("card_order", "card_pos")
+
+
+# ?review=due (the links on Home and Progress) opens the due deck; the parameter is used once.
+if st.query_params.get("review") == "due":
+    del st.query_params["review"]
+    S.card_deck = "due"
+due = due_today(L)
+due_ids = list(due.cards) if due else []
+deck_kind = st.radio(
+    "Deck",
+    ("all", "due"),
+    horizontal=True,
+    key="card_deck",
+    format_func=lambda d: "All cards" if d == "all" else f"Due today ({len(due_ids)})",
+    on_change=S.__setitem__,
+    args=("card_flipped", False),  # the other deck's card starts face down
+)
+level = level_filter("card_level", disabled=deck_kind == "due")
 status = statuses()
-if not deck:
-    st.info("No cards at this level yet. Pick another level.")
-    st.stop()
+cards = {c.id: c for c in (L.cards if deck_kind == "due" else by_level(L.cards, level))}
+if deck_kind == "due":
+    # Dealt once, when the deck is opened: a card reviewed now is due another day, and leaves the count.
+    if S.get("card_due_dealt") is not True:
+        S.card_due_dealt, S.card_due_order, S.card_due_pos, S.card_flipped = True, due_ids, 0, False
+        S.card_due_marked = set()
+    order = [cid for cid in S.card_due_order if cid in cards]
+    if not order or set(order) <= S.card_due_marked:
+        review_deck_done(len(set(order) & S.card_due_marked), due)
+        st.stop()
+    st.progress(
+        len(S.card_due_marked) / len(order), text=f"Reviewed: {len(S.card_due_marked)} of {len(order)} due cards"
+    )
+else:
+    S.card_due_dealt = False
+    if not cards:
+        st.info("No cards at this level yet. Pick another level.")
+        st.stop()
+    if S.get("card_deck_level") != level or "card_order" not in S:
+        S.card_deck_level = level
+        S.card_order = deal(list(cards.values()), status)
+        S.card_pos, S.card_flipped = 0, False
+    order = [cid for cid in S.card_order if cid in cards]
+    known = sum(1 for cid in cards if status.get(cid) is True)
+    st.progress(known / len(cards), text=f"Known: {known} of {len(cards)} cards")
 
-if S.get("card_deck_level") != level or "card_order" not in S:
-    S.card_deck_level = level
-    S.card_order = deal(deck, status)
-    S.card_pos, S.card_flipped = 0, False
-
-cards = {c.id: c for c in deck}
-order = [cid for cid in S.card_order if cid in cards]
-S.card_pos %= len(order)
-card = cards[order[S.card_pos]]
-
-known = sum(1 for cid in cards if status.get(cid) is True)
-st.progress(known / len(cards), text=f"Known: {known} of {len(cards)} cards")
+POS = state_keys()[1]
+S[POS] %= len(order)
+card = cards[order[S[POS]]]
 
 
 def move(step: int) -> None:
-    S.card_pos = (S.card_pos + step) % len(order)
+    """The next (or previous) card; in the due deck, the next one not reviewed yet."""
+    order_key, pos_key = state_keys()
+    ids = S[order_key]
+    for _ in ids:
+        S[pos_key] = (S[pos_key] + step) % len(ids)
+        if S.get("card_deck") != "due" or ids[S[pos_key]] not in S.card_due_marked:
+            break
     S.card_flipped = False
 
 
@@ -78,12 +120,16 @@ def mark(card_id: str, is_known: bool) -> None:
         return
     S.card_marks[card_id] = is_known
     store_call("set_card_status", current_learner(), card_id, is_known)
+    store_call("record_review", current_learner(), CARD, card_id, is_known)
+    if S.get("card_deck") == "due":
+        S.card_due_marked.add(card_id)
     move(1)
 
 
 def shuffle() -> None:
-    random.shuffle(S.card_order)
-    S.card_pos, S.card_flipped = 0, False
+    order_key, pos_key = state_keys()
+    random.shuffle(S[order_key])
+    S[pos_key], S.card_flipped = 0, False
 
 
 def flip() -> None:
@@ -92,7 +138,7 @@ def flip() -> None:
 
 with st.container(border=True):
     mark_text = {True: "✅ known", False: "🔁 not yet", None: "new"}[status.get(card.id)]
-    st.caption(f"Card {S.card_pos + 1} of {len(order)} · {mark_text}")
+    st.caption(f"Card {S[POS] + 1} of {len(order)} · {mark_text}")
     st.markdown(f"### {card.front}")
     st.markdown(badge(card.level))
     if S.card_flipped:

@@ -4,6 +4,8 @@ import streamlit as st
 
 from core.content.lessons import load_lessons
 from ui.common import require_app_frame
+from ui.name_move_note import name_move_note
+from ui.review_widgets import due_today_block
 
 require_app_frame()
 
@@ -15,12 +17,15 @@ st.markdown(
     "a real ImageNet-pretrained MobileNetV2 on real images, on this machine."
 )
 
+name_move_note()
 try:
     lessons = load_lessons()
     counts = (len(lessons.concepts), len(lessons.cards), len(lessons.questions), len(lessons.problems))
 except Exception as exc:  # a broken lesson file must not take the home page down
     st.error(f"The lesson files could not be read: {exc}")
-    counts = None
+    lessons, counts = None, None
+if lessons is not None:
+    due_today_block(lessons, explain_empty=False)  # a new learner's Home stays as it was
 
 st.subheader("Where to start")
 col1, col2, col3 = st.columns(3)

@@ -13,13 +13,13 @@ from ui.common import (
     current_learner,
     get_progress_store,
     learner_name,
-    moved_note,
     name_md,
-    name_moved_away,
     require_app_frame,
     safe_store_call,
 )
 from ui.lesson_widgets import lessons
+from ui.name_move_note import name_move_note
+from ui.review_widgets import due_today_block
 
 require_app_frame()
 
@@ -121,8 +121,7 @@ if report is None:
     )
     st.stop()
 
-if not name and name_moved_away():
-    st.info(moved_note(name_moved_away()), icon="➡️")
+name_move_note()
 if not report.has_history:
     st.info(
         f"No progress yet for {who}. Read a concept, flip some flashcards or take a quiz, and it will show up here."
@@ -130,6 +129,9 @@ if not report.has_history:
     page_link("concepts")
     page_link("quiz")
     st.stop()
+
+st.subheader("Coming back for review")
+due_today_block(L)
 
 st.subheader("What you have done")
 metrics = [(r.label, f"{r.done} / {r.total}") for r in report.done if r.total]

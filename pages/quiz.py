@@ -10,9 +10,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from core.classroom.review import QUESTION
 from core.content.order import shuffled_order
 from ui.common import current_learner, md_text, require_app_frame
 from ui.lesson_widgets import LEVELS, badge, by_level, lessons, level_filter, store_call
+from ui.review_widgets import due_today
 
 require_app_frame()
 
@@ -123,6 +125,7 @@ def ask(q, R: dict, round_ids: list) -> None:
                 correct = next(o for o in options if o.text == choice).correct
                 R["answers"][q.id] = (choice, correct)
                 store_call("record_quiz_answer", current_learner(), q.id, choice, correct)
+                store_call("record_review", current_learner(), QUESTION, q.id, correct)
                 st.rerun()
         return
     chosen_text, correct = answered
@@ -179,6 +182,14 @@ if linked is not None:
         start_round(level, [linked], "linked question")
     else:
         st.warning(f"The linked question “{md_text(linked)}” is not in the quiz (any more): here is the usual round.")
+# ?review=due (the links on Home and Progress) opens a round of the questions due for review today.
+due = due_today(L)
+if st.query_params.get("review") == "due":
+    del st.query_params["review"]
+    if due is not None and due.questions:
+        start_round(level, list(due.questions), "due for review")
+    else:
+        st.info("No missed questions are due for review today: here is the usual round.")
 if level not in S.quiz_rounds:
     start_round(level, [q.id for q in by_level(L.questions, level)], level)
 R = S.quiz_rounds[level]
@@ -195,8 +206,12 @@ if not round_ids:
     st.info("No questions at this level yet. Pick another level.")
     st.stop()
 
-# Practising earlier misses is offered only before a round is under way, so there is one retry
-# button at a time (the end of a round offers its own misses instead).
+# Reviews due and earlier misses are offered only before a round is under way, so no button competes
+# with a round's own retry (the end of a round offers its own misses instead).
+if due is not None and due.questions and not R["answers"] and R["label"] != "due for review":
+    if st.button(f"Review the {len(due.questions)} question(s) due today", key="quiz_review_due", type="primary"):
+        start_round(level, list(due.questions), "due for review")
+        st.rerun()
 missed_before = [qid for qid in store_call("missed_questions", current_learner(), default=[]) if qid in QUESTIONS]
 if missed_before and not R["answers"]:
     if st.button(f"Practise the {len(missed_before)} question(s) you missed before", key="quiz_missed_before"):

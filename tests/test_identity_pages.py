@@ -1,5 +1,6 @@
 """The identity box of the app frame under AppTest: take a nickname, be refused someone else's,
 move one with its recovery code; and the note while answers are not kept under a name."""
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,35 @@ def test_a_wrong_database_address_is_a_message_not_a_traceback(url, words, monke
     claim(at, "ada")  # taking a name needs the database: the sidebar says why it cannot
     assert "Nicknames cannot be changed right now" in sidebar_text(at) and words in sidebar_text(at)
     assert "hunter2" not in sidebar_text(at) + "".join(shown)
+
+
+def same_browser_later(at: AppTest, page: str | None = None) -> AppTest:
+    """A fresh visit (a new session) from the browser of `at`: the same browser id, nothing else."""
+    later = AppTest.from_file(APP, default_timeout=60)
+    later.session_state["_browser_id"] = at.session_state["_browser_id"]
+    later.run()
+    if page:
+        later.switch_page(page).run()
+    assert not later.exception, [e.value for e in later.exception]
+    return later
+
+
+def test_a_fresh_visit_from_the_browser_a_name_left_says_where_it_went_and_how_to_get_it_back(db):
+    laptop = claim(browser(), "ada")
+    code = shown_code(laptop)
+    phone = browser()
+    phone.text_input("identity_recover_name").input("ada")
+    phone.text_input("identity_recover_code").input(code)
+    submit(phone, "Move it to this browser")
+
+    today = f"{datetime.now(UTC):%-d %b %Y}"
+    for page in (None, "pages/progress.py"):
+        later = same_browser_later(laptop, page)  # not the session that saw it go: a new visit
+        note = " ".join(i.value for i in later.main.info)
+        assert "Your nickname **ada** moved to another browser" in note, note
+        assert today in note and "Move my nickname here" in note and "recovery code" in note
+    assert "No progress yet" in " ".join(i.value for i in later.main.info)
+
+    later.button("name_move_seen").click().run()  # put away: not said again
+    assert "moved to another browser" not in " ".join(i.value for i in same_browser_later(laptop).main.info)
+    assert "moved to another browser" not in " ".join(i.value for i in same_browser_later(phone).main.info)

@@ -39,9 +39,9 @@ def badge(level: str) -> str:
     return f":{_LEVEL_COLOR.get(level, 'gray')}-badge[{level}]"
 
 
-def level_filter(key: str, label: str = "Level") -> str:
-    """Horizontal level picker; returns 'all' or one level."""
-    return st.radio(label, LEVEL_FILTER, horizontal=True, key=key, format_func=str.capitalize)
+def level_filter(key: str, label: str = "Level", disabled: bool = False) -> str:
+    """Horizontal level picker; returns 'all' or one level. Disabled, it keeps its value for later."""
+    return st.radio(label, LEVEL_FILTER, horizontal=True, key=key, format_func=str.capitalize, disabled=disabled)
 
 
 def by_level(items, level: str) -> list:

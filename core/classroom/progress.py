@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from core import settings
 from core.classroom import identity as ident
+from core.classroom import moves, review_records
 from core.classroom.explain_records import MIGRATION as EXPLAIN_MIGRATION
 from core.classroom.explain_records import PROBES, REVIEW_MARKS, ExplainRecords
 from core.classroom.identity import IdentityError
@@ -30,7 +31,7 @@ from core.classroom.identity import IdentityError
 from core.classroom.progress_db import KEPT, ProgressError, open_backend  # noqa: F401
 from core.errors import LearnerError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DONE_KINDS = ("concept", "step", "myth", "practice", "pitfall")
 # Stored answers are for the learner's own review; cap them so a pasted novel cannot bloat the file.
 MAX_STORED_ANSWER = 20_000
@@ -104,12 +105,15 @@ def _add_name_keys(conn) -> None:
 
 
 _MIGRATIONS[6] = _add_name_keys
+_MIGRATIONS[7] = review_records.MIGRATION + moves.MIGRATION  # the review schedule; where a moved nickname went
 # Tables keyed by learner: what moves when a browser takes a name or a name moves to a browser.
 PROGRESS_TABLES = ("quiz_answers", "quiz_rounds", "card_status", "explain_attempts", "done_items", "lab_runs")
+PROGRESS_TABLES += (review_records.TABLE,)  # the review schedule is kept per learner too
 
 # Columns besides `learner` that make a row unique (the tables' PRIMARY KEY / UNIQUE above): where a
 # move between learner keys can clash.
 _UNIQUE_KEYS = {"card_status": ("card_id",), "done_items": ("kind", "item_id"), "lab_runs": ("run_key",)}
+_UNIQUE_KEYS[review_records.TABLE] = review_records.UNIQUE_KEY
 
 
 class RecordLimit(LearnerError):
@@ -140,7 +144,7 @@ def _check_learner(learner: str) -> str:
     return name
 
 
-class ProgressStore(ExplainRecords):
+class ProgressStore(ExplainRecords, review_records.ReviewRecords, moves.NameMoves):
     """Progress of all learners in the SQLite file at `path`, or in the PostgreSQL database when
     `path` is a postgresql:// URL (created, with its schema, on first use).
 
@@ -385,7 +389,8 @@ class ProgressStore(ExplainRecords):
         """SQLite: PRAGMA integrity_check; PostgreSQL: every table is there and reads. For tests."""
         with self._connection(write=False) as conn:
             return self._db.integrity_ok(
-                conn, ("schema_version", "identities", "explain_reviews", "recovery_tries", *PROGRESS_TABLES)
+                conn,
+                ("schema_version", "identities", "explain_reviews", "recovery_tries", moves.TABLE, *PROGRESS_TABLES),
             )
 
     # ---- identities: a nickname belongs to the browser that took it ---------------------------
@@ -429,6 +434,7 @@ class ProgressStore(ExplainRecords):
             )
             _move_progress(conn, source, name)
             _move_progress(conn, name, name, other_spellings=True)  # "Ada" from before: now "ada"
+            moves.forget_moves(conn, mine)
         return code
 
     def new_recovery_code(self, browser_id: str) -> str:
@@ -475,6 +481,8 @@ class ProgressStore(ExplainRecords):
                 )
                 conn.execute("DELETE FROM recovery_tries WHERE browser_hash = ?", (mine,))
                 _move_progress(conn, ident.anonymous_key(browser_id), row["name"])
+                moves.record_move(conn, row["browser_hash"], row["name"])  # the browser it left says so
+                moves.forget_moves(conn, mine)
         if not ok:
             raise IdentityError(_wrong_code_message(row["name"], left))
         return fresh
