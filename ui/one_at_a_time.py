@@ -78,9 +78,8 @@ def step_buttons(prefix: str, param: str, place: Place, titles: dict[str, str], 
     left, middle, right = st.columns([2, 1, 2], vertical_alignment="center")
     if place.previous is not None:
         left.button(
-            f"← {titles[place.previous]}",
+            f"← Previous: {titles[place.previous]}",
             key=f"{prefix}_prev",
-            help=f"Previous {noun}",
             on_click=go_to,
             args=(param, place.previous),
             width="stretch",
@@ -92,7 +91,6 @@ def step_buttons(prefix: str, param: str, place: Place, titles: dict[str, str], 
             f"Next: {titles[place.next]} →",
             key=f"{prefix}_next",
             type="primary",
-            help=f"Next {noun}",
             on_click=go_to,
             args=(param, place.next),
             width="stretch",
