@@ -2,7 +2,8 @@
 beside the text, PyTorch and Keras code in tabs and a link into the lab; a contents list in the
 sidebar, Previous / Next, and the key takeaways and use cases as pages of their own.
 
-`?concept=<id>` in the address picks the concept (also `key-takeaways` and `use-cases`)."""
+`?concept=<id>` in the address picks the concept (also `key-takeaways` and `use-cases`); the old
+page's anchors (`#<id>`) still lead to theirs."""
 
 import streamlit as st
 
@@ -19,7 +20,7 @@ from ui.lesson_widgets import (
     lessons,
     mark_done,
 )
-from ui.one_at_a_time import choose, contents, go_to, step_buttons, unknown_note
+from ui.one_at_a_time import choose, contents, follow_old_anchor, go_to, step_buttons, unknown_note
 
 require_app_frame()
 
@@ -31,6 +32,7 @@ EXTRAS = [(TAKEAWAYS, "🔑 Key takeaways")] + ([(USE_CASES, "🌼 Use cases")] 
 st.title("📘 Concepts")
 st.caption("The cheat sheet: one concept at a time, in teaching order. Come back to any card later.")
 
+follow_old_anchor(PARAM, [c.id for c in L.concepts] + [item_id for item_id, _ in EXTRAS])
 # A link to a concept outside the level picked earlier shows it: the picker goes back to "all".
 linked = next((c for c in L.concepts if c.id == normalise_id(st.query_params.get(PARAM))), None)
 if linked and st.session_state.get("concepts_level", "all") not in ("all", linked.level):

@@ -2,13 +2,13 @@
 marked, the root cause with its figure beside it, and a lab preset that reproduces the bug so the
 learner can watch it happen; a contents list in the sidebar and Previous / Next.
 
-`?pitfall=<id>` in the address picks the pitfall."""
+`?pitfall=<id>` in the address picks the pitfall; the old page's anchors (`#<id>`) still lead to theirs."""
 
 import streamlit as st
 
 from ui.common import require_app_frame
 from ui.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
-from ui.one_at_a_time import choose, contents, step_buttons, unknown_note
+from ui.one_at_a_time import choose, contents, follow_old_anchor, step_buttons, unknown_note
 
 require_app_frame()
 
@@ -18,6 +18,7 @@ PARAM = "pitfall"
 st.title("🕳️ Pitfalls")
 st.caption("Each one is a bug that silently costs accuracy. Spot the difference, then see why it matters.")
 
+follow_old_anchor(PARAM, [p.id for p in L.pitfalls])
 done = done_ids("pitfall")
 place = choose(PARAM, [p.id for p in L.pitfalls])
 contents("pitfalls", PARAM, [(p.id, p.title) for p in L.pitfalls], place, done)

@@ -14,7 +14,7 @@ import streamlit as st
 from core.content.browse import Place, locate
 from ui.common import md_text
 
-__all__ = ["choose", "contents", "go_to", "step_buttons", "unknown_note"]
+__all__ = ["choose", "contents", "follow_old_anchor", "go_to", "step_buttons", "unknown_note"]
 
 
 def go_to(param: str, item_id: str | None) -> None:
@@ -29,6 +29,30 @@ def go_to(param: str, item_id: str | None) -> None:
 def choose(param: str, order: Sequence[str], extras: Sequence[str] = ()) -> Place:
     """Where the address puts the reader in `order` (or on one of the `extras` pages)."""
     return locate(order, st.query_params.get(param), extras)
+
+
+# Addresses from the one-long-page days, /concepts#freezing-layers: a fragment never reaches the
+# server, so an in-page script hands a known one over once, and takes it out of the address so a
+# rerun or Back does not jump again.
+_OLD_ANCHOR_JS = """
+export default function (component) {
+  const { data, setTriggerValue } = component;
+  const id = decodeURIComponent(window.location.hash.slice(1)).trim().toLowerCase();
+  if (!id || !data || !data.ids.includes(id)) return;
+  history.replaceState(history.state, "", window.location.pathname + window.location.search);
+  setTriggerValue("anchor", id);
+}
+"""
+
+
+def follow_old_anchor(param: str, ids: Sequence[str]) -> None:
+    """Turns an old `#<id>` anchor in the address into `?<param>=<id>` (and reruns to show it)."""
+    mount = st.components.v2.component("ftlab_old_anchor", js=_OLD_ANCHOR_JS)
+    result = mount(data={"ids": list(ids)}, key=f"{param}_old_anchor", on_anchor_change=lambda: None)
+    anchor = getattr(result, "anchor", None)
+    if anchor in ids:
+        go_to(param, anchor)
+        st.rerun()
 
 
 def unknown_note(place: Place, noun: str) -> None:

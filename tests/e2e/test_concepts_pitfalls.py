@@ -174,3 +174,14 @@ def test_lesson_figures_are_drawn_beside_their_concept_with_accessible_names(pag
     wait_idle(page)
     shot(page, "concepts-with-figures")
     assert_no_exception(page)
+
+
+@pytest.mark.parametrize("path,items", [("/concepts", L.concepts), ("/pitfalls", L.pitfalls)])
+def test_an_old_anchor_link_still_opens_its_item(page, path, items):
+    """Links from the one-long-page days (`/concepts#<id>`) open that item, now under ?<kind>=<id>."""
+    target = items[len(items) // 2]
+    open_page(page, f"{path}#{target.id}")
+    expect(_heading(page)).to_contain_text(target.title)
+    expect(page).to_have_url(re.compile(rf"\?(concept|pitfall)={re.escape(target.id)}$"))
+    wait_idle(page)
+    assert_no_exception(page)
