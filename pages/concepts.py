@@ -64,7 +64,7 @@ def show_concept(concept) -> None:
         st.subheader(f"{concept.title}{tick} {badge(concept.level)}", anchor=concept.id)
         st.markdown(f"*{concept.summary}*")
         figures = L.figures_for(concept=concept.id)
-        text, beside = st.columns([3, 2], gap="large") if concept.diagram or figures else (st.container(), None)
+        text, beside = st.columns([5, 4], gap="large") if concept.diagram or figures else (st.container(), None)
         text.markdown(concept.body)
         if beside is not None:
             with beside:

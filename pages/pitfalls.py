@@ -35,7 +35,7 @@ def show_pitfall(pitfall) -> None:
             st.markdown(f"**Symptom:** {pitfall.symptom}")
         code_diff(pitfall.wrong_code, pitfall.correct_code)
         figures = L.figures_for(pitfall=pitfall.id)
-        text, beside = st.columns([3, 2], gap="large") if figures else (st.container(), None)
+        text, beside = st.columns([5, 4], gap="large") if figures else (st.container(), None)
         text.markdown(f"**Root cause:** {pitfall.root_cause}")
         if beside is not None:
             with beside:

@@ -46,13 +46,12 @@ export default function (component) {
 
 
 def follow_old_anchor(param: str, ids: Sequence[str]) -> None:
-    """Turns an old `#<id>` anchor in the address into `?<param>=<id>` (and reruns to show it)."""
+    """Turns an old `#<id>` anchor in the address into `?<param>=<id>`; call it before choose()."""
     mount = st.components.v2.component("ftlab_old_anchor", js=_OLD_ANCHOR_JS)
     result = mount(data={"ids": list(ids)}, key=f"{param}_old_anchor", on_anchor_change=lambda: None)
     anchor = getattr(result, "anchor", None)
     if anchor in ids:
-        go_to(param, anchor)
-        st.rerun()
+        go_to(param, anchor)  # read by choose() later in this same run: no extra rerun
 
 
 def unknown_note(place: Place, noun: str) -> None:
@@ -63,6 +62,14 @@ def unknown_note(place: Place, noun: str) -> None:
             f"Here is the first {noun}; pick another from the contents list.",
             icon="🔎",
         )
+
+
+# The app frame draws the nickname box in the sidebar before the page runs; without this the contents
+# would start below it, off screen at 1280x900. Flex order moves them up to just under the navigation.
+_TOC_FIRST_CSS = """<style>
+[data-testid="stSidebarUserContent"] .%(key)s,
+[data-testid="stSidebarUserContent"] [data-testid="stVerticalBlock"] > :has(> .%(key)s) { order: -1; }
+</style>"""
 
 
 def contents(
@@ -76,6 +83,7 @@ def contents(
     """(id, title) entries as a numbered list of buttons in the sidebar, the current one marked ▶
     and in the primary colour, the done ones ✅; `extras` (pages outside previous/next) after a rule."""
     with st.sidebar.container(key=f"{prefix}_toc"):
+        st.html(_TOC_FIRST_CSS % {"key": f"st-key-{prefix}_toc"})
         st.markdown("**Contents**")
         for number, (item_id, title) in enumerate(entries, 1):
             _entry(prefix, param, item_id, f"{number}. {title}{' ✅' if item_id in done else ''}", place)
