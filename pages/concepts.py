@@ -1,9 +1,13 @@
-"""Concepts / cheat sheet: a table of contents, then every concept in teaching order with its
-diagrams and figures, PyTorch and Keras code in tabs, a link into the lab, and the key takeaways and
-use cases at the end."""
+"""Concepts / cheat sheet: one concept at a time, in teaching order, with its diagrams and figures
+beside the text, PyTorch and Keras code in tabs and a link into the lab; a contents list in the
+sidebar, Previous / Next, and the key takeaways and use cases as pages of their own.
+
+`?concept=<id>` in the address picks the concept (also `key-takeaways` and `use-cases`); the old
+page's anchors (`#<id>`) still lead to theirs."""
 
 import streamlit as st
 
+from core.content.browse import normalise_id
 from ui.common import require_app_frame
 from ui.lesson_widgets import (
     LEVEL_FILTER,
@@ -16,51 +20,58 @@ from ui.lesson_widgets import (
     lessons,
     mark_done,
 )
+from ui.one_at_a_time import choose, contents, follow_old_anchor, go_to, step_buttons, unknown_note
 
 require_app_frame()
 
 L = lessons()
+PARAM = "concept"
+TAKEAWAYS, USE_CASES = "key-takeaways", "use-cases"  # the old page's anchors, kept as ids
+EXTRAS = [(TAKEAWAYS, "🔑 Key takeaways")] + ([(USE_CASES, "🌼 Use cases")] if L.use_cases else [])
 
 st.title("📘 Concepts")
-st.caption("The cheat sheet: read top to bottom the first time, come back to any card later.")
+st.caption("The cheat sheet: one concept at a time, in teaching order. Come back to any card later.")
 
-level = st.radio("Show", LEVEL_FILTER, horizontal=True, key="concepts_level", format_func=str.capitalize)
+follow_old_anchor(PARAM, [c.id for c in L.concepts] + [item_id for item_id, _ in EXTRAS])
+# A link to a concept outside the level picked earlier shows it: the picker goes back to "all".
+linked = next((c for c in L.concepts if c.id == normalise_id(st.query_params.get(PARAM))), None)
+if linked and st.session_state.get("concepts_level", "all") not in ("all", linked.level):
+    st.session_state["concepts_level"] = "all"
+level = st.radio(
+    "Show",
+    LEVEL_FILTER,
+    horizontal=True,
+    key="concepts_level",
+    format_func=str.capitalize,
+    on_change=go_to,  # a new level starts at its first concept
+    args=(PARAM, None),
+)
 concepts = by_level(L.concepts, level)
 done = done_ids("concept")
 n_done = len(done & {c.id for c in L.concepts})
 st.progress(n_done / max(len(L.concepts), 1), text=f"Understood: {n_done} of {len(L.concepts)} concepts")
 
-TOC_ANCHOR = "contents"
-TAKEAWAYS_ANCHOR, USE_CASES_ANCHOR = "key-takeaways", "use-cases"
+place = choose(PARAM, [c.id for c in concepts], [item_id for item_id, _ in EXTRAS])
+contents("concepts", PARAM, [(c.id, c.title) for c in concepts], place, done, EXTRAS)
+unknown_note(place, "concept")
 
 
-def table_of_contents(concepts, done: set) -> None:
-    """Numbered links to every concept shown (17,700 px of page without them), in three columns."""
-    links = [f"{i}. [{c.title}](#{c.id}){' ✅' if c.id in done else ''}" for i, c in enumerate(concepts, 1)]
-    with st.container(border=True, key="concepts_toc"):
-        st.subheader("Contents", anchor=TOC_ANCHOR)
-        per = max(1, -(-len(links) // 3))
-        for column, start in zip(st.columns(3), range(0, len(links), per)):
-            column.markdown("\n".join(links[start : start + per]))  # "7. ..." starts a list at 7
-        extra = [f"🔑 [Key takeaways](#{TAKEAWAYS_ANCHOR})"]
-        if L.use_cases:
-            extra.append(f"🌼 [Use cases](#{USE_CASES_ANCHOR})")
-        st.markdown(" · ".join(extra))
-
-
-table_of_contents(concepts, done)
-
-for concept in concepts:
-    with st.container(border=True):
+def show_concept(concept) -> None:
+    """One concept: heading, summary, the text with its diagram and figures beside it (stacked on a
+    narrow screen), code tabs, the lab link and the "understood" button."""
+    with st.container(border=True, key=f"concept_{concept.id}"):
         tick = " ✅" if concept.id in done else ""
         st.subheader(f"{concept.title}{tick} {badge(concept.level)}", anchor=concept.id)
-        # Next to the heading, so the way back is on screen where a contents link lands.
-        st.markdown(f"*{concept.summary}* · [↑ Contents](#{TOC_ANCHOR})")
-        st.markdown(concept.body)
-        if concept.diagram:
-            st.graphviz_chart(concept.diagram)
-        for figure in L.figures_for(concept=concept.id):
-            figure_block(figure)
+        st.markdown(f"*{concept.summary}*")
+        figures = L.figures_for(concept=concept.id)
+        text, beside = st.columns([5, 4], gap="large") if concept.diagram or figures else (st.container(), None)
+        text.markdown(concept.body)
+        if beside is not None:
+            with beside:
+                if concept.diagram:
+                    st.graphviz_chart(concept.diagram)
+                for figure in figures:
+                    figure_block(figure)
         code_tabs(("PyTorch", concept.pytorch or ""), ("Keras", concept.keras or ""))
         cols = st.columns(2)
         with cols[0]:
@@ -71,27 +82,40 @@ for concept in concepts:
                 mark_done("concept", concept.id)
                 st.rerun()
 
-if not concepts:
+
+def show_takeaways() -> None:
+    st.header("🔑 Key takeaways", anchor=TAKEAWAYS)
+    st.markdown("\n".join(f"- {takeaway.text}" for takeaway in L.takeaways))
+
+
+def show_use_cases() -> None:
+    st.header("🌼 Use cases: from scratch vs fine-tuned", anchor=USE_CASES)
+    for case in L.use_cases:
+        with st.container(border=True):
+            st.subheader(case.title)
+            st.markdown(case.body)
+            for column, (heading, text, code) in zip(
+                st.columns(2),
+                [
+                    ("**🐢 Trained from scratch**", case.scratch, case.scratch_code),
+                    ("**🚀 Fine-tuned**", case.fine_tuned, case.fine_tuned_code),
+                ],
+            ):
+                column.markdown(heading)
+                column.markdown(text)
+                if code:
+                    column.code(code.rstrip(), language="python")
+
+
+titles = {c.id: c.title for c in concepts}
+if place.current == TAKEAWAYS:
+    show_takeaways()
+elif place.current == USE_CASES:
+    show_use_cases()
+elif place.current is None:
     st.info("No concepts at this level yet.")
-
-st.header("🔑 Key takeaways", anchor=TAKEAWAYS_ANCHOR)
-for takeaway in L.takeaways:
-    st.markdown(f"- {takeaway.text}")
-
-if L.use_cases:
-    st.header("🌼 Use cases: from scratch vs fine-tuned", anchor=USE_CASES_ANCHOR)
-for case in L.use_cases:
-    with st.container(border=True):
-        st.subheader(case.title)
-        st.markdown(case.body)
-        cols = st.columns(2)
-        with cols[0]:
-            st.markdown("**🐢 Trained from scratch**")
-            st.markdown(case.scratch)
-            if case.scratch_code:
-                st.code(case.scratch_code.rstrip(), language="python")
-        with cols[1]:
-            st.markdown("**🚀 Fine-tuned**")
-            st.markdown(case.fine_tuned)
-            if case.fine_tuned_code:
-                st.code(case.fine_tuned_code.rstrip(), language="python")
+else:
+    show_concept(next(c for c in concepts if c.id == place.current))
+    step_buttons("concepts", PARAM, place, titles, "concept")
+    if place.is_last:
+        st.button("🔑 On to the key takeaways", key="concepts_to_takeaways", on_click=go_to, args=(PARAM, TAKEAWAYS))

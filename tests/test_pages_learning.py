@@ -71,11 +71,14 @@ def extra_lessons(tmp_path, monkeypatch):
     return load_lessons(folder)
 
 
-def page(name: str, learner: str | None = None) -> AppTest:
-    """A page in a new session: a new browser, unless `learner` (a progress key) says whose it is."""
+def page(name: str, learner: str | None = None, **query: str) -> AppTest:
+    """A page in a new session: a new browser, unless `learner` (a progress key) says whose it is;
+    `query` is the address's parameters (`concept="freezing-layers"`)."""
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=30)
     if learner:
         at.session_state["learner"] = learner
+    for param, value in query.items():
+        at.query_params[param] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -480,7 +483,7 @@ def _lab_links(at) -> str:
 
 def test_pitfall_lab_link_carries_the_preset(extra_lessons):
     pitfall = extra_lessons.by_id("pitfalls", "test-pitfall")
-    at = page("pitfalls")
+    at = page("pitfalls", pitfall=pitfall.id)
     assert f"preset={pitfall.lab_preset}" in _lab_links(at)
     shown = _diff_blocks(at)
     assert pitfall.wrong_code in shown["wrong"] and pitfall.correct_code in shown["correct"]
@@ -523,7 +526,7 @@ def diff_pitfall(extra_lessons):
 
 
 def test_pitfall_marks_exactly_the_changed_line_on_both_sides(diff_pitfall):
-    at = page("pitfalls")
+    at = page("pitfalls", pitfall=diff_pitfall.id)
     for side, code in (("wrong", diff_pitfall.wrong_code), ("correct", diff_pitfall.correct_code)):
         lines = [line.rstrip() for line in code.split("\n")]
         # every line shown, in order, none wrapped into two or lost
@@ -535,10 +538,13 @@ def test_pitfall_marks_exactly_the_changed_line_on_both_sides(diff_pitfall):
 
 def test_every_real_pitfall_shows_both_snippets_with_a_marked_change():
     at = page("pitfalls")
-    wrong = [m.value for m in at.markdown if 'class="ftl-diff ftl-diff-wrong"' in m.value]
-    correct = [m.value for m in at.markdown if 'class="ftl-diff ftl-diff-correct"' in m.value]
-    assert len(wrong) == len(correct) == len(L.pitfalls)
-    for pitfall, w, c in zip(L.pitfalls, wrong, correct):
+    for pitfall in L.pitfalls:  # one at a time: each opened by its address
+        at.query_params["pitfall"] = pitfall.id
+        at.run()
+        wrong = [m.value for m in at.markdown if 'class="ftl-diff ftl-diff-wrong"' in m.value]
+        correct = [m.value for m in at.markdown if 'class="ftl-diff ftl-diff-correct"' in m.value]
+        assert len(wrong) == len(correct) == 1, pitfall.id
+        w, c = wrong[0], correct[0]
         assert [t for _, t in _diff_lines(w)] == [line.rstrip() for line in pitfall.wrong_code.split("\n")]
         assert [t for _, t in _diff_lines(c)] == [line.rstrip() for line in pitfall.correct_code.split("\n")]
         assert any(ch for ch, _ in _diff_lines(c)), f"{pitfall.id}: no line marked as the fix"
@@ -559,16 +565,21 @@ def test_pages_draw_their_figures_with_alt_text_and_caption(name, place):
     placed = [f for f in L.figures if getattr(f, place)]
     assert placed, f"figures.yaml places no figure in a {place}"
     at = page(name)
-    charts = _charts(at)
-    assert set(charts) == {f.id for f in placed}
-    captions = [c.value for c in at.caption]
-    for fig in placed:
+    texts_shown = 0
+    for fig in placed:  # one item at a time: each figure's item opened by its address
+        at.query_params[place] = getattr(fig, place)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        charts = _charts(at)
+        assert set(charts) == {f.id for f in placed if getattr(f, place) == getattr(fig, place)}
+        texts_shown += sum(e.label == "Text version of this figure" for e in at.expander) == len(charts)
+        captions = [c.value for c in at.caption]
         proto = charts[fig.id].proto
         assert proto.alt == fig.alt  # the chart's accessible name
         spec = json.loads(proto.spec)
         assert spec["data"] or spec["layout"].get("shapes"), fig.id  # a drawn figure, not an empty frame
         assert fig.caption in captions
-    assert sum(e.label == "Text version of this figure" for e in at.expander) == len(placed)
+    assert texts_shown == len(placed)  # a text version beside every chart
 
 
 def test_a_figure_that_cannot_be_drawn_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
@@ -576,34 +587,40 @@ def test_a_figure_that_cannot_be_drawn_gives_a_message_not_a_traceback(tmp_path,
 
     monkeypatch.setattr(core.lab.lesson_figures, "DATA_FILE", tmp_path / "missing.json")
     st.cache_data.clear()
+    measured = [f for f in L.figures if f.kind in core.lab.lesson_figures.MEASURED_KINDS and f.concept]
+    assert measured
     try:
-        at = page("concepts")
+        for concept in {f.concept for f in measured}:
+            at = page("concepts", concept=concept)
+            here = [f for f in L.figures if f.concept == concept]
+            failed = [f for f in measured if f.concept == concept]
+            assert sum("bench.lesson_data" in w.value for w in at.warning) == len(failed)
+            assert len(_charts(at)) == len(here) - len(failed)
     finally:
         st.cache_data.clear()
-    measured = [f for f in L.figures if f.kind in core.lab.lesson_figures.MEASURED_KINDS and f.concept]
-    assert measured and sum("bench.lesson_data" in w.value for w in at.warning) == len(measured)
-    assert len(_charts(at)) == len([f for f in L.figures if f.concept]) - len(measured)
 
 
-def test_concepts_contents_link_every_concept_to_its_heading():
+def test_concepts_contents_open_every_concept_under_its_heading():
     at = page("concepts")
-    anchors = {h.proto.anchor for h in list(at.subheader) + list(at.header)}
-    toc = "\n".join(m.value for m in at.markdown if "](#" in m.value and "Contents" not in m.value)
-    targets = re.findall(r"\]\(#([a-z0-9-]+)\)", toc)
-    assert targets[:len(L.concepts)] == [c.id for c in L.concepts]  # teaching order
-    assert set(targets) <= anchors  # every link lands on a heading
-    assert "contents" in anchors and "key-takeaways" in targets
+    toc = [b.key.removeprefix("concepts_toc_") for b in at.sidebar.button if b.key.startswith("concepts_toc_")]
+    assert toc[:len(L.concepts)] == [c.id for c in L.concepts]  # teaching order
+    assert toc[len(L.concepts):] == ["key-takeaways", "use-cases"]
+    for target in (L.concepts[-1].id, "key-takeaways"):  # every entry lands on its own heading
+        click(at, f"concepts_toc_{target}")
+        assert [h.proto.anchor for h in list(at.subheader) + list(at.header) if h.proto.anchor] == [target]
 
 
 def test_concepts_code_sits_in_framework_tabs_and_never_wraps():
     at = page("concepts")
     both = [c for c in L.concepts if c.pytorch and c.keras]
-    assert [t.label for t in at.tabs][:2] == ["PyTorch", "Keras"]
-    assert len(at.tabs) == 2 * len(both)
-    codes = [c.value for c in at.code]
-    for concept in both:
+    assert both
+    for concept in both:  # one at a time: each opened by its address
+        at.query_params["concept"] = concept.id
+        at.run()
+        assert [t.label for t in at.tabs] == ["PyTorch", "Keras"], concept.id
+        codes = [c.value for c in at.code]
         assert concept.pytorch.rstrip() in codes and concept.keras.rstrip() in codes
-    assert not any(c.proto.wrap_lines for c in at.code)
+        assert not any(c.proto.wrap_lines for c in at.code)
 
 
 def test_concept_mark_as_understood():
@@ -638,7 +655,10 @@ def test_lab_links_are_page_links_with_the_preset_inside_the_app(tmp_path):
         "import streamlit as st\n"
         "st.navigation([st.Page('pages/concepts.py', url_path='concepts'),"
         " st.Page('pages/lab.py', url_path='lab')]).run()\n")
-    at = AppTest.from_file(str(tmp_path / "nav.py"), default_timeout=60).run()
+    concept = next(c for c in L.concepts if c.lab_preset)
+    at = AppTest.from_file(str(tmp_path / "nav.py"), default_timeout=60)
+    at.query_params["concept"] = concept.id
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     links = [(p.proto.page, p.proto.query_string) for p in at.get("page_link")]
-    assert links == [("lab", f"preset={c.lab_preset}") for c in L.concepts if c.lab_preset]
+    assert links == [("lab", f"preset={concept.lab_preset}")]

@@ -1,6 +1,7 @@
-"""Concepts and Pitfalls in Chromium: code never wraps (issue 10: a wrapped comment landed under the
-wrong line), PyTorch/Keras tabs switch, the contents links jump to their concept, the pitfall diff
-marks its changed lines, and the lesson figures are drawn with their accessible names."""
+"""Concepts and Pitfalls in Chromium: one item at a time (Next, the contents list and Back open the
+right one; the page is no longer tens of thousands of px tall), code never wraps (issue 10: a wrapped
+comment landed under the wrong line), PyTorch/Keras tabs switch, the pitfall diff marks its changed
+lines, and the lesson figures are drawn with their accessible names."""
 from __future__ import annotations
 
 import re
@@ -15,6 +16,13 @@ pytestmark = pytest.mark.browser
 
 L = load_lessons()
 NARROW = {"width": 900, "height": 900}  # a laptop with the sidebar open: long lines cannot fit
+# The one long page was 25,900 px at 1280x900; one concept with its figure beside it fits in a few screens.
+MAX_PAGE_PX = 6_000
+# Streamlit scrolls inside stMain: the page's height is the larger of the two.
+PAGE_HEIGHT_JS = """() => {
+  const m = document.querySelector('[data-testid="stMain"]');
+  return Math.max(document.body.scrollHeight, m ? m.scrollHeight : 0);
+}"""
 
 # For one source line of a code element: how many visual lines it takes (distinct tops of its
 # client rects) and whether the block scrolls sideways. Text is split over highlighting spans, so
@@ -46,12 +54,28 @@ def _layout(page: Page, locator, line: str) -> dict:
     return result
 
 
+def _plain(title: str) -> str:
+    """A title as the browser shows it: `code` spans lose their backticks."""
+    return title.replace("`", "")
+
+
+def _heading(page: Page):
+    """The heading of the item shown (its container is keyed concept_<id> / pitfall_<id>)."""
+    return page.locator("[class*='st-key-concept_'] h3, [class*='st-key-pitfall_'] h3").first
+
+
+def _expect_short_page(page: Page) -> int:
+    """Polls until the page is under MAX_PAGE_PX (a rerun may still be removing the last item)."""
+    page.wait_for_function(f"() => ({PAGE_HEIGHT_JS})() < {MAX_PAGE_PX}", timeout=30_000)
+    return page.evaluate(PAGE_HEIGHT_JS)
+
+
 def test_concept_code_keeps_each_comment_on_its_line_and_tabs_switch(page):
     concept = max((c for c in L.concepts if c.pytorch and c.keras), key=lambda c: len(_longest_line(c.pytorch)))
     line = _longest_line(concept.pytorch)
     assert "#" in line or len(line) > 80, "the test needs a long line (ideally with a comment)"
     page.set_viewport_size(NARROW)
-    open_page(page, "/concepts")
+    open_page(page, f"/concepts?concept={concept.id}")
     code = page.locator('[data-testid="stCode"] code').filter(has_text=line[:40]).first
     code.scroll_into_view_if_needed()
     layout = _layout(page, code, line)
@@ -68,68 +92,103 @@ def test_concept_code_keeps_each_comment_on_its_line_and_tabs_switch(page):
     assert_no_exception(page)
 
 
-def test_contents_links_jump_to_their_concept_and_back(page):
+def test_next_contents_and_back_open_the_right_concept_on_a_short_page(page):
+    first, second, last = L.concepts[0], L.concepts[1], L.concepts[-1]
     open_page(page, "/concepts")
+    expect(_heading(page)).to_contain_text(_plain(first.title))
     toc = page.locator(".st-key-concepts_toc")
-    links = toc.locator("a[href^='#']")
-    assert links.count() >= len(L.concepts)
-    target = L.concepts[-1]  # the farthest one: 17,000 px down
-    toc.locator(f"a[href='#{target.id}']").click()
-    heading = page.locator(f"[id='{target.id}']").first
-    expect(heading).to_be_in_viewport()
-    expect(heading).to_contain_text(target.title)
-    expect(page).to_have_url(re.compile(f"#{re.escape(target.id)}$"))
-    expect(toc).not_to_be_in_viewport()
+    expect(toc.get_by_role("button")).to_have_count(len(L.concepts) + 2)  # + takeaways, use cases
+    expect(toc.get_by_role("button", name=f"1. {_plain(first.title)}")).to_contain_text("▶")  # the current one
+    expect(toc.get_by_role("button").first).to_be_in_viewport()  # above the sidebar's nickname box
 
-    # a 'Contents' link on screen next to the concept (polled: the jump may still be scrolling)
-    page.wait_for_function(
-        """() => [...document.querySelectorAll("a[href='#contents']")].some(a => {
-               const r = a.getBoundingClientRect();
-               return a.textContent.includes('Contents') && r.height > 0 && r.top >= 0 && r.top <= innerHeight; })""")
-    back = page.locator("a[href='#contents']").filter(has_text="Contents")
-    on_screen = [i for i in range(back.count()) if (box := back.nth(i).bounding_box())
-                 and 0 <= box["y"] <= page.viewport_size["height"] and box["height"] > 0]
-    back.nth(on_screen[0]).click()
-    expect(toc).to_be_in_viewport()
+    page.locator(".st-key-concepts_next button").click()
+    expect(_heading(page)).to_contain_text(_plain(second.title))
+    expect(page).to_have_url(re.compile(rf"\?concept={re.escape(second.id)}$"))
+
+    toc.locator(f".st-key-concepts_toc_{last.id} button").click()
+    expect(_heading(page)).to_contain_text(_plain(last.title))
+    expect(page).to_have_url(re.compile(rf"\?concept={re.escape(last.id)}$"))
+    expect(page.locator(".st-key-concepts_next")).to_have_count(0)  # nothing after the last
+
+    page.go_back()  # the browser's Back: the concept before, not the page before Concepts
+    expect(_heading(page)).to_contain_text(_plain(second.title))
+    wait_idle(page)
     assert_no_exception(page)
+
+
+def test_every_concept_fits_in_a_few_screens(page):
+    """Steps through every concept with Next: each one's page stays under MAX_PAGE_PX at 1280x900."""
+    open_page(page, "/concepts")
+    heights = {}
+    for i, concept in enumerate(L.concepts):
+        expect(_heading(page)).to_contain_text(_plain(concept.title))
+        wait_idle(page)
+        heights[concept.id] = _expect_short_page(page)
+        assert_no_exception(page)
+        if i + 1 < len(L.concepts):
+            page.locator(".st-key-concepts_next button").click()
+    print("page heights (px):", heights)
 
 
 def test_pitfall_code_is_marked_where_it_changes_and_never_wraps(page):
     page.set_viewport_size(NARROW)
     open_page(page, "/pitfalls")
-    wrong = page.locator(".ftl-diff-wrong")
-    correct = page.locator(".ftl-diff-correct")
-    expect(wrong).to_have_count(len(L.pitfalls))
-    expect(correct).to_have_count(len(L.pitfalls))
-    for i, pitfall in enumerate(L.pitfalls):
-        block = correct.nth(i)
-        assert block.locator(".ftl-changed").count() >= 1, f"{pitfall.id}: no line marked"
+    for i, pitfall in enumerate(L.pitfalls):  # one at a time, stepping with Next
+        expect(_heading(page)).to_contain_text(_plain(pitfall.title))
+        wrong = page.locator(".ftl-diff-wrong")
+        correct = page.locator(".ftl-diff-correct")
+        expect(wrong).to_have_count(1)
+        expect(correct).to_have_count(1)
+        expect(correct.locator(".ftl-changed").first).to_be_attached()  # at least one line marked
         line = _longest_line(pitfall.correct_code)
-        layout = _layout(page, block, line)
+        layout = _layout(page, correct, line)
         assert layout["white_space"] == "pre" and layout["visual_lines"] == 1, (pitfall.id, layout)
         # every source line is one rendered line: nothing wrapped, nothing lost
-        assert block.locator(".ftl-diff-line").count() == len(pitfall.correct_code.rstrip("\n").split("\n"))
-    expect(correct.first).to_have_attribute("tabindex", "0")  # a keyboard can scroll a long line
-    # the markers are text, not only colour
-    expect(correct.first.locator(".ftl-changed").first).to_contain_text("+")
-    expect(wrong.first.locator(".ftl-changed").first).to_contain_text("−")
-    assert_no_exception(page)
+        expect(correct.locator(".ftl-diff-line")).to_have_count(len(pitfall.correct_code.rstrip("\n").split("\n")))
+        if i == 0:
+            expect(correct).to_have_attribute("tabindex", "0")  # a keyboard can scroll a long line
+            # the markers are text, not only colour
+            expect(correct.locator(".ftl-changed").first).to_contain_text("+")
+            expect(wrong.locator(".ftl-changed").first).to_contain_text("−")
+        _expect_short_page(page)
+        assert_no_exception(page)
+        if i + 1 < len(L.pitfalls):
+            page.locator(".st-key-pitfalls_next button").click()
 
 
-def test_lesson_figures_are_drawn_with_accessible_names(page):
-    open_page(page, "/concepts")
+def test_lesson_figures_are_drawn_beside_their_concept_with_accessible_names(page):
     placed = [f for f in L.figures if f.concept]
-    charts = page.locator('[data-testid="stPlotlyChart"]')
-    expect(charts).to_have_count(len(placed), timeout=60_000)
-    for fig in placed:
-        chart = page.get_by_role("img", name=fig.alt)
-        if not chart.count():  # the accessible name may sit on the chart's container instead
-            chart = page.locator(f'[aria-label="{fig.alt}"]')
-        assert chart.count() >= 1, f"{fig.id}: no element named by its alt text"
+    for concept_id in dict.fromkeys(f.concept for f in placed):  # lesson order, each concept once
+        here = [f for f in placed if f.concept == concept_id]
+        open_page(page, f"/concepts?concept={concept_id}")
+        charts = page.locator('[data-testid="stPlotlyChart"]')
+        expect(charts).to_have_count(len(here), timeout=60_000)
+        for fig in here:
+            chart = page.get_by_role("img", name=fig.alt)
+            if not chart.count():  # the accessible name may sit on the chart's container instead
+                chart = page.locator(f'[aria-label="{fig.alt}"]')
+            assert chart.count() >= 1, f"{fig.id}: no element named by its alt text"
+            # beside the text: the chart's left edge is right of the concept's body text
+            box = page.locator(f".st-key-figure_{fig.id}").bounding_box()
+            text = page.locator(f".st-key-concept_{concept_id} [data-testid='stColumn']").first.bounding_box()
+            assert box and text and box["x"] >= text["x"] + text["width"] - 1, (fig.id, box, text)
     curves = next(f for f in placed if f.kind == "curve-shapes")
+    open_page(page, f"/concepts?concept={curves.concept}")
     box = page.locator(f".st-key-figure_{curves.id}")
     box.scroll_into_view_if_needed()
     expect(box.locator(".main-svg").first).to_be_visible()
     wait_idle(page)
     shot(page, "concepts-with-figures")
+    assert_no_exception(page)
+
+
+@pytest.mark.parametrize("path,items", [("/concepts", L.concepts), ("/pitfalls", L.pitfalls)])
+def test_an_old_anchor_link_still_opens_its_item(page, path, items):
+    """Links from the one-long-page days (`/concepts#<id>`) open that item, now under ?<kind>=<id>."""
+    target = items[len(items) // 2]
+    open_page(page, f"{path}#{target.id}")
+    # 60 s: the page runs twice (once to read the anchor in the browser), on a loaded machine
+    expect(_heading(page)).to_contain_text(_plain(target.title), timeout=60_000)
+    expect(page).to_have_url(re.compile(rf"\?(concept|pitfall)={re.escape(target.id)}$"))
+    wait_idle(page)
     assert_no_exception(page)
