@@ -72,8 +72,8 @@ def test_an_upload_is_shown_and_a_corrupt_one_gets_a_clear_message(at):
 
 
 def test_the_concepts_page_offers_it_under_the_stem_figure():
-    at = page("concepts")
     figure = next(f for f in load_lessons().figures if f.kind == "stem-filters")
+    at = page("concepts", concept=figure.concept)  # one concept at a time: the one the figure sits in
     assert at.file_uploader(key=f"figure_{figure.id}_upload") is not None
     assert at.selectbox(key=f"figure_{figure.id}_sample").options == list(fb.SAMPLES)
 
