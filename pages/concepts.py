@@ -4,7 +4,6 @@ use cases at the end."""
 
 import streamlit as st
 
-from ui.common import require_app_frame
 from ui.lesson_widgets import (
     LEVEL_FILTER,
     badge,
@@ -16,8 +15,6 @@ from ui.lesson_widgets import (
     lessons,
     mark_done,
 )
-
-require_app_frame()
 
 L = lessons()
 

@@ -9,10 +9,8 @@ import random
 
 import streamlit as st
 
-from ui.common import current_learner, require_app_frame
+from ui.common import current_learner
 from ui.lesson_widgets import badge, by_level, lessons, level_filter, store_call
-
-require_app_frame()
 
 S = st.session_state
 L = lessons()

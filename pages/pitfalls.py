@@ -4,10 +4,7 @@ can watch it happen."""
 
 import streamlit as st
 
-from ui.common import require_app_frame
 from ui.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
-
-require_app_frame()
 
 L = lessons()
 
