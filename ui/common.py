@@ -325,7 +325,6 @@ def data_dir() -> str:
 
 _PENDING_KEY = "_unsaved_progress"  # writes that failed, replayed once the database works again
 _WARNED_KEY = "_progress_warned"  # messages already shown to this session
-_WRITE_PREFIXES = ("record_", "set_", "mark_", "unmark_")
 _LIMIT_KEY = "_record_limit_note"  # the last "not kept: too many this hour" message, shown once more
 
 
@@ -366,7 +365,8 @@ def safe_store_call(fn, *args, **kwargs):
         return None
     except ProgressError as exc:
         name = getattr(fn, "__name__", "")
-        if name.startswith(_WRITE_PREFIXES) and getattr(fn, "__self__", None) is not None:
+        owner = getattr(fn, "__self__", None)
+        if name in getattr(type(owner), "REPLAYED_WRITES", ()):  # declared by the store (ProgressStore)
             pending.append((name, args, kwargs))
         warned = st.session_state.setdefault(_WARNED_KEY, set())
         if str(exc) not in warned:

@@ -21,9 +21,9 @@ from torchvision import models as tvm
 from core.cache import LRUCache
 from core.data.imagefiles import DataError
 from core.errors import LearnerError
+from core.models.names import DEFAULT_BACKBONE as DEFAULT_BACKBONE  # re-exported: callers name it here
+from core.models.names import HEAD
 from core.models.weights import WeightsUnavailable, check_weights_file
-
-HEAD = "head"
 
 
 class UnknownName(LearnerError, ValueError):
@@ -133,8 +133,6 @@ BACKBONES: dict[str, BackboneSpec] = {
         "Accurate for its size; slow on a CPU (depthwise convolutions).",
     ),
 }
-
-DEFAULT_BACKBONE = "mobilenet_v2"
 
 
 def backbone_spec(name: str) -> BackboneSpec:

@@ -21,7 +21,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from core.data.datasets import DATASETS
 from core.errors import LearnerError
 from core.models import backbones as models
-from core.train import schedules
+from core.train import freezing, schedules
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 NONE = "none"  # the text of an empty group list, schedule or set of per-group rates
@@ -302,7 +302,7 @@ class TrainConfig:
         """Raise ConfigError naming the first setting the engine cannot run with, and what to use."""
         for f in fields(self):
             check(f.name, getattr(self, f.name))
-        if not self.trainable and not self.unfreeze_at:
+        if freezing.nothing_trains(freezing.ever_trainable(self)):
             raise ConfigError(
                 "Every layer group is frozen, the new head too, so nothing can learn. Unfreeze at least the head."
             )

@@ -20,7 +20,6 @@ from ui.lab.insight import render_insight
 GALLERY_COLUMNS = 6
 GALLERY_LIMIT = 24
 CHART_CONFIG = {"displayModeBar": False}
-UPLOAD_MB = 20  # matches analysis.MAX_UPLOAD_BYTES, so the widget refuses before we read anything
 
 
 def render_results(result: RunResult | None, key_prefix: str, data=None, name: str = "") -> None:
@@ -268,7 +267,10 @@ def _own_photo(result: RunResult, data, key_prefix: str) -> None:
             "on photos that look like its training images."
         )
     upload = st.file_uploader(
-        "A photo (PNG or JPG)", type=["png", "jpg", "jpeg"], key=f"{key_prefix}_photo", max_upload_size=UPLOAD_MB
+        "A photo (PNG or JPG)",
+        type=["png", "jpg", "jpeg"],
+        key=f"{key_prefix}_photo",
+        max_upload_size=analysis.MAX_UPLOAD_MB,
     )
     with st.expander("Or take one with your camera"):
         st.caption("The browser only allows the camera on localhost or an HTTPS address.")

@@ -18,6 +18,7 @@ from core.lab import links
 from core.lab.presets import PRESETS
 from core.models.backbones import BACKBONES, HEAD
 from core.runs.estimate import estimate_config, param_counts
+from core.train import freezing
 from core.train.config import LAB_DEFAULT, SPECS, TrainConfig
 from core.train.inputs import resolve_device
 from core.train.schedules import SCHEDULES, moves, planned_rates, steps_per_epoch
@@ -322,9 +323,9 @@ def layers_section(num_classes: int, projector: bool = False) -> None:
     m1.metric("Trainable parameters", f"{trainable:,}")
     m2.metric("Total parameters", f"{total:,}")
     m3.metric("Trainable share", f"{100 * trainable / max(1, total):.1f}%")
-    if not opened:
+    if freezing.nothing_trains(opened):
         st.warning("Every group is frozen, the new head too: nothing can learn. Switch on at least the head.")
-    elif HEAD not in opened:
+    elif freezing.head_frozen(opened):
         st.warning(
             "The new head is frozen: it keeps its random weights, so its outputs cannot learn your "
             "classes; the open groups can only bend their features towards a random classifier. "
