@@ -50,7 +50,10 @@ def test_pyproject_dependencies_mirror_requirements_txt():
 
 
 @pytest.mark.parametrize("module", ["core.content", "core.content.lessons", "core.content.scoring",
-                                    "core.content.codediff", "core.settings"])
+                                    "core.content.codediff", "core.settings",
+                                    # the registries' names: what a config, a lesson or a link needs
+                                    "core.train.config", "core.lab.presets", "core.models.names", "core.data.names",
+                                    "core.train.schedules", "core.train.freezing"])
 def test_imports_without_torch(module):
     code = f"import sys, {module}; sys.exit('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

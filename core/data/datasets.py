@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from core import settings
 from core.cache import LRUCache
 from core.data.imagefiles import DataError
+from core.data.names import DEFAULT_DATASET as DEFAULT_DATASET  # re-exported: callers name it here
 from core.data.optional_data import DatasetUnavailable, OptionalPackage, import_module
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -248,7 +249,6 @@ DATASETS: dict[str, DatasetSpec] = {
                            _torchvision_set("CIFAR10", _tv("CIFAR10", train=True), "classes"), num_classes=10),
 }
 
-DEFAULT_DATASET = "mnist"
 
 
 def dataset_spec(name: str) -> DatasetSpec:

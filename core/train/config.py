@@ -18,9 +18,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from core.data.datasets import DATASETS
+from core.data.names import DATASET_NAMES
 from core.errors import LearnerError
-from core.models import backbones as models
+from core.models import names as models
 from core.train import freezing, schedules
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -93,7 +93,7 @@ class TrainConfig:
         url="model",
         cli=("--model",),
         widget="select",
-        choices=lambda: tuple(models.BACKBONES),
+        choices=lambda: models.BACKBONE_NAMES,
         help="the network to start from",
     )
     pretrained: bool = setting(
@@ -110,7 +110,7 @@ class TrainConfig:
         url="dataset",
         cli=("--dataset",),
         widget="select",
-        choices=lambda: tuple(DATASETS),
+        choices=lambda: DATASET_NAMES,
         checked_at_load=True,  # own images: any name
         help="the images to fine-tune on",
     )
