@@ -39,7 +39,7 @@ MAX_STORED_ANSWER = 20_000
 # learner are kept, more than a class session produces, so one learner cannot grow the file unbounded.
 MAX_LAB_RUNS = 100
 
-# Written for SQLite; core/classroom/progress_db.pg_ddl derives PostgreSQL's equivalent from the same text.
+# Written for SQLite; core/classroom/progress_pg.pg_ddl derives PostgreSQL's equivalent from the same text.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quiz_answers (

@@ -13,6 +13,7 @@ import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import torch
 from torch import nn
@@ -38,7 +39,7 @@ class BackboneSpec:
     name: str
     label: str
     builder: Callable[..., nn.Module]
-    weights: object  # a torchvision WeightsEnum member
+    weights: Any  # a torchvision WeightsEnum member
     split: Callable[[nn.Module], list[tuple[str, nn.Module]]]  # feature groups in order
     head_in: Callable[[nn.Module], int]
     offline: bool  # weights ship with the app

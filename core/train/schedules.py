@@ -139,7 +139,7 @@ def factors(name: str, total_steps: int, warmup: float = 0.0) -> tuple[float, ..
 def set_rates(optimizer: torch.optim.Optimizer, factor: float) -> dict[str, float]:
     """Set each parameter group's rate to its peak x factor; returns the rate per named group.
     A group's peak is the rate it carried when first seen here (the config's rate for it)."""
-    rates = {}
+    rates: dict[str, float] = {}
     for group in optimizer.param_groups:
         group.setdefault(PEAK, group["lr"])
         group["lr"] = group[PEAK] * factor
