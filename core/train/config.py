@@ -16,7 +16,8 @@ message keeps our wording, and frozen dataclasses are how this project's registr
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from core.data.names import DATASET_NAMES
 from core.errors import LearnerError
@@ -333,8 +334,10 @@ class TrainConfig:
 
 
 SPECS: dict[str, Spec] = {f.name: f.metadata["spec"] for f in fields(TrainConfig)}
-TYPES: dict[str, type] = {f.name: f.type for f in fields(TrainConfig)}
-DEFAULTS: dict = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(TrainConfig)}
+TYPES: dict[str, Any] = {f.name: f.type for f in fields(TrainConfig)}  # a class or a form: tuple[str, ...]
+DEFAULTS: dict = {
+    f.name: f.default_factory() if callable(f.default_factory) else f.default for f in fields(TrainConfig)
+}
 GROUP_KINDS = (tuple[str, ...], dict[int, tuple[str, ...]], dict[str, float])  # read against a model's groups
 
 # The Lab's starting point: the demos' base (MNIST, 20 per class, 64 px), last two stages + head. Here, not

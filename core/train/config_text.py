@@ -62,7 +62,7 @@ def _rates(text: str, groups: Sequence[str]) -> dict[str, float]:
     return out
 
 
-SYNTAX = {
+SYNTAX: dict[object, str] = {
     tuple[str, ...]: "comma-separated, 'all' or 'none'",
     dict[int, tuple[str, ...]]: "e.g. 3:stage6;5:stage5",
     dict[str, float]: "e.g. stage6:1e-05,head:0.001",
