@@ -1,6 +1,7 @@
-"""The web app `./ftlab app` serves: Streamlit running app.py, with the browser-id cookie set by the
-server (ui/browser_cookie.py says why). serve.py runs `streamlit run asgi.py`; Streamlit finds
-`app` here (an st.App) and serves it with its own server and settings, as it would app.py.
+"""The web app `./ftlab app` serves: Streamlit running app.py (through web/entry.py, which says why),
+with the browser-id cookie set by the server (ui/browser_cookie.py says why). serve.py runs
+`streamlit run asgi.py`; Streamlit finds `app` here (an st.App) and serves it with its own server
+and settings.
 """
 
 from starlette.middleware import Middleware
@@ -8,4 +9,4 @@ from streamlit.starlette import App
 
 from ui.browser_cookie import BrowserCookie
 
-app = App("app.py", middleware=[Middleware(BrowserCookie)])
+app = App("web/entry.py", middleware=[Middleware(BrowserCookie)])

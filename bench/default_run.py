@@ -54,7 +54,8 @@ def lab_default_flags() -> list[str]:
     30 validation images per class where the CLI holds out 50), so both sides run the same thing."""
     from dataclasses import fields
 
-    from core.train.config import LAB_DEFAULT, SPECS, TrainConfig, format_value
+    from core.train.config import LAB_DEFAULT, SPECS, TrainConfig
+    from core.train.config_text import format_value
 
     base, flags = TrainConfig(), []
     for f in fields(TrainConfig):

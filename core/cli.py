@@ -21,15 +21,13 @@ from core.runs.held_out import test_accuracy_words
 from core.train.config import (
     DEFAULTS,
     SPECS,
-    SYNTAX,
     TYPES,
     ConfigError,
     Spec,
     TrainConfig,
-    format_value,
-    parse_text,
     reason,
 )
+from core.train.config_text import SYNTAX, format_value, parse_text
 from core.train.engine import run_training
 from core.train.events import EpochEnded, Event, RunStarted
 from core.train.freezing import describe_cache

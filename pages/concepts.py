@@ -8,7 +8,6 @@ page's anchors (`#<id>`) still lead to theirs."""
 import streamlit as st
 
 from core.content.browse import normalise_id
-from ui.common import require_app_frame
 from ui.lesson_widgets import (
     LEVEL_FILTER,
     badge,
@@ -21,8 +20,6 @@ from ui.lesson_widgets import (
     mark_done,
 )
 from ui.one_at_a_time import choose, contents, follow_old_anchor, go_to, step_buttons, unknown_note
-
-require_app_frame()
 
 L = lessons()
 PARAM = "concept"

@@ -10,10 +10,7 @@ import random
 import streamlit as st
 
 from core.content.order import shuffled_order
-from ui.common import require_app_frame
 from ui.lesson_widgets import badge, done_ids, lessons, mark_done, predict_block
-
-require_app_frame()
 
 S = st.session_state
 L = lessons()

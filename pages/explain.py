@@ -12,10 +12,8 @@ import streamlit as st
 
 from core.content.explain_probes import ExplainMark, grade_probes, option_order
 from core.content.scoring import OPPOSITE, SPOTTED, SUGGESTION_NOTICE, score_explanation, suggestions
-from ui.common import current_learner, require_app_frame
+from ui.common import current_learner
 from ui.lesson_widgets import badge, lessons, store_call
-
-require_app_frame()
 
 S = st.session_state
 L = lessons()

@@ -12,11 +12,9 @@ import random
 import streamlit as st
 
 from core.classroom.review import CARD
-from ui.common import current_learner, require_app_frame
+from ui.common import current_learner
 from ui.lesson_widgets import badge, by_level, lessons, level_filter, store_call
 from ui.review_widgets import due_today, review_deck_done
-
-require_app_frame()
 
 S = st.session_state
 L = lessons()

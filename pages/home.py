@@ -3,11 +3,9 @@
 import streamlit as st
 
 from core.content.lessons import load_lessons
-from ui.common import require_app_frame
 from ui.name_move_note import name_move_note
+from ui.page_files import page_file
 from ui.review_widgets import due_today_block
-
-require_app_frame()
 
 st.title("🔬 Fine-Tuning Lab")
 st.markdown(
@@ -35,33 +33,33 @@ with col1:
         "The ideas in order, from *what is a pretrained model* to layer-wise learning rates "
         "and gradual unfreezing, with PyTorch and Keras side by side."
     )
-    st.page_link("pages/concepts.py", label="Concepts", icon="📘")
-    st.page_link("pages/deep_dive.py", label="Deep dive: predict, then read", icon="🤿")
-    st.page_link("pages/pitfalls.py", label="Common pitfalls", icon="🕳️")
+    st.page_link(page_file("concepts"), label="Concepts", icon="📘")
+    st.page_link(page_file("deep_dive"), label="Deep dive: predict, then read", icon="🤿")
+    st.page_link(page_file("pitfalls"), label="Common pitfalls", icon="🕳️")
 with col2:
     st.markdown("#### 2 · Check yourself")
     st.markdown(
         "Flashcards, quizzes with explanations, explain-it-in-your-words prompts scored "
         "against a concept checklist, and practice problems solved step by step."
     )
-    st.page_link("pages/flashcards.py", label="Flashcards", icon="🃏")
-    st.page_link("pages/quiz.py", label="Quiz", icon="❓")
-    st.page_link("pages/explain.py", label="Explain it", icon="✍️")
-    st.page_link("pages/practice.py", label="Practice problems", icon="🧩")
+    st.page_link(page_file("flashcards"), label="Flashcards", icon="🃏")
+    st.page_link(page_file("quiz"), label="Quiz", icon="❓")
+    st.page_link(page_file("explain"), label="Explain it", icon="✍️")
+    st.page_link(page_file("practice"), label="Practice problems", icon="🧩")
 with col3:
     st.markdown("#### 3 · Run it")
     st.markdown(
         "Freeze and unfreeze layer groups, pick learning rates, and watch training and "
         "validation curves live, on the GPU when there is one and on the CPU otherwise."
     )
-    st.page_link("pages/lab.py", label="Open the lab", icon="🧪")
+    st.page_link(page_file("lab"), label="Open the lab", icon="🧪")
     st.page_link(
-        "pages/lab.py",
+        page_file("lab"),
         label="Demo: pretrained vs from scratch",
         icon="🎬",
         query_params={"preset": "pretrained-vs-scratch"},
     )
-    st.page_link("pages/progress.py", label="Your progress", icon="📈")
+    st.page_link(page_file("progress"), label="Your progress", icon="📈")
 
 if counts:
     st.divider()

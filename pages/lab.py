@@ -12,11 +12,9 @@ import streamlit as st
 from core.lab import links
 from core.lab.presets import PRESETS
 from core.train.config import ConfigError
-from ui.common import arrived_from_another_page, md_text, require_app_frame
+from ui.common import arrived_from_another_page, md_text
 from ui.lab import code, demos, ended, history, live, preview, setup
 from ui.lab import state as S
-
-require_app_frame()
 
 # Projector mode: read from the back of a room at 1024x768. Metric values are set on their inner
 # markdown too: the generic paragraph rule once shrank them from 36 to 21 px (issue 10).

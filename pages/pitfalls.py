@@ -6,11 +6,8 @@ learner can watch it happen; a contents list in the sidebar and Previous / Next.
 
 import streamlit as st
 
-from ui.common import require_app_frame
 from ui.lesson_widgets import code_diff, done_ids, figure_block, lab_link, lessons, mark_done
 from ui.one_at_a_time import choose, contents, follow_old_anchor, step_buttons, unknown_note
-
-require_app_frame()
 
 L = lessons()
 PARAM = "pitfall"

@@ -7,10 +7,7 @@ check of their own thinking, and the end compares the two. Committed answers liv
 
 import streamlit as st
 
-from ui.common import require_app_frame
 from ui.lesson_widgets import badge, done_ids, lessons, mark_done
-
-require_app_frame()
 
 S = st.session_state
 L = lessons()

@@ -14,21 +14,19 @@ from ui.common import (
     get_progress_store,
     learner_name,
     name_md,
-    require_app_frame,
     safe_store_call,
 )
 from ui.lesson_widgets import lessons
 from ui.name_move_note import name_move_note
+from ui.page_files import page_file
 from ui.review_widgets import due_today_block
-
-require_app_frame()
 
 # Page file -> (url path from app.py, label); page_link needs st.navigation, the URL works anyway.
 REVIEW_PAGES = {
-    "flashcards": ("pages/flashcards.py", "flashcards", "Review flashcards", "🃏"),
-    "quiz": ("pages/quiz.py", "quiz", "Retake the quiz", "❓"),
-    "concepts": ("pages/concepts.py", "concepts", "Open Concepts", "📘"),
-    "explain": ("pages/explain.py", "explain", "Try Explain it", "✍️"),
+    "flashcards": (page_file("flashcards"), "flashcards", "Review flashcards", "🃏"),
+    "quiz": (page_file("quiz"), "quiz", "Retake the quiz", "❓"),
+    "concepts": (page_file("concepts"), "concepts", "Open Concepts", "📘"),
+    "explain": (page_file("explain"), "explain", "Try Explain it", "✍️"),
 }
 SHOW_AT_MOST = 5  # per review list: a short list gets done, a long one gets ignored
 

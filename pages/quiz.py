@@ -12,11 +12,9 @@ from plotly.subplots import make_subplots
 
 from core.classroom.review import QUESTION
 from core.content.order import shuffled_order
-from ui.common import current_learner, md_text, require_app_frame
+from ui.common import current_learner, md_text
 from ui.lesson_widgets import LEVELS, badge, by_level, lessons, level_filter, store_call
 from ui.review_widgets import due_today
-
-require_app_frame()
 
 S = st.session_state
 L = lessons()

@@ -12,10 +12,9 @@ from streamlit.errors import StreamlitAPIException
 from core.classroom import teacher_gate as gate
 from core.classroom.class_report import ClassReport, answer_rows, build_class_report, short_label, table, to_csv
 from core.classroom.explain_records import REVIEW_MARKS
-from ui.common import browser_key, client_address, get_progress_store, name_md, require_app_frame, safe_store_call
+from ui.common import browser_key, client_address, get_progress_store, name_md, safe_store_call
 from ui.lesson_widgets import lessons
-
-require_app_frame()
+from ui.page_files import page_file
 
 S = st.session_state
 UNLOCKED = "_teacher_unlocked"  # the digest of the passcode this session typed right
@@ -63,7 +62,7 @@ def question_link(row) -> None:
     """The question, linked to the Quiz page opened on it (?question=<id>)."""
     label = f"{round(100 * row.miss_rate)}% missed it · {short_label(row.question)}"
     try:
-        st.page_link("pages/quiz.py", label=label, icon="❓", query_params={"question": row.question_id})
+        st.page_link(page_file("quiz"), label=label, icon="❓", query_params={"question": row.question_id})
     except StreamlitAPIException:  # page run on its own (tests, single-page mode)
         st.markdown(f"❓ [{label}](/quiz?question={row.question_id})")
     st.caption(

@@ -1,40 +1,37 @@
-"""Deep links on a fresh server rely on one private Streamlit attribute: fail loudly when it goes."""
+"""The entry script Streamlit serves has no pages/ folder beside it, so a fresh server's first deep link
+runs through the app's frame (web/entry.py says why); the frame runs from there headless."""
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
-from ui.common import PAGES_FLAG, pages_directory_flag_owner
+ROOT = Path(__file__).resolve().parents[1]
+ENTRY = ROOT / "web" / "entry.py"
 
 
-def test_streamlit_still_has_the_pages_directory_flag():
-    import streamlit
+def test_the_served_entry_script_has_no_pages_folder_beside_it():
+    import asgi
 
-    assert pages_directory_flag_owner() is not None, (
-        f"Streamlit {streamlit.__version__} no longer has {PAGES_FLAG}. ui.common.require_app_frame "
-        f"turns it off so that a fresh server's first deep link (/quiz) runs through app.py; without it "
-        f"such a visit shows Streamlit's old pages/ sidebar. Find the new switch (or st.navigation's "
-        f"public replacement) and update pages_directory_flag_owner.")
-
-
-PAGE = """
-import streamlit as st
-
-from ui.common import require_app_frame
-
-st.session_state["runs"] = st.session_state.get("runs", 0) + 1
-require_app_frame()
-st.markdown("page body")
-"""
+    entry = (ROOT / asgi.app.script_path).resolve()
+    assert entry == ENTRY
+    assert (ROOT / "pages").is_dir()  # the design's page scripts, one folder up
+    assert not (entry.parent / "pages").exists(), "Streamlit would run it as an old-style multipage app"
 
 
-def test_a_page_run_in_pages_directory_mode_turns_it_off(tmp_path):
-    """As on a fresh server whose first visit is a deep link: Streamlit saw a pages/ folder beside
-    the script and ran the page in the old mode."""
-    (tmp_path / "pages").mkdir()
-    (tmp_path / "page.py").write_text(PAGE)
-    owner = pages_directory_flag_owner()
-    try:
-        at = AppTest.from_file(str(tmp_path / "page.py"), default_timeout=30).run()
-        assert not at.exception
-        assert owner.uses_pages_directory is False  # switched off by require_app_frame
-        assert at.session_state["runs"] == 2 and at.markdown[0].value == "page body"  # one rerun, then the page
-    finally:
-        owner.uses_pages_directory = None
+def test_the_entry_runs_the_frame_and_its_page_links_resolve(tmp_path, monkeypatch):
+    monkeypatch.setenv("FTLAB_DB", str(tmp_path / "progress.sqlite3"))
+    at = AppTest.from_file(str(ENTRY), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value.startswith("🔬 Fine-Tuning Lab")  # the home page, through the navigation
+    at.switch_page(str(ROOT / "pages" / "quiz.py")).run()
+    assert not at.exception, at.exception
+    assert any("Quiz" in t.value for t in at.title)
+
+
+def test_no_code_touches_streamlit_internals():
+    """Streamlit's private runtime (PagesManager and the like) can change in any release."""
+    sources = [ROOT / "app.py", ROOT / "asgi.py", ROOT / "serve.py", *(ROOT / "web").rglob("*.py")]
+    for package in ("core", "ui", "pages"):
+        sources += (ROOT / package).rglob("*.py")
+    touching = [str(p.relative_to(ROOT)) for p in sources
+                if any(word in p.read_text() for word in ("PagesManager", "streamlit.runtime", "uses_pages_directory"))]
+    assert touching == []

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
-PAGES = ["pages/home.py", "pages/concepts.py", "pages/deep_dive.py", "pages/pitfalls.py",
-         "pages/flashcards.py", "pages/quiz.py", "pages/explain.py", "pages/practice.py",
-         "pages/progress.py", "pages/lab.py", "pages/teacher.py"]
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "web" / "entry.py"  # what the server runs (asgi.py)
+PAGES = ["home", "concepts", "deep_dive", "pitfalls", "flashcards", "quiz", "explain", "practice", "progress", "lab",
+         "teacher"]
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +25,6 @@ def test_home_is_the_default_page():
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_opens_through_the_navigation(page):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    at.switch_page(page).run()
+    at.switch_page(str(ROOT / "pages" / f"{page}.py")).run()
     assert not at.exception, at.exception
     assert at.title, f"{page} shows no title"

@@ -12,7 +12,8 @@ import pytest
 
 from core import cli
 from core.lab import links
-from core.train.config import LAB_DEFAULT, SPECS, TYPES, ConfigError, TrainConfig, format_value
+from core.train.config import LAB_DEFAULT, SPECS, TYPES, ConfigError, TrainConfig
+from core.train.config_text import format_value
 from tests.helpers import lab_page, run_ok
 from ui.lab import state as S
 

@@ -6,6 +6,7 @@ from PIL import Image
 from core.data import datasets as data
 from core.data import uploads
 from core.data.imagefiles import DataError
+from core.data.optional_data import DatasetUnavailable
 
 
 def test_split_is_stratified_and_seeded():
@@ -59,7 +60,7 @@ def test_online_dataset_offline_message(tmp_path, monkeypatch):
     monkeypatch.setitem(data.DATASETS, "cifar10", data.DatasetSpec(
         spec.name, spec.title, False, spec.description,
         data._torchvision_set("CIFAR10", no_network, "classes")))
-    with pytest.raises(data.DatasetUnavailable, match="offline dataset"):
+    with pytest.raises(DatasetUnavailable, match="offline dataset"):
         data.DATASETS["cifar10"].load()
 
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from core.data import datasets as data
-from core.data import optional_data
+from core.data import optional_data, sources
 from core.data.optional_data import DatasetUnavailable, OptionalPackage
 from tests.helpers import lab_page, run_ok
 
@@ -75,12 +75,12 @@ def offline(tmp_path, monkeypatch):
 def test_defect_levels_merge_into_two_balanced_classes_with_the_same_type_mix():
     probs = np.array([0.0] * 30 + [1 / 3] * 10 + [2 / 3] * 4 + [1.0] * 12 + [0.0] * 20 + [1.0] * 8)
     types = np.array(["mono"] * 56 + ["poly"] * 28)
-    idx, labels = data.elpv_labels(probs, types)
+    idx, labels = sources.elpv_labels(probs, types)
     assert not np.isclose(probs[idx], 1 / 3).any()  # the uncertain level is left out
     assert labels.tolist() == (probs[idx] > 0.5).astype(int).tolist()
     for kind, n in (("mono", 16), ("poly", 8)):  # per type, as many functional as defective cells
         assert np.bincount(labels[types[idx] == kind]).tolist() == [n, n]
-    again, _ = data.elpv_labels(probs, types)
+    again, _ = sources.elpv_labels(probs, types)
     assert np.array_equal(idx, again)  # a fixed subset: the dataset is the same on every machine
 
 

@@ -63,7 +63,8 @@ def test_claim_field_errors_name_file_item_and_field(tmp_path, name, fields, exp
 def test_no_phrase_shrinks_to_one_word_when_stop_words_are_dropped():
     """"from the head" would match any mention of "head": a phrase of several words must keep at
     least two that the scorer matches on (a one-word phrase is written as one word)."""
-    from core.content.text_match import _join_prefixes, _phrase_words, _tokens, pattern_words
+    from core.content.text_match import pattern_words
+    from core.content.words import _join_prefixes, _phrase_words, _tokens
 
     def words(text):  # "the head" is one word written with its article, "pre-trained" one word
         return [w for w in _join_prefixes(_tokens(text.replace("...", " "))) if w not in ("a", "an", "the")]

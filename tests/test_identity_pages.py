@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.classroom.progress import ProgressStore
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "web" / "entry.py")  # what the server runs (asgi.py): app.py, the frame
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,7 @@ def shown_code(at: AppTest) -> str:
 def test_a_new_browser_is_told_its_answers_are_not_kept_under_a_name():
     at = browser()
     assert "Not saved under a name" in sidebar_text(at)
-    at.switch_page("pages/flashcards.py").run()
+    at.switch_page(str(ROOT / "pages" / "flashcards.py")).run()
     assert any("kept for this browser only" in c.value for c in at.caption)
 
 
@@ -62,7 +63,7 @@ def test_claim_then_another_browser_is_refused_the_name(db):
     code = shown_code(ada)
     assert len(code) == 14  # shown once, to write down
 
-    ada.switch_page("pages/flashcards.py").run()
+    ada.switch_page(str(ROOT / "pages" / "flashcards.py")).run()
     ada.button("card_flip").click().run()
     ada.button("card_known").click().run()
     assert not any("kept for this browser only" in c.value for c in ada.caption)
@@ -70,7 +71,7 @@ def test_claim_then_another_browser_is_refused_the_name(db):
     other = claim(browser(), "Ada")
     assert "taken by another browser" in sidebar_text(other)
     assert other.session_state["learner"].startswith("browser:")
-    other.switch_page("pages/progress.py").run()
+    other.switch_page(str(ROOT / "pages" / "progress.py")).run()
     assert any("No progress yet for this browser" in i.value for i in other.info)
     assert len(ProgressStore(db).card_statuses("ada")) == 1
 
@@ -92,7 +93,7 @@ def test_recovery_code_moves_the_name_to_another_browser(db):
     # and it says where the name went, not only "No progress yet"
     moved = "Your nickname **ada** moved to another browser"
     assert any(moved in i.value for i in laptop.sidebar.info)
-    laptop.switch_page("pages/progress.py").run()
+    laptop.switch_page(str(ROOT / "pages" / "progress.py")).run()
     assert any(moved in i.value for i in laptop.main.info)
 
 
@@ -114,7 +115,7 @@ def test_a_nickname_taken_on_postgresql_is_refused_to_another_browser(pg_server,
     url = pg_server.create_database()
     monkeypatch.setenv("FTLAB_DB", url)
     ada = claim(browser(), "ada")
-    ada.switch_page("pages/flashcards.py").run()
+    ada.switch_page(str(ROOT / "pages" / "flashcards.py")).run()
     ada.button("card_flip").click().run()
     ada.button("card_known").click().run()
     assert not ada.warning, [w.value for w in ada.warning]
@@ -133,7 +134,7 @@ def test_a_nickname_taken_on_postgresql_is_refused_to_another_browser(pg_server,
 def test_a_wrong_database_address_is_a_message_not_a_traceback(url, words, monkeypatch):
     monkeypatch.setenv("FTLAB_DB", url)
     at = browser()
-    at.switch_page("pages/flashcards.py").run()
+    at.switch_page(str(ROOT / "pages" / "flashcards.py")).run()
     assert not at.exception, [e.value for e in at.exception]
     shown = [w.value for w in at.warning]
     assert len(shown) == 1 and words in shown[0] and "FTLAB_DB" in shown[0], shown

@@ -338,14 +338,14 @@ def test_lr_range_test_waits_its_turn_and_is_not_a_run(gated):
 
 
 def test_lr_range_test_gives_up_with_a_clear_message_when_the_lab_stays_busy(gated, monkeypatch):
-    import core.jobs.manager
+    import core.jobs.probe
 
     runner, make = gated
     jm = make(max_running=1)
     a = jm.submit(cfg_named("a"), owner="u1")
     jm.submit(cfg_named("b"), owner="u2")
     assert wait_until(lambda: a.snapshot().status == "running")
-    monkeypatch.setattr(core.jobs.manager, "PROBE_QUEUE_WAIT_S", 0.2)
+    monkeypatch.setattr(core.jobs.probe, "PROBE_QUEUE_WAIT_S", 0.2)
     with pytest.raises(JobRefused, match=r"The lab is busy: 2 run\(s\) are training or waiting ahead"):
         jm.run_lr_range(TrainConfig(dataset="faces"), "ada")
     assert jm.counts()["queued"] == 1  # the test left the queue; the other learner's run did not

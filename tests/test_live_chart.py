@@ -41,4 +41,4 @@ def test_the_app_serves_its_static_folder():
     config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()
     server = config.split("[server]", 1)[1].split("\n[", 1)[0]  # the [server] table (tomllib is 3.11+)
     assert re.search(r"^enableStaticServing\s*=\s*true\s*$", server, re.M), server
-    assert live_chart.STATIC_DIR == Path(__file__).resolve().parent.parent / "static"  # beside app.py
+    assert live_chart.STATIC_DIR == Path(__file__).resolve().parent.parent / "web" / "static"  # beside web/entry.py

@@ -171,8 +171,8 @@ def test_an_empty_class_says_so(tmp_path, monkeypatch, clock):
 def test_the_page_is_in_the_navigation(tmp_path, monkeypatch, clock):
     monkeypatch.setenv("FTLAB_DB", str(tmp_path / "p.sqlite3"))
     monkeypatch.delenv(teacher_gate.ENV, raising=False)
-    at = run(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT))
-    run(at.switch_page("pages/teacher.py"))
+    at = run(AppTest.from_file(str(ROOT / "web" / "entry.py"), default_timeout=TIMEOUT))
+    run(at.switch_page(str(ROOT / "pages" / "teacher.py")))
     assert at.title[0].value == "🧑‍🏫 Teacher's view"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from core.classroom import identity as ident
 from core.classroom.progress import ProgressError, ProgressStore
-from core.classroom.progress_db import PG_POOL_SIZE, PG_WRITE_LOCK, pg_sql
+from core.classroom.progress_pg import PG_POOL_SIZE, PG_WRITE_LOCK, pg_sql
 from tests.helpers import record_marked
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,6 @@ Everything shared between sessions (progress store, job manager) is created once
 st.cache_resource, so a classroom on one server shares one database connection pool and one queue.
 """
 
-import importlib
 import re
 
 import plotly.graph_objects as go
@@ -326,7 +325,6 @@ def data_dir() -> str:
 
 _PENDING_KEY = "_unsaved_progress"  # writes that failed, replayed once the database works again
 _WARNED_KEY = "_progress_warned"  # messages already shown to this session
-_WRITE_PREFIXES = ("record_", "set_", "mark_", "unmark_")
 _LIMIT_KEY = "_record_limit_note"  # the last "not kept: too many this hour" message, shown once more
 
 
@@ -367,7 +365,8 @@ def safe_store_call(fn, *args, **kwargs):
         return None
     except ProgressError as exc:
         name = getattr(fn, "__name__", "")
-        if name.startswith(_WRITE_PREFIXES) and getattr(fn, "__self__", None) is not None:
+        owner = getattr(fn, "__self__", None)
+        if name in getattr(type(owner), "REPLAYED_WRITES", ()):  # declared by the store (ProgressStore)
             pending.append((name, args, kwargs))
         warned = st.session_state.setdefault(_WARNED_KEY, set())
         if str(exc) not in warned:
@@ -396,38 +395,3 @@ def _replay_pending(store, pending: list):
             return exc
         pending.pop(0)
     return None
-
-
-PAGES_FLAG = "streamlit.runtime.pages_manager.PagesManager.uses_pages_directory"
-
-
-def pages_directory_flag_owner():
-    """The Streamlit class holding PAGES_FLAG, or None when this Streamlit version has no such flag.
-
-    The one place this app touches a private Streamlit attribute (read by require_app_frame). A
-    Streamlit upgrade may remove or rename it: then deep links on a fresh server show the old
-    sidebar again (nothing breaks), and tests/test_app_frame.py fails, naming the attribute.
-    """
-    module, _, attr = PAGES_FLAG.rpartition(".")
-    module, _, cls = module.rpartition(".")
-    try:
-        owner = getattr(importlib.import_module(module), cls)
-    except (ImportError, AttributeError):
-        return None
-    return owner if hasattr(owner, attr) else None
-
-
-def require_app_frame() -> None:
-    """Send this run through app.py when Streamlit ran the page script on its own.
-
-    Streamlit treats a folder named pages/ beside the entry script as an old-style multipage app
-    until the entry script first calls st.navigation. So on a freshly started server, a first visit
-    by deep link (/quiz, a lab link a teacher shared) would run this page without the app's frame,
-    with a sidebar listing every module in pages/. Turning that mode off and rerunning sends the
-    same URL through app.py (its url_path values equal the file names, so the page is found).
-    Every page calls this first; after the first visit it is a no-op.
-    """
-    owner = pages_directory_flag_owner()
-    if owner is not None and owner.uses_pages_directory:
-        owner.uses_pages_directory = False
-        st.rerun()

@@ -73,6 +73,25 @@ def _flow_box(fig: go.Figure, i: int, g: lf.GroupFlow) -> None:
     )
 
 
+def _arrow(fig: go.Figure, start: tuple[float, float], end: tuple[float, float], colour: str, width: int) -> None:
+    """A bare arrow in data coordinates, pointing from `start` to `end`."""
+    fig.add_annotation(
+        x=end[0],
+        y=end[1],
+        ax=start[0],
+        ay=start[1],
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=2,
+        arrowwidth=width,
+        arrowcolor=colour,
+    )
+
+
 def gradient_flow_figure(flows: list[lf.GroupFlow] | None = None) -> go.Figure:
     """Boxes for the layer groups (input -> output); the forward pass crosses all, the backward pass
     stops at the earliest trainable group, and the optimizer's groups sit under the trainable ones."""
@@ -81,37 +100,9 @@ def gradient_flow_figure(flows: list[lf.GroupFlow] | None = None) -> go.Figure:
     for i, g in enumerate(flows):
         _flow_box(fig, i, g)
     first = next((i for i, g in enumerate(flows) if g.backward), n - 1)
-    fig.add_annotation(
-        x=n - 0.6,
-        y=2.75,
-        ax=-0.4,
-        ay=2.75,
-        xref="x",
-        yref="y",
-        axref="x",
-        ayref="y",
-        text="",
-        showarrow=True,
-        arrowhead=2,
-        arrowwidth=2,
-        arrowcolor=INK,
-    )
+    _arrow(fig, (-0.4, 2.75), (n - 0.6, 2.75), INK, 2)
     fig.add_annotation(x=(n - 1) / 2, y=2.9, text="forward pass: through every group, frozen or not", showarrow=False)
-    fig.add_annotation(
-        x=first - 0.4,
-        y=1.25,
-        ax=n - 0.6,
-        ay=1.25,
-        xref="x",
-        yref="y",
-        axref="x",
-        ayref="y",
-        text="",
-        showarrow=True,
-        arrowhead=2,
-        arrowwidth=3,
-        arrowcolor=VERMILLION,
-    )
+    _arrow(fig, (n - 0.6, 1.25), (first - 0.4, 1.25), VERMILLION, 3)
     fig.add_annotation(
         x=(first + n - 1) / 2, y=1.05, text="backward pass: gradients", showarrow=False, font=dict(color=VERMILLION)
     )

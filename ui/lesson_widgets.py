@@ -13,6 +13,7 @@ from streamlit.errors import StreamlitAPIException
 from core.content.codediff import changed_lines
 from core.content.lessons import load_lessons
 from ui.common import current_learner, get_progress_store, safe_store_call
+from ui.page_files import page_file
 
 LEVELS = ("beginner", "intermediate", "advanced")
 LEVEL_FILTER = ("all",) + LEVELS
@@ -163,7 +164,7 @@ def lab_link(preset: str, label: str = "Try it in the lab") -> None:
     """Link to the lab page with `?preset=<id>`. st.page_link keeps the session (and nickname) but
     only works when the lab page is registered with st.navigation; a plain link works everywhere."""
     try:
-        st.page_link("pages/lab.py", label=label, icon="🧪", query_params={"preset": preset})
+        st.page_link(page_file("lab"), label=label, icon="🧪", query_params={"preset": preset})
     except StreamlitAPIException:
         st.markdown(f"🧪 [{label}](/lab?preset={preset})")
 

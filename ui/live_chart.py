@@ -32,7 +32,7 @@ import streamlit as st
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # Streamlit serves it at app/static/
+STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"  # beside the entry script: served at app/static/
 PLOTLY_FILE = "plotly.min.js"
 PACKAGED_PLOTLY = Path(plotly.__file__).parent / "package_data" / PLOTLY_FILE
 COMPONENT_NAME = "ftlab_live_chart"  # bench/browser_session.py counts its redraws by this name

@@ -13,10 +13,11 @@ from streamlit.errors import StreamlitAPIException
 from core.classroom.progress import ProgressError
 from core.classroom.review import CARD, QUESTION, DueSummary
 from ui.common import current_learner, get_progress_store
+from ui.page_files import page_file
 
 REVIEW_QUERY = {"review": "due"}  # ?review=due opens the Flashcards and the Quiz on what is due
 # Page file -> (url path from app.py, icon), for links that also work where a page runs on its own.
-PAGES = {CARD: ("pages/flashcards.py", "flashcards", "🃏"), QUESTION: ("pages/quiz.py", "quiz", "❓")}
+PAGES = {CARD: (page_file("flashcards"), "flashcards", "🃏"), QUESTION: (page_file("quiz"), "quiz", "❓")}
 
 
 def learner_timezone() -> tzinfo | None:

@@ -2,4 +2,4 @@
 identity and nicknames, the teacher's passcode gate, and the class report the teacher sees.
 """
 
-__all__ = ["class_report", "identity", "progress", "progress_db", "teacher_gate"]
+__all__ = ["class_report", "identity", "progress", "progress_db", "progress_pg", "teacher_gate"]

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ClassVar
 
 from core import settings
 from core.classroom import identity as ident
@@ -39,7 +40,7 @@ MAX_STORED_ANSWER = 20_000
 # learner are kept, more than a class session produces, so one learner cannot grow the file unbounded.
 MAX_LAB_RUNS = 100
 
-# Written for SQLite; core/classroom/progress_db.pg_ddl derives PostgreSQL's equivalent from the same text.
+# Written for SQLite; core/classroom/progress_pg.pg_ddl derives PostgreSQL's equivalent from the same text.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS quiz_answers (
@@ -151,6 +152,25 @@ class ProgressStore(ExplainRecords, review_records.ReviewRecords, moves.NameMove
     `timeout` is how long a call waits for another writer's lock before raising ProgressError.
     Nothing touches the database until the first call, so constructing a store never fails.
     """
+
+    # Every public method that writes, in one of two sets (tests/test_store_writes.py checks it).
+    # Replayed: a learner's own answers, which a page keeps and writes again once a failed database
+    # works (ui.common.safe_store_call). Not replayed: identity changes and clearing, which the learner
+    # must see happen or fail at once.
+    REPLAYED_WRITES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "record_quiz_answer",
+            "record_quiz_round",
+            "set_card_status",
+            "mark_done",
+            "unmark_done",
+            "record_lab_run",
+            "mark_explain",
+        }
+    )
+    UNREPLAYED_WRITES: ClassVar[frozenset[str]] = frozenset(
+        {"clear_lab_runs", "claim_name", "new_recovery_code", "recover", "start_explain", "review_explain"}
+    )
 
     def __init__(self, path: str, timeout: float = 5.0):
         self.path = os.fspath(path)

@@ -42,23 +42,13 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic.dataclasses import is_pydantic_dataclass
 
 from core.content.text_match import pattern_words
+from core.lab.presets import PRESETS
 
 LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 
-# Presets implemented by the hands-on lab; `lab_preset` fields must name one of these. Written out
-# rather than read from core.lab.presets.PRESETS: importing that module imports torch (3.8 s measured,
-# against 0.1 s for loading every lesson). tests/test_page_lab.py keeps the two equal.
-LAB_PRESET_IDS: tuple[str, ...] = (
-    "pretrained-vs-scratch",
-    "head-only",
-    "layers-compare",
-    "lr-too-high",
-    "overfit-tiny",
-    "bn-train-mode",
-    "gradual-unfreeze",
-    "discriminative-lr",
-    "head-frozen",  # the frozen-new-head pitfall, shown as the Lab refuses it
-)
+# Presets implemented by the hands-on lab; `lab_preset` fields must name one of these. The registry
+# imports without torch (tests/test_code_checks.py), so lessons load fast.
+LAB_PRESET_IDS: tuple[str, ...] = tuple(PRESETS)
 
 # Diagram kinds a figures.yaml entry may name; ui/lesson_diagrams.py draws each (a test keeps the two equal).
 FIGURE_KINDS: tuple[str, ...] = (

@@ -22,10 +22,9 @@ from core.content.text_match import (
     ordered,
     pattern_steps,
     phrase_matches,
-    stem,
     unordered,
-    word_keys,
 )
+from core.content.words import stem, word_keys
 
 # Ends of a scale for `direction` items; compared by stem ("smaller" == "small").
 LOW_WORDS = """small low tiny less slow slowly little gentle gently slight slightly barely reduced

@@ -3,4 +3,4 @@ the optional packages a dataset installs on first use. Nothing here knows about 
 prepared tensors (``datasets.prepare``) and gets them from a bounded cache.
 """
 
-__all__ = ["datasets", "imagefiles", "optional_data"]
+__all__ = ["datasets", "imagefiles", "names", "optional_data"]

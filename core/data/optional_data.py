@@ -123,6 +123,7 @@ def _run_pip(pkg: OptionalPackage, target: Path | None, on_line: Callable[[str],
         return [f"could not start pip: {exc}"]
     timer = threading.Timer(timeout, proc.kill)  # a stalled download must not hold the lock forever
     timer.start()
+    assert proc.stdout is not None  # stdout=PIPE
     try:
         for line in proc.stdout:
             lines.append(line.rstrip())

@@ -3,4 +3,4 @@ every place a job can run answers (``protocol``), the local process pool, the Ra
 uses (``backends``), and the server's warm start.
 """
 
-__all__ = ["backends", "manager", "protocol", "replay", "ray_pool", "warmup", "workers"]
+__all__ = ["backends", "job", "manager", "probe", "protocol", "replay", "ray_pool", "warmup", "workers"]

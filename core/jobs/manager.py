@@ -28,31 +28,25 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from core import settings
 from core.errors import LearnerError
 from core.jobs.backends import default_backend
-from core.jobs.protocol import StopFlag, WorkerError
+from core.jobs.job import ACTIVE, ENDED, Job
+from core.jobs.job import JobRefused as JobRefused  # re-exported: pages name it here
+from core.jobs.job import JobSnapshot as JobSnapshot  # re-exported: pages name it here
+from core.jobs.probe import LrRangeProbe
+from core.jobs.protocol import WorkerError
 from core.jobs.workers import InProcess
 from core.train.config import LAB_DEFAULT, TrainConfig
 from core.train.engine import RunResult
-from core.train.events import BatchEnded, EpochEnded, Event, RunStarted
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("queued", "running")
-ENDED = ("finished", "stopped", "diverged", "early_stopped", "failed")
 DEFAULT_MAX_QUEUED = 20
 KEEP_ENDED = 30  # ended jobs kept until their sessions collect them (each result holds a model)
-PROBE_QUEUE_WAIT_S = 20.0  # an LR range test waits this long for a worker before the page gives up
-PROBE_RUN_WAIT_S = 120.0  # and this long for the test itself (50 batches: a few seconds on a CPU)
 
 Runner = Callable[..., RunResult]
-
-
-class JobRefused(RuntimeError):
-    """The pool cannot take this run now; the message says why and what to do."""
 
 
 def default_max_running() -> int:
@@ -65,109 +59,7 @@ def default_max_running() -> int:
     return 2 if torch.cuda.is_available() else 1
 
 
-@dataclass(frozen=True)
-class JobSnapshot:
-    """A consistent copy of a job for drawing: lists are copies, so the worker can keep appending."""
-
-    id: str
-    owner: str
-    label: str
-    batch: str
-    config: TrainConfig
-    status: str
-    position: int | None  # 1-based place in the queue while queued
-    start: RunStarted | None
-    batches: list[BatchEnded]
-    epochs: list[EpochEnded]
-    result: RunResult | dict | None  # a dict for an LR range test
-    error: str
-    message: str
-    created: float
-    started: float | None
-    finished: float | None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def ended(self) -> bool:
-        return self.status in ENDED
-
-
-@dataclass
-class Job:
-    id: str
-    owner: str
-    config: TrainConfig
-    label: str = ""
-    batch: str = ""  # jobs submitted together (a demo's variants) share this
-    tag: str = ""  # what the batch is (a demo's preset id), for a session that re-attaches to it
-    collected: bool = False  # taken into the owner's history (take_ended), so it is stored once
-    data: object | None = None  # optional PreparedData (own uploaded images)
-    kind: str = "train"  # or "lr_range": a probe, never shown as a run nor kept in history
-    address: str = "local"  # the network address it came from (limits per address)
-    options: dict = field(default_factory=dict)  # the task's extra arguments (the LR test's steps)
-    status: str = "queued"
-    position: int | None = None
-    start: RunStarted | None = None
-    batches: list[BatchEnded] = field(default_factory=list)
-    epochs: list[EpochEnded] = field(default_factory=list)
-    result: RunResult | dict | None = None  # a dict for an LR range test
-    error: str = ""
-    message: str = ""
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-    stop: threading.Event = field(default_factory=StopFlag)  # passed on to the worker the moment it is set
-    done: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def on_event(self, event: Event) -> None:
-        """The engine's event sink (called in the worker thread)."""
-        with self.lock:
-            if isinstance(event, BatchEnded):
-                self.batches.append(event)
-            elif isinstance(event, EpochEnded):
-                self.epochs.append(event)
-            elif isinstance(event, RunStarted):
-                self.start = event
-
-    def snapshot(self) -> JobSnapshot:
-        with self.lock:
-            return JobSnapshot(
-                self.id,
-                self.owner,
-                self.label,
-                self.batch,
-                self.config,
-                self.status,
-                self.position,
-                self.start,
-                list(self.batches),
-                list(self.epochs),
-                self.result,
-                self.error,
-                self.message,
-                self.created,
-                self.started,
-                self.finished,
-            )
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job has ended (for tests and scripts, never in a page script)."""
-        return self.done.wait(timeout)
-
-    def _end(self, status: str, message: str, error: str = "", result: RunResult | None = None) -> None:
-        with self.lock:
-            self.status, self.message, self.error = status, message, error
-            self.result = result
-            self.position = None
-            self.finished = time.time()
-        self.done.set()
-
-
-class JobManager:
+class JobManager(LrRangeProbe):
     """FIFO queue + ``max_running`` pump threads, each feeding one worker. Thread-safe; one per server.
 
     ``runner`` (run_training's signature) runs jobs in the pump thread itself: for tests that need
@@ -259,58 +151,6 @@ class JobManager:
             self._forget_old_locked()
             self._cond.notify_all()
         return jobs
-
-    def run_lr_range(self, config: TrainConfig, owner: str, data=None, address: str | None = None, **options) -> dict:
-        """Run an LR range test through the queue and wait for it (a page shows a spinner meanwhile):
-        it trains like a run, so it waits its turn like one, but it replaces nothing and is not
-        history. Raises JobRefused, saying why, when the queue is full, the lab stays busy or it fails."""
-        with self._cond:
-            if self._closed:
-                raise JobRefused("The lab is shutting down; no new runs are accepted.")
-            if len(self._queue) >= self.max_queued:
-                raise JobRefused(
-                    f"The queue is full: {self.max_queued} runs are already waiting. Try again in a minute."
-                )
-            self._check_address_locked(owner, address, 1)
-            job = Job(
-                id=f"probe-{self._prefix}-{next(self._ids)}",
-                owner=owner,
-                config=config,
-                label="LR range test",
-                data=data,
-                kind="lr_range",
-                options=options,
-                address=address or "local",
-            )
-            self._jobs[job.id] = job
-            self._queue.append(job)
-            self._renumber_locked()
-            self._cond.notify_all()
-        try:
-            return self._await_probe(job)
-        finally:
-            with self._cond:
-                self._jobs.pop(job.id, None)
-
-    def _await_probe(self, job: Job) -> dict:
-        if not job.wait(PROBE_QUEUE_WAIT_S) and job.snapshot().status == "queued":
-            ahead = (job.snapshot().position or 1) - 1 + self.counts()["running"]
-            self.cancel(job.id)
-            raise JobRefused(
-                f"The lab is busy: {ahead} run(s) are training or waiting ahead of this test. "
-                f"Try again when they have finished."
-            )
-        if not job.wait(PROBE_RUN_WAIT_S):
-            self.cancel(job.id)
-            job.wait(10)
-            raise JobRefused(
-                f"The LR range test took longer than {PROBE_RUN_WAIT_S:.0f} s and was stopped: "
-                f"try smaller images or fewer images per class."
-            )
-        snap = job.snapshot()
-        if snap.status != "finished":
-            raise JobRefused(snap.error or snap.message)
-        return snap.result
 
     # ---- asking and cancelling -----------------------------------------------------------------
 

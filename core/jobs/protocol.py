@@ -11,7 +11,7 @@ import signal
 import threading
 import traceback
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from core import settings
 
@@ -134,7 +134,7 @@ def portable(exc: BaseException) -> BaseException:
     return out
 
 
-def reraise(exc: BaseException):
+def reraise(exc: BaseException) -> NoReturn:
     tb = getattr(exc, "remote_traceback", "")
     raise exc from (RemoteTraceback(tb) if tb else None)
 

@@ -51,6 +51,7 @@ def _serve(tasks: Connection, events: Connection, stop, nice: int, warm_up=None)
         events.send_bytes(dumps((tag, payload)))
 
     if warm_up is not None:
+        report: dict[str, float] | str
         try:
             report = core.train.engine.warm_up(warm_up)
         except Exception as exc:  # noqa: BLE001 - a run of that config meets the same problem and reports it

@@ -161,6 +161,7 @@ def bn_batch_stats() -> BNStats:
         for i in range(BN_STATS_BATCHES)
     ]
     bn, ch = bn_layer(model), BN_STATS_CHANNELS
+    assert bn.running_mean is not None and bn.running_var is not None  # BatchNorm tracks running statistics
     # BatchNorm in train mode divides by the biased (population) variance of the batch
     return BNStats(
         f"the first BatchNorm of {BN_STATS_GROUP}",
@@ -238,7 +239,7 @@ def _describe_flow() -> str:
     flows = preset_flow()
     groups = ", ".join(f"{g.name} ({'trains' if g.trainable else 'frozen'}, {g.params:,} parameters)" for g in flows)
     first = next(g.name for g in flows if g.backward)
-    opt = ", ".join(f"{g.name} at lr {lr_text(g.lr)}" for g in flows if g.opt_group is not None)
+    opt = ", ".join(f"{g.name} at lr {lr_text(g.lr)}" for g in flows if g.opt_group is not None and g.lr is not None)
     return (
         f"Layer groups from input to output in the {PRESETS[FLOW_PRESET].title!r} preset: {groups}. "
         f"The backward pass runs from the loss down to {first} and stops there. "

@@ -16,7 +16,8 @@ from core.data.datasets import DATASETS
 from core.lab.presets import PRESETS
 from core.models import backbones as models
 from core.train import schedules
-from core.train.config import GROUP_KINDS, LAB_DEFAULT, NONE, SPECS, TYPES, TrainConfig, format_value, parse_text
+from core.train.config import GROUP_KINDS, LAB_DEFAULT, NONE, SPECS, TYPES, TrainConfig
+from core.train.config_text import format_value, parse_text
 
 UPLOAD = "upload"  # the dataset choice for a learner's own zip of class folders
 

@@ -2,4 +2,4 @@
 the offline ImageNet weights they start from (``weights``; ``python -m core.models.weights --install``).
 """
 
-__all__ = ["backbones", "weights"]
+__all__ = ["backbones", "names", "weights"]

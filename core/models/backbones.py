@@ -13,6 +13,7 @@ import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,9 +22,9 @@ from torchvision import models as tvm
 from core.cache import LRUCache
 from core.data.imagefiles import DataError
 from core.errors import LearnerError
+from core.models.names import DEFAULT_BACKBONE as DEFAULT_BACKBONE  # re-exported: callers name it here
+from core.models.names import HEAD
 from core.models.weights import WeightsUnavailable, check_weights_file
-
-HEAD = "head"
 
 
 class UnknownName(LearnerError, ValueError):
@@ -38,7 +39,7 @@ class BackboneSpec:
     name: str
     label: str
     builder: Callable[..., nn.Module]
-    weights: object  # a torchvision WeightsEnum member
+    weights: Any  # a torchvision WeightsEnum member
     split: Callable[[nn.Module], list[tuple[str, nn.Module]]]  # feature groups in order
     head_in: Callable[[nn.Module], int]
     offline: bool  # weights ship with the app
@@ -133,8 +134,6 @@ BACKBONES: dict[str, BackboneSpec] = {
         "Accurate for its size; slow on a CPU (depthwise convolutions).",
     ),
 }
-
-DEFAULT_BACKBONE = "mobilenet_v2"
 
 
 def backbone_spec(name: str) -> BackboneSpec:

@@ -18,13 +18,14 @@ import torch
 from core.data.datasets import DATASETS, PreparedData, prepare, to_square_tensor
 from core.data.imagefiles import DataError, read_image
 from core.runs import stats
-from core.train import events
+from core.train import events, freezing
 from core.train.engine import RunResult
 from core.train.events import EpochEnded, final_epoch  # noqa: F401  (final_epoch: used here and by callers)
 from core.train.freezing import ever_trainable
 from core.train.inputs import normalise
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a phone photo is 2-8 MB; more is a mistake or an attack
+MAX_UPLOAD_MB = 20  # a phone photo is 2-8 MB; more is a mistake or an attack (the upload widgets refuse it first)
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_ASPECT = 20  # longest side / shortest side of a photo we classify
 _EVAL_BATCH = 128
 
@@ -255,7 +256,7 @@ def gap_words(train_acc: float, val_acc: float) -> str:
 
 
 def head_frozen(cfg) -> bool:
-    return "head" not in ever_trainable(cfg)
+    return freezing.head_frozen(ever_trainable(cfg))
 
 
 def _chance_cause(cfg, epochs: list[EpochEnded], floor: float, final: EpochEnded, n: int = 0) -> str:

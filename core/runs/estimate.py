@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -220,7 +221,7 @@ def time_of(work: Work, sp: Speeds, infer_batch: int = 64) -> tuple[float, float
 def estimate_run_time(
     model_name: str,
     group_order: list[str],
-    trainable: set[str],
+    trainable: AbstractSet[str],
     image_size: int,
     train_images: int,
     val_images: int,

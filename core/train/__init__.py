@@ -3,4 +3,15 @@ and the parts it calls (inputs, evaluation, optim, schedules, freezing), the LR 
 events a run reports. It knows nothing of jobs, pages or learners.
 """
 
-__all__ = ["config", "engine", "evaluation", "events", "freezing", "inputs", "lr_finder", "optim", "schedules"]
+__all__ = [
+    "config",
+    "config_text",
+    "engine",
+    "evaluation",
+    "events",
+    "freezing",
+    "inputs",
+    "lr_finder",
+    "optim",
+    "schedules",
+]

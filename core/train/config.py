@@ -16,12 +16,13 @@ message keeps our wording, and frozen dataclasses are how this project's registr
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
-from core.data.datasets import DATASETS
+from core.data.names import DATASET_NAMES
 from core.errors import LearnerError
-from core.models import backbones as models
-from core.train import schedules
+from core.models import names as models
+from core.train import freezing, schedules
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 NONE = "none"  # the text of an empty group list, schedule or set of per-group rates
@@ -93,7 +94,7 @@ class TrainConfig:
         url="model",
         cli=("--model",),
         widget="select",
-        choices=lambda: tuple(models.BACKBONES),
+        choices=lambda: models.BACKBONE_NAMES,
         help="the network to start from",
     )
     pretrained: bool = setting(
@@ -110,7 +111,7 @@ class TrainConfig:
         url="dataset",
         cli=("--dataset",),
         widget="select",
-        choices=lambda: tuple(DATASETS),
+        choices=lambda: DATASET_NAMES,
         checked_at_load=True,  # own images: any name
         help="the images to fine-tune on",
     )
@@ -302,7 +303,7 @@ class TrainConfig:
         """Raise ConfigError naming the first setting the engine cannot run with, and what to use."""
         for f in fields(self):
             check(f.name, getattr(self, f.name))
-        if not self.trainable and not self.unfreeze_at:
+        if freezing.nothing_trains(freezing.ever_trainable(self)):
             raise ConfigError(
                 "Every layer group is frozen, the new head too, so nothing can learn. Unfreeze at least the head."
             )
@@ -333,8 +334,10 @@ class TrainConfig:
 
 
 SPECS: dict[str, Spec] = {f.name: f.metadata["spec"] for f in fields(TrainConfig)}
-TYPES: dict[str, type] = {f.name: f.type for f in fields(TrainConfig)}
-DEFAULTS: dict = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(TrainConfig)}
+TYPES: dict[str, Any] = {f.name: f.type for f in fields(TrainConfig)}  # a class or a form: tuple[str, ...]
+DEFAULTS: dict = {
+    f.name: f.default_factory() if callable(f.default_factory) else f.default for f in fields(TrainConfig)
+}
 GROUP_KINDS = (tuple[str, ...], dict[int, tuple[str, ...]], dict[str, float])  # read against a model's groups
 
 # The Lab's starting point: the demos' base (MNIST, 20 per class, 64 px), last two stages + head. Here, not
@@ -394,96 +397,3 @@ def check(name: str, value) -> None:
             raise ConfigError(_message(spec, label, x, side))
     if spec.choices and not spec.checked_at_load and value not in spec.choices():
         raise ConfigError(f"Unknown {spec.label} {value!r}; choose one of {', '.join(spec.choices())}.")
-
-
-# ---- text form: shared links and the command line -----------------------------------------------------
-
-
-def _flag(text: str) -> bool:
-    t = text.strip().lower()
-    if t in ("1", "true", "yes", "on"):
-        return True
-    if t in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("must be 1 or 0")
-
-
-def _groups(text: str, groups: Sequence[str]) -> tuple[str, ...]:
-    if text == NONE:
-        return ()
-    if text == ALL:
-        return tuple(groups)
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [n for n in names if n not in groups]
-    if bad:
-        raise ValueError(f"unknown group(s) {', '.join(bad)}")
-    return tuple(g for g in groups if g in names)
-
-
-def _schedule(text: str, groups: Sequence[str]) -> dict[int, tuple[str, ...]]:
-    out = {}
-    for part in filter(None, text.split(";") if text != NONE else []):
-        epoch, _, names = part.partition(":")
-        if not epoch.strip().isdigit():
-            raise ValueError(f"{epoch!r} is not an epoch number (write epoch:groups;..., e.g. 3:stage6)")
-        out[int(epoch)] = _groups(names, groups)
-    return out
-
-
-def _rates(text: str, groups: Sequence[str]) -> dict[str, float]:
-    out = {}
-    for part in filter(None, text.split(",") if text != NONE else []):
-        g, _, v = part.partition(":")
-        if g not in groups:
-            raise ValueError(f"unknown group {g}")
-        try:
-            out[g] = float(v)
-        except ValueError:
-            raise ValueError(f"{v!r} is not a number (write group:rate,..., e.g. head:0.001)") from None
-    return out
-
-
-SYNTAX = {
-    tuple[str, ...]: "comma-separated, 'all' or 'none'",
-    dict[int, tuple[str, ...]]: "e.g. 3:stage6;5:stage5",
-    dict[str, float]: "e.g. stage6:1e-05,head:0.001",
-}  # the text forms below, for --help
-PARSERS: dict = {
-    bool: lambda t, g: _flag(t),
-    int: lambda t, g: int(t),
-    float: lambda t, g: float(t),
-    str: lambda t, g: t,
-    tuple[str, ...]: _groups,
-    dict[int, tuple[str, ...]]: _schedule,
-    dict[str, float]: _rates,
-}
-
-
-def parse_text(name: str, text: str, groups: Sequence[str] = (), lab: bool = False):
-    """A field's value from its text form; ValueError with a short reason when it cannot be used.
-    lab=True (a link) also holds it to what the Lab can show; the command line leaves limits to
-    validate(), whose message is the full one."""
-    spec = SPECS[name]
-    value = PARSERS[TYPES[name]](text, groups)
-    if lab:
-        if any(out_of_range(spec, x, lab=True) for _, x in _numbers(name, value)):
-            raise ValueError(reason(spec, lab=True))
-        if spec.choices and value not in spec.choices():
-            raise ValueError(f"is not one of {', '.join(spec.choices())}")
-    return value
-
-
-def format_value(name: str, value) -> str:
-    """The text form of a field's value; parse_text reads it back to the same value."""
-    kind = TYPES[name]
-    if kind is bool:
-        return "1" if value else "0"
-    if kind is float:
-        return _num(float(value))
-    if kind == tuple[str, ...]:
-        return ",".join(value) or NONE
-    if kind == dict[int, tuple[str, ...]]:
-        return ";".join(f"{e}:{','.join(gs)}" for e, gs in sorted(value.items())) or NONE
-    if kind == dict[str, float]:
-        return ",".join(f"{g}:{_num(float(v))}" for g, v in value.items()) or NONE
-    return str(value)

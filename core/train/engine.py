@@ -1,11 +1,9 @@
 """The training engine: one fine-tune, from a config to an evaluated model, emitting events.
 
-``run_training`` reads like fastai's fit: set up, then per epoch open the groups the schedule
-names, train one epoch, validate, and check early stopping. Each step is a small function over one
-``_Run`` that holds the loop's state. The parts live next door: core.train.inputs (device, pipeline,
-frozen-prefix features), core.train.freezing (which groups train, what can be cached), core.train.optim,
-core.train.evaluation (precise BatchNorm, validation) and core.train.events (what the run reports). Nothing
-here knows about Streamlit: a page, a test, the CLI and the benchmarks all call ``run_training``.
+``run_training`` reads like fastai's fit: set up, then per epoch open the groups the schedule names, train
+one epoch, validate, check early stopping; each step is a small function over the ``_Run`` holding the
+loop's state. The parts live next door in core.train (inputs, freezing, optim, evaluation, events, result).
+Nothing here knows about Streamlit: a page, a test, the CLI and the benchmarks all call ``run_training``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from core.train.evaluation import evaluate, evaluate_test, recalibrate_bn
 from core.train.events import (
     BatchEnded,
     EpochEnded,
-    Event,
     EventSink,
     GroupCount,
     GroupsUnfrozen,
@@ -37,56 +34,9 @@ from core.train.freezing import cache_plan, caches_train, caches_val, ever_train
 from core.train.inputs import Inputs, autocast, configure_threads, resolve_device
 from core.train.optim import add_groups, make_optimizer
 from core.train.precision import grad_scaler
+from core.train.result import RunResult
 from core.train.schedules import factors, set_rates
-
-
-@dataclass
-class RunResult:
-    reason: str  # finished | early_stopped | stopped | diverged
-    message: str
-    config: TrainConfig
-    class_names: list[str]
-    epochs: list[EpochEnded]  # one per finished epoch
-    batches: list[BatchEnded]  # one per batch
-    val_true: list[int] = field(default_factory=list)
-    val_pred: list[int] = field(default_factory=list)
-    best_epoch: int | None = None
-    device: str = "cpu"
-    timings: dict = field(default_factory=dict)
-    cache: str = ""  # how the frozen prefix was handled: a core.train.freezing.CACHE_* code
-    model: torch.nn.Module | None = None
-    val_probs: torch.Tensor | None = None  # softmax [N_val, n_classes] of the returned model, on the CPU
-    test_acc: float | None = None  # the returned model on held-out test images (None: no test images)
-    test_images: int = 0
-
-    @property
-    def final(self) -> EpochEnded | None:
-        """Metrics of the model the run hands back: after early stopping, the restored best epoch."""
-        if self.reason == "early_stopped" and self.best_epoch:
-            return self.epochs[self.best_epoch - 1]
-        return self.epochs[-1] if self.epochs else None
-
-    def summary(self) -> dict:
-        f = self.final
-        return {
-            "reason": self.reason,
-            "message": self.message,
-            "epochs_run": len(self.epochs),
-            "best_epoch": self.best_epoch,
-            "train_acc": f and f.train_acc,
-            "val_acc": f and f.val_acc,
-            "train_loss": f and f.train_loss,
-            "val_loss": f and f.val_loss,
-            "trainable_params": f and f.trainable_params,
-            "total_params": f and f.total_params,
-            "device": self.device,
-            "cache": self.cache,
-            "test_acc": self.test_acc,
-            "test_images": self.test_images,
-            "seconds": round(self.timings.get("total_s", 0.0), 2),
-            "timings": self.timings,
-        }
-
+from core.train.weight_change import group_vectors, weight_change
 
 # ---- the state of one run -------------------------------------------------------------------------
 
@@ -148,7 +98,7 @@ def run_training(
     """Run one fine-tune, sending core.train.events to `on_event`. Raises ConfigError, DataError or
     WeightsUnavailable (all LearnerErrors) before training starts; never in the middle of a run."""
     cfg.validate()
-    run = _set_up(cfg, on_event or _ignore, stop or threading.Event(), data)
+    run = _set_up(cfg, on_event or (lambda event: None), stop or threading.Event(), data)
     for epoch in range(1, cfg.epochs + 1):
         _unfreeze(run, epoch)
         stats = _train_epoch(run, epoch)
@@ -171,10 +121,6 @@ def warm_up(cfg: TrainConfig) -> dict[str, float]:
     Returns the epoch's timings."""
     first_epoch = {e: groups for e, groups in cfg.unfreeze_at.items() if e == 1}
     return run_training(replace(cfg, epochs=1, early_stopping=0, unfreeze_at=first_epoch)).timings
-
-
-def _ignore(event: Event) -> None:
-    pass
 
 
 def _set_up(cfg: TrainConfig, emit: EventSink, stop: threading.Event, data: PreparedData | None) -> _Run:
@@ -211,7 +157,7 @@ def _set_up(cfg: TrainConfig, emit: EventSink, stop: threading.Event, data: Prep
         gen,
         batch_size,
         timings,
-        _group_vectors(model),
+        group_vectors(model),
         plan,
     )
     run.scaler = grad_scaler(device)
@@ -383,7 +329,7 @@ def _report_epoch(run: _Run, epoch: int, train: tuple[float, float], val_loss: f
         tp,
         tot,
         tuple(sorted(run.trainable, key=model.group_names.index)),
-        _weight_change(model, run.start_vectors),
+        weight_change(model, run.start_vectors),
         {g["name"]: g["lr"] for g in run.optimizer.param_groups},
         time.perf_counter() - run.t_start,
         run.images_seen / max(time.perf_counter() - run.t_train, 1e-9),
@@ -400,7 +346,7 @@ def _early_stop(run: _Run, epoch: int) -> bool:
         keep = {k: v.detach().clone() for k, v in run.model.state_dict().items()} if cfg.early_stopping else None
         run.best = _Best(lowest.val_loss, epoch, keep)
         return False
-    if cfg.early_stopping and epoch - best.epoch >= cfg.early_stopping:
+    if cfg.early_stopping and best.epoch is not None and epoch - best.epoch >= cfg.early_stopping:
         run.end(
             "early_stopped",
             f"Early stopping after epoch {epoch}: validation loss has not improved for "
@@ -453,23 +399,3 @@ def _test(run: _Run):
     ev = evaluate_test(run.model, run.inputs, run.data, run.device)
     run.timings["test_s"] = time.perf_counter() - t
     return ev
-
-
-# ---- how far each group moved ----------------------------------------------------------------------
-
-
-def _group_vectors(model: models.GroupedNet) -> dict[str, torch.Tensor]:
-    return {
-        name: torch.cat([p.detach().flatten() for p in model.group(name).parameters()]).clone()
-        for name in model.group_names
-        if any(True for _ in model.group(name).parameters())
-    }
-
-
-def _weight_change(model: models.GroupedNet, start: dict[str, torch.Tensor]) -> dict[str, float]:
-    """||W - W0|| / ||W0|| per group: how far fine-tuning moved each group from where it began."""
-    out = {}
-    for name, w0 in start.items():
-        w = torch.cat([p.detach().flatten() for p in model.group(name).parameters()])
-        out[name] = float((w - w0).norm() / (w0.norm() + 1e-12))
-    return out

@@ -108,7 +108,8 @@ def as_row(event: Event) -> dict[str, Any]:
     dataclasses.asdict deep-copies every value: 54 ms per 1,000 batches, paid on every redraw of
     the live loss chart (once a second); this takes about a tenth of that.
     """
-    return {name: _plain(getattr(event, name)) for name in _names(type(event))}
+    kind: type = type(event)  # any event class (a type is hashable, so _names can cache by it)
+    return {name: _plain(getattr(event, name)) for name in _names(kind)}
 
 
 @cache

@@ -9,6 +9,8 @@ Lab and the command line.
 
 from __future__ import annotations
 
+from core.models.names import HEAD
+
 # How the frozen prefix (the groups before the first one that ever trains) is handled in a run.
 CACHE_NO_PREFIX = "no_prefix"  # every group trains: nothing is frozen in front
 CACHE_OFF = "off"  # the learner switched the feature cache off
@@ -20,6 +22,16 @@ CACHE_ALL = "all"  # training and validation features computed once per image
 def ever_trainable(cfg) -> frozenset[str]:
     """Groups that train at some epoch: the first ones and every group the schedule opens later."""
     return frozenset(cfg.trainable).union(*cfg.unfreeze_at.values())
+
+
+def nothing_trains(groups) -> bool:
+    """No group ever trains, the new head included: the run cannot learn and is refused."""
+    return not groups
+
+
+def head_frozen(groups) -> bool:
+    """The new head never trains: its random outputs cannot learn the classes."""
+    return HEAD not in groups
 
 
 def prefix_end(group_order: list[str], trainable) -> int:

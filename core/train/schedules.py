@@ -19,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import torch
-from torch.optim import lr_scheduler as sched
+if TYPE_CHECKING:  # torch is imported where a scheduler is built: the names import without it
+    import torch
+    from torch.optim import lr_scheduler as sched
 
 FLOOR = 0.01  # cosine's last batch trains at 1% of the peak (eta_min): slow, not stopped
 WARMUP_START = 1 / 25  # a warm-up starts at peak/25, as one-cycle does with torch's div_factor=25
@@ -40,21 +42,29 @@ class Schedule:
 
 
 def _warmup(opt: torch.optim.Optimizer, warm: int) -> sched.LRScheduler:
+    from torch.optim import lr_scheduler as sched
+
     return sched.LinearLR(opt, start_factor=WARMUP_START, end_factor=1.0, total_iters=warm)
 
 
 def _then(opt, warm: int, main: sched.LRScheduler) -> sched.LRScheduler:
     """`main` alone, or after a linear warm-up of `warm` steps (SequentialLR hands over at `warm`)."""
+    from torch.optim import lr_scheduler as sched
+
     if warm <= 0:
         return main
     return sched.SequentialLR(opt, [_warmup(opt, warm), main], milestones=[warm])
 
 
 def _constant(opt, steps: int, warm: int) -> sched.LRScheduler:
+    from torch.optim import lr_scheduler as sched
+
     return _then(opt, warm, sched.ConstantLR(opt, factor=1.0, total_iters=0))
 
 
 def _cosine(opt, steps: int, warm: int) -> sched.LRScheduler:
+    from torch.optim import lr_scheduler as sched
+
     # T_max: the steps after the warm-up, less one, so that the last batch is the one at the floor.
     return _then(opt, warm, sched.CosineAnnealingLR(opt, T_max=max(1, steps - warm - 1), eta_min=FLOOR))
 
@@ -63,6 +73,8 @@ ONE_CYCLE_MIN = 3  # a climb of two steps (start, peak) and a fall of one
 
 
 def _one_cycle(opt, steps: int, warm: int) -> sched.LRScheduler:
+    from torch.optim import lr_scheduler as sched
+
     if steps < ONE_CYCLE_MIN:  # OneCycleLR divides by each phase's length
         return _constant(opt, steps, 0)
     warm = min(max(2, warm), steps - 1)  # the climb ends on step warm-1 (at the peak), so 2 at least
@@ -111,6 +123,8 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
 def factors(name: str, total_steps: int, warmup: float = 0.0) -> tuple[float, ...]:
     """The rate factor of every step of a run (step 0 first): what torch's scheduler sets on a
     one-group optimizer whose rate is 1.0, read before each optimizer step, as the run uses it."""
+    import torch
+
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=1.0)
     scheduler = SCHEDULES[name].build(opt, total_steps, warmup_steps(total_steps, warmup))
@@ -125,7 +139,7 @@ def factors(name: str, total_steps: int, warmup: float = 0.0) -> tuple[float, ..
 def set_rates(optimizer: torch.optim.Optimizer, factor: float) -> dict[str, float]:
     """Set each parameter group's rate to its peak x factor; returns the rate per named group.
     A group's peak is the rate it carried when first seen here (the config's rate for it)."""
-    rates = {}
+    rates: dict[str, float] = {}
     for group in optimizer.param_groups:
         group.setdefault(PEAK, group["lr"])
         group["lr"] = group[PEAK] * factor

@@ -133,19 +133,34 @@ def browser():
             b.close()
 
 
+# Installed before the page's own scripts: every distinct text the sidebar navigation shows, in order,
+# from its first paint on (a MutationObserver sees each render, even one replaced at once).
+NAV_RECORDER_JS = """
+window.__ftlabNavSeen = [];
+new MutationObserver(() => {
+  const nav = document.querySelector('[data-testid="stSidebarNav"]');
+  const seen = window.__ftlabNavSeen;
+  if (nav && seen[seen.length - 1] !== nav.innerText) seen.push(nav.innerText);
+}).observe(document, { childList: true, subtree: true, characterData: true });
+"""
+
+
 @pytest.fixture(scope="session")
 def first_visit(browser, app_url) -> dict:
     """The server's very first visit is a deep link (/quiz), as when a teacher shares a link to a page
-    of a freshly started app; what its sidebar navigation lists is recorded for a test. Then the home
-    page is opened, which also warms the server up (imports, lessons) for the other tests."""
+    of a freshly started app; every state of its sidebar navigation, from the first paint, is recorded
+    for a test. Then the home page is opened, which also warms the server up (imports, lessons) for
+    the other tests."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
     context.set_default_timeout(90_000)
+    context.add_init_script(NAV_RECORDER_JS)
     try:
         pg = context.new_page()
         pg.goto("/quiz")
-        pg.wait_for_selector('[data-testid="stMain"] h1')
-        pg.wait_for_selector('[data-testid="stSidebarNav"]')
+        expect(pg.locator('[data-testid="stMain"] h1').first).to_contain_text("Quiz", timeout=90_000)
+        expect(pg.locator('[data-testid="stSidebarNav"]')).to_contain_text("Check yourself", timeout=90_000)
         record = {"url": pg.url, "nav": pg.locator('[data-testid="stSidebarNav"]').inner_text(),
+                  "nav_seen": pg.evaluate("window.__ftlabNavSeen"),
                   "h1": pg.locator('[data-testid="stMain"] h1').first.inner_text()}
         pg.screenshot(path=str(_screens() / "first-visit-deep-link.png"))
         pg.goto("/")

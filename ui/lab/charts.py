@@ -3,8 +3,8 @@
 Figures are redrawn about once a second while a run trains, so each keeps few points (per-batch
 loss is smoothed and thinned), a fixed height, and no mode bar (set where they are shown).
 
-Every figure has a ``*_summary`` twin: the text alternative shown under the chart (a screen reader
-gets nothing from Plotly's SVG), stating the numbers the picture shows. Colours are the
+Every figure has a ``*_summary`` twin (ui.lab.chart_text): the text alternative shown under the
+chart, stating the numbers the picture shows. Colours are the
 colour-blind-safe PALETTE, and train vs validation also differ by dash, so no line is told apart by
 hue alone.
 """
@@ -19,6 +19,20 @@ from core.runs.run_quiz import OVERFIT_GAP as GAP_WARN  # the run quiz reads thi
 from core.runs.stats import Accuracy
 from core.train.events import best_epoch
 from ui.common import DASHES, PALETTE, WHITE
+
+# The text alternatives live in ui.lab.chart_text; named here too, beside the figures they describe.
+from ui.lab.chart_text import (  # noqa: F401
+    _num,
+    _pct,
+    accuracy_summary,
+    loss_summary,
+    lr_finder_summary,
+    overlay_summary,
+    params_summary,
+    smooth,
+    trainable_summary,
+    weight_change_summary,
+)
 
 HEIGHT = 340
 MAX_BATCH_POINTS = 300
@@ -62,14 +76,6 @@ def series_line(i: int) -> dict:
     return dict(color=PALETTE[i % len(PALETTE)], dash=DASHES[i % len(DASHES)])
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None or x != x else f"{100 * x:.0f}%"
-
-
-def _num(x: float | None) -> str:
-    return "n/a" if x is None or x != x else f"{x:.3g}"
-
-
 def _epoch_axis(fig: go.Figure, total_epochs: int | None, start: float = 0.8) -> None:
     """Span the whole run from the first epoch, so the curves fill the chart as training goes on."""
     if total_epochs:
@@ -91,15 +97,6 @@ def _layout(fig: go.Figure, title: str, y_title: str, x_title: str = "epoch", he
     fig.update_xaxes(ticklabeloverflow="allow")
     fig.update_yaxes(ticklabeloverflow="allow")
     return fig
-
-
-def smooth(values: list[float], alpha: float = 0.8) -> list[float]:
-    """Exponential moving average (the usual TensorBoard-style smoothing of a noisy batch loss)."""
-    out, s = [], None
-    for v in values:
-        s = v if s is None else alpha * s + (1 - alpha) * v
-        out.append(s)
-    return out
 
 
 def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | None = None) -> go.Figure:
@@ -150,6 +147,29 @@ def loss_figure(epochs: list[dict], batches: list[dict], total_epochs: int | Non
     return _layout(fig, "Loss", "cross-entropy")
 
 
+def _mark_gap_and_best(fig: go.Figure, epochs: list[dict], x, train, val, total_epochs: int | None) -> None:
+    """Label the widest overfitting gap and the best epoch on an accuracy figure."""
+    gaps = [(xi, t, v) for xi, t, v in zip(x, train, val) if t - v > 100 * GAP_WARN]
+    if gaps:
+        xi, t, v = max(gaps, key=lambda g: g[1] - g[2])
+        fig.add_annotation(
+            x=xi,
+            y=(t + v) / 2,
+            text=f"overfitting<br>gap {t - v:.0f} pts",
+            showarrow=False,
+            font=dict(color=WARN_TEXT, size=13),
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    best = best_epoch(epochs)
+    if best is not None:  # labelled: an unlabelled dotted line was read as a glitch (issue 10)
+        fig.add_vline(
+            x=best["epoch"],
+            line=dict(color=MARK, dash="dot", width=1),
+            annotation=dict(text=f"best epoch {best['epoch']} (lowest val loss)", font=dict(color=MARK, size=12)),
+            annotation_position="bottom right" if best["epoch"] <= (total_epochs or len(epochs)) / 2 else "bottom left",
+        )
+
+
 def accuracy_figure(epochs: list[dict], total_epochs: int | None = None, val_n: int | None = None) -> go.Figure:
     """Train and validation accuracy per epoch; with `val_n` (validation images) the validation
     curve carries its 95% interval band."""
@@ -179,27 +199,7 @@ def accuracy_figure(epochs: list[dict], total_epochs: int | None = None, val_n: 
         fig.add_scatter(
             x=x, y=train, mode="lines+markers", name="train accuracy", line=TRAIN, marker=dict(symbol="circle")
         )
-        gaps = [(xi, t, v) for xi, t, v in zip(x, train, val) if t - v > 100 * GAP_WARN]
-        if gaps:
-            xi, t, v = max(gaps, key=lambda g: g[1] - g[2])
-            fig.add_annotation(
-                x=xi,
-                y=(t + v) / 2,
-                text=f"overfitting<br>gap {t - v:.0f} pts",
-                showarrow=False,
-                font=dict(color=WARN_TEXT, size=13),
-                bgcolor="rgba(255,255,255,0.8)",
-            )
-        best = best_epoch(epochs)
-        if best is not None:  # labelled: an unlabelled dotted line was read as a glitch (issue 10)
-            fig.add_vline(
-                x=best["epoch"],
-                line=dict(color=MARK, dash="dot", width=1),
-                annotation=dict(text=f"best epoch {best['epoch']} (lowest val loss)", font=dict(color=MARK, size=12)),
-                annotation_position="bottom right"
-                if best["epoch"] <= (total_epochs or len(epochs)) / 2
-                else "bottom left",
-            )
+        _mark_gap_and_best(fig, epochs, x, train, val, total_epochs)
     fig.update_yaxes(range=[0, 102])
     _epoch_axis(fig, total_epochs)
     return _layout(fig, "Accuracy (%)", "accuracy %")
@@ -323,111 +323,6 @@ def overlay_figure(
     if longest <= 15:
         fig.update_xaxes(dtick=1)  # whole epochs, not 1.2, 1.4, ...
     return _layout(fig, title, "accuracy %" if key.endswith("acc") else key)
-
-
-# ---- text alternatives: what each chart shows, in numbers -------------------------------------------
-
-
-def _of(epochs: list[dict], total_epochs: int | None) -> str:
-    return f"Epoch {epochs[-1]['epoch']} of {total_epochs or epochs[-1]['epoch']}"
-
-
-def loss_summary(epochs: list[dict], batches: list[dict], total_epochs: int | None = None) -> str:
-    if not epochs:
-        if not batches:
-            return "Loss: no batch trained yet."
-        last = batches[-1]
-        return (
-            f"Loss: epoch {last['epoch']} under way, latest training loss per batch "
-            f"{_num(smooth([b['loss'] for b in batches])[-1])} (smoothed)."
-        )
-    last, best = epochs[-1], best_epoch(epochs)
-    text = (
-        f"Loss, {_of(epochs, total_epochs)}: training {_num(last['train_loss'])}, validation {_num(last['val_loss'])}"
-    )
-    if best is not None:
-        text += f"; lowest validation loss {_num(best['val_loss'])} at epoch {best['epoch']}"
-    return text + "."
-
-
-def _interval(acc: float | None, n: int | None) -> str:
-    return f", 95% interval {Accuracy.of(acc, n).band()}" if n and acc is not None and acc == acc else ""
-
-
-def accuracy_summary(epochs: list[dict], total_epochs: int | None = None, val_n: int | None = None) -> str:
-    if not epochs:
-        return "Accuracy: no epoch finished yet."
-    last, best = epochs[-1], best_epoch(epochs)
-    gap = 100 * (last["train_acc"] - last["val_acc"])
-    text = (
-        f"Accuracy, {_of(epochs, total_epochs)}: training {_pct(last['train_acc'])}, validation "
-        f"{_pct(last['val_acc'])}{_interval(last['val_acc'], val_n)} (gap {gap:+.0f} points)"
-    )
-    if best is not None:
-        text += f"; best validation loss at epoch {best['epoch']} (validation accuracy {_pct(best['val_acc'])})"
-    return text + "."
-
-
-def trainable_summary(epochs: list[dict], total_epochs: int | None = None) -> str:
-    if not epochs:
-        return "Trainable parameters: no epoch finished yet."
-    steps, last = [], None
-    for e in epochs:
-        if e["trainable_params"] != last:
-            steps.append(f"{e['trainable_params']:,} from epoch {e['epoch']}")
-            last = e["trainable_params"]
-    return f"Trainable parameters, {_of(epochs, total_epochs)}: " + "; ".join(steps) + "."
-
-
-def weight_change_summary(epochs: list[dict], total_epochs: int | None = None) -> str:
-    change = epochs[-1].get("weight_change", {}) if epochs else {}
-    if not change:
-        return "Weight change per group: no epoch finished yet."
-    ranked = sorted(change.items(), key=lambda kv: -kv[1])
-    return (
-        f"Weight change relative to the start, {_of(epochs, total_epochs)}, largest first: "
-        + ", ".join(f"{g} {_num(v)}" for g, v in ranked)
-        + "."
-    )
-
-
-def overlay_summary(
-    curves: list[tuple[str, list[dict]]],
-    key: str = "val_acc",
-    title: str = "Validation accuracy (%)",
-    val_n: dict[str, int] | None = None,
-) -> str:
-    shown = [(label, epochs) for label, epochs in curves if epochs]
-    if not shown:
-        return f"{title}: no run has finished an epoch yet."
-    fmt = _pct if key.endswith("acc") else _num
-    name = title.replace(" (%)", "")
-
-    def one(label: str, last: dict) -> str:
-        band = _interval(last.get(key), (val_n or {}).get(label)) if key == "val_acc" else ""
-        return f"{label} {fmt(last.get(key))}{band} (epoch {last['epoch']})"
-
-    return f"{name} at each run's last epoch: " + "; ".join(one(label, epochs[-1]) for label, epochs in shown) + "."
-
-
-def params_summary(rows: list[tuple[str, int, bool]]) -> str:
-    total = sum(r[1] for r in rows)
-    trainable = [r for r in rows if r[2]]
-    frozen = [r[0] for r in rows if not r[2]]
-    text = f"{total:,} parameters in {len(rows)} groups; {sum(r[1] for r in trainable):,} trainable"
-    text += f" ({', '.join(f'{r[0]} {r[1]:,}' for r in trainable)})" if trainable else " (every group frozen)"
-    return text + (f"; frozen: {', '.join(frozen)}." if frozen else "; nothing frozen.")
-
-
-def lr_finder_summary(lrs: list[float], losses: list[float], suggested: float | None) -> str:
-    if not lrs or not losses:
-        return "LR range test: no measurement."
-    low = min(range(len(losses)), key=losses.__getitem__)
-    text = (
-        f"LR range test from {lrs[0]:.0e} to {lrs[-1]:.0e}: lowest smoothed loss {_num(losses[low])} at "
-        f"learning rate {lrs[low]:.0e}"
-    )
-    return text + (f"; suggested {suggested:.0e}." if suggested else "; no suggestion.")
 
 
 # ---- projector mode ---------------------------------------------------------------------------------

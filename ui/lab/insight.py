@@ -25,7 +25,6 @@ from ui.common import PALETTE
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down")
 CAM_IMAGES = 4  # validation images shown at once
 CAM_WIDTH = 128  # px on the page; the model's 64 px input is enlarged by the browser
-UPLOAD_MB = 20  # as in ui.lab.results: analysis.MAX_UPLOAD_BYTES
 _PRELOADING = threading.Lock()
 _preloaded = False
 
@@ -303,7 +302,10 @@ def _draw_rows(images: list[np.ndarray], maps: dict, class_names: list[str], tru
 def _photo_maps(result: RunResult, data, before, layer: str, key_prefix: str) -> None:
     st.markdown("**Your own photo**")
     upload = st.file_uploader(
-        "A photo (PNG or JPG)", type=["png", "jpg", "jpeg"], key=f"{key_prefix}_cam_photo", max_upload_size=UPLOAD_MB
+        "A photo (PNG or JPG)",
+        type=["png", "jpg", "jpeg"],
+        key=f"{key_prefix}_cam_photo",
+        max_upload_size=analysis.MAX_UPLOAD_MB,
     )
     if upload is None:
         return

@@ -21,7 +21,6 @@ from ui.lab.insight import render_insight
 GALLERY_COLUMNS = 6
 GALLERY_LIMIT = 24
 CHART_CONFIG = {"displayModeBar": False}
-UPLOAD_MB = 20  # matches analysis.MAX_UPLOAD_BYTES, so the widget refuses before we read anything
 
 
 def render_results(result: RunResult | None, key_prefix: str, data=None, name: str = "") -> None:
@@ -249,7 +248,10 @@ def _own_photo(result: RunResult, data, key_prefix: str) -> None:
             "on photos that look like its training images."
         )
     upload = st.file_uploader(
-        "A photo (PNG or JPG)", type=["png", "jpg", "jpeg"], key=f"{key_prefix}_photo", max_upload_size=UPLOAD_MB
+        "A photo (PNG or JPG)",
+        type=["png", "jpg", "jpeg"],
+        key=f"{key_prefix}_photo",
+        max_upload_size=analysis.MAX_UPLOAD_MB,
     )
     with st.expander("Or take one with your camera"):
         st.caption("The browser only allows the camera on localhost or an HTTPS address.")
@@ -296,50 +298,56 @@ def _predict(result: RunResult, source, greyscale: bool, key: str) -> None:
 # ---- downloads --------------------------------------------------------------------------------------
 
 
+def _model_downloads(result: RunResult, cols, key_prefix: str, stem: str) -> None:
+    """The trained model's files, in three columns."""
+    cfg, model = result.config, result.model
+    meta = export.checkpoint_meta(model, result.class_names, cfg.image_size)
+    # Callables: the files are built only when clicked, so a rerun holds no model-sized bytes.
+    cols[0].download_button(
+        "torchvision weights (.pth)",
+        lambda: export.export_torchvision(model),
+        file_name=f"{stem}.pth",
+        mime="application/octet-stream",
+        key=f"{key_prefix}_dl_tv",
+        on_click="ignore",
+        help="A state_dict in torchvision's own layout: loads into torchvision.models with the code below.",
+    )
+    cols[1].download_button(
+        "Weights + metadata (.pt)",
+        lambda: export.export_state_dict(model, result.class_names, cfg.image_size),
+        file_name=f"{stem}-lab.pt",
+        mime="application/octet-stream",
+        key=f"{key_prefix}_dl_state",
+        on_click="ignore",
+    )
+    if export.onnx_available():
+        cols[2].download_button(
+            "ONNX (.onnx)",
+            lambda: export.export_onnx(model, cfg.image_size),
+            file_name=f"{stem}.onnx",
+            mime="application/octet-stream",
+            key=f"{key_prefix}_dl_onnx",
+            on_click="ignore",
+            help="For onnxruntime and other deployment runtimes: one image of the input size at a time.",
+        )
+    else:
+        cols[2].download_button(
+            "TorchScript (.pt)",
+            lambda: export.export_torchscript(model, cfg.image_size, meta),
+            file_name=f"{stem}-torchscript.pt",
+            mime="application/octet-stream",
+            key=f"{key_prefix}_dl_script",
+            on_click="ignore",
+        )
+
+
 def _downloads(result: RunResult, key_prefix: str, name: str = "") -> None:
     st.subheader("Take your model with you")
     cfg, model = result.config, result.model
     stem = export.file_stem(result, name, key_prefix)
     cols = st.columns(4)
     if model is not None:
-        meta = export.checkpoint_meta(model, result.class_names, cfg.image_size)
-        # Callables: the files are built only when clicked, so a rerun holds no model-sized bytes.
-        cols[0].download_button(
-            "torchvision weights (.pth)",
-            lambda: export.export_torchvision(model),
-            file_name=f"{stem}.pth",
-            mime="application/octet-stream",
-            key=f"{key_prefix}_dl_tv",
-            on_click="ignore",
-            help="A state_dict in torchvision's own layout: loads into torchvision.models with the code below.",
-        )
-        cols[1].download_button(
-            "Weights + metadata (.pt)",
-            lambda: export.export_state_dict(model, result.class_names, cfg.image_size),
-            file_name=f"{stem}-lab.pt",
-            mime="application/octet-stream",
-            key=f"{key_prefix}_dl_state",
-            on_click="ignore",
-        )
-        if export.onnx_available():
-            cols[2].download_button(
-                "ONNX (.onnx)",
-                lambda: export.export_onnx(model, cfg.image_size),
-                file_name=f"{stem}.onnx",
-                mime="application/octet-stream",
-                key=f"{key_prefix}_dl_onnx",
-                on_click="ignore",
-                help="For onnxruntime and other deployment runtimes: one image of the input size at a time.",
-            )
-        else:
-            cols[2].download_button(
-                "TorchScript (.pt)",
-                lambda: export.export_torchscript(model, cfg.image_size, meta),
-                file_name=f"{stem}-torchscript.pt",
-                mime="application/octet-stream",
-                key=f"{key_prefix}_dl_script",
-                on_click="ignore",
-            )
+        _model_downloads(result, cols[:3], key_prefix, stem)
     cols[3].download_button(
         "Metrics (.csv)",
         export.metrics_csv(result),
