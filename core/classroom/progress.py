@@ -166,10 +166,19 @@ class ProgressStore(ExplainRecords, review_records.ReviewRecords, moves.NameMove
             "unmark_done",
             "record_lab_run",
             "mark_explain",
+            "record_review",  # the schedule follows the answer: a lost review would leave it wrong
         }
     )
     UNREPLAYED_WRITES: ClassVar[frozenset[str]] = frozenset(
-        {"clear_lab_runs", "claim_name", "new_recovery_code", "recover", "start_explain", "review_explain"}
+        {
+            "clear_lab_runs",
+            "claim_name",
+            "new_recovery_code",
+            "recover",
+            "start_explain",
+            "review_explain",
+            "dismiss_name_move",
+        }
     )
 
     def __init__(self, path: str, timeout: float = 5.0):

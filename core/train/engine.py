@@ -2,8 +2,7 @@
 
 ``run_training`` reads like fastai's fit: set up, then per epoch open the groups the schedule names, train
 one epoch, validate, check early stopping; each step is a small function over the ``_Run`` holding the
-loop's state. The parts live next door in core.train (inputs, freezing, optim, evaluation, events, result).
-Nothing here knows about Streamlit: a page, a test, the CLI and the benchmarks all call ``run_training``.
+loop's state (parts next door in core.train). A page, a test, the CLI and the benchmarks all call it.
 """
 
 from __future__ import annotations
