@@ -49,6 +49,16 @@ def shown_code(at: AppTest) -> str:
     return at.sidebar.code[0].value
 
 
+def move_by_code(laptop: AppTest, name: str = "ada") -> tuple[AppTest, str]:
+    """A second browser moves `name` from `laptop` with the recovery code `laptop` shows; (it, the code)."""
+    code = shown_code(laptop)
+    phone = browser()
+    phone.text_input("identity_recover_name").input(name)
+    phone.text_input("identity_recover_code").input(code)
+    submit(phone, "Move it to this browser")
+    return phone, code
+
+
 def test_a_new_browser_is_told_its_answers_are_not_kept_under_a_name():
     at = browser()
     assert "Not saved under a name" in sidebar_text(at)
@@ -78,11 +88,7 @@ def test_claim_then_another_browser_is_refused_the_name(db):
 
 def test_recovery_code_moves_the_name_to_another_browser(db):
     laptop = claim(browser(), "ada")
-    code = shown_code(laptop)
-    phone = browser()
-    phone.text_input("identity_recover_name").input("ada")
-    phone.text_input("identity_recover_code").input(code)
-    submit(phone, "Move it to this browser")
+    phone, code = move_by_code(laptop)
     assert phone.session_state["learner"] == "ada"
     assert "now on this browser" in sidebar_text(phone)
     assert shown_code(phone) != code  # the next code, for the next move
@@ -156,11 +162,7 @@ def same_browser_later(at: AppTest, page: str | None = None) -> AppTest:
 
 def test_a_fresh_visit_from_the_browser_a_name_left_says_where_it_went_and_how_to_get_it_back(db):
     laptop = claim(browser(), "ada")
-    code = shown_code(laptop)
-    phone = browser()
-    phone.text_input("identity_recover_name").input("ada")
-    phone.text_input("identity_recover_code").input(code)
-    submit(phone, "Move it to this browser")
+    phone, code = move_by_code(laptop)
 
     today = f"{datetime.now(UTC):%-d %b %Y}"
     for page in (None, "pages/progress.py"):

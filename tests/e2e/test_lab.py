@@ -46,7 +46,7 @@ def test_tiny_finetune_runs_to_the_end_with_curves_and_confusion_matrix(page):
     wait_idle(page)
     expect_slider(page, "lab_size", "32")
     expect_slider(page, "lab_epochs", "2")
-    expect(page.get_by_text("Estimated run time", exact=False)).to_be_visible()
+    expect(key(page, "lab_est_wide").get_by_text("Estimated run time", exact=False)).to_be_visible()
     # The form is mirrored in the address bar, so this setup could be shared.
     expect_url(page, "dataset=faces", "epochs=2")
 
