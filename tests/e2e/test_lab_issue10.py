@@ -82,6 +82,9 @@ def test_a_lesson_link_after_a_first_lab_visit_loads_the_bug_and_says_what_chang
     page.locator('[data-testid="stSidebarNav"] a', has_text="Pitfalls").click()
     expect(page.locator('[data-testid="stMain"] h1', has_text="Pitfalls")).to_be_visible(timeout=60_000)
     wait_idle(page)
+    key(page, "pitfalls_toc_pitfall-freeze-everything").locator("button").click()  # one pitfall at a time
+    expect(page.get_by_role("heading", name=re.compile("Freezing the new head"))).to_be_visible()
+    wait_idle(page)
     pitfall = page.locator('[data-testid="stVerticalBlock"]').filter(
         has=page.get_by_role("heading", name=re.compile("Freezing the new head"))).last
     pitfall.get_by_text("Try it in the lab: watch this bug happen").click()
