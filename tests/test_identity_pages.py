@@ -165,7 +165,7 @@ def test_a_fresh_visit_from_the_browser_a_name_left_says_where_it_went_and_how_t
     phone, code = move_by_code(laptop)
 
     today = f"{datetime.now(UTC):%-d %b %Y}"
-    for page in (None, "pages/progress.py"):
+    for page in (None, str(ROOT / "pages" / "progress.py")):
         later = same_browser_later(laptop, page)  # not the session that saw it go: a new visit
         note = " ".join(i.value for i in later.main.info)
         assert "Your nickname **ada** moved to another browser" in note, note
