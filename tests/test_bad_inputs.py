@@ -23,6 +23,7 @@ from core.classroom.progress import ProgressError, ProgressStore
 from core.data import datasets as D
 from core.data import uploads as U
 from core.data.imagefiles import DataError, read_image, safe_extract_zip, scan_class_folders
+from core.data.optional_data import DatasetUnavailable
 from core.jobs.manager import JobManager, JobRefused
 from core.models.weights import WeightsUnavailable
 from core.runs.analysis import predict_image, read_image_bytes
@@ -363,7 +364,7 @@ def test_no_network_for_a_downloadable_model(offline):
 
 
 def test_no_network_for_a_downloadable_dataset(offline):
-    with pytest.raises(D.DatasetUnavailable) as e:
+    with pytest.raises(DatasetUnavailable) as e:
         D.DATASETS["cifar10"].load()
     says(str(e.value), "cifar10 needs a download", "offline", "pick an offline dataset")
 
