@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.content.lessons import load_lessons
+from tests.test_pages_learning import click
 
 ROOT = Path(__file__).resolve().parents[1]
 L = load_lessons()
@@ -46,12 +47,6 @@ def heading(at: AppTest) -> str:
 
 def toc_labels(at: AppTest, name: str) -> list[str]:
     return [b.label for b in at.sidebar.button if b.key and b.key.startswith(f"{name}_toc_")]
-
-
-def click(at: AppTest, key: str) -> AppTest:
-    at.button(key).click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize("name", PAGES)
